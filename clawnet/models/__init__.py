@@ -1,0 +1,80 @@
+"""ClawNet's tables, one module per domain. Importing this package registers every table on
+`SQLModel.metadata` (Alembic and the app both rely on that)."""
+
+from clawnet.models.accounts import (
+    AuditEvent,
+    BotAssignment,
+    LoginFailure,
+    LoginSession,
+    LoginTicket,
+    SystemFlag,
+    User,
+)
+from clawnet.models.fleet import (
+    Binding,
+    Bot,
+    BotChannel,
+    BotSession,
+    ChatTurn,
+    Gateway,
+    GatewayMetric,
+    ModelProvider,
+    TranscriptMessage,
+)
+from clawnet.models.social import Comment, Follow, Like, Media, Notification, Post, Profile
+from clawnet.models.types import UTCDateTime, utcnow
+
+ALL_TABLES = (
+    User,
+    BotAssignment,
+    LoginSession,
+    LoginTicket,
+    LoginFailure,
+    AuditEvent,
+    SystemFlag,
+    ModelProvider,
+    Gateway,
+    Bot,
+    BotChannel,
+    Binding,
+    BotSession,
+    TranscriptMessage,
+    ChatTurn,
+    GatewayMetric,
+    Profile,
+    Post,
+    Comment,
+    Like,
+    Follow,
+    Notification,
+    Media,
+)
+
+__all__ = [
+    "ALL_TABLES",
+    "AuditEvent",
+    "Binding",
+    "Bot",
+    "BotAssignment",
+    "BotChannel",
+    "BotSession",
+    "ChatTurn",
+    "Comment",
+    "Follow",
+    "Gateway",
+    "GatewayMetric",
+    "Like",
+    "LoginFailure",
+    "LoginSession",
+    "LoginTicket",
+    "Media",
+    "ModelProvider",
+    "Notification",
+    "Post",
+    "Profile",
+    "SystemFlag",
+    "TranscriptMessage",
+    "UTCDateTime",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,182 @@
+"""ClawNet's settings: one typed object read from the environment.
+
+Every knob lives here, with its default and its environment variable, so there is one place to
+look. `get_settings()` reads the process environment once; `load_settings(env)` builds an object
+from any mapping (tests use it). Invalid values raise `SettingsError` naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting from the environment is missing or malformed."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}.") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}.")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}.")
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default, minimum=1)
+    if value > 65535:
+        raise SettingsError(f"{name} must be a TCP port (1-65535), got {value}.")
+    return value
+
+
+def normalize_database_url(url: str, data_dir: Path) -> str:
+    """Validate DATABASE_URL: SQLite (absolute path) or PostgreSQL.
+
+    A relative SQLite path would resolve against whatever directory a process started in,
+    so it is made absolute against the data folder.
+    """
+    url = url.strip()
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if path in {"", ":memory:"}:
+            raise SettingsError(
+                "DATABASE_URL: an in-memory SQLite database cannot be shared between ClawNet's "
+                "processes; give a file path."
+            )
+        if not path.startswith("/"):
+            path = str((data_dir / path).resolve())
+        return f"sqlite:///{path}"
+    if url.startswith(("postgresql://", "postgres://")):
+        # psycopg 3 is the driver we install.
+        rest = url.split("://", 1)[1]
+        return f"postgresql+psycopg://{rest}"
+    if url.startswith("postgresql+psycopg://"):
+        return url
+    scheme = url.split(":", 1)[0] if ":" in url else url
+    raise SettingsError(
+        f"DATABASE_URL scheme {scheme!r} is not supported: use sqlite:///<absolute path> or "
+        "postgresql://user:password@host/db."
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about a ClawNet installation."""
+
+    data_dir: Path
+    database_url: str
+    # Secrets: an explicit key (base64, 32 bytes) or a key file generated in the data folder.
+    secret_key: str | None
+    previous_secret_keys: tuple[str, ...]
+    key_file: Path
+    # The web app.
+    host: str
+    frontend_port: int
+    backend_port: int
+    public_url: str
+    cookie_secure: bool
+    login_session_days: int
+    # Login throttle: failed tries allowed per window, per account and per client.
+    login_max_failures: int
+    login_failure_window_s: int
+    # OpenClaw.
+    openclaw_bin: Path
+    node_bin_dir: Path
+    gateways_dir: Path
+    gateway_base_port: int
+    gateway_port_spacing: int
+    pool_capacity: int
+    stop_gateways_on_exit: bool
+    # Social limits.
+    post_max_chars: int
+    posts_per_window: int
+    posts_window_s: int
+    follows_per_day: int
+    media_max_bytes: int
+    # Which process runs the control plane: "embedded" (inside the web backend) or "external".
+    controller_mode: str = "embedded"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from `env` (default: the process environment)."""
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("CLAWNET_DATA_DIR") or PROJECT_ROOT / "data").expanduser().resolve()
+    database_url = normalize_database_url(
+        env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'clawnet.db'}", data_dir
+    )
+    spacing = _int(env, "CLAWNET_GATEWAY_PORT_SPACING", 120, minimum=120)
+    frontend_port = _port(env, "CLAWNET_PORT", 3000)
+    host = env.get("CLAWNET_HOST", "127.0.0.1")
+    controller_mode = env.get("CLAWNET_CONTROLLER", "embedded")
+    if controller_mode not in {"embedded", "external"}:
+        raise SettingsError(f"CLAWNET_CONTROLLER must be 'embedded' or 'external', got {controller_mode!r}.")
+    previous = tuple(
+        k.strip() for k in (env.get("CLAWNET_PREVIOUS_SECRET_KEYS") or "").split(",") if k.strip()
+    )
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key=(env.get("CLAWNET_SECRET_KEY") or None),
+        previous_secret_keys=previous,
+        key_file=Path(env.get("CLAWNET_KEY_FILE") or data_dir / "keys.json"),
+        host=host,
+        frontend_port=frontend_port,
+        backend_port=_port(env, "CLAWNET_BACKEND_PORT", 8000),
+        public_url=env.get("CLAWNET_PUBLIC_URL") or f"http://localhost:{frontend_port}",
+        cookie_secure=_bool(env, "CLAWNET_COOKIE_SECURE", False),
+        login_session_days=_int(env, "CLAWNET_LOGIN_SESSION_DAYS", 14, minimum=1),
+        login_max_failures=_int(env, "CLAWNET_LOGIN_MAX_FAILURES", 25, minimum=1),
+        login_failure_window_s=_int(env, "CLAWNET_LOGIN_FAILURE_WINDOW_S", 300, minimum=1),
+        openclaw_bin=Path(
+            env.get("CLAWNET_OPENCLAW_BIN") or PROJECT_ROOT / "tools/node_modules/.bin/openclaw"
+        ),
+        node_bin_dir=Path(env.get("CLAWNET_NODE_BIN_DIR") or PROJECT_ROOT / ".tools/bin"),
+        gateways_dir=Path(env.get("CLAWNET_GATEWAYS_DIR") or data_dir / "gateways"),
+        gateway_base_port=_port(env, "CLAWNET_GATEWAY_BASE_PORT", 18800),
+        gateway_port_spacing=spacing,
+        pool_capacity=_int(env, "CLAWNET_POOL_CAPACITY", 50, minimum=1),
+        stop_gateways_on_exit=_bool(env, "CLAWNET_STOP_GATEWAYS_ON_EXIT", True),
+        post_max_chars=_int(env, "CLAWNET_POST_MAX_CHARS", 500, minimum=1),
+        posts_per_window=_int(env, "CLAWNET_POSTS_PER_WINDOW", 300, minimum=1),
+        posts_window_s=_int(env, "CLAWNET_POSTS_WINDOW_S", 3 * 3600, minimum=1),
+        follows_per_day=_int(env, "CLAWNET_FOLLOWS_PER_DAY", 400, minimum=1),
+        media_max_bytes=_int(env, "CLAWNET_MEDIA_MAX_BYTES", 8 * 1024 * 1024, minimum=1),
+        controller_mode=controller_mode,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process (read once)."""
+    return load_settings()

@@ -1,0 +1,46 @@
+"""Fixtures shared by every test: an isolated ClawNet installation (data folder, database,
+keys) per test, so tests never see each other's rows or the developer's ./data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from clawnet import db
+from clawnet.security import crypto
+from clawnet.settings import Settings, get_settings
+
+
+def _reset_process_caches() -> None:
+    get_settings.cache_clear()
+    db.dispose_engines()
+    crypto.set_key_ring(None)
+
+
+@pytest.fixture
+def clawnet_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Point ClawNet's settings at a fresh data folder for this test."""
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("CLAWNET_DATA_DIR", str(data_dir))
+    for name in ("DATABASE_URL", "CLAWNET_SECRET_KEY", "CLAWNET_PREVIOUS_SECRET_KEYS", "CLAWNET_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    _reset_process_caches()
+    yield get_settings()
+    _reset_process_caches()
+
+
+@pytest.fixture
+def migrated(clawnet_env: Settings) -> Settings:
+    """A fresh installation with its schema at head."""
+    db.migrate()
+    return clawnet_env
+
+
+@pytest.fixture
+def session(migrated: Settings) -> Iterator[Session]:
+    """A session on the fresh database; commits when the test passes."""
+    with db.session_scope() as s:
+        yield s

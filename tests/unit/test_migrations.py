@@ -1,0 +1,58 @@
+"""Migrations: an empty database reaches head, matching the tables in clawnet/models."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlmodel import SQLModel
+
+from clawnet import db
+from clawnet.settings import get_settings
+
+
+def _assert_head_matches_models(url: str) -> None:
+    db.migrate(url)
+    script = ScriptDirectory.from_config(db.alembic_config(url))
+    assert db.current_revision(url) == script.get_current_head()
+    with db.get_engine(url).connect() as conn:
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata
+        )
+    assert diff == [], f"models and migrations differ: {diff}"
+
+
+def test_empty_sqlite_database_migrates_to_head_matching_the_models(clawnet_env):
+    _assert_head_matches_models(get_settings().database_url)
+
+
+def test_migrating_twice_is_a_no_op(clawnet_env):
+    url = get_settings().database_url
+    db.migrate(url)
+    db.migrate(url)
+    with db.get_engine(url).connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1
+
+
+def test_sqlite_runs_with_wal_and_foreign_keys(clawnet_env):
+    with db.get_engine().connect() as conn:
+        assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    not os.environ.get("CLAWNET_TEST_POSTGRES_URL"),
+    reason="no PostgreSQL test database (set CLAWNET_TEST_POSTGRES_URL)",
+)
+def test_empty_postgres_database_migrates_to_head_matching_the_models():
+    from clawnet.settings import normalize_database_url
+
+    url = normalize_database_url(os.environ["CLAWNET_TEST_POSTGRES_URL"], get_settings().data_dir)
+    with db.get_engine(url).begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    _assert_head_matches_models(url)
