@@ -1,0 +1,1 @@
+"""Security services: secrets at rest, passwords, permissions, sanitizing, rate limits."""

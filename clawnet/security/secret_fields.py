@@ -1,0 +1,49 @@
+"""The columns that hold encrypted secrets, and sealing/unsealing values for them.
+
+Each column has its own encryption context, so a ciphertext copied into another column does not
+decrypt. Key rotation walks exactly this list: a new secret column must be added here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlmodel import SQLModel
+
+from clawnet.models import BotChannel, Gateway, ModelProvider
+from clawnet.security import crypto
+from clawnet.security.crypto import SecretError
+
+
+@dataclass(frozen=True)
+class SecretField:
+    model: type[SQLModel]
+    column: str
+    context: str
+
+    def seal(self, plaintext: str) -> str:
+        return crypto.encrypt(plaintext, self.context)
+
+    def unseal(self, token: str) -> str:
+        return crypto.decrypt(token, self.context)
+
+
+PROVIDER_API_KEY = SecretField(ModelProvider, "api_key_enc", "model_providers.api_key")
+GATEWAY_TOKEN = SecretField(Gateway, "token_enc", "gateways.token")
+CHANNEL_CREDENTIALS = SecretField(BotChannel, "credentials_enc", "bot_channels.credentials")
+
+ALL_SECRET_FIELDS = (PROVIDER_API_KEY, GATEWAY_TOKEN, CHANNEL_CREDENTIALS)
+
+
+def seal_json(field: SecretField, data: dict[str, str]) -> str:
+    return field.seal(json.dumps(data, sort_keys=True))
+
+
+def unseal_json(field: SecretField, token: str | None) -> dict[str, str]:
+    if not token:
+        return {}
+    value = json.loads(field.unseal(token))
+    if not isinstance(value, dict):
+        raise SecretError(f"The secret in {field.context} is not a JSON object.")
+    return {str(k): str(v) for k, v in value.items()}

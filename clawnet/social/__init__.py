@@ -1,0 +1,1 @@
+"""The social network: profiles, posts, comments, likes, follows, notifications, timelines."""

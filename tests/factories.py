@@ -1,0 +1,44 @@
+"""Small builders for test rows. They go through the real services where one exists."""
+
+from __future__ import annotations
+
+import itertools
+
+from sqlmodel import Session
+
+from clawnet.accounts.service import register
+from clawnet.models import Bot, BotAssignment, User
+from clawnet.models.enums import Role
+
+_counter = itertools.count(1)
+PASSWORD = "a-long-test-password"
+
+
+def make_user(
+    session: Session, role: Role = Role.MEMBER, *, email: str | None = None, name: str | None = None
+) -> User:
+    n = next(_counter)
+    user = register(
+        session,
+        email=email or f"user{n}@example.com",
+        display_name=name or f"User {n}",
+        password=PASSWORD,
+        handle=f"user_{n}",
+    )
+    user.role = role.value
+    session.add(user)
+    session.flush()
+    return user
+
+
+def make_bot(session: Session, owner: User, name: str | None = None) -> Bot:
+    n = next(_counter)
+    bot = Bot(owner_id=owner.id, name=name or f"Bot {n}", agent_id=f"bot{n}")
+    session.add(bot)
+    session.flush()
+    return bot
+
+
+def assign(session: Session, user: User, bot: Bot) -> None:
+    session.add(BotAssignment(user_id=user.id, bot_id=bot.id))
+    session.flush()
