@@ -1,0 +1,22 @@
+"""The ClawNet app: pages, HTTP routes and start-up work."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+import clawnet.pages.admin
+import clawnet.pages.auth
+import clawnet.pages.dashboard
+import clawnet.pages.placeholders  # noqa: F401  (pages register themselves with @rx.page)
+from clawnet import db
+from clawnet.api import build_api
+from clawnet.models import User
+
+# The schema is brought up to date whenever the app loads, before any page is served.
+db.migrate()
+
+# Every ClawNet table lives on SQLModel's one shared MetaData; registering one table class hands
+# Reflex that whole MetaData (registering each class would make Reflex copy it table by table).
+rx.ModelRegistry.register(User)
+
+app = rx.App(api_transformer=build_api())

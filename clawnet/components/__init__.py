@@ -1,0 +1,1 @@
+"""Reusable view functions: layout, form fields, badges, cards."""

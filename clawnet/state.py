@@ -1,0 +1,119 @@
+"""The shared session state: who is signed in. Imports nothing from pages.
+
+Identity comes from the HttpOnly session cookie on the WebSocket connection (read on the server
+from the connection's headers; the browser never sees the token in state). Every handler that
+acts calls `principal()` and checks permission with `clawnet.security.permissions`.
+"""
+
+from __future__ import annotations
+
+from http.cookies import CookieError, SimpleCookie
+
+import reflex as rx
+
+from clawnet import routes
+from clawnet.accounts import service as accounts
+from clawnet.db import session_scope
+from clawnet.models.enums import Role
+from clawnet.security.permissions import Action, Principal, role_allows
+
+
+def token_from_cookie_header(header: str) -> str | None:
+    if not header:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(header)
+    except CookieError:
+        return None
+    morsel = jar.get(routes.SESSION_COOKIE)
+    return morsel.value if morsel else None
+
+
+class SessionState(rx.State):
+    """Who is signed in, for the layout and for every page's permission checks."""
+
+    user_id: int = 0
+    user_name: str = ""
+    user_email: str = ""
+    user_role: str = ""
+
+    def principal(self) -> Principal | None:
+        """The signed-in principal, checked against the database on every call."""
+        token = token_from_cookie_header(self.router.headers.cookie)
+        with session_scope() as session:
+            return accounts.principal_for_token(session, token)
+
+    def _remember(self, principal: Principal | None) -> None:
+        self.user_id = principal.user_id if principal else 0
+        self.user_name = principal.display_name if principal else ""
+        self.user_email = principal.email if principal else ""
+        self.user_role = principal.role.value if principal else ""
+
+    @rx.var
+    def signed_in(self) -> bool:
+        return self.user_id != 0
+
+    @rx.var
+    def is_admin(self) -> bool:
+        return self.user_role == Role.ADMIN.value
+
+    @rx.var
+    def sees_fleet(self) -> bool:
+        return bool(self.user_role) and role_allows(Role(self.user_role), Action.VIEW_FLEET)
+
+    @rx.var
+    def can_create_bots(self) -> bool:
+        return bool(self.user_role) and role_allows(Role(self.user_role), Action.CREATE_BOT)
+
+    @rx.event
+    def load(self) -> None:
+        """on_load of public pages: show who is signed in, if anyone."""
+        self._remember(self.principal())
+
+    @rx.event
+    def require_sign_in(self):
+        """on_load of pages for signed-in people."""
+        principal = self.principal()
+        self._remember(principal)
+        if principal is None:
+            return rx.redirect(routes.login_with_next(self.router.url.path or "/"), replace=True)
+        return None
+
+    @rx.event
+    def require_fleet(self):
+        """on_load of fleet pages: signed in, with a role that sees the fleet."""
+        principal = self.principal()
+        self._remember(principal)
+        if principal is None:
+            with session_scope() as session:
+                first_visit = not accounts.has_any_user(session)
+            target = routes.REGISTER if first_visit else routes.login_with_next(self.router.url.path or "/")
+            return rx.redirect(target, replace=True)
+        if not role_allows(principal.role, Action.VIEW_FLEET):
+            return rx.redirect(routes.FEED, replace=True)
+        return None
+
+    @rx.event
+    def sign_out(self):
+        """Revoke the session server-side, then let the logout route clear the cookie."""
+        token = token_from_cookie_header(self.router.headers.cookie)
+        if token:
+            with session_scope() as session:
+                accounts.revoke_session(session, token)
+        self._remember(None)
+        return rx.call_script(post_form_script(routes.AUTH_LOGOUT, {}))
+
+
+def post_form_script(action: str, fields: dict[str, str]) -> str:
+    """JavaScript that posts a form to `action` (a full navigation, so the response can set
+    cookies and the WebSocket reconnects with them)."""
+    import json
+
+    return (
+        "(() => {const f=document.createElement('form');f.method='post';"
+        f"f.action={json.dumps(action)};"
+        f"for (const [k,v] of Object.entries({json.dumps(fields)}))"
+        "{const i=document.createElement('input');i.type='hidden';i.name=k;i.value=v;f.appendChild(i);}"
+        "document.body.appendChild(f);f.submit();})()"
+    )

@@ -1,0 +1,133 @@
+"""Run ClawNet exactly as `scripts/run.sh` does (`reflex run --env prod --single-port`), as a
+child process with its own data folder on a free loopback port. It is stopped by its process
+group id (the child's PID), never by name, so nothing it started outlives the test."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from clawnet.settings import PROJECT_ROOT
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (loopback test URL)
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@dataclass
+class ClawNetServer:
+    url: str
+    port: int
+    data_dir: Path
+    log_path: Path
+    process: subprocess.Popen[bytes]
+
+    def log_tail(self, lines: int = 60) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def stop(self, grace_s: float = 20.0) -> None:
+        if self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        # Anything left in the group (a worker that outlived its parent) goes too.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+    def kill_hard(self) -> None:
+        """`kill -9` of ClawNet's own processes (the group), as a crash would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+
+def start_clawnet(
+    data_dir: Path, env: Mapping[str, str] | None = None, timeout_s: float = 180.0
+) -> ClawNetServer:
+    port = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "clawnet-server.log"
+    child_env = {
+        **os.environ,
+        "CLAWNET_DATA_DIR": str(data_dir),
+        "CLAWNET_PORT": str(port),
+        "CLAWNET_HOST": "127.0.0.1",
+        **(env or {}),
+    }
+    if "DATABASE_URL" not in (env or {}):
+        child_env.pop("DATABASE_URL", None)  # the server's own data folder, not the caller's
+    cmd = [
+        str(PROJECT_ROOT / ".venv/bin/reflex"),
+        "run",
+        "--env",
+        "prod",
+        "--single-port",
+        "--frontend-port",
+        str(port),
+        "--backend-port",
+        str(port),
+        "--backend-host",
+        "127.0.0.1",
+    ]
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        cmd,
+        cwd=PROJECT_ROOT,
+        env=child_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    log.close()
+    server = ClawNetServer(f"http://127.0.0.1:{port}", port, data_dir, log_path, process)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"ClawNet exited with {process.returncode} while starting:\n{server.log_tail()}"
+            )
+        with contextlib.suppress(OSError):
+            status, _ = http_get(f"{server.url}/healthz")
+            page_status, _ = http_get(f"{server.url}/login")
+            if status == 200 and page_status == 200:
+                return server
+        time.sleep(0.3)
+    server.stop()
+    raise RuntimeError(f"ClawNet did not answer within {timeout_s:.0f} s:\n{server.log_tail()}")
+
+
+@contextlib.contextmanager
+def running_clawnet(data_dir: Path, env: Mapping[str, str] | None = None) -> Iterator[ClawNetServer]:
+    server = start_clawnet(data_dir, env)
+    try:
+        yield server
+    finally:
+        server.stop()
