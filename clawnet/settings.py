@@ -110,6 +110,8 @@ class Settings:
     gateway_port_spacing: int
     pool_capacity: int
     stop_gateways_on_exit: bool
+    echo_llm_port: int  # the built-in "local echo" model provider
+    telegram_api_root: str  # Bot API base URL (a fake one in tests)
     # Social limits.
     post_max_chars: int
     posts_per_window: int
@@ -167,6 +169,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         gateway_port_spacing=spacing,
         pool_capacity=_int(env, "CLAWNET_POOL_CAPACITY", 50, minimum=1),
         stop_gateways_on_exit=_bool(env, "CLAWNET_STOP_GATEWAYS_ON_EXIT", True),
+        echo_llm_port=_port(env, "CLAWNET_ECHO_PORT", 18799),
+        telegram_api_root=(env.get("CLAWNET_TELEGRAM_API_ROOT") or "https://api.telegram.org").rstrip("/"),
         post_max_chars=_int(env, "CLAWNET_POST_MAX_CHARS", 500, minimum=1),
         posts_per_window=_int(env, "CLAWNET_POSTS_PER_WINDOW", 300, minimum=1),
         posts_window_s=_int(env, "CLAWNET_POSTS_WINDOW_S", 3 * 3600, minimum=1),

@@ -44,3 +44,9 @@ def session(migrated: Settings) -> Iterator[Session]:
     """A session on the fresh database; commits when the test passes."""
     with db.session_scope() as s:
         yield s
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API keeps an event loop running for the rest of
+    the session, and asyncio tests cannot start their own loop after it."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)

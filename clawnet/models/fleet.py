@@ -69,6 +69,10 @@ class Gateway(SQLModel, table=True):
     desired_config_version: int = Field(default=0)
     applied_config_hash: str = Field(default="", max_length=64)
     applied_config_version: int = Field(default=0)
+    # The config last applied, with secrets replaced by fingerprints: the base of the next patch.
+    applied_config: dict | None = Field(default=None, sa_type=sa.JSON)
+    # Session scope/reset are gateway-wide in OpenClaw: a pool hosts bots that agree on them.
+    session_settings: dict = Field(default_factory=dict, sa_type=sa.JSON)
     # The gateway's own hash of its config file after our last apply: another hash means drift.
     remote_config_hash: str = Field(default="", max_length=128)
     drift_detected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

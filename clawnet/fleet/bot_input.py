@@ -1,0 +1,260 @@
+"""What a person submits to create or change a bot, and every check it must pass.
+
+Errors are keyed by field (`name`, `agent_id`, `channels.telegram.botToken`, ...) with a message
+that says what is wrong and how to fix it, so the wizard can show each next to its field.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, select
+
+from clawnet.fleet.openclaw_config import CHANNEL_CREDENTIAL_FIELDS
+from clawnet.fleet.supervisor import bot_paths
+from clawnet.models import Bot, ModelProvider
+from clawnet.models.enums import ChannelType, DmPolicy, GroupPolicy, MentionPolicy, PeerKind, Placement
+from clawnet.settings import Settings
+
+AGENT_ID_RE = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,63}$")
+RESERVED_AGENT_IDS = frozenset({"main", "default", "system", "clawnet", "openclaw"})
+SESSION_SCOPES = ("per-sender", "global")
+DM_SCOPES = ("main", "per-peer", "per-channel-peer", "per-account-channel-peer")
+RESET_MODES = ("none", "daily", "idle")
+TOOL_PROFILES = ("minimal", "messaging", "coding", "full")
+RISKY_TOOLS = frozenset({"exec", "write", "edit", "apply_patch", "browser", "process"})
+
+TELEGRAM_TOKEN_RE = re.compile(r"^\d{5,12}:[A-Za-z0-9_-]{30,60}$")
+E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
+DIGITS_RE = re.compile(r"^\d{5,25}$")
+TELEGRAM_ALLOW_RE = re.compile(r"^(-?\d{3,20}|@[A-Za-z0-9_]{5,32})$")
+SLACK_ID_RE = re.compile(r"^[UWCGT][A-Z0-9]{6,20}$")
+
+
+@dataclass
+class ChannelInput:
+    type: str
+    credentials: dict[str, str] = field(default_factory=dict)
+    dm_policy: str = DmPolicy.PAIRING.value
+    allow_from: list[str] = field(default_factory=list)
+    group_policy: str = GroupPolicy.DISABLED.value
+    group_allow_from: list[str] = field(default_factory=list)
+    mention_policy: str = MentionPolicy.MENTION.value
+    enabled: bool = True
+
+
+@dataclass
+class BindingInput:
+    channel: str
+    peer_kind: str = ""
+    peer_id: str = ""
+    guild_id: str = ""
+    team_id: str = ""
+    priority: int = 0
+
+
+@dataclass
+class BotInput:
+    name: str
+    provider_id: int | None
+    model_id: str
+    agent_id: str = ""  # derived from the name when empty
+    persona: str = ""
+    emoji: str = ""
+    avatar_path: str = ""
+    placement: str = Placement.POOLED.value
+    session_scope: str = "per-sender"
+    dm_scope: str = "per-channel-peer"
+    reset_mode: str = "idle"
+    reset_at_hour: int = 4
+    reset_idle_minutes: int = 120
+    tools_profile: str = "messaging"
+    tools_allow: list[str] = field(default_factory=list)
+    tools_deny: list[str] = field(default_factory=list)
+    channels: list[ChannelInput] = field(default_factory=list)
+    bindings: list[BindingInput] = field(default_factory=list)
+    start: bool = True
+
+
+def slugify(name: str) -> str:
+    """A valid OpenClaw agent id from a display name ("Support Bot #2" -> "support-bot-2")."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60]
+    return slug or "bot"
+
+
+def agent_id_problem(
+    session: Session, settings: Settings, agent_id: str, *, bot_id: int | None
+) -> str | None:
+    if not AGENT_ID_RE.fullmatch(agent_id):
+        return "Use 1-64 lower-case letters, digits, '-' or '_' (not starting with '-')."
+    if agent_id in RESERVED_AGENT_IDS:
+        return f"'{agent_id}' is reserved; choose another."
+    other = session.exec(select(Bot.id).where(Bot.agent_id == agent_id)).first()
+    if other is not None and other != bot_id:
+        return f"Another bot already uses the id '{agent_id}'."
+    if bot_id is None and bot_paths(settings, agent_id).root.exists():
+        return f"A deleted bot's data still uses the id '{agent_id}'; choose another."
+    return None
+
+
+def available_agent_id(session: Session, settings: Settings, name: str) -> str:
+    base = slugify(name)
+    candidate, n = base, 1
+    while agent_id_problem(session, settings, candidate, bot_id=None) is not None:
+        n += 1
+        candidate = f"{base[:60]}-{n}"
+    return candidate
+
+
+def _allow_entry_problem(channel: ChannelType, entry: str) -> str | None:
+    if entry == "*":
+        return None
+    if channel is ChannelType.TELEGRAM and not TELEGRAM_ALLOW_RE.fullmatch(entry):
+        return f"'{entry}' is not a Telegram user id (digits) or @username."
+    if channel in (ChannelType.WHATSAPP, ChannelType.SIGNAL) and not E164_RE.fullmatch(entry):
+        return f"'{entry}' is not a phone number in international format, like +15555550123."
+    if channel is ChannelType.DISCORD and not DIGITS_RE.fullmatch(entry):
+        return f"'{entry}' is not a Discord user id (digits; turn on Developer Mode to copy it)."
+    if channel is ChannelType.SLACK and not SLACK_ID_RE.fullmatch(entry):
+        return f"'{entry}' is not a Slack member id, like U0123ABCD."
+    return None
+
+
+def credential_problems(channel: ChannelType, creds: dict[str, str]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    value = {k: (creds.get(k) or "").strip() for k in CHANNEL_CREDENTIAL_FIELDS[channel]}
+    if channel is ChannelType.TELEGRAM:
+        if not value["botToken"]:
+            errors["botToken"] = "Paste the bot token from @BotFather."
+        elif not TELEGRAM_TOKEN_RE.fullmatch(value["botToken"]):
+            errors["botToken"] = (
+                "That is not a Telegram bot token: it looks like 123456789:AA... (digits, a colon, then 35 letters)."
+            )
+    elif channel is ChannelType.DISCORD:
+        if len(value["token"]) < 50:
+            errors["token"] = (
+                "Paste the bot token from the Discord Developer Portal (Bot → Reset Token); it is about 70 characters."  # noqa: S105
+            )
+        if not DIGITS_RE.fullmatch(value["applicationId"]):
+            errors["applicationId"] = "The application id is the number on the General Information page."
+    elif channel is ChannelType.SLACK:
+        if not value["botToken"].startswith("xoxb-"):
+            errors["botToken"] = "The bot token starts with xoxb- (OAuth & Permissions page)."
+        if not value["appToken"].startswith("xapp-"):
+            errors["appToken"] = (
+                "The app-level token starts with xapp- (Basic Information → App-Level Tokens, scope connections:write)."
+            )
+    elif channel is ChannelType.SIGNAL and not E164_RE.fullmatch(value["account"]):
+        errors["account"] = "The Signal number in international format, like +15555550123."
+    return errors
+
+
+def validate_bot_input(
+    session: Session, settings: Settings, inp: BotInput, *, owner_id: int, bot_id: int | None = None
+) -> dict[str, str]:
+    """Every problem with `inp`, keyed by field. Empty means valid."""
+    errors: dict[str, str] = {}
+    name = inp.name.strip()
+    if not name:
+        errors["name"] = "Give the bot a name."
+    elif len(name) > 80:
+        errors["name"] = "Use at most 80 characters."
+    else:
+        clash = session.exec(select(Bot.id).where(Bot.owner_id == owner_id, Bot.name == name)).first()
+        if clash is not None and clash != bot_id:
+            errors["name"] = f"You already have a bot called '{name}'."
+    if problem := agent_id_problem(session, settings, inp.agent_id, bot_id=bot_id):
+        errors["agent_id"] = problem
+    provider = session.get(ModelProvider, inp.provider_id) if inp.provider_id is not None else None
+    if provider is None:
+        errors["provider_id"] = "Choose a model provider (add one under Settings if the list is empty)."
+    elif not inp.model_id.strip():
+        errors["model_id"] = "Choose a model."
+    elif provider.models and inp.model_id not in {str(m.get("id")) for m in provider.models}:
+        errors["model_id"] = f"{provider.display_name} has no model '{inp.model_id}'."
+    if len(inp.persona) > 20000:
+        errors["persona"] = "Keep the persona under 20,000 characters."
+    if len(inp.emoji) > 16:
+        errors["emoji"] = "Use a single emoji."
+    if inp.placement not in {p.value for p in Placement}:
+        errors["placement"] = "Choose pooled or dedicated."
+    if inp.session_scope not in SESSION_SCOPES:
+        errors["session_scope"] = f"Choose one of: {', '.join(SESSION_SCOPES)}."
+    if inp.dm_scope not in DM_SCOPES:
+        errors["dm_scope"] = f"Choose one of: {', '.join(DM_SCOPES)}."
+    if inp.reset_mode not in RESET_MODES:
+        errors["reset_mode"] = f"Choose one of: {', '.join(RESET_MODES)}."
+    if not 0 <= inp.reset_at_hour <= 23:
+        errors["reset_at_hour"] = "An hour of the day, 0 to 23."
+    if not 1 <= inp.reset_idle_minutes <= 7 * 24 * 60:
+        errors["reset_idle_minutes"] = "Between 1 minute and 7 days (10080 minutes)."
+    if inp.tools_profile not in TOOL_PROFILES:
+        errors["tools_profile"] = f"Choose one of: {', '.join(TOOL_PROFILES)}."
+    for key, tools in (("tools_allow", inp.tools_allow), ("tools_deny", inp.tools_deny)):
+        bad = [t for t in tools if not re.fullmatch(r"[a-z][a-z0-9_.-]{0,63}", t)]
+        if bad:
+            errors[key] = f"Not a tool name: {', '.join(bad)}."
+    seen: set[str] = set()
+    for channel in inp.channels:
+        prefix = f"channels.{channel.type}"
+        try:
+            ctype = ChannelType(channel.type)
+        except ValueError:
+            errors[prefix] = f"Unknown channel type '{channel.type}'."
+            continue
+        if ctype.value in seen:
+            errors[prefix] = f"Only one {ctype.value} channel per bot."
+            continue
+        seen.add(ctype.value)
+        for key, message in credential_problems(ctype, channel.credentials).items():
+            errors[f"{prefix}.{key}"] = message
+        if channel.dm_policy not in {p.value for p in DmPolicy}:
+            errors[f"{prefix}.dm_policy"] = "Choose pairing, allowlist, open or disabled."
+        elif channel.dm_policy == DmPolicy.ALLOWLIST.value and not [
+            a for a in channel.allow_from if a.strip()
+        ]:
+            errors[f"{prefix}.allow_from"] = "An allowlist needs at least one entry: who may message the bot?"
+        if channel.group_policy not in {p.value for p in GroupPolicy}:
+            errors[f"{prefix}.group_policy"] = "Choose allowlist, open or disabled."
+        elif (
+            channel.group_policy == GroupPolicy.ALLOWLIST.value
+            and not [a for a in channel.group_allow_from if a.strip()]
+            and ctype in (ChannelType.TELEGRAM, ChannelType.WHATSAPP, ChannelType.SIGNAL)
+        ):
+            errors[f"{prefix}.group_allow_from"] = "A group allowlist needs at least one group id."
+        if channel.mention_policy not in {p.value for p in MentionPolicy}:
+            errors[f"{prefix}.mention_policy"] = "Choose whether the bot needs a mention in groups."
+        for entry in channel.allow_from:
+            if problem := _allow_entry_problem(ctype, entry.strip()):
+                errors[f"{prefix}.allow_from"] = problem
+                break
+    for i, binding in enumerate(inp.bindings):
+        prefix = f"bindings.{i}"
+        if binding.channel not in seen:
+            errors[prefix] = (
+                f"The binding is for {binding.channel}, but the bot has no {binding.channel} channel."
+            )
+        if binding.peer_kind and binding.peer_kind not in {k.value for k in PeerKind}:
+            errors[f"{prefix}.peer_kind"] = "Choose direct, group or channel."
+        if bool(binding.peer_kind) != bool(binding.peer_id.strip()):
+            errors[f"{prefix}.peer_id"] = "A peer needs both its kind and its id."
+    return errors
+
+
+def risky_tool_warnings(inp: BotInput) -> list[str]:
+    """Warnings the wizard shows for tool settings that give strangers power over the host."""
+    warnings = []
+    if inp.tools_profile in ("coding", "full"):
+        warnings.append(
+            f"The '{inp.tools_profile}' profile lets the bot run commands and write files on this "
+            "machine. Anyone who can message it can ask it to."
+        )
+    risky = sorted(RISKY_TOOLS & set(inp.tools_allow))
+    if risky:
+        warnings.append(f"Allowed tools that act on this machine: {', '.join(risky)}.")
+    if any(c.dm_policy == DmPolicy.OPEN.value for c in inp.channels) and inp.tools_profile != "minimal":
+        warnings.append("Direct messages are open to everyone: consider the 'minimal' tool profile.")
+    return warnings

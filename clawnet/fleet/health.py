@@ -1,0 +1,271 @@
+"""Health work on APScheduler: readiness probes, `status` figures for analytics, stale status,
+log rotation, and restarts driven by the backoff policy.
+
+Restart policy: after a crash the gateway restarts after 1, 2, 4, 8 ... seconds (at most 60).
+A failure within `fast_failure_s` of starting counts as a *fast* failure; after
+`crash_loop_after` fast failures in a row the gateway enters the crash-loop state and is not
+restarted again until someone restarts it (fixing what makes it crash). A gateway that stays up
+past `fast_failure_s` has its failure count reset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlmodel import Session, col, delete, select
+
+from clawnet.fleet.events import Kind
+from clawnet.fleet.protocol import GatewayError
+from clawnet.fleet.supervisor import gateway_paths, rotate_if_large
+from clawnet.models import Gateway, GatewayMetric, LoginTicket, utcnow
+from clawnet.models.enums import GatewayKind, GatewayStatus
+
+if TYPE_CHECKING:
+    from clawnet.fleet.controller import FleetController
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    base_delay_s: float = 1.0
+    max_delay_s: float = 60.0
+    fast_failure_s: float = 60.0
+    crash_loop_after: int = 5
+
+    def delay(self, consecutive_failures: int) -> float:
+        return min(self.max_delay_s, self.base_delay_s * 2 ** max(0, consecutive_failures - 1))
+
+    def is_crash_loop(self, consecutive_failures: int) -> bool:
+        return consecutive_failures >= self.crash_loop_after
+
+
+@dataclass(frozen=True)
+class HealthIntervals:
+    probe_s: float = 15.0
+    probe_timeout_s: float = 5.0
+    unresponsive_after: int = 3  # failed probes in a row before a local gateway is restarted
+    metrics_s: float = 60.0
+    stale_after_s: float = 180.0
+    housekeeping_s: float = 300.0
+    metrics_keep_days: int = 14
+
+
+class HealthMonitor:
+    def __init__(
+        self,
+        controller: FleetController,
+        policy: RestartPolicy | None = None,
+        intervals: HealthIntervals | None = None,
+    ) -> None:
+        self.ctl = controller
+        self.policy = policy or RestartPolicy()
+        self.intervals = intervals or HealthIntervals()
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self._pending_restarts: set[int] = set()
+        self._probe_failures: dict[int, int] = {}
+        self._http: httpx.AsyncClient | None = None
+
+    def start(self) -> None:
+        self._http = httpx.AsyncClient(timeout=self.intervals.probe_timeout_s)
+        i = self.intervals
+        common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
+        self.scheduler.add_job(self.probe_all, "interval", seconds=i.probe_s, id="probe", **common)
+        self.scheduler.add_job(self.collect_metrics, "interval", seconds=i.metrics_s, id="metrics", **common)
+        self.scheduler.add_job(self.mark_stale, "interval", seconds=i.metrics_s, id="stale", **common)
+        self.scheduler.add_job(
+            self.housekeeping, "interval", seconds=i.housekeeping_s, id="housekeeping", **common
+        )
+        self.scheduler.start()
+
+    async def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self._http is not None:
+            await self._http.aclose()
+
+    # --- restarts --------------------------------------------------------------------------
+
+    def restart_pending(self, gateway_id: int) -> bool:
+        return gateway_id in self._pending_restarts
+
+    def schedule_restart(self, gateway_id: int, consecutive_failures: int) -> float:
+        """Start the gateway again after the backoff for its failure count; returns the delay."""
+        delay = self.policy.delay(consecutive_failures)
+        self._pending_restarts.add(gateway_id)
+        run_at = utcnow() + timedelta(seconds=delay)
+        self.scheduler.add_job(
+            self._restart_now,
+            "date",
+            run_date=run_at,
+            args=[gateway_id],
+            id=f"restart-{gateway_id}",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+        return delay
+
+    def cancel_restart(self, gateway_id: int) -> None:
+        self._pending_restarts.discard(gateway_id)
+        with contextlib.suppress(Exception):
+            self.scheduler.remove_job(f"restart-{gateway_id}")
+
+    async def _restart_now(self, gateway_id: int) -> None:
+        self._pending_restarts.discard(gateway_id)
+        await self.ctl.reconciler.reconcile_gateway(gateway_id)
+
+    # --- probes ----------------------------------------------------------------------------
+
+    async def probe_all(self) -> None:
+        gateways = await self.ctl.db.run(
+            lambda s: [
+                (g.id or 0, g.kind, g.base_port, g.actual_status, g.last_started_at, g.consecutive_failures)
+                for g in s.exec(select(Gateway)).all()
+            ]
+        )
+        await asyncio.gather(*(self.probe(*g) for g in gateways), return_exceptions=True)
+
+    async def probe(
+        self,
+        gateway_id: int,
+        kind: str,
+        port: int | None,
+        status: str,
+        started_at: datetime | None,
+        failures: int,
+    ) -> bool:
+        """One readiness probe: `/readyz` for local gateways, and a `health` call over the
+        protocol. Three misses in a row and a local gateway is restarted (it is hung)."""
+        if status not in (GatewayStatus.RUNNING.value, GatewayStatus.UNRESPONSIVE.value):
+            self._probe_failures.pop(gateway_id, None)
+            return True
+        ok = True
+        if kind == GatewayKind.LOCAL.value and port and self._http is not None:
+            try:
+                response = await self._http.get(f"http://127.0.0.1:{port}/readyz")
+                ok = response.status_code == 200 and response.json().get("ready") is True
+            except (httpx.HTTPError, ValueError):
+                ok = False
+        link = self.ctl.links.get(gateway_id)
+        if ok and link is not None:
+            try:
+                await link.client.call(
+                    "health",
+                    {},
+                    timeout=self.intervals.probe_timeout_s,
+                    connect_wait=self.intervals.probe_timeout_s,
+                )
+            except GatewayError:
+                ok = False
+        if ok:
+            self._probe_failures.pop(gateway_id, None)
+            await self.ctl.touch_gateway(gateway_id)
+            if status == GatewayStatus.UNRESPONSIVE.value:
+                await self.ctl.set_gateway_status(gateway_id, GatewayStatus.RUNNING, "answering again")
+            if (
+                failures
+                and started_at is not None
+                and (utcnow() - started_at).total_seconds() > self.policy.fast_failure_s
+            ):
+                await self.ctl.reset_failures(gateway_id)
+            return True
+        misses = self._probe_failures.get(gateway_id, 0) + 1
+        self._probe_failures[gateway_id] = misses
+        if misses >= self.intervals.unresponsive_after:
+            self._probe_failures.pop(gateway_id, None)
+            if kind == GatewayKind.LOCAL.value:
+                await self.ctl.restart_unresponsive(gateway_id, misses)
+            else:
+                await self.ctl.set_gateway_status(
+                    gateway_id, GatewayStatus.UNRESPONSIVE, f"no answer to {misses} health probes"
+                )
+        return False
+
+    # --- figures ---------------------------------------------------------------------------
+
+    async def collect_metrics(self) -> None:
+        for gateway_id, link in list(self.ctl.links.items()):
+            if not link.client.is_connected:
+                continue
+            try:
+                status = await link.client.call("status", {}, timeout=15, connect_wait=0)
+            except GatewayError:
+                continue
+            memory = status.get("processMemory") or {}
+            loop = status.get("eventLoop") or {}
+            sessions = status.get("sessions") or {}
+            metric = GatewayMetric(
+                gateway_id=gateway_id,
+                rss_bytes=int(memory.get("rssBytes") or 0),
+                heap_used_bytes=int(memory.get("heapUsedBytes") or 0),
+                event_loop_utilization=float(loop.get("utilization") or 0),
+                event_loop_delay_p99_ms=float(loop.get("delayP99Ms") or 0),
+                session_count=int(sessions.get("count") or 0),
+            )
+            # The main process alone: add the helper processes from the OS for the real cost.
+            tree_rss = self.ctl.process_tree_rss(gateway_id)
+            if tree_rss:
+                metric.rss_bytes = tree_rss
+
+            def store(s: Session, m: GatewayMetric = metric) -> None:
+                s.add(m)
+                gw = s.get(Gateway, m.gateway_id)
+                if gw is not None:
+                    gw.last_seen_at = utcnow()
+                    s.add(gw)
+
+            await self.ctl.db.run(store)
+            self.ctl.bus.publish(
+                Kind.GATEWAY_METRICS,
+                {
+                    "rss_bytes": metric.rss_bytes,
+                    "heap_used_bytes": metric.heap_used_bytes,
+                    "event_loop_utilization": metric.event_loop_utilization,
+                    "event_loop_delay_p99_ms": metric.event_loop_delay_p99_ms,
+                    "session_count": metric.session_count,
+                },
+                gateway_id=gateway_id,
+            )
+
+    async def mark_stale(self) -> None:
+        """A running gateway not heard from for a while is marked unresponsive (remote ones
+        included, which probes cannot restart)."""
+        cutoff = utcnow() - timedelta(seconds=self.intervals.stale_after_s)
+        stale = await self.ctl.db.run(
+            lambda s: [
+                g.id
+                for g in s.exec(
+                    select(Gateway).where(
+                        Gateway.actual_status == GatewayStatus.RUNNING.value,
+                        col(Gateway.last_seen_at) < cutoff,
+                    )
+                ).all()
+            ]
+        )
+        for gateway_id in stale:
+            if gateway_id is not None:
+                await self.ctl.set_gateway_status(
+                    gateway_id, GatewayStatus.UNRESPONSIVE, "no sign of life for over 3 minutes"
+                )
+
+    async def housekeeping(self) -> None:
+        for gateway_id in list(self.ctl.supervisor.processes):
+            paths = gateway_paths(self.ctl.settings, gateway_id)
+            for path in (paths.stdout, paths.log_file):
+                with contextlib.suppress(OSError):
+                    if rotate_if_large(path):
+                        self.ctl.log_tails.reset(gateway_id)
+        cutoff = utcnow() - timedelta(days=self.intervals.metrics_keep_days)
+
+        def prune(s: Session) -> None:
+            s.exec(delete(GatewayMetric).where(col(GatewayMetric.at) < cutoff))
+            s.exec(delete(LoginTicket).where(col(LoginTicket.expires_at) < utcnow() - timedelta(hours=1)))
+
+        await self.ctl.db.run(prune)

@@ -1,0 +1,214 @@
+"""Importing an existing `openclaw.json`: its agents, channels and bindings become bots.
+
+All or nothing: every problem is collected first (and reported together); rows are written only
+if there is none, in the caller's transaction. Model providers in the file (with their keys) are
+created when ClawNet has none of that name; agents keep their ids when those are free.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import json5
+from sqlmodel import Session, select
+
+from clawnet.fleet.bot_input import BindingInput, BotInput, ChannelInput, agent_id_problem, validate_bot_input
+from clawnet.fleet.openclaw_config import CHANNEL_CREDENTIAL_FIELDS, PROVIDER_API
+from clawnet.models import Bot, ModelProvider
+from clawnet.models.enums import ChannelType, DesiredStatus, ProviderKind
+from clawnet.security.permissions import Principal
+from clawnet.security.secret_fields import PROVIDER_API_KEY
+from clawnet.settings import Settings
+
+_KIND_BY_API = {"anthropic-messages": ProviderKind.ANTHROPIC}
+
+
+def _provider_kind(name: str, entry: dict[str, Any]) -> ProviderKind:
+    if name == "openai":
+        return ProviderKind.OPENAI
+    return _KIND_BY_API.get(str(entry.get("api", "")), ProviderKind.OPENAI_COMPATIBLE)
+
+
+def _channel_accounts(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A channel section's accounts; top-level settings form the "default" account."""
+    accounts = {str(k): dict(v or {}) for k, v in (section.get("accounts") or {}).items()}
+    top = {k: v for k, v in section.items() if k not in ("accounts", "defaultAccount", "enabled")}
+    if (
+        any(k in top for k in ("botToken", "token", "appToken", "account", "dmPolicy", "allowFrom"))
+        or not accounts
+    ):
+        merged = {**top, **accounts.get("default", {})}
+        if merged:
+            accounts["default"] = merged
+    return accounts
+
+
+def import_openclaw_config(session: Session, settings: Settings, actor: Principal, raw: str) -> Any:
+    from clawnet.fleet.service import (
+        ImportedBot,
+        ImportResult,
+        _apply_input,
+        _replace_bindings,
+        _replace_channels,
+    )
+
+    errors: list[str] = []
+    try:
+        config = json5.loads(raw)
+    except ValueError as exc:
+        return ImportResult([], [], [f"The file is not valid JSON5: {exc}"], [])
+    if not isinstance(config, dict):
+        return ImportResult([], [], ["The file must hold a JSON5 object (an OpenClaw config)."], [])
+
+    # Providers: reuse by name, create the missing ones from the file.
+    providers: dict[str, ModelProvider] = {p.name: p for p in session.exec(select(ModelProvider)).all()}
+    new_providers: list[str] = []
+    for name, entry in ((config.get("models") or {}).get("providers") or {}).items():
+        if name in providers or not isinstance(entry, dict):
+            continue
+        if str(entry.get("api", "openai-completions")) not in PROVIDER_API.values():
+            errors.append(f"models.providers.{name}: ClawNet does not support the '{entry.get('api')}' API.")
+            continue
+        key = str(entry.get("apiKey") or "")
+        provider = ModelProvider(
+            name=name,
+            display_name=name,
+            kind=_provider_kind(name, entry).value,
+            base_url=str(entry.get("baseUrl") or ""),
+            api_key_enc=PROVIDER_API_KEY.seal(key) if key and not key.startswith("__") else None,
+            models=[
+                {"id": m.get("id"), "name": m.get("name") or m.get("id")}
+                for m in entry.get("models") or []
+                if m.get("id")
+            ],
+        )
+        session.add(provider)
+        session.flush()
+        providers[name] = provider
+        new_providers.append(name)
+
+    agents_section = config.get("agents") or {}
+    entries: dict[str, dict[str, Any]] = dict(agents_section.get("entries") or {})
+    for item in agents_section.get("list") or []:  # older configs list agents
+        if isinstance(item, dict) and item.get("id"):
+            entries[str(item["id"])] = item
+    if not entries:
+        errors.append("The file defines no agents (agents.entries): there is nothing to import.")
+    default_model = (agents_section.get("defaults") or {}).get("model")
+    bindings = [b for b in config.get("bindings") or [] if isinstance(b, dict)]
+
+    # Channels: each account belongs to the agent a binding routes it to.
+    owned: dict[str, list[tuple[str, str, dict[str, Any]]]] = {agent: [] for agent in entries}
+    for ctype_name, section in (config.get("channels") or {}).items():
+        try:
+            ctype = ChannelType(ctype_name)
+        except ValueError:
+            errors.append(f"channels.{ctype_name}: ClawNet does not manage this channel type.")
+            continue
+        for account_id, account in _channel_accounts(section or {}).items():
+            targets = {
+                str(b.get("agentId"))
+                for b in bindings
+                if (b.get("match") or {}).get("channel") == ctype_name
+                and (b.get("match") or {}).get("accountId", "default") in (account_id, "*")
+            }
+            targets &= set(entries)
+            if not targets and len(entries) == 1:
+                targets = set(entries)
+            if len(targets) != 1:
+                errors.append(
+                    f"channels.{ctype_name}.accounts.{account_id}: bind it to exactly one agent "
+                    f"(found {len(targets)})."
+                )
+                continue
+            owned[targets.pop()].append((ctype.value, account_id, account))
+
+    results: list[ImportedBot] = []
+    inputs: list[tuple[BotInput, str]] = []
+    for agent_id, entry in entries.items():
+        model = entry.get("model") or default_model or ""
+        model_ref = model.get("primary", "") if isinstance(model, dict) else str(model)
+        provider_name, _, model_id = model_ref.partition("/")
+        found = providers.get(provider_name)
+        if found is None:
+            errors.append(
+                f"agents.entries.{agent_id}.model: no model provider '{provider_name}' in ClawNet or in the file."
+            )
+        identity = entry.get("identity") or {}
+        channels = []
+        for ctype_value, _account_id, account in owned.get(agent_id, []):
+            creds = {
+                k: str(account[k])
+                for k in CHANNEL_CREDENTIAL_FIELDS[ChannelType(ctype_value)]
+                if account.get(k)
+            }
+            channels.append(
+                ChannelInput(
+                    type=ctype_value,
+                    credentials=creds,
+                    dm_policy=str(account.get("dmPolicy", "pairing")),
+                    allow_from=[str(a) for a in account.get("allowFrom") or [] if str(a) != "*"],
+                    group_policy=str(account.get("groupPolicy", "disabled")),
+                    group_allow_from=[str(a) for a in account.get("groupAllowFrom") or [] if str(a) != "*"],
+                )
+            )
+        specific = []
+        for b in bindings:
+            match = b.get("match") or {}
+            if str(b.get("agentId")) != agent_id or not (
+                match.get("peer") or match.get("guildId") or match.get("teamId")
+            ):
+                continue
+            peer = match.get("peer") or {}
+            specific.append(
+                BindingInput(
+                    channel=str(match.get("channel", "")),
+                    peer_kind=str(peer.get("kind", "")),
+                    peer_id=str(peer.get("id", "")),
+                    guild_id=str(match.get("guildId", "")),
+                    team_id=str(match.get("teamId", "")),
+                )
+            )
+        tools = entry.get("tools") or {}
+        inp = BotInput(
+            name=str(entry.get("name") or identity.get("name") or agent_id)[:80],
+            provider_id=found.id if found else None,
+            model_id=model_id,
+            agent_id=agent_id,
+            emoji=str(identity.get("emoji") or "")[:16],
+            tools_profile=str(tools.get("profile") or "messaging"),
+            tools_deny=[str(t) for t in tools.get("deny") or []],
+            channels=channels,
+            bindings=specific,
+        )
+        problem = agent_id_problem(session, settings, agent_id, bot_id=None)
+        if problem:
+            errors.append(f"agents.entries.{agent_id}: {problem}")
+        for field, message in validate_bot_input(session, settings, inp, owner_id=actor.user_id).items():
+            if field != "agent_id" and not (field in ("provider_id", "model_id") and found is None):
+                errors.append(f"agents.entries.{agent_id} ({field}): {message}")
+        inputs.append((inp, model_ref))
+        results.append(ImportedBot(inp.name, agent_id, [c.type for c in channels], model_ref))
+
+    names = [inp.name for inp, _ in inputs]
+    for name in {n for n in names if names.count(n) > 1}:
+        errors.append(f"Two agents are both named '{name}'.")
+    if errors:
+        return ImportResult(results, new_providers, errors, [])
+
+    bot_ids = []
+    for inp, _ in inputs:
+        bot = Bot(
+            owner_id=actor.user_id,
+            name=inp.name,
+            agent_id=inp.agent_id,
+            desired_status=DesiredStatus.RUNNING.value,
+        )
+        _apply_input(bot, inp)
+        session.add(bot)
+        session.flush()
+        _replace_channels(session, bot, inp.channels)
+        _replace_bindings(session, bot, inp)
+        assert bot.id is not None
+        bot_ids.append(bot.id)
+    return ImportResult(results, new_providers, [], bot_ids)

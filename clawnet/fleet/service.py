@@ -1,0 +1,460 @@
+"""The service face of the control plane: what pages (and tests, and scripts) call.
+
+Every method takes the acting `Principal` and checks permission itself, so a handler that
+forgets to check cannot leak an action. Writes go to the database (the desired state) in one
+transaction with an audit event, then ask the controller to reconcile; nothing here waits on a
+gateway except `chat`, `restart_bot` and the `wait_*` helpers.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from clawnet import audit
+from clawnet.db import session_scope
+from clawnet.fleet import openclaw_config as oc
+from clawnet.fleet.bot_input import BotInput, ChannelInput, available_agent_id, validate_bot_input
+from clawnet.fleet.events import EventBus, Kind
+from clawnet.fleet.placement import place_bot
+from clawnet.fleet.sessions import ChatError, Turn
+from clawnet.fleet.supervisor import bot_paths
+from clawnet.models import Binding, Bot, BotChannel, Gateway, ModelProvider, utcnow
+from clawnet.models.enums import BotStatus, DesiredStatus, GatewayStatus, ProviderKind
+from clawnet.security.permissions import Action, Principal, accessible_bot_ids, require
+from clawnet.security.secret_fields import CHANNEL_CREDENTIALS, seal_json, unseal_json
+from clawnet.settings import Settings
+from clawnet.social.profiles import create_bot_profile
+
+DELETE_MARKER = ".delete-requested"
+
+
+class BotInputError(Exception):
+    """The submitted bot has problems; `errors` maps each field to what is wrong."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class NotFound(Exception):
+    pass
+
+
+def _apply_input(bot: Bot, inp: BotInput) -> None:
+    bot.name = inp.name.strip()
+    bot.persona = inp.persona.strip()
+    bot.emoji = inp.emoji.strip()
+    bot.avatar_path = inp.avatar_path
+    bot.provider_id = inp.provider_id
+    bot.model_id = inp.model_id.strip()
+    bot.placement = inp.placement
+    bot.session_scope, bot.dm_scope, bot.reset_mode = inp.session_scope, inp.dm_scope, inp.reset_mode
+    bot.reset_at_hour, bot.reset_idle_minutes = inp.reset_at_hour, inp.reset_idle_minutes
+    bot.tools_profile = inp.tools_profile
+    bot.tools_allow = [t.strip() for t in inp.tools_allow if t.strip()]
+    bot.tools_deny = [t.strip() for t in inp.tools_deny if t.strip()]
+    bot.updated_at = utcnow()
+
+
+def _summary(bot: Bot) -> dict[str, Any]:
+    """What an audit event says about a bot (never credentials)."""
+    return {
+        "name": bot.name,
+        "agent_id": bot.agent_id,
+        "model": f"{bot.provider_id}/{bot.model_id}",
+        "placement": bot.placement,
+        "tools": bot.tools_profile,
+        "desired": bot.desired_status,
+    }
+
+
+def _replace_channels(session: Session, bot: Bot, channels: list[ChannelInput]) -> None:
+    assert bot.id is not None
+    existing = {c.type: c for c in session.exec(select(BotChannel).where(BotChannel.bot_id == bot.id)).all()}
+    wanted = {c.type: c for c in channels}
+    for ctype, row in existing.items():
+        if ctype not in wanted:
+            session.delete(row)
+    for ctype, inp in wanted.items():
+        row = existing.get(ctype) or BotChannel(bot_id=bot.id, type=ctype, account_id=bot.agent_id)
+        creds = {k: v.strip() for k, v in inp.credentials.items() if v and v.strip()}
+        if existing.get(ctype) is not None and row.credentials_enc:
+            # Secrets are never sent back to the browser: an empty field means "keep the stored one".
+            stored = unseal_json(CHANNEL_CREDENTIALS, row.credentials_enc)
+            creds = {**stored, **creds}
+        row.credentials_enc = seal_json(CHANNEL_CREDENTIALS, creds) if creds else None
+        row.dm_policy, row.group_policy, row.mention_policy = (
+            inp.dm_policy,
+            inp.group_policy,
+            inp.mention_policy,
+        )
+        row.allow_from = [a.strip() for a in inp.allow_from if a.strip()]
+        row.group_allow_from = [a.strip() for a in inp.group_allow_from if a.strip()]
+        row.enabled = inp.enabled
+        row.updated_at = utcnow()
+        session.add(row)
+
+
+def _replace_bindings(session: Session, bot: Bot, inp: BotInput) -> None:
+    assert bot.id is not None
+    for row in session.exec(select(Binding).where(Binding.bot_id == bot.id)).all():
+        session.delete(row)
+    for b in inp.bindings:
+        session.add(
+            Binding(
+                bot_id=bot.id,
+                channel=b.channel,
+                peer_kind=b.peer_kind or None,
+                peer_id=b.peer_id.strip() or None,
+                guild_id=b.guild_id.strip() or None,
+                team_id=b.team_id.strip() or None,
+                priority=b.priority,
+            )
+        )
+
+
+def stored_channel_inputs(session: Session, bot_id: int) -> list[ChannelInput]:
+    """A bot's channels as inputs, with credentials left empty (they stay stored)."""
+    return [
+        ChannelInput(
+            c.type,
+            {},
+            c.dm_policy,
+            list(c.allow_from),
+            c.group_policy,
+            list(c.group_allow_from),
+            c.mention_policy,
+            c.enabled,
+        )
+        for c in session.exec(
+            select(BotChannel).where(BotChannel.bot_id == bot_id).order_by(col(BotChannel.type))
+        ).all()
+    ]
+
+
+@dataclass
+class FleetService:
+    settings: Settings
+    bus: EventBus
+    controller: Any = None  # FleetController when the control plane runs in this process
+
+    def kick(self) -> None:
+        self.bus.publish(Kind.FLEET_KICK)
+
+    # --- bots --------------------------------------------------------------------------------
+
+    def create_bot(self, actor: Principal | None, inp: BotInput) -> int:
+        with session_scope(self.settings.database_url) as session:
+            actor = require(session, actor, Action.CREATE_BOT)
+            if not inp.agent_id.strip():
+                inp.agent_id = available_agent_id(session, self.settings, inp.name)
+            inp.agent_id = inp.agent_id.strip()
+            errors = validate_bot_input(session, self.settings, inp, owner_id=actor.user_id)
+            if errors:
+                raise BotInputError(errors)
+            bot = Bot(
+                owner_id=actor.user_id,
+                name=inp.name.strip(),
+                agent_id=inp.agent_id,
+                desired_status=(DesiredStatus.RUNNING if inp.start else DesiredStatus.STOPPED).value,
+                actual_status=(BotStatus.PENDING if inp.start else BotStatus.STOPPED).value,
+            )
+            _apply_input(bot, inp)
+            session.add(bot)
+            session.flush()
+            _replace_channels(session, bot, inp.channels)
+            _replace_bindings(session, bot, inp)
+            place_bot(session, bot, self.settings)
+            create_bot_profile(session, bot)
+            audit.record(
+                session,
+                actor,
+                "bot.create",
+                "bot",
+                bot.id,
+                f"created {bot.name} ({bot.agent_id})",
+                after=_summary(bot),
+            )
+            bot_id = bot.id
+        assert bot_id is not None
+        self.kick()
+        return bot_id
+
+    def update_bot(self, actor: Principal | None, bot_id: int, inp: BotInput) -> None:
+        with session_scope(self.settings.database_url) as session:
+            actor = require(session, actor, Action.CONFIGURE_BOT, bot_id)
+            bot = session.get(Bot, bot_id)
+            if bot is None:
+                raise NotFound("No such bot.")
+            inp.agent_id = bot.agent_id  # the agent id is the bot's identity in its gateway: fixed
+            errors = validate_bot_input(session, self.settings, inp, owner_id=bot.owner_id, bot_id=bot_id)
+            if errors:
+                raise BotInputError(errors)
+            before = _summary(bot)
+            _apply_input(bot, inp)
+            bot.config_version += 1
+            session.add(bot)
+            _replace_channels(session, bot, inp.channels)
+            _replace_bindings(session, bot, inp)
+            place_bot(session, bot, self.settings)
+            audit.record(
+                session,
+                actor,
+                "bot.update",
+                "bot",
+                bot.id,
+                f"changed {bot.name}",
+                before=before,
+                after=_summary(bot),
+            )
+        self.kick()
+
+    def delete_bot(self, actor: Principal | None, bot_id: int, *, delete_data: bool = False) -> None:
+        """Remove a bot. Its gateway drops the agent without deleting files; the bot's data
+        folder (sessions, workspace) is kept unless `delete_data`."""
+        with session_scope(self.settings.database_url) as session:
+            actor = require(session, actor, Action.DELETE_BOT, bot_id)
+            bot = session.get(Bot, bot_id)
+            if bot is None:
+                raise NotFound("No such bot.")
+            audit.record(
+                session,
+                actor,
+                "bot.delete",
+                "bot",
+                bot.id,
+                f"deleted {bot.name} ({bot.agent_id}); data {'deleted' if delete_data else 'kept'}",
+                before=_summary(bot),
+            )
+            agent_id = bot.agent_id
+            session.delete(bot)
+        if delete_data:
+            folder = bot_paths(self.settings, agent_id).root
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / DELETE_MARKER).write_text(str(time.time()))
+        self.kick()
+
+    def set_running(self, actor: Principal | None, bot_id: int, running: bool) -> None:
+        with session_scope(self.settings.database_url) as session:
+            actor = require(session, actor, Action.OPERATE_BOT, bot_id)
+            bot = session.get(Bot, bot_id)
+            if bot is None:
+                raise NotFound("No such bot.")
+            desired = DesiredStatus.RUNNING if running else DesiredStatus.STOPPED
+            if bot.desired_status != desired.value:
+                bot.desired_status = desired.value
+                bot.actual_status = BotStatus.STARTING if running else bot.actual_status
+                bot.updated_at = utcnow()
+                session.add(bot)
+                if running and bot.gateway_id is not None:
+                    gw = session.get(Gateway, bot.gateway_id)
+                    if gw is not None and gw.actual_status in (
+                        GatewayStatus.CRASH_LOOP.value,
+                        GatewayStatus.ERROR.value,
+                    ):
+                        gw.actual_status, gw.consecutive_failures = GatewayStatus.STOPPED.value, 0
+                        session.add(gw)
+                audit.record(
+                    session,
+                    actor,
+                    "bot.start" if running else "bot.stop",
+                    "bot",
+                    bot.id,
+                    f"{'started' if running else 'stopped'} {bot.name}",
+                )
+        self.kick()
+
+    async def restart_bot(self, actor: Principal | None, bot_id: int) -> None:
+        """Restart the bot's gateway process (also the way out of a crash loop)."""
+        with session_scope(self.settings.database_url) as session:
+            actor = require(session, actor, Action.OPERATE_BOT, bot_id)
+            bot = session.get(Bot, bot_id)
+            if bot is None or bot.gateway_id is None:
+                raise NotFound("No such bot.")
+            gw = session.get(Gateway, bot.gateway_id)
+            if gw is not None:
+                gw.consecutive_failures = 0
+                if gw.actual_status in (GatewayStatus.CRASH_LOOP.value, GatewayStatus.ERROR.value):
+                    gw.actual_status = GatewayStatus.STOPPED.value
+                session.add(gw)
+            audit.record(session, actor, "bot.restart", "bot", bot.id, f"restarted {bot.name}")
+            gateway_id = bot.gateway_id
+        if self.controller is not None:
+            self.controller.health.cancel_restart(gateway_id)
+            await self.controller.reconciler.reconcile_gateway(gateway_id, restart=True)
+        else:
+            self.kick()
+
+    async def chat(
+        self,
+        actor: Principal | None,
+        bot_id: int,
+        text: str,
+        *,
+        session_key: str | None = None,
+        timeout_s: float | None = None,
+    ) -> Turn:
+        with session_scope(self.settings.database_url) as session:
+            actor = require(session, actor, Action.OPERATE_BOT, bot_id)
+        text = text.strip()
+        if not text:
+            raise ChatError("Type a message first.")
+        if len(text) > 20000:
+            raise ChatError("That message is too long (20,000 characters at most).")
+        if self.controller is None:
+            raise ChatError("The control plane is not running in this process.")
+        return await self.controller.chats.send(
+            bot_id, text, user_id=actor.user_id, session_key=session_key, timeout_s=timeout_s
+        )
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def visible_bots(self, session: Session, actor: Principal | None) -> list[Bot]:
+        require(session, actor, Action.VIEW_FLEET)
+        allowed = accessible_bot_ids(session, actor)
+        query = select(Bot).order_by(col(Bot.name))
+        if allowed is not None:
+            if not allowed:
+                return []
+            query = query.where(col(Bot.id).in_(allowed))
+        return list(session.exec(query).all())
+
+    async def wait_for_bot(self, bot_id: int, status: BotStatus, timeout: float = 120.0) -> Bot:
+        """Wait until the bot reaches `status` (raises TimeoutError with its last state)."""
+        deadline = time.monotonic() + timeout
+        with self.bus.subscribe([Kind.BOT_STATUS], bot_ids=[bot_id]) as events:
+            while True:
+                with session_scope(self.settings.database_url) as session:
+                    bot = session.get(Bot, bot_id)
+                    if bot is None:
+                        raise NotFound("No such bot.")
+                    if bot.actual_status == status.value:
+                        return bot
+                    if bot.actual_status == BotStatus.ERROR.value and status is not BotStatus.ERROR:
+                        last = f"{bot.actual_status}: {bot.last_error}"
+                    else:
+                        last = bot.actual_status
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(
+                        f"bot {bot_id} did not reach {status.value} within {timeout:.0f} s (last: {last})"
+                    )
+                try:
+                    await events.get(timeout=min(remaining, 1.0))
+                except TimeoutError:
+                    pass
+
+    # --- import / export -------------------------------------------------------------------
+
+    def export_config(self, actor: Principal | None, bot_id: int | None = None) -> str:
+        """A bot's (or every visible bot's) OpenClaw config, secrets redacted."""
+        from clawnet.fleet.reconciler import agent_spec, provider_spec
+
+        with session_scope(self.settings.database_url) as session:
+            if bot_id is not None:
+                require(session, actor, Action.VIEW_BOT, bot_id)
+                bots = [b for b in [session.get(Bot, bot_id)] if b is not None]
+            else:
+                bots = self.visible_bots(session, actor)
+            providers = {p.id: p for p in session.exec(select(ModelProvider)).all() if p.id is not None}
+            agents = tuple(agent_spec(session, b, providers, self.settings, local=False) for b in bots)
+            session_spec = oc.SessionSpec()
+            if bots:
+                from clawnet.fleet.placement import session_spec_of
+
+                session_spec = session_spec_of(bots[0])
+            spec = oc.GatewaySpec(
+                local=False,
+                providers=tuple(provider_spec(p, self.settings) for p in providers.values()),
+                agents=agents,
+                session=session_spec,
+            )
+            config = oc.redact_secrets(oc.build_config(spec))
+        return oc.render(config)
+
+    def import_config(self, actor: Principal | None, raw: str, *, dry_run: bool = False) -> ImportResult:
+        from clawnet.fleet.importer import import_openclaw_config
+
+        with session_scope(self.settings.database_url) as session:
+            actor = require(session, actor, Action.IMPORT_CONFIG)
+            result = import_openclaw_config(session, self.settings, actor, raw)
+            if result.errors or dry_run:
+                session.rollback()
+                return result
+            for bot_id in result.bot_ids:
+                bot = session.get(Bot, bot_id)
+                if bot is not None:
+                    place_bot(session, bot, self.settings)
+                    create_bot_profile(session, bot)
+            audit.record(
+                session,
+                actor,
+                "config.import",
+                "fleet",
+                "",
+                f"imported {len(result.bot_ids)} bots",
+                after={"bots": [b.name for b in result.bots]},
+            )
+        self.kick()
+        return result
+
+
+@dataclass
+class ImportedBot:
+    name: str
+    agent_id: str
+    channels: list[str]
+    model: str
+
+
+@dataclass
+class ImportResult:
+    bots: list[ImportedBot]
+    providers: list[str]
+    errors: list[str]
+    bot_ids: list[int]
+
+
+def ensure_local_echo_provider(session: Session) -> ModelProvider:
+    """The built-in "local echo" model provider (no API key; echoes what it is told)."""
+    provider = session.exec(
+        select(ModelProvider).where(ModelProvider.kind == ProviderKind.LOCAL_ECHO.value)
+    ).first()
+    if provider is None:
+        provider = ModelProvider(
+            name="echo",
+            display_name="Local echo (no API key)",
+            kind=ProviderKind.LOCAL_ECHO.value,
+            models=[
+                {
+                    "id": "echo-1",
+                    "name": "Echo",
+                    "description": "Repeats what it is told. For trying ClawNet out.",
+                }
+            ],
+        )
+        session.add(provider)
+        session.flush()
+    return provider
+
+
+def purge_deleted_bot_data(settings: Settings, session: Session) -> list[str]:
+    """Delete the data folders of deleted bots whose deletion was asked for, once no gateway
+    config still names them."""
+    root = settings.data_dir / "bots"
+    if not root.exists():
+        return []
+    live_agents = set(session.exec(select(Bot.agent_id)).all())
+    for gw in session.exec(select(Gateway)).all():
+        live_agents |= set(((gw.applied_config or {}).get("agents") or {}).get("entries", {}) or {})
+    purged = []
+    for folder in root.iterdir():
+        if (folder / DELETE_MARKER).exists() and folder.name not in live_agents:
+            shutil.rmtree(folder, ignore_errors=True)
+            purged.append(folder.name)
+    return purged

@@ -1,0 +1,104 @@
+"""The control plane against real OpenClaw gateways (only the model is faked)."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import psutil
+import pytest
+from sqlmodel import select
+
+from clawnet.db import session_scope
+from clawnet.fleet.events import Kind
+from clawnet.models import Bot, BotSession, ChatTurn, Gateway, TranscriptMessage
+from clawnet.models.enums import BotStatus, GatewayStatus, TurnStatus
+from tests.integration.conftest import Fleet
+
+pytestmark = pytest.mark.gateway
+
+
+def gateway_of(bot_id: int) -> Gateway:
+    with session_scope() as s:
+        bot = s.get(Bot, bot_id)
+        assert bot is not None and bot.gateway_id is not None
+        gw = s.get(Gateway, bot.gateway_id)
+        assert gw is not None
+        return gw
+
+
+async def test_bot_runs_answers_and_its_session_lands_in_the_db_then_a_second_bot_joins_hot(fleet: Fleet):
+    bot_id = fleet.service.create_bot(
+        fleet.admin, fleet.bot_input("Support Bot", persona="You are Captain Crab.")
+    )
+    await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
+    gw = gateway_of(bot_id)
+    assert gw.actual_status == GatewayStatus.RUNNING.value
+    assert gw.pid is not None and psutil.pid_exists(gw.pid)
+    assert gw.applied_config_hash == gw.desired_config_hash != ""
+
+    with fleet.bus.subscribe([Kind.SESSION_MESSAGE], bot_ids=[bot_id]) as messages:
+        turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: Ahoy from the deep.")
+        deltas = [kind async for kind, _ in turn.stream()]
+        assert await turn.result(5) == "Ahoy from the deep."
+        assert deltas[-1] == "final" and "delta" in deltas
+        seen = set()
+        while len(seen) < 2:
+            event = await messages.get(timeout=30)
+            seen.add(event.payload["role"])
+
+    # The persona reached the model through the workspace files.
+    system_prompt = fleet.controller.echo_llm.requests[-1]["messages"][0]["content"]
+    assert "You are Captain Crab." in str(system_prompt)
+
+    with session_scope() as s:
+        session_row = s.exec(select(BotSession).where(BotSession.bot_id == bot_id)).one()
+        assert session_row.key == "agent:support-bot:main"
+        rows = s.exec(
+            select(TranscriptMessage)
+            .where(TranscriptMessage.session_id == session_row.id)
+            .order_by(TranscriptMessage.seq)
+        ).all()
+        assert [(m.role, m.text) for m in rows][-2:] == [
+            ("user", "REPLY WITH: Ahoy from the deep."),
+            ("assistant", "Ahoy from the deep."),
+        ]
+        assert session_row.message_count == len(rows)
+        assert s.exec(select(ChatTurn)).one().status == TurnStatus.DONE.value
+
+    second = fleet.service.create_bot(fleet.admin, fleet.bot_input("Sales Bot"))
+    await fleet.service.wait_for_bot(second, BotStatus.RUNNING, timeout=60)
+    gw_after = gateway_of(second)
+    assert gw_after.id == gw.id and gw_after.pid == gw.pid  # same pool, same process: a hot change
+    turn = await fleet.service.chat(fleet.admin, second, "REPLY WITH: Second bot here.")
+    assert await turn.result(120) == "Second bot here."
+
+
+async def test_a_killed_gateway_is_noticed_restarted_and_keeps_its_sessions(fleet: Fleet):
+    bot_id = fleet.service.create_bot(fleet.admin, fleet.bot_input("Sturdy"))
+    await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
+    turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: before the crash")
+    assert await turn.result(120) == "before the crash"
+    old_pid = gateway_of(bot_id).pid
+    assert old_pid is not None
+
+    with fleet.bus.subscribe([Kind.GATEWAY_EXITED, Kind.GATEWAY_STATUS]) as events:
+        os.kill(old_pid, signal.SIGKILL)
+        exited = await events.get(timeout=5)
+        assert exited.kind == Kind.GATEWAY_EXITED and exited.payload["pid"] == old_pid
+    await fleet.service.wait_for_bot(bot_id, BotStatus.ERROR, timeout=10)  # the crash is recorded
+    await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)  # and recovered
+    gw = gateway_of(bot_id)
+    assert gw.pid != old_pid and gw.restart_count == 1
+    assert not psutil.pid_exists(old_pid) or psutil.Process(old_pid).status() == psutil.STATUS_ZOMBIE
+
+    turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: after the crash")
+    assert await turn.result(120) == "after the crash"
+    history = await fleet.controller.links[gw.id].client.call(
+        "chat.history", {"sessionKey": "agent:sturdy:main"}
+    )
+    texts = [
+        m.get("content") if isinstance(m.get("content"), str) else m["content"][0].get("text")
+        for m in history["messages"]
+    ]
+    assert "before the crash" in texts and "after the crash" in texts

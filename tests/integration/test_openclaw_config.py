@@ -1,0 +1,151 @@
+"""Generated configs are accepted by the real `openclaw config validate`, for every channel type
+and policy combination; and hot-change patches are computed correctly."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from clawnet.fleet.openclaw_cli import validate_config
+from clawnet.fleet.openclaw_config import (
+    AgentSpec,
+    BindingSpec,
+    ChannelSpec,
+    GatewaySpec,
+    ModelSpec,
+    ProviderSpec,
+    SessionSpec,
+    build_config,
+)
+from clawnet.models.enums import ChannelType, DmPolicy, GroupPolicy, MentionPolicy, ProviderKind
+from clawnet.settings import get_settings
+
+pytestmark = pytest.mark.gateway
+
+CREDENTIALS = {
+    ChannelType.TELEGRAM: {"botToken": "123456:ABCdefGhIJKlmNoPQRsTUVwxyZ"},
+    ChannelType.DISCORD: {"token": "discord-token", "applicationId": "123456789012345678"},
+    ChannelType.SLACK: {"botToken": "xoxb-1", "appToken": "xapp-1", "signingSecret": "s3cret"},
+    ChannelType.WHATSAPP: {},
+    ChannelType.SIGNAL: {"account": "+15555550100"},
+}
+PROVIDERS = (
+    ProviderSpec("echo", ProviderKind.LOCAL_ECHO, "http://127.0.0.1:9/v1", "local", (ModelSpec("echo-1"),)),
+    ProviderSpec("openai", ProviderKind.OPENAI, "", "sk-test", (ModelSpec("gpt-5-mini", "GPT-5 mini"),)),
+    ProviderSpec("anthropic", ProviderKind.ANTHROPIC, "", "sk-ant", (ModelSpec("claude-sonnet-4-5"),)),
+)
+
+
+def _spec(agents: tuple[AgentSpec, ...], session: SessionSpec | None = None) -> GatewaySpec:
+    return GatewaySpec(
+        local=True,
+        port=18800,
+        token="t" * 43,
+        log_file="/tmp/clawnet-validate.log",
+        workspace_root="/tmp/ws",
+        providers=PROVIDERS,
+        agents=agents,
+        session=session or SessionSpec(),
+    )
+
+
+def _agent(n: int, channels: tuple[ChannelSpec, ...] = (), model: str = "echo/echo-1", **kw) -> AgentSpec:
+    return AgentSpec(
+        agent_id=f"bot{n}",
+        name=f"Bot {n}",
+        model_ref=model,
+        workspace=f"/tmp/ws/bot{n}",
+        agent_dir=f"/tmp/agents/bot{n}",
+        channels=channels,
+        **kw,
+    )
+
+
+def _allow_for(channel: ChannelType) -> tuple[str, ...]:
+    return ("+15555550123",) if channel in (ChannelType.WHATSAPP, ChannelType.SIGNAL) else ("111111111",)
+
+
+def _all_combinations() -> list[AgentSpec]:
+    """One agent per (channel type, dm policy, group policy, mention policy)."""
+    agents = []
+    for n, (ch, dm, group, mention) in enumerate(
+        itertools.product(ChannelType, DmPolicy, GroupPolicy, MentionPolicy), start=1
+    ):
+        allow = _allow_for(ch) if dm in (DmPolicy.ALLOWLIST, DmPolicy.PAIRING) else ()
+        group_allow = ("-1001234567890",) if group == GroupPolicy.ALLOWLIST else ()
+        agents.append(
+            _agent(
+                n,
+                (
+                    ChannelSpec(
+                        ch,
+                        f"bot{n}",
+                        CREDENTIALS[ch],
+                        dm,
+                        allow,
+                        group.value,
+                        group_allow,
+                        mention,
+                        api_root="http://127.0.0.1:9/" if ch == ChannelType.TELEGRAM else "",
+                    ),
+                ),
+            )
+        )
+    return agents
+
+
+async def test_every_channel_type_and_policy_combination_validates(clawnet_env):
+    agents = _all_combinations()
+    assert len(agents) == 5 * 4 * 3 * 2
+    result = await validate_config(get_settings(), build_config(_spec(tuple(agents))))
+    assert result.valid, result.describe()
+
+
+@pytest.mark.parametrize(
+    "session",
+    [
+        SessionSpec("per-sender", "main", "none"),
+        SessionSpec("global", "per-peer", "daily", reset_at_hour=3),
+        SessionSpec("per-sender", "per-account-channel-peer", "idle", reset_idle_minutes=30),
+    ],
+)
+async def test_session_scopes_and_resets_validate(clawnet_env, session):
+    result = await validate_config(get_settings(), build_config(_spec((_agent(1),), session)))
+    assert result.valid, result.describe()
+
+
+async def test_bindings_providers_and_tools_validate(clawnet_env):
+    bound = _agent(
+        1,
+        (
+            ChannelSpec(ChannelType.DISCORD, "bot1", CREDENTIALS[ChannelType.DISCORD]),
+            ChannelSpec(ChannelType.SLACK, "bot1", CREDENTIALS[ChannelType.SLACK]),
+        ),
+        model="openai/gpt-5-mini",
+        emoji="🦀",
+        tools_profile="minimal",
+        tools_deny=("exec",),
+        tools_allow=("web_search",),
+        bindings=(
+            BindingSpec("discord", guild_id="42", priority=5),
+            BindingSpec("slack", team_id="T1", peer_kind="channel", peer_id="C1", priority=9),
+            BindingSpec("discord", peer_kind="direct", peer_id="555"),
+        ),
+    )
+    other = _agent(2, model="anthropic/claude-sonnet-4-5")
+    result = await validate_config(get_settings(), build_config(_spec((bound, other))))
+    assert result.valid, result.describe()
+
+
+async def test_a_gateway_without_agents_is_refused_so_empty_pools_are_stopped_not_patched(clawnet_env):
+    result = await validate_config(get_settings(), build_config(_spec(())))
+    assert ("agents.entries", "agents.entries must contain at least one configured agent") in result.issues
+
+
+async def test_an_invalid_config_is_refused_naming_the_field(clawnet_env):
+    config = build_config(_spec((_agent(1),)))
+    config["agents"]["entries"]["Bad Id"] = {"name": "x"}
+    result = await validate_config(get_settings(), config)
+    assert not result.valid
+    assert ("agents.entries.Bad Id", "Invalid key in record") in result.issues
