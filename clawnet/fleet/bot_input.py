@@ -76,6 +76,7 @@ class BotInput:
     channels: list[ChannelInput] = field(default_factory=list)
     bindings: list[BindingInput] = field(default_factory=list)
     start: bool = True
+    remote_gateway_id: int | None = None  # host the bot on an adopted remote gateway instead
 
 
 def slugify(name: str) -> str:
@@ -181,6 +182,13 @@ def validate_bot_input(
         errors["emoji"] = "Use a single emoji."
     if inp.placement not in {p.value for p in Placement}:
         errors["placement"] = "Choose pooled or dedicated."
+    if inp.remote_gateway_id is not None:
+        from clawnet.models import Gateway
+        from clawnet.models.enums import GatewayKind
+
+        remote = session.get(Gateway, inp.remote_gateway_id)
+        if remote is None or remote.kind != GatewayKind.REMOTE.value:
+            errors["remote_gateway_id"] = "Choose one of the remote gateways listed under Settings."
     if inp.session_scope not in SESSION_SCOPES:
         errors["session_scope"] = f"Choose one of: {', '.join(SESSION_SCOPES)}."
     if inp.dm_scope not in DM_SCOPES:

@@ -105,7 +105,6 @@ class AgentSpec:
     name: str
     model_ref: str  # "<provider>/<model>", "" for the gateway default
     workspace: str = ""  # empty on remote gateways: the gateway decides
-    agent_dir: str = ""
     emoji: str = ""
     persona: str = ""
     tools_profile: str = "messaging"
@@ -178,8 +177,6 @@ def _agent_entry(a: AgentSpec) -> dict[str, Any]:
         entry["identity"]["emoji"] = a.emoji
     if a.workspace:
         entry["workspace"] = a.workspace
-    if a.agent_dir:
-        entry["agentDir"] = a.agent_dir
     if a.model_ref:
         entry["model"] = {"primary": a.model_ref}
     tools: dict[str, Any] = {"profile": a.tools_profile}

@@ -97,7 +97,7 @@ def place_bot(session: Session, bot: Bot, settings: Settings) -> Gateway:
     if bot.gateway_id is not None:
         current = session.get(Gateway, bot.gateway_id)
         if current is not None and _fits(session, current, bot):
-            if current.kind == GatewayKind.LOCAL.value:
+            if current.kind == GatewayKind.LOCAL.value or not current.session_settings:
                 current.session_settings = session_settings_of(bot)  # a no-op unless the bot is alone there
                 session.add(current)
             return current

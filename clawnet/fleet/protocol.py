@@ -361,6 +361,8 @@ class GatewayClient:
             if self._on_connected is not None:
                 try:
                     await self._on_connected(conn)
+                except GatewayError as exc:
+                    log.warning("%s: setting up the connection failed: %s", self.name, exc)
                 except Exception:
                     log.exception("%s: on_connected failed", self.name)
             code, reason = await conn.wait_closed()

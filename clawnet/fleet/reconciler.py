@@ -18,6 +18,7 @@ import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
@@ -151,7 +152,6 @@ def agent_spec(
         name=bot.name,
         model_ref=f"{provider.name}/{bot.model_id}" if provider and bot.model_id else "",
         workspace=str(paths.workspace) if local else "",
-        agent_dir=str(paths.agent_dir) if local else "",
         emoji=bot.emoji,
         persona=bot.persona,
         tools_profile=bot.tools_profile,
@@ -248,13 +248,22 @@ def _session_kwargs(settings: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def write_persona_files(settings: Settings, agents: tuple[oc.AgentSpec, ...]) -> None:
-    """Write each bot's workspace files (atomically) before the gateway reads them."""
+def prepare_agent_files(settings: Settings, gateway_id: int, agents: tuple[oc.AgentSpec, ...]) -> None:
+    """Before a local gateway sees its agents: write each bot's persona files (atomically), and
+    point `<gateway state>/agents/<id>` at the bot's own state folder. Links of bots that left
+    this gateway are removed, so it never touches a state folder another gateway now uses."""
+    agents_root = gateway_paths(settings, gateway_id).state / "agents"
+    agents_root.mkdir(parents=True, exist_ok=True)
+    wanted = {a.agent_id for a in agents}
+    for entry in agents_root.iterdir():
+        if entry.is_symlink() and entry.name not in wanted:
+            entry.unlink()
     for agent in agents:
         paths = bot_paths(settings, agent.agent_id)
-        for folder in (paths.root, paths.workspace, paths.agent_dir):
+        for folder in (paths.root, paths.workspace, paths.state):
             folder.mkdir(parents=True, exist_ok=True)
             folder.chmod(0o700)
+        link_agent_state(agents_root / agent.agent_id, paths.state)
         for name, content in oc.workspace_files(agent).items():
             target = paths.workspace / name
             try:
@@ -265,11 +274,35 @@ def write_persona_files(settings: Settings, agents: tuple[oc.AgentSpec, ...]) ->
             write_file_atomically(target, content, mode=0o600)
 
 
+def link_agent_state(link: Path, target: Path) -> None:
+    """Make `link` a symlink to `target`. A real folder already there (state an older setup
+    kept inside the gateway) is moved into `target` first, so nothing is lost."""
+    if link.is_symlink():
+        if link.resolve() == target.resolve():
+            return
+        link.unlink()
+    elif link.exists():
+        if any(target.iterdir()):
+            raise RuntimeError(f"Both {link} and {target} hold agent state; move one aside by hand.")
+        target.rmdir()
+        link.rename(target)
+    link.symlink_to(target, target_is_directory=True)
+
+
+def unlink_agent_state(settings: Settings, gateway_id: int, agent_id: str) -> None:
+    link = gateway_paths(settings, gateway_id).state / "agents" / agent_id
+    if link.is_symlink():
+        link.unlink()
+
+
 class Reconciler:
     def __init__(self, controller: FleetController) -> None:
         self.ctl = controller
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._rejected_hash: dict[int, str] = {}  # a config the gateway refused: not retried unchanged
+        # Configs OpenClaw refused (config hash -> the reason), per gateway and per way of applying
+        # them: they are not retried until the desired config changes.
+        self._refused_start: dict[int, tuple[str, str]] = {}
+        self._refused_hot: dict[int, tuple[str, str]] = {}
         self.applying: set[int] = set()
 
     @property
@@ -331,8 +364,11 @@ class Reconciler:
         if not alive:
             if self.ctl.health.restart_pending(plan.gateway_id):
                 return  # waiting out the backoff after a crash
-            if plan.config_hash == self._rejected_hash.get(plan.gateway_id):
-                return  # the same config was refused; wait for a change
+            refused = self._refused_start.get(plan.gateway_id)
+            if refused is not None and refused[0] == plan.config_hash:
+                # The same config was refused; say so and wait for a change.
+                await self.ctl.set_bot_statuses(plan.running_bot_ids, BotStatus.ERROR, refused[1])
+                return
             await self._start(plan)
             return
         self.ctl.ensure_link(plan)
@@ -346,7 +382,7 @@ class Reconciler:
         gid = plan.gateway_id
         paths = gateway_paths(self.settings, gid)
         paths.create()
-        write_persona_files(self.settings, plan.agents)
+        prepare_agent_files(self.settings, plan.gateway_id, plan.agents)
         write_file_atomically(paths.config, oc.render(plan.config), mode=0o600)
         await self.ctl.set_gateway_status(
             gid,
@@ -385,6 +421,7 @@ class Reconciler:
                 await self.ctl.supervisor.stop(gid, grace_s=2)
             await self._start_failed(plan, str(exc), retry=exited_code != EXIT_CONFIG_INVALID)
             return
+        self._refused_start.pop(gid, None)
         await self._record_applied(plan, remote_hash="")
         self.ctl.ensure_link(plan)
         self.ctl.bus.publish(
@@ -409,7 +446,7 @@ class Reconciler:
         gid = plan.gateway_id
         log.warning("gateway %s did not start: %s", gid, message)
         if not retry:
-            self._rejected_hash[gid] = plan.config_hash
+            self._refused_start[gid] = (plan.config_hash, message)
         failures = await self.ctl.record_failure(gid, message)
         await self.ctl.set_gateway_status(
             gid, GatewayStatus.ERROR, message, bots=plan.running_bot_ids, bot_status=BotStatus.ERROR
@@ -424,6 +461,14 @@ class Reconciler:
         await self.ctl.drop_link(gid)
         await self.ctl.supervisor.stop(gid)
         self.ctl.chats.fail_gateway(gid, "The gateway was stopped.")
+
+        def forget_applied(s: Session) -> None:
+            gw = s.get(Gateway, gid)
+            if gw is not None:  # a stopped gateway runs no config; the next start writes it whole
+                gw.applied_config, gw.applied_config_hash = None, ""
+                s.add(gw)
+
+        await self.ctl.db.run(forget_applied)
         await self._settle_stopped(plan, force=True)
 
     async def _settle_stopped(self, plan: GatewayPlan, force: bool = False) -> None:
@@ -457,11 +502,12 @@ class Reconciler:
     async def _apply_hot(self, plan: GatewayPlan) -> None:
         assert plan.config is not None
         gid = plan.gateway_id
-        if plan.config_hash == self._rejected_hash.get(gid):
+        refused = self._refused_hot.get(gid)
+        if refused is not None and refused[0] == plan.config_hash:
             return
         link = self.ctl.ensure_link(plan)
         if plan.is_local:
-            write_persona_files(self.settings, plan.agents)
+            prepare_agent_files(self.settings, plan.gateway_id, plan.agents)
         old = plan.applied_config or {}
         new_fp = oc.fingerprint_secrets(plan.config)
         removed = oc.removed_agents(old, plan.config)
@@ -481,11 +527,13 @@ class Reconciler:
                 except GatewayError as exc:
                     if "not found" not in exc.message.lower() and "unknown" not in exc.message.lower():
                         raise
+                if plan.is_local:
+                    unlink_agent_state(self.settings, gid, agent_id)
             if removed or not remote_hash:
                 remote_hash = str((await link.client.call("config.get", {}, timeout=30)).get("hash", ""))
         except GatewayError as exc:
             message = f"The gateway refused the configuration change: {exc.message}"
-            self._rejected_hash[gid] = plan.config_hash
+            self._refused_hot[gid] = (plan.config_hash, message)
             await self.ctl.record_error(gid, message)
             changed = self._changed_bots(plan, patch, removed)
             await self.ctl.set_bot_statuses(changed, BotStatus.ERROR, message)
@@ -493,7 +541,7 @@ class Reconciler:
             return
         finally:
             self.applying.discard(gid)
-        self._rejected_hash.pop(gid, None)
+        self._refused_hot.pop(gid, None)
         await self._record_applied(plan, remote_hash=remote_hash)
         self.ctl.bus.publish(
             Kind.CONFIG_APPLIED,

@@ -24,9 +24,9 @@ from clawnet.fleet.placement import place_bot
 from clawnet.fleet.sessions import ChatError, Turn
 from clawnet.fleet.supervisor import bot_paths
 from clawnet.models import Binding, Bot, BotChannel, Gateway, ModelProvider, utcnow
-from clawnet.models.enums import BotStatus, DesiredStatus, GatewayStatus, ProviderKind
+from clawnet.models.enums import BotStatus, DesiredStatus, GatewayKind, GatewayStatus, ProviderKind
 from clawnet.security.permissions import Action, Principal, accessible_bot_ids, require
-from clawnet.security.secret_fields import CHANNEL_CREDENTIALS, seal_json, unseal_json
+from clawnet.security.secret_fields import CHANNEL_CREDENTIALS, GATEWAY_TOKEN, seal_json, unseal_json
 from clawnet.settings import Settings
 from clawnet.social.profiles import create_bot_profile
 
@@ -169,6 +169,8 @@ class FleetService:
             session.flush()
             _replace_channels(session, bot, inp.channels)
             _replace_bindings(session, bot, inp)
+            if inp.remote_gateway_id is not None:
+                bot.gateway_id = inp.remote_gateway_id
             place_bot(session, bot, self.settings)
             create_bot_profile(session, bot)
             audit.record(
@@ -198,6 +200,8 @@ class FleetService:
             before = _summary(bot)
             _apply_input(bot, inp)
             bot.config_version += 1
+            if inp.remote_gateway_id is not None:
+                bot.gateway_id = inp.remote_gateway_id
             session.add(bot)
             _replace_channels(session, bot, inp.channels)
             _replace_bindings(session, bot, inp)
@@ -311,6 +315,74 @@ class FleetService:
         return await self.controller.chats.send(
             bot_id, text, user_id=actor.user_id, session_key=session_key, timeout_s=timeout_s
         )
+
+    # --- gateways --------------------------------------------------------------------------
+
+    async def adopt_remote_gateway(self, actor: Principal | None, name: str, url: str, token: str) -> int:
+        """Manage a gateway running elsewhere (its own supervisor starts it) by URL and token.
+        The connection is tried first, so a wrong URL or token is refused with the reason."""
+        from clawnet.fleet.protocol import GatewayAuthError, GatewayConnection, GatewayError
+
+        with session_scope(self.settings.database_url) as session:
+            require(session, actor, Action.MANAGE_GATEWAYS)
+        errors: dict[str, str] = {}
+        if not name.strip():
+            errors["name"] = "Name the gateway."
+        if not url.startswith(("ws://", "wss://")):
+            errors["url"] = (
+                "Use the gateway's WebSocket URL, like wss://gateway.example.com or ws://10.0.0.5:18789."
+            )
+        if not token.strip():
+            errors["token"] = "Paste the gateway's auth token (gateway.auth.token in its config)."
+        if errors:
+            raise BotInputError(errors)
+        try:
+            conn = await GatewayConnection.open(url, token.strip(), timeout=20)
+            await conn.close()
+        except GatewayAuthError:
+            raise BotInputError({"token": "The gateway refused this token."}) from None
+        except GatewayError as exc:
+            raise BotInputError({"url": f"Cannot reach the gateway: {exc.message}"}) from None
+        with session_scope(self.settings.database_url) as session:
+            actor = require(session, actor, Action.MANAGE_GATEWAYS)
+            gateway = Gateway(
+                name=name.strip(),
+                kind=GatewayKind.REMOTE.value,
+                url=url,
+                owner_id=actor.user_id,
+                token_enc=GATEWAY_TOKEN.seal(token.strip()),
+                capacity=self.settings.pool_capacity,
+            )
+            session.add(gateway)
+            session.flush()
+            audit.record(
+                session,
+                actor,
+                "gateway.adopt",
+                "gateway",
+                gateway.id,
+                f"adopted remote gateway {name} at {url}",
+            )
+            gateway_id = gateway.id
+        assert gateway_id is not None
+        self.kick()
+        return gateway_id
+
+    def rotate_gateway_token(self, actor: Principal | None, gateway_id: int) -> None:
+        """Give a local gateway a new random token (applied hot; connections reconnect with it)."""
+        import secrets
+
+        with session_scope(self.settings.database_url) as session:
+            actor = require(session, actor, Action.MANAGE_GATEWAYS)
+            gateway = session.get(Gateway, gateway_id)
+            if gateway is None or gateway.kind != GatewayKind.LOCAL.value:
+                raise NotFound("No such local gateway.")
+            gateway.token_enc = GATEWAY_TOKEN.seal(secrets.token_urlsafe(32))
+            session.add(gateway)
+            audit.record(
+                session, actor, "gateway.rotate_token", "gateway", gateway_id, f"new token for {gateway.name}"
+            )
+        self.kick()
 
     # --- reading -----------------------------------------------------------------------------
 

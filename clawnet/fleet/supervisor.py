@@ -96,8 +96,11 @@ def gateway_paths(settings: Settings, gateway_id: int) -> GatewayPaths:
 
 @dataclass(frozen=True)
 class BotPaths:
-    """A bot's own data (workspace with its persona, and OpenClaw's agent state with its
-    sessions), outside any gateway's folder so the bot can move between gateways."""
+    """A bot's own data, outside any gateway's folder so the bot can move between gateways:
+    its workspace (persona files) and OpenClaw's per-agent state (its sessions database).
+
+    OpenClaw keeps an agent's state at `<gateway state>/agents/<agent id>/`; ClawNet makes that
+    path a symlink to `state` here (see `link_agent_state`)."""
 
     root: Path
 
@@ -106,8 +109,8 @@ class BotPaths:
         return self.root / "workspace"
 
     @property
-    def agent_dir(self) -> Path:
-        return self.root / "agent"
+    def state(self) -> Path:
+        return self.root / "state"
 
 
 def bot_paths(settings: Settings, agent_id: str) -> BotPaths:

@@ -1,0 +1,201 @@
+"""Restarts, deletions and failures of the control plane against real gateways."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+import time
+
+import psutil
+import pytest
+from sqlmodel import select
+
+from clawnet.db import session_scope
+from clawnet.fleet.events import Kind
+from clawnet.fleet.protocol import GatewayAuthError, GatewayClient, GatewayConnection
+from clawnet.fleet.service import FleetService
+from clawnet.fleet.supervisor import bot_paths
+from clawnet.models import Bot, BotChannel, Gateway
+from clawnet.models.enums import BotStatus, GatewayStatus
+from clawnet.security.secret_fields import GATEWAY_TOKEN
+from tests.integration.conftest import Fleet, start_fleet, telegram_channel
+
+pytestmark = pytest.mark.gateway
+
+
+def gateway_row(bot_id: int) -> Gateway:
+    with session_scope() as s:
+        bot = s.get(Bot, bot_id)
+        assert bot is not None and bot.gateway_id is not None
+        gw = s.get(Gateway, bot.gateway_id)
+        assert gw is not None
+        return gw
+
+
+def openclaw_pids() -> set[int]:
+    pids = set()
+    for p in psutil.process_iter(["pid", "name", "cmdline"]):
+        described = " ".join([p.info["name"] or "", *(p.info["cmdline"] or [])])
+        if "openclaw-gateway" in described or "openclaw gateway" in described:
+            pids.add(p.info["pid"])
+    return pids
+
+
+async def test_restarted_clawnet_adopts_running_gateways_without_duplicates_or_orphans(
+    fleet_env, fleet_admin
+):
+    settings = dataclasses.replace(fleet_env, stop_gateways_on_exit=False)
+    first = await start_fleet(settings)
+    service = FleetService(settings, first.bus, first)
+    bot_id = service.create_bot(fleet_admin.admin, fleet_admin.bot_input("Survivor"))
+    await service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
+    pid = gateway_row(bot_id).pid
+    before = openclaw_pids()
+    await first.stop()  # leaves the gateway running, as after a ClawNet crash
+    assert pid in before and psutil.pid_exists(pid)
+
+    second = await start_fleet(dataclasses.replace(settings, stop_gateways_on_exit=True))
+    try:
+        service2 = FleetService(settings, second.bus, second)
+        await asyncio.sleep(1)
+        second.kick()
+        await service2.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=60)
+        assert gateway_row(bot_id).pid == pid  # adopted, not restarted
+        assert second.supervisor.processes.keys() == {gateway_row(bot_id).id}
+        turn = await service2.chat(fleet_admin.admin, bot_id, "REPLY WITH: still here")
+        assert await turn.result(120) == "still here"
+        assert openclaw_pids() == before  # no duplicate gateway
+    finally:
+        await second.stop()
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert openclaw_pids() == set()  # no orphan
+
+
+async def test_deleting_a_bot_keeps_its_data_unless_asked(fleet: Fleet):
+    keep = fleet.service.create_bot(fleet.admin, fleet.bot_input("Keeper"))
+    drop = fleet.service.create_bot(fleet.admin, fleet.bot_input("Dropper"))
+    await fleet.service.wait_for_bot(keep, BotStatus.RUNNING, timeout=180)
+    await fleet.service.wait_for_bot(drop, BotStatus.RUNNING, timeout=60)
+    turn = await fleet.service.chat(fleet.admin, keep, "REPLY WITH: remember me")
+    assert await turn.result(120) == "remember me"
+    gw = gateway_row(keep)
+    keeper_dir = bot_paths(fleet.settings, "keeper")
+    assert any(keeper_dir.state.rglob("openclaw-agent.sqlite"))  # the bot's sessions live in its own folder
+
+    with fleet.bus.subscribe([Kind.CONFIG_APPLIED], gateway_ids=[gw.id]) as applied:
+        fleet.service.delete_bot(fleet.admin, keep)
+        event = await applied.get(timeout=60)
+    assert event.payload["removed_agents"] == ["keeper"]
+    assert gateway_row(drop).pid == gw.pid  # removed hot: the other bot's gateway kept running
+    assert any(keeper_dir.state.rglob("openclaw-agent.sqlite"))  # kept
+    entries = (await fleet.controller.links[gw.id].client.call("config.get", {}))["config"]["agents"][
+        "entries"
+    ]
+    assert set(entries) == {"dropper"}
+
+    dropper_dir = bot_paths(fleet.settings, "dropper")
+    fleet.service.delete_bot(fleet.admin, drop, delete_data=True)
+    with fleet.bus.subscribe([Kind.GATEWAY_STATUS], gateway_ids=[gw.id]) as statuses:
+        while (await statuses.get(timeout=60)).payload["status"] != GatewayStatus.STOPPED.value:
+            pass
+    fleet.service.kick()  # the next pass purges what was asked for
+    await fleet.controller.reconciler.reconcile_all()
+    assert not dropper_dir.root.exists()  # asked for: deleted
+    assert keeper_dir.root.exists()
+    with session_scope() as s:
+        assert s.get(Gateway, gw.id).actual_status == GatewayStatus.STOPPED.value  # no bot left: stopped
+
+
+async def test_a_config_openclaw_refuses_is_reported_naming_the_field(fleet: Fleet):
+    bot_id = fleet.service.create_bot(fleet.admin, fleet.bot_input("Picky", channels=[telegram_channel()]))
+    await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
+    # Bypass the form's validation, as a corrupted row or a bug would.
+    with session_scope() as s:
+        channel = s.exec(select(BotChannel).where(BotChannel.bot_id == bot_id)).one()
+        channel.group_policy = "sometimes"
+        s.add(channel)
+    fleet.service.kick()
+    bot = await fleet.service.wait_for_bot(bot_id, BotStatus.ERROR, timeout=60)
+    assert "refused the configuration change" in bot.last_error
+    assert "groupPolicy" in bot.last_error
+
+    fleet.service.set_running(fleet.admin, bot_id, False)
+    await fleet.service.wait_for_bot(bot_id, BotStatus.STOPPED, timeout=60)
+    fleet.service.set_running(fleet.admin, bot_id, True)  # now a cold start with the same bad row
+    bot = await fleet.service.wait_for_bot(bot_id, BotStatus.ERROR, timeout=120)
+    assert "OpenClaw refused its configuration" in bot.last_error and "groupPolicy" in bot.last_error
+
+
+async def test_a_port_in_use_is_reported_naming_the_port_and_its_holder(fleet: Fleet):
+    bot_id = fleet.service.create_bot(fleet.admin, fleet.bot_input("Porter"))
+    await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
+    port = gateway_row(bot_id).base_port
+    fleet.service.set_running(fleet.admin, bot_id, False)
+    await fleet.service.wait_for_bot(bot_id, BotStatus.STOPPED, timeout=60)
+    squatter = socket.socket()
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past the old gateway's TIME_WAIT
+    squatter.bind(("127.0.0.1", port))
+    squatter.listen()
+    try:
+        fleet.service.set_running(fleet.admin, bot_id, True)
+        bot = await fleet.service.wait_for_bot(bot_id, BotStatus.ERROR, timeout=60)
+        assert f"Port {port} is already in use by pid" in bot.last_error
+    finally:
+        squatter.close()
+    fleet.controller.health.cancel_restart(gateway_row(bot_id).id)
+    await fleet.service.restart_bot(fleet.admin, bot_id)
+    await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
+
+
+async def test_a_wrong_token_is_an_auth_error_not_a_hang(fleet: Fleet):
+    bot_id = fleet.service.create_bot(fleet.admin, fleet.bot_input("Guarded"))
+    await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
+    url = f"ws://127.0.0.1:{gateway_row(bot_id).base_port}"
+    started = time.monotonic()
+    with pytest.raises(GatewayAuthError) as err:
+        await GatewayConnection.open(url, "not-the-token", timeout=30)
+    assert err.value.details.get("code") == "AUTH_TOKEN_MISMATCH"
+    client = GatewayClient(url, lambda: "not-the-token", name="intruder")
+    client.start()
+    try:
+        with pytest.raises(GatewayAuthError):
+            await asyncio.sleep(1)
+            await client.call("status", {}, timeout=20)
+    finally:
+        await client.stop()
+    assert time.monotonic() - started < 10
+
+
+async def test_a_rotated_gateway_token_reconnects_clawnet_on_close_4001(fleet: Fleet):
+    bot_id = fleet.service.create_bot(fleet.admin, fleet.bot_input("Rotator"))
+    await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
+    gw = gateway_row(bot_id)
+    link = fleet.controller.links[gw.id]
+    await asyncio.wait_for(link.client.connected.wait(), 30)
+    first_conn = link.client.connection
+    assert first_conn is not None
+    fleet.service.rotate_gateway_token(fleet.admin, gw.id)
+    code, _ = await asyncio.wait_for(first_conn.wait_closed(), 60)
+    assert code == 4001
+    await asyncio.wait_for(link.client.connected.wait(), 30)
+    with session_scope() as s:
+        new_token = GATEWAY_TOKEN.unseal(s.get(Gateway, gw.id).token_enc)
+    assert link.token == new_token
+    assert gateway_row(bot_id).pid == gw.pid  # no restart
+    turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: new key works")
+    assert await turn.result(120) == "new key works"
+
+
+async def test_a_remote_gateway_is_adopted_by_url_and_token_and_hosts_bots(fleet: Fleet, standalone_gateway):
+    url, token, proc = standalone_gateway
+    with pytest.raises(Exception, match="refused this token"):
+        await fleet.service.adopt_remote_gateway(fleet.admin, "Edge box", url, "wrong-token")
+    gateway_id = await fleet.service.adopt_remote_gateway(fleet.admin, "Edge box", url, token)
+    bot_id = fleet.service.create_bot(fleet.admin, fleet.bot_input("Far Away", remote_gateway_id=gateway_id))
+    await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=120)
+    assert gateway_row(bot_id).id == gateway_id
+    assert gateway_id not in fleet.controller.supervisor.processes  # managed, not spawned
+    turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: hello from afar")
+    assert await turn.result(120) == "hello from afar"
+    assert proc.poll() is None
