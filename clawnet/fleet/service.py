@@ -333,7 +333,7 @@ class FleetService:
                 "Use the gateway's WebSocket URL, like wss://gateway.example.com or ws://10.0.0.5:18789."
             )
         if not token.strip():
-            errors["token"] = "Paste the gateway's auth token (gateway.auth.token in its config)."
+            errors["token"] = "Paste the gateway's auth token (gateway.auth.token in its config)."  # noqa: S105
         if errors:
             raise BotInputError(errors)
         try:
