@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 import reflex as rx
 
 import clawnet.pages.admin
 import clawnet.pages.auth
 import clawnet.pages.dashboard
 import clawnet.pages.placeholders  # noqa: F401  (pages register themselves with @rx.page)
-from clawnet import db
+from clawnet import db, runtime
 from clawnet.api import build_api
 from clawnet.models import User
 
@@ -20,3 +23,16 @@ db.migrate()
 rx.ModelRegistry.register(User)
 
 app = rx.App(api_transformer=build_api())
+
+
+@contextlib.asynccontextmanager
+async def control_plane() -> AsyncIterator[None]:
+    """Runs for the life of the backend: the fleet controller, its health jobs, the echo model."""
+    await runtime.start()
+    try:
+        yield
+    finally:
+        await runtime.stop()
+
+
+app.register_lifespan_task(control_plane)

@@ -90,6 +90,37 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_controller(_args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from clawnet import runtime
+
+    db.migrate()
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await runtime.start(run_controller=True)
+        print("ClawNet control plane running; stop with Ctrl-C.", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            await runtime.stop()
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_fake_llm(args: argparse.Namespace) -> int:
+    from clawnet.fleet.fake_llm import main as serve
+
+    serve(args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clawnet", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -106,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("--new-key", help="base64 32-byte key to rotate to (default: generate one)")
     rotate.add_argument("--drop-old", action="store_true", help="forget old keys no secret uses any more")
     rotate.set_defaults(func=cmd_rotate_key)
+    sub.add_parser("controller", help="run the control plane in this process").set_defaults(
+        func=cmd_controller
+    )
+    fake = sub.add_parser("fake-llm", help="run the local echo model (OpenAI-compatible) on loopback")
+    fake.add_argument("--port", type=int, default=18799)
+    fake.set_defaults(func=cmd_fake_llm)
     return parser
 
 

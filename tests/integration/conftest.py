@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import random
 import secrets
 import signal
 import subprocess
@@ -26,21 +25,11 @@ from clawnet.fleet.events import EventBus
 from clawnet.fleet.health import HealthIntervals, RestartPolicy
 from clawnet.fleet.openclaw_cli import openclaw_env
 from clawnet.fleet.service import FleetService, ensure_local_echo_provider
-from clawnet.fleet.supervisor import port_is_free
 from clawnet.models.enums import Role
 from clawnet.security.permissions import Principal
 from clawnet.settings import Settings, get_settings
 from tests.factories import make_user
-from tests.support.server import free_port
-
-
-def free_port_range(spacing: int = 120, span: int = 240) -> int:
-    """A base port with `span` free ports above it (a gateway uses ~110 above its own)."""
-    for _ in range(200):
-        base = random.randrange(20000, 50000, spacing)
-        if all(port_is_free(base + offset) for offset in (0, 1, 2, 3, spacing, spacing + 2)):
-            return base
-    raise RuntimeError("no free port range")
+from tests.support.server import free_port, free_port_range
 
 
 @dataclass

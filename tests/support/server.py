@@ -25,6 +25,27 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_port_range(spacing: int = 120) -> int:
+    """A base port with the ~110 ports a gateway uses above it free."""
+    import random
+
+    for _ in range(200):
+        base = random.randrange(20000, 50000, spacing)
+        if all(_port_free(base + offset) for offset in (0, 1, 2, 3, spacing, spacing + 2)):
+            return base
+    raise RuntimeError("no free port range")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (loopback test URL)
@@ -79,6 +100,9 @@ def start_clawnet(
         "CLAWNET_DATA_DIR": str(data_dir),
         "CLAWNET_PORT": str(port),
         "CLAWNET_HOST": "127.0.0.1",
+        # Own ports for the echo model and gateways: never the ones a developer's ClawNet uses.
+        "CLAWNET_ECHO_PORT": str(free_port()),
+        "CLAWNET_GATEWAY_BASE_PORT": str(free_port_range()),
         **(env or {}),
     }
     if "DATABASE_URL" not in (env or {}):

@@ -1,0 +1,62 @@
+"""Process-wide instances: the event bus, the fleet controller (when it runs in this process)
+and the fleet service pages call. The web app's lifespan starts and stops them.
+
+The control plane must run exactly once per installation. With one web worker it runs inside
+it ("embedded", the default). With several workers, set CLAWNET_CONTROLLER=external and run
+`clawnet controller` as its own process; the workers then only write desired state and listen.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from clawnet.fleet.controller import FleetController
+from clawnet.fleet.events import EventBus
+from clawnet.fleet.service import FleetService
+from clawnet.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+_bus: EventBus | None = None
+_controller: FleetController | None = None
+_service: FleetService | None = None
+
+
+def bus() -> EventBus:
+    global _bus
+    if _bus is None:
+        _bus = EventBus(origin=uuid.uuid4().hex)
+    return _bus
+
+
+def controller() -> FleetController | None:
+    return _controller
+
+
+def service() -> FleetService:
+    global _service
+    if _service is None:
+        _service = FleetService(get_settings(), bus(), _controller)
+    return _service
+
+
+async def start(*, run_controller: bool | None = None) -> None:
+    """Start what this process runs: the control plane when embedded."""
+    global _controller, _service
+    settings = get_settings()
+    if run_controller is None:
+        run_controller = settings.controller_mode == "embedded"
+    if run_controller and _controller is None:
+        _controller = FleetController(settings, bus())
+        await _controller.start()
+        log.info("control plane started in this process")
+    _service = FleetService(settings, bus(), _controller)
+
+
+async def stop() -> None:
+    global _controller, _service
+    if _controller is not None:
+        await _controller.stop()
+        _controller = None
+    _service = None
