@@ -20,6 +20,7 @@ from typing import Any
 import psutil
 from sqlmodel import Session, col, select
 
+from clawnet.fleet.channels import sync_channels
 from clawnet.fleet.db_runner import DbRunner
 from clawnet.fleet.events import EventBus, Kind
 from clawnet.fleet.fake_llm import FakeLLM
@@ -82,6 +83,14 @@ class GatewayLink:
             await self.ctl.check_remote_hash(self.gateway_id, remote_hash)
         self.ctl.note_alive(self.gateway_id, force=True)
         self.ctl.spawn(self.ctl.sessions.backfill(self), f"backfill-{self.gateway_id}")
+        self.ctl.spawn(self._settle_channels(), f"channels-{self.gateway_id}")
+
+    async def _settle_channels(self) -> None:
+        """Once channels had time to connect, record their status and start any that the
+        gateway left stopped (its restart-loop breaker does that after repeated crashes)."""
+        await asyncio.sleep(self.ctl.channel_settle_s)
+        if self.client.is_connected:
+            await sync_channels(self.ctl, self)
 
     async def _on_disconnected(self, code: int, reason: str) -> None:
         self.ctl.chats.fail_gateway(self.gateway_id, "The gateway stopped while answering.")
@@ -104,6 +113,7 @@ class FleetController:
         self.settings = settings
         self.bus = bus or EventBus(origin=uuid.uuid4().hex)
         self.start_timeout_s = start_timeout_s
+        self.channel_settle_s = 10.0
         self.db = DbRunner(settings.database_url)
         self.supervisor = Supervisor(settings, self._on_process_exit)
         self.links: dict[int, GatewayLink] = {}

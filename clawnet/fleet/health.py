@@ -21,6 +21,7 @@ import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlmodel import Session, col, delete, select
 
+from clawnet.fleet.channels import sync_channels
 from clawnet.fleet.events import Kind
 from clawnet.fleet.protocol import GatewayError
 from clawnet.fleet.supervisor import gateway_paths, rotate_if_large
@@ -80,6 +81,9 @@ class HealthMonitor:
         self.scheduler.add_job(self.probe_all, "interval", seconds=i.probe_s, id="probe", **common)
         self.scheduler.add_job(self.collect_metrics, "interval", seconds=i.metrics_s, id="metrics", **common)
         self.scheduler.add_job(self.mark_stale, "interval", seconds=i.metrics_s, id="stale", **common)
+        self.scheduler.add_job(
+            self.refresh_channels, "interval", seconds=i.metrics_s, id="channels", **common
+        )
         self.scheduler.add_job(
             self.housekeeping, "interval", seconds=i.housekeeping_s, id="housekeeping", **common
         )
@@ -233,6 +237,11 @@ class HealthMonitor:
                 },
                 gateway_id=gateway_id,
             )
+
+    async def refresh_channels(self) -> None:
+        for link in list(self.ctl.links.values()):
+            if link.client.is_connected:
+                await sync_channels(self.ctl, link)
 
     async def mark_stale(self) -> None:
         """A running gateway not heard from for a while is marked unresponsive (remote ones
