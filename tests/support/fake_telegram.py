@@ -105,7 +105,7 @@ class FakeTelegram:
                 line = await reader.readline()
                 if not line:
                     return
-                method, target, _ = line.decode("latin-1").split(" ", 2)
+                _method, target, _ = line.decode("latin-1").split(" ", 2)
                 headers: dict[str, str] = {}
                 while header := (await reader.readline()).decode("latin-1").strip():
                     name, _, value = header.partition(":")
