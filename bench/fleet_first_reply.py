@@ -1,71 +1,150 @@
 """Create a bot -> its first reply (fake LLM), on a cold gateway and on a warm pool.
 
-Cold: the bot's pool has no gateway yet, so the time includes OpenClaw's own start-up (measured
-separately as spawn -> ready, for comparison). Warm: a new bot joins a running pool (a hot
-config patch). Each is repeated (default 3 cold, 5 warm).
+Cold: the bot gets a new gateway, so the time includes OpenClaw's start-up. To know what OpenClaw
+alone costs, the same thing is done without ClawNet, alternately with the ClawNet runs: write the
+same kind of config, spawn `openclaw gateway run`, wait for /readyz, connect, send the first
+message, wait for the reply. ClawNet's overhead is the difference.
+Warm: a new bot joins a running pool (a hot config patch), then answers.
 
-    .venv/bin/python bench/fleet_first_reply.py [--cold 3] [--warm 5]
+    .venv/bin/python bench/fleet_first_reply.py [--cold 3] [--warm 6]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import tempfile
 import time
+import uuid
+from pathlib import Path
 
-from _fleet import bench_fleet, describe
+import httpx
+from _fleet import bench_fleet, describe, free_base_port
 
-from clawnet.fleet.events import Kind
-from clawnet.models.enums import BotStatus
+from clawnet.fleet import openclaw_config as oc
+from clawnet.fleet.fake_llm import FakeLLM
+from clawnet.fleet.openclaw_cli import openclaw_env
+from clawnet.fleet.protocol import GatewayConnection
+from clawnet.models.enums import BotStatus, ProviderKind
+from clawnet.settings import get_settings
 
 
-async def first_reply(fleet, name: str, **kw) -> tuple[float, float | None]:
-    """(create -> first reply seconds, gateway spawn -> ready seconds if it started one)."""
-    with fleet.controller.bus.subscribe([Kind.GATEWAY_STATUS, Kind.CONFIG_APPLIED]) as events:
+async def clawnet_first_reply(fleet, name: str, **kw) -> float:
+    started = time.perf_counter()
+    bot_id = fleet.service.create_bot(fleet.admin, fleet.bot(name, **kw))
+    await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=600)
+    turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: hello")
+    assert await turn.result(600) == "hello"
+    return time.perf_counter() - started
+
+
+async def openclaw_first_reply(llm: FakeLLM) -> float:
+    """The same cold start without ClawNet: OpenClaw's own cost."""
+    settings = get_settings()
+    with tempfile.TemporaryDirectory(prefix="openclaw-baseline-") as tmp:
+        root = Path(tmp)
+        for folder in ("home", "state", "ws"):
+            (root / folder).mkdir()
+        port, token = free_base_port(), secrets.token_urlsafe(32)
         started = time.perf_counter()
-        bot_id = fleet.service.create_bot(fleet.admin, fleet.bot(name, **kw))
-        await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=600)
-        turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: hello")
-        assert await turn.result(600) == "hello"
-        total = time.perf_counter() - started
-        spawn_at = ready_at = None
-        while (event := events.get_nowait()) is not None:
-            if (
-                event.kind == Kind.GATEWAY_STATUS
-                and event.payload["status"] == "starting"
-                and spawn_at is None
-            ):
-                spawn_at = event.at
-            if event.kind == Kind.CONFIG_APPLIED and event.payload.get("how") == "start":
-                ready_at = event.at
-    return total, (ready_at - spawn_at) if spawn_at and ready_at else None
+        spec = oc.GatewaySpec(
+            local=True,
+            port=port,
+            token=token,
+            log_file=str(root / "openclaw.log"),
+            workspace_root=str(root / "ws"),
+            providers=(
+                oc.ProviderSpec(
+                    "echo", ProviderKind.LOCAL_ECHO, llm.base_url, "x", (oc.ModelSpec("echo-1"),)
+                ),
+            ),
+            agents=(
+                oc.AgentSpec("baseline", "Baseline", "echo/echo-1", workspace=str(root / "ws" / "baseline")),
+            ),
+        )
+        (root / "openclaw.json5").write_text(oc.render(oc.build_config(spec)))
+        env = openclaw_env(
+            settings,
+            config_path=root / "openclaw.json5",
+            state_dir=root / "state",
+            home=root / "home",
+            has_channels=False,
+        )
+        with (root / "out.log").open("wb") as out:
+            proc = subprocess.Popen(
+                [str(settings.openclaw_bin), "gateway", "run"],
+                env=env,
+                cwd=root,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            async with httpx.AsyncClient(timeout=2) as http:
+                while True:
+                    try:
+                        if (await http.get(f"http://127.0.0.1:{port}/readyz")).json().get("ready"):
+                            break
+                    except (httpx.HTTPError, ValueError):
+                        pass
+                    await asyncio.sleep(0.05)
+            final = asyncio.get_running_loop().create_future()
+
+            def on_event(name: str, payload: dict, _seq: int | None) -> None:
+                if name == "chat" and payload.get("state") == "final" and not final.done():
+                    final.set_result(payload)
+
+            conn = await GatewayConnection.open(
+                f"ws://127.0.0.1:{port}", token, on_event=on_event, timeout=120
+            )
+            await conn.call(
+                "chat.send",
+                {
+                    "sessionKey": "agent:baseline:main",
+                    "message": "REPLY WITH: hello",
+                    "idempotencyKey": str(uuid.uuid4()),
+                },
+            )
+            await asyncio.wait_for(final, 600)
+            elapsed = time.perf_counter() - started
+            await conn.close()
+            return elapsed
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
 
 async def main(cold: int, warm: int) -> None:
-    async with bench_fleet() as fleet:
-        cold_totals, startups = [], []
+    async with bench_fleet() as fleet, FakeLLM() as baseline_llm:
+        clawnet_cold, openclaw_cold = [], []
         for n in range(cold):
-            total, startup = await first_reply(fleet, f"Cold {n}", placement="dedicated")
-            cold_totals.append(total)
-            if startup is not None:
-                startups.append(startup)
+            openclaw_cold.append(await openclaw_first_reply(baseline_llm))
+            clawnet_cold.append(await clawnet_first_reply(fleet, f"Cold {n}", placement="dedicated"))
             print(
-                f"cold {n + 1}: first reply after {total:.2f} s (gateway start-up {startup or 0:.2f} s)",
+                f"cold {n + 1}: OpenClaw alone {openclaw_cold[-1]:.2f} s, through ClawNet {clawnet_cold[-1]:.2f} s",
                 flush=True,
             )
         warm_totals = []
-        for n in range(warm):
-            total, _ = await first_reply(fleet, f"Warm {n}")
+        for n in range(warm + 1):
+            total = await clawnet_first_reply(fleet, f"Warm {n}")
             if n == 0:
-                print(f"(pool warm-up: first pooled bot took {total:.2f} s, not counted)")
+                print(f"(the first pooled bot starts the pool: {total:.2f} s, not counted)")
                 continue
             warm_totals.append(total)
             print(f"warm {n}: first reply after {total:.2f} s", flush=True)
-        print(describe("cold: create -> first reply", cold_totals, unit="s", scale=1.0))
-        print(describe("cold: OpenClaw start-up (spawn -> ready)", startups, unit="s", scale=1.0))
-        overhead = [t - s for t, s in zip(cold_totals, startups, strict=False)]
-        print(describe("cold: first reply minus OpenClaw start-up", overhead, unit="s", scale=1.0))
-        print(describe("warm pool: create -> first reply", warm_totals, unit="s", scale=1.0))
+        print(describe("cold, OpenClaw alone: spawn -> first reply", openclaw_cold, unit="s", scale=1.0))
+        print(describe("cold, through ClawNet: create bot -> first reply", clawnet_cold, unit="s", scale=1.0))
+        overhead = [c - o for c, o in zip(clawnet_cold, openclaw_cold, strict=True)]
+        print(describe("cold, ClawNet's overhead (paired runs)", overhead, unit="s", scale=1.0))
+        print(describe("warm pool: create bot -> first reply", warm_totals, unit="s", scale=1.0))
 
 
 if __name__ == "__main__":

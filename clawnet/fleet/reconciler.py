@@ -413,17 +413,20 @@ class Reconciler:
                 s.add(gw)
 
         await self.ctl.db.run(record_pid)
+        link = self.ctl.ensure_link(plan)  # connects as soon as the gateway answers
         try:
-            await self.ctl.supervisor.wait_ready(proc, plan.token, timeout=self.ctl.start_timeout_s)
+            await self.ctl.supervisor.wait_ready(
+                proc, plan.token, timeout=self.ctl.start_timeout_s, client=link.client
+            )
         except GatewayStartError as exc:
             exited_code = proc.exited.result().exit_code if proc.exited.done() else None
+            await self.ctl.drop_link(gid)
             if proc.alive:
                 await self.ctl.supervisor.stop(gid, grace_s=2)
             await self._start_failed(plan, str(exc), retry=exited_code != EXIT_CONFIG_INVALID)
             return
         self._refused_start.pop(gid, None)
         await self._record_applied(plan, remote_hash="")
-        self.ctl.ensure_link(plan)
         self.ctl.bus.publish(
             Kind.CONFIG_APPLIED,
             {"version": plan.desired_version, "hash": plan.config_hash, "how": "start", "pid": proc.pid},

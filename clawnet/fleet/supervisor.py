@@ -28,7 +28,7 @@ import httpx
 import psutil
 
 from clawnet.fleet.openclaw_cli import openclaw_env
-from clawnet.fleet.protocol import GatewayAuthError, GatewayConnection, GatewayError
+from clawnet.fleet.protocol import GatewayAuthError, GatewayClient, GatewayConnection, GatewayError
 from clawnet.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -333,25 +333,53 @@ class Supervisor:
 
     # --- readiness -----------------------------------------------------------------------
 
-    async def wait_ready(self, proc: GatewayProcess, token: str, timeout: float = 120.0) -> None:
-        """Wait until `/readyz` says ready and a protocol handshake succeeds. Raises
-        GatewayStartError (with the reason) if the process exits or time runs out."""
+    async def wait_ready(
+        self, proc: GatewayProcess, token: str, timeout: float = 120.0, client: GatewayClient | None = None
+    ) -> None:
+        """Wait until `/readyz` says ready and a protocol handshake succeeds. With `client` (the
+        connection ClawNet will keep), its handshake is the one waited for, instead of a
+        throwaway one. Raises GatewayStartError (with the reason) if the process exits or time
+        runs out."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         url = f"http://127.0.0.1:{proc.port}"
         paths = gateway_paths(self.settings, proc.gateway_id)
+
+        def exited_error() -> GatewayStartError:
+            return GatewayStartError(explain_exit(proc.exited.result().exit_code, paths.stdout))
+
         async with httpx.AsyncClient(timeout=3.0) as http:
             while True:
                 if proc.exited.done():
-                    code = proc.exited.result().exit_code
-                    raise GatewayStartError(explain_exit(code, paths.stdout))
+                    raise exited_error()
                 if loop.time() > deadline:
                     raise GatewayStartError(f"The gateway did not become ready within {timeout:.0f} s.")
                 with contextlib.suppress(httpx.HTTPError, ValueError):
                     response = await http.get(f"{url}/readyz")
                     if response.status_code == 200 and response.json().get("ready") is True:
                         break
-                await asyncio.wait({proc.exited}, timeout=0.2)
+                await asyncio.wait({proc.exited}, timeout=0.05)
+        if client is not None:
+            client.wake()  # it was waiting out a backoff while the port was closed
+            connected = asyncio.ensure_future(client.connected.wait())
+            try:
+                while not connected.done():
+                    await asyncio.wait(
+                        {connected, proc.exited}, timeout=0.25, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if proc.exited.done():
+                        raise exited_error()
+                    if isinstance(client.last_error, GatewayAuthError):
+                        raise GatewayStartError(
+                            f"The gateway refused ClawNet's token: {client.last_error.message}"
+                        )
+                    if loop.time() > deadline:
+                        raise GatewayStartError(
+                            "The gateway did not complete the protocol handshake in time."
+                        )
+            finally:
+                connected.cancel()
+            return
         try:
             conn = await GatewayConnection.open(
                 f"ws://127.0.0.1:{proc.port}", token, timeout=max(1.0, deadline - loop.time())
@@ -360,7 +388,7 @@ class Supervisor:
             raise GatewayStartError(f"The gateway refused ClawNet's token: {exc.message}") from None
         except GatewayError as exc:
             if proc.exited.done():
-                raise GatewayStartError(explain_exit(proc.exited.result().exit_code, paths.stdout)) from None
+                raise exited_error() from None
             raise GatewayStartError(
                 f"The gateway did not complete the protocol handshake: {exc.message}"
             ) from None

@@ -56,7 +56,6 @@ def _agent(n: int, channels: tuple[ChannelSpec, ...] = (), model: str = "echo/ec
         name=f"Bot {n}",
         model_ref=model,
         workspace=f"/tmp/ws/bot{n}",
-        agent_dir=f"/tmp/agents/bot{n}",
         channels=channels,
         **kw,
     )
