@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -361,12 +362,11 @@ class Supervisor:
                 await asyncio.wait({proc.exited}, timeout=0.05)
         if client is not None:
             client.wake()  # it was waiting out a backoff while the port was closed
-            connected = asyncio.ensure_future(client.connected.wait())
+            connected: asyncio.Future[Any] = asyncio.ensure_future(client.connected.wait())
+            waiting: set[asyncio.Future[Any]] = {connected, proc.exited}
             try:
                 while not connected.done():
-                    await asyncio.wait(
-                        {connected, proc.exited}, timeout=0.25, return_when=asyncio.FIRST_COMPLETED
-                    )
+                    await asyncio.wait(waiting, timeout=0.25, return_when=asyncio.FIRST_COMPLETED)
                     if proc.exited.done():
                         raise exited_error()
                     if isinstance(client.last_error, GatewayAuthError):
