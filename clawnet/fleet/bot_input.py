@@ -10,11 +10,11 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from clawnet.fleet.openclaw_config import CHANNEL_CREDENTIAL_FIELDS
 from clawnet.fleet.supervisor import bot_paths
-from clawnet.models import Bot, ModelProvider
+from clawnet.models import AgentTombstone, Bot, ModelProvider
 from clawnet.models.enums import ChannelType, DmPolicy, GroupPolicy, MentionPolicy, PeerKind, Placement
 from clawnet.settings import Settings
 
@@ -96,6 +96,16 @@ def agent_id_problem(
     other = session.exec(select(Bot.id).where(Bot.agent_id == agent_id)).first()
     if other is not None and other != bot_id:
         return f"Another bot already uses the id '{agent_id}'."
+    if (
+        bot_id is None
+        and session.exec(
+            select(AgentTombstone.id).where(
+                AgentTombstone.agent_id == agent_id, col(AgentTombstone.bot_deleted).is_(True)
+            )
+        ).first()
+        is not None
+    ):
+        return f"'{agent_id}' belonged to a deleted bot; choose another."
     if bot_id is None and bot_paths(settings, agent_id).root.exists():
         return f"A deleted bot's data still uses the id '{agent_id}'; choose another."
     return None

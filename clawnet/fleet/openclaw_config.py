@@ -112,6 +112,9 @@ class AgentSpec:
     tools_deny: tuple[str, ...] = ()
     channels: tuple[ChannelSpec, ...] = ()
     bindings: tuple[BindingSpec, ...] = ()
+    # A stopped bot keeps its agent (OpenClaw fences deleted agent ids for good), but its
+    # channel accounts are disabled and nothing is routed to it.
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -195,8 +198,8 @@ def _allow_list(policy: str, entries: tuple[str, ...]) -> list[str]:
     return values
 
 
-def _channel_account(c: ChannelSpec) -> dict[str, Any]:
-    account: dict[str, Any] = {"enabled": c.enabled, "dmPolicy": c.dm_policy.value}
+def _channel_account(c: ChannelSpec, active: bool = True) -> dict[str, Any]:
+    account: dict[str, Any] = {"enabled": c.enabled and active, "dmPolicy": c.dm_policy.value}
     allow = _allow_list(c.dm_policy, c.allow_from)
     if allow:
         account["allowFrom"] = allow
@@ -231,6 +234,8 @@ def _channel_account(c: ChannelSpec) -> dict[str, Any]:
 def _bindings(agents: tuple[AgentSpec, ...]) -> list[dict[str, Any]]:
     rules: list[tuple[int, dict[str, Any]]] = []
     for a in agents:
+        if not a.active:
+            continue
         for b in sorted(a.bindings, key=lambda b: -b.priority):
             match: dict[str, Any] = {"channel": b.channel, "accountId": b.account_id or a.agent_id}
             if b.peer_kind and b.peer_id:
@@ -278,7 +283,7 @@ def build_config(spec: GatewaySpec) -> dict[str, Any]:
     for a in spec.agents:
         for c in a.channels:
             section = channels.setdefault(c.type.value, {"enabled": True, "accounts": {}})
-            section["accounts"][c.account_id] = _channel_account(c)
+            section["accounts"][c.account_id] = _channel_account(c, a.active)
     if channels:
         config["channels"] = channels
     bindings = _bindings(spec.agents)
@@ -345,6 +350,18 @@ def merge_patch(old: Mapping[str, Any], new_fp: Mapping[str, Any], new: Mapping[
                 patch[key] = sub
         elif value != old[key]:
             patch[key] = new[key]
+    return patch
+
+
+def restate_invariants(patch: dict[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """Add to a patch the keys OpenClaw itself may have rewritten since the last apply.
+
+    OpenClaw drops `agents.ownership` when a gateway is down to one agent; a later patch adding
+    an agent must state it again, or the gateway refuses the multi-agent roster."""
+    if "agents" in patch and isinstance(patch["agents"], dict):
+        ownership = (new.get("agents") or {}).get("ownership")
+        if ownership:
+            patch = {**patch, "agents": {**patch["agents"], "ownership": ownership}}
     return patch
 
 

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, func, select
 
 from clawnet.fleet.openclaw_config import SessionSpec
 from clawnet.fleet.supervisor import port_is_free
-from clawnet.models import Bot, Gateway, User
+from clawnet.models import AgentTombstone, Bot, Gateway, User
 from clawnet.models.enums import GatewayKind, Placement
 from clawnet.security.secret_fields import GATEWAY_TOKEN
 from clawnet.settings import Settings
@@ -72,8 +72,22 @@ def bots_on(session: Session, gateway_id: int) -> int:
     return session.exec(select(func.count()).select_from(Bot).where(Bot.gateway_id == gateway_id)).one()
 
 
+def _fenced(session: Session, gateway: Gateway, bot: Bot) -> bool:
+    """Whether this gateway once deleted an agent with the bot's id (OpenClaw refuses it then)."""
+    return (
+        session.exec(
+            select(AgentTombstone.id).where(
+                AgentTombstone.agent_id == bot.agent_id, AgentTombstone.gateway_id == gateway.id
+            )
+        ).first()
+        is not None
+    )
+
+
 def _fits(session: Session, gateway: Gateway, bot: Bot) -> bool:
     """Whether `bot` can stay on (or join) `gateway` under the placement rules."""
+    if bot.gateway_id != gateway.id and _fenced(session, gateway, bot):
+        return False
     if gateway.kind == GatewayKind.REMOTE.value:
         return True
     wanted = Placement(bot.placement)

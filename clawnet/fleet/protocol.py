@@ -322,6 +322,8 @@ class GatewayClient:
         self.backoff = backoff or Backoff()
         self.connection: GatewayConnection | None = None
         self.connected = asyncio.Event()
+        self.disconnected = asyncio.Event()  # set while not connected
+        self.disconnected.set()
         self.last_error: GatewayError | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -357,6 +359,7 @@ class GatewayClient:
             self.connection = conn
             self.last_error = None
             self.backoff.reset()
+            self.disconnected.clear()
             self.connected.set()
             if self._on_connected is not None:
                 try:
@@ -367,6 +370,7 @@ class GatewayClient:
                     log.exception("%s: on_connected failed", self.name)
             code, reason = await conn.wait_closed()
             self.connected.clear()
+            self.disconnected.set()
             self.connection = None
             if self._on_disconnected is not None:
                 try:

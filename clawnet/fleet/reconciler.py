@@ -14,10 +14,12 @@ and says what it did on the event bus.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +36,7 @@ from clawnet.fleet.supervisor import (
     bot_paths,
     gateway_paths,
 )
-from clawnet.models import Bot, BotChannel, Gateway, ModelProvider, utcnow
+from clawnet.models import AgentTombstone, Bot, BotChannel, Gateway, ModelProvider, utcnow
 from clawnet.models.enums import (
     BotStatus,
     ChannelType,
@@ -88,7 +90,7 @@ class GatewayPlan:
 
     @property
     def has_channels(self) -> bool:
-        return any(a.channels for a in self.agents)
+        return any(a.channels for a in self.agents if a.active)
 
     @property
     def ws_url(self) -> str:
@@ -148,6 +150,7 @@ def agent_spec(
     bindings = session.exec(select(Binding).where(Binding.bot_id == bot.id).order_by(col(Binding.id))).all()
     paths = bot_paths(settings, bot.agent_id)
     return oc.AgentSpec(
+        active=bot.desired_status == DesiredStatus.RUNNING.value,
         agent_id=bot.agent_id,
         name=bot.name,
         model_ref=f"{provider.name}/{bot.model_id}" if provider and bot.model_id else "",
@@ -182,11 +185,12 @@ def load_plan(session: Session, settings: Settings, gateway_id: int) -> GatewayP
     running = [b for b in bots if b.desired_status == DesiredStatus.RUNNING.value]
     local = gw.kind == GatewayKind.LOCAL.value
     providers = {p.id: p for p in session.exec(select(ModelProvider)).all() if p.id is not None}
-    agents = tuple(agent_spec(session, b, providers, settings, local=local) for b in running)
+    # Every bot placed here is an agent; only running ones have channels and routes.
+    agents = tuple(agent_spec(session, b, providers, settings, local=local) for b in bots)
     token = GATEWAY_TOKEN.unseal(gw.token_enc)
     config: dict[str, Any] | None = None
     config_hash = ""
-    if agents:
+    if running:  # a gateway with no running bot is stopped, not configured
         paths = gateway_paths(settings, gateway_id)
         spec = oc.GatewaySpec(
             local=local,
@@ -293,6 +297,25 @@ def unlink_agent_state(settings: Settings, gateway_id: int, agent_id: str) -> No
     link = gateway_paths(settings, gateway_id).state / "agents" / agent_id
     if link.is_symlink():
         link.unlink()
+
+
+def record_tombstone(session: Session, *, gateway_id: int, agent_id: str) -> None:
+    """Remember that `gateway_id` deleted `agent_id` (see AgentTombstone)."""
+    exists = session.exec(
+        select(AgentTombstone).where(
+            AgentTombstone.agent_id == agent_id, AgentTombstone.gateway_id == gateway_id
+        )
+    ).first()
+    bot_gone = session.exec(select(Bot.id).where(Bot.agent_id == agent_id)).first() is None
+    if exists is None:
+        session.add(AgentTombstone(agent_id=agent_id, gateway_id=gateway_id, bot_deleted=bot_gone))
+    elif bot_gone and not exists.bot_deleted:
+        exists.bot_deleted = True
+        session.add(exists)
+
+
+class RestartNeeded(Exception):
+    """The gateway saved a change it can only apply after a restart."""
 
 
 class Reconciler:
@@ -514,7 +537,9 @@ class Reconciler:
         old = plan.applied_config or {}
         new_fp = oc.fingerprint_secrets(plan.config)
         removed = oc.removed_agents(old, plan.config)
-        patch = oc.without_agent_removals(oc.merge_patch(old, new_fp, plan.config))
+        patch = oc.restate_invariants(
+            oc.without_agent_removals(oc.merge_patch(old, new_fp, plan.config)), plan.config
+        )
         self.applying.add(gid)
         try:
             if not plan.is_local:
@@ -530,10 +555,22 @@ class Reconciler:
                 except GatewayError as exc:
                     if "not found" not in exc.message.lower() and "unknown" not in exc.message.lower():
                         raise
+                await self.ctl.db.run(partial(record_tombstone, gateway_id=gid, agent_id=agent_id))
                 if plan.is_local:
                     unlink_agent_state(self.settings, gid, agent_id)
             if removed or not remote_hash:
                 remote_hash = str((await link.client.call("config.get", {}, timeout=30)).get("hash", ""))
+        except RestartNeeded:
+            self.applying.discard(gid)
+            if plan.is_local:
+                log.info("gateway %s needs a restart to apply its new config", gid)
+                await self._stop(plan, reason="restarting to apply a change")
+                await self._start(plan)
+                return
+            message = "The remote gateway saved the change but needs a restart by its own supervisor."
+            await self.ctl.record_error(gid, message)
+            self.ctl.bus.publish(Kind.ERROR, {"message": message, "where": "apply"}, gateway_id=gid)
+            return
         except GatewayError as exc:
             message = f"The gateway refused the configuration change: {exc.message}"
             self._refused_hot[gid] = (plan.config_hash, message)
@@ -559,7 +596,12 @@ class Reconciler:
         )
 
     async def _patch(self, link: Any, patch: dict[str, Any]) -> str:
-        """`config.patch` against the gateway's current hash (one retry if it moved meanwhile)."""
+        """`config.patch` against the gateway's current hash (one retry if it moved meanwhile).
+
+        Some changes (re-adding `agents.ownership` when a pool grows back from one agent, for
+        instance) are persisted but need a restart: OpenClaw then restarts itself in-process
+        (close 1012) and this waits for it to come back. If it says the change was persisted
+        but not applied, `RestartNeeded` asks the caller to restart the gateway."""
         for attempt in range(2):
             base = (await link.client.call("config.get", {}, timeout=30)).get("hash")
             try:
@@ -569,9 +611,23 @@ class Reconciler:
             except GatewayError as exc:
                 if attempt == 0 and "changed since" in exc.message:
                     continue
+                if "persisted" in exc.message and (
+                    "restart is required" in exc.message or "accepted for restart" in exc.message
+                ):
+                    return await self._await_self_restart(link)
+                if "persisted but was not applied" in exc.message:
+                    raise RestartNeeded(exc.message) from None
                 raise
             return str((result or {}).get("hash", ""))
         return ""
+
+    async def _await_self_restart(self, link: Any) -> str:
+        client = link.client
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(client.disconnected.wait(), 15)  # it closes with 1012...
+        await asyncio.wait_for(client.connected.wait(), 120)  # ...and comes back
+        log.info("gateway %s restarted itself to apply a change", link.gateway_id)
+        return str((await client.call("config.get", {}, timeout=30)).get("hash", ""))
 
     async def _push_remote_persona(self, link: Any, plan: GatewayPlan) -> None:
         for agent in plan.agents:

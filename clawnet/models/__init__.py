@@ -11,6 +11,7 @@ from clawnet.models.accounts import (
     User,
 )
 from clawnet.models.fleet import (
+    AgentTombstone,
     Binding,
     Bot,
     BotChannel,
@@ -25,6 +26,7 @@ from clawnet.models.social import Comment, Follow, Like, Media, Notification, Po
 from clawnet.models.types import UTCDateTime, utcnow
 
 ALL_TABLES = (
+    AgentTombstone,
     User,
     BotAssignment,
     LoginSession,
@@ -52,6 +54,7 @@ ALL_TABLES = (
 
 __all__ = [
     "ALL_TABLES",
+    "AgentTombstone",
     "AuditEvent",
     "Binding",
     "Bot",

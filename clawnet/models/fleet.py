@@ -254,3 +254,17 @@ class GatewayMetric(SQLModel, table=True):
     event_loop_utilization: float = Field(default=0.0)
     event_loop_delay_p99_ms: float = Field(default=0.0)
     session_count: int = Field(default=0)
+
+
+class AgentTombstone(SQLModel, table=True):
+    """An agent id a gateway deleted. OpenClaw fences a deleted id in that gateway's state for
+    good, so the id is never placed there again; the id of a deleted bot is never reused."""
+
+    __tablename__ = "agent_tombstones"
+    __table_args__ = (sa.UniqueConstraint("agent_id", "gateway_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: str = Field(max_length=64, index=True)
+    gateway_id: int | None = Field(default=None, foreign_key="gateways.id", ondelete="CASCADE")
+    bot_deleted: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

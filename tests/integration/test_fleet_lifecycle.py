@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from clawnet.db import session_scope
 from clawnet.fleet.events import Kind
+from clawnet.fleet.sessions import ChatError
 from clawnet.models import Bot, BotSession, ChatTurn, Gateway, TranscriptMessage
 from clawnet.models.enums import BotStatus, GatewayStatus, TurnStatus
 from tests.integration.conftest import Fleet
@@ -102,3 +103,23 @@ async def test_a_killed_gateway_is_noticed_restarted_and_keeps_its_sessions(flee
         for m in history["messages"]
     ]
     assert "before the crash" in texts and "after the crash" in texts
+
+
+async def test_stopping_one_bot_in_a_pool_keeps_the_others_running_and_starting_it_is_hot(fleet: Fleet):
+    a = fleet.service.create_bot(fleet.admin, fleet.bot_input("Alpha"))
+    b = fleet.service.create_bot(fleet.admin, fleet.bot_input("Beta"))
+    await fleet.service.wait_for_bot(a, BotStatus.RUNNING, timeout=180)
+    await fleet.service.wait_for_bot(b, BotStatus.RUNNING, timeout=60)
+    pid = gateway_of(a).pid
+    fleet.service.set_running(fleet.admin, b, False)
+    await fleet.service.wait_for_bot(b, BotStatus.STOPPED, timeout=60)
+    assert gateway_of(a).pid == pid
+    with pytest.raises(ChatError, match="stopped"):
+        await fleet.service.chat(fleet.admin, b, "anyone there?")
+    turn = await fleet.service.chat(fleet.admin, a, "REPLY WITH: alpha still here")
+    assert await turn.result(120) == "alpha still here"
+    fleet.service.set_running(fleet.admin, b, True)
+    await fleet.service.wait_for_bot(b, BotStatus.RUNNING, timeout=60)
+    assert gateway_of(b).pid == pid  # no restart either way
+    turn = await fleet.service.chat(fleet.admin, b, "REPLY WITH: back")
+    assert await turn.result(120) == "back"

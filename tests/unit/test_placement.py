@@ -57,3 +57,23 @@ def test_ports_are_spaced_and_skip_ones_in_use(session):
     second_owner = make_user(session, Role.OPERATOR)
     second = place_bot(session, make_bot(session, second_owner), s)
     assert abs(second.base_port - first.base_port) >= 120
+
+
+def test_a_gateway_that_deleted_an_agent_id_never_gets_it_back(session):
+    from clawnet.fleet.bot_input import agent_id_problem
+    from clawnet.fleet.reconciler import record_tombstone
+
+    s = settings(gateway_base_port=31000)
+    owner = make_user(session, Role.OPERATOR)
+    bot = make_bot(session, owner)
+    pool = place_bot(session, bot, s)
+    other = make_bot(session, owner)
+    assert place_bot(session, other, s).id == pool.id
+    record_tombstone(session, gateway_id=pool.id, agent_id=bot.agent_id)
+    bot.gateway_id = None
+    assert place_bot(session, bot, s).id != pool.id  # fenced there: placed elsewhere
+    agent_id = other.agent_id
+    session.delete(other)
+    session.flush()
+    record_tombstone(session, gateway_id=pool.id, agent_id=agent_id)
+    assert "belonged to a deleted bot" in agent_id_problem(session, s, agent_id, bot_id=None)
