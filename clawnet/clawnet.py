@@ -9,20 +9,28 @@ import reflex as rx
 
 import clawnet.pages.admin
 import clawnet.pages.auth
+import clawnet.pages.bot_detail
 import clawnet.pages.dashboard
-import clawnet.pages.placeholders  # noqa: F401  (pages register themselves with @rx.page)
+import clawnet.pages.fleet_lists
+import clawnet.pages.placeholders
+import clawnet.pages.settings
+import clawnet.pages.wizard  # noqa: F401  (pages register themselves with @rx.page)
 from clawnet import db, runtime
 from clawnet.api import build_api
-from clawnet.models import User
 
 # The schema is brought up to date whenever the app loads, before any page is served.
 db.migrate()
 
-# Every ClawNet table lives on SQLModel's one shared MetaData; registering one table class hands
-# Reflex that whole MetaData (registering each class would make Reflex copy it table by table).
-rx.ModelRegistry.register(User)
+# Every ClawNet table lives on SQLModel's shared MetaData, which Reflex's registry already holds
+# through its own base model: registering our classes again would make Reflex copy every table
+# twice. tests/unit/test_reflex_registry.py checks that Reflex sees them all.
 
-app = rx.App(api_transformer=build_api())
+app = rx.App(
+    api_transformer=build_api(),
+    # Centred: in a corner, toasts would cover the primary buttons of forms (Next, Create).
+    toaster=rx.toast.provider(position="bottom-center", close_button=True),
+)
+runtime.set_web_app(app)
 
 
 @contextlib.asynccontextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 from clawnet.fleet.controller import FleetController
 from clawnet.fleet.events import EventBus
@@ -19,6 +20,7 @@ from clawnet.settings import get_settings
 log = logging.getLogger(__name__)
 
 _bus: EventBus | None = None
+_web_app: Any = None
 _controller: FleetController | None = None
 _service: FleetService | None = None
 
@@ -28,6 +30,16 @@ def bus() -> EventBus:
     if _bus is None:
         _bus = EventBus(origin=uuid.uuid4().hex)
     return _bus
+
+
+def set_web_app(app: Any) -> None:
+    """The Reflex app of this process (live pages ask it which browsers are connected)."""
+    global _web_app
+    _web_app = app
+
+
+def web_app() -> Any:
+    return _web_app
 
 
 def controller() -> FleetController | None:
@@ -45,6 +57,11 @@ async def start(*, run_controller: bool | None = None) -> None:
     """Start what this process runs: the control plane when embedded."""
     global _controller, _service
     settings = get_settings()
+    from clawnet.db import session_scope
+    from clawnet.fleet.service import ensure_local_echo_provider
+
+    with session_scope() as session:  # so a new user can try a bot with no API key
+        ensure_local_echo_provider(session)
     if run_controller is None:
         run_controller = settings.controller_mode == "embedded"
     if run_controller and _controller is None:

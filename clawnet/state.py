@@ -105,6 +105,12 @@ class SessionState(rx.State):
         return rx.call_script(post_form_script(routes.AUTH_LOGOUT, {}))
 
 
+async def current_principal(state: rx.State) -> Principal | None:
+    """The signed-in principal of the browser `state` belongs to (checked against the database)."""
+    session_state = await state.get_state(SessionState)
+    return session_state.principal()
+
+
 def post_form_script(action: str, fields: dict[str, str]) -> str:
     """JavaScript that posts a form to `action` (a full navigation, so the response can set
     cookies and the WebSocket reconnects with them)."""

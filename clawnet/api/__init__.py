@@ -5,9 +5,9 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from clawnet.api import auth, health
+from clawnet.api import auth, health, media
 
 
 def build_api() -> Starlette:
-    route_list: list[BaseRoute] = [*auth.ROUTES, *health.ROUTES]
+    route_list: list[BaseRoute] = [*auth.ROUTES, *health.ROUTES, *media.ROUTES]
     return Starlette(routes=route_list)

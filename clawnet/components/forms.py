@@ -84,11 +84,12 @@ def native_select(
     **props: Any,
 ) -> rx.Component:
     """A native <select>: keyboard- and screen-reader-friendly, and Playwright's
-    `select_option` drives it directly. `options` is [(value, label)]."""
+    `select_option` drives it directly. `options` is [(value, label)], or a Var holding a list
+    of {"value", "label"} dicts."""
     if isinstance(options, list):
         option_nodes = [rx.el.option(text, value=val) for val, text in options]
     else:
-        option_nodes = [rx.foreach(options, lambda o: rx.el.option(o[1], value=o[0]))]
+        option_nodes = [rx.foreach(options, lambda o: rx.el.option(o["label"], value=o["value"]))]
     select = rx.el.select(
         *option_nodes,
         id=testid,

@@ -41,6 +41,7 @@ class Kind:
     RECONCILE = "reconcile"  # payload: actions
     ERROR = "error"  # payload: message, where
     FLEET_KICK = "fleet.kick"  # ask the controller to reconcile now (crosses processes)
+    FLEET_CHANGED = "fleet.changed"  # bots created, changed or deleted: lists reload
 
 
 _seq = itertools.count(1)

@@ -176,6 +176,50 @@ def agent_spec(
     )
 
 
+def preview_config(session: Session, settings: Settings, inp: Any) -> dict[str, Any]:
+    """The config a gateway would get for one bot described by a (not yet saved) BotInput,
+    as the wizard's review step asks OpenClaw to check it."""
+    provider = session.get(ModelProvider, inp.provider_id) if inp.provider_id is not None else None
+    agent_id = inp.agent_id or "bot"
+    channels = tuple(
+        oc.ChannelSpec(
+            ChannelType(c.type),
+            agent_id,
+            c.credentials,
+            DmPolicy(c.dm_policy),
+            tuple(c.allow_from),
+            c.group_policy,
+            tuple(c.group_allow_from),
+            MentionPolicy(c.mention_policy),
+        )
+        for c in inp.channels
+    )
+    agent = oc.AgentSpec(
+        agent_id=agent_id,
+        name=inp.name,
+        model_ref=f"{provider.name}/{inp.model_id}" if provider else "",
+        persona=inp.persona,
+        emoji=inp.emoji,
+        tools_profile=inp.tools_profile,
+        tools_allow=tuple(inp.tools_allow),
+        tools_deny=tuple(inp.tools_deny),
+        channels=channels,
+    )
+    return oc.build_config(
+        oc.GatewaySpec(
+            local=True,
+            port=settings.gateway_base_port,
+            token="preview",  # noqa: S106 (never runs: validation only)
+            log_file=str(settings.data_dir / "preview.log"),
+            providers=(provider_spec(provider, settings),) if provider else (),
+            agents=(agent,),
+            session=oc.SessionSpec(
+                inp.session_scope, inp.dm_scope, inp.reset_mode, inp.reset_at_hour, inp.reset_idle_minutes
+            ),
+        )
+    )
+
+
 def load_plan(session: Session, settings: Settings, gateway_id: int) -> GatewayPlan | None:
     """Read one gateway's desired state and build its config (records a new desired version)."""
     gw = session.get(Gateway, gateway_id)

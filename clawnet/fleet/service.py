@@ -45,6 +45,10 @@ class NotFound(Exception):
     pass
 
 
+class ChannelActionError(Exception):
+    """A channel action on a running gateway failed; the message says why and what to do."""
+
+
 def _apply_input(bot: Bot, inp: BotInput) -> None:
     bot.name = inp.name.strip()
     bot.persona = inp.persona.strip()
@@ -143,8 +147,10 @@ class FleetService:
     bus: EventBus
     controller: Any = None  # FleetController when the control plane runs in this process
 
-    def kick(self) -> None:
+    def kick(self, changed_bot: int | None = None) -> None:
+        """Ask the controller to reconcile; tell open pages the fleet changed."""
         self.bus.publish(Kind.FLEET_KICK)
+        self.bus.publish(Kind.FLEET_CHANGED, {"bot_id": changed_bot}, bot_id=changed_bot)
 
     # --- bots --------------------------------------------------------------------------------
 
@@ -184,7 +190,7 @@ class FleetService:
             )
             bot_id = bot.id
         assert bot_id is not None
-        self.kick()
+        self.kick(bot_id)
         return bot_id
 
     def update_bot(self, actor: Principal | None, bot_id: int, inp: BotInput) -> None:
@@ -216,7 +222,7 @@ class FleetService:
                 before=before,
                 after=_summary(bot),
             )
-        self.kick()
+        self.kick(bot_id)
 
     def delete_bot(self, actor: Principal | None, bot_id: int, *, delete_data: bool = False) -> None:
         """Remove a bot. Its gateway drops the agent without deleting files; the bot's data
@@ -241,7 +247,7 @@ class FleetService:
             folder = bot_paths(self.settings, agent_id).root
             folder.mkdir(parents=True, exist_ok=True)
             (folder / DELETE_MARKER).write_text(str(time.time()))
-        self.kick()
+        self.kick(bot_id)
 
     def set_running(self, actor: Principal | None, bot_id: int, running: bool) -> None:
         with session_scope(self.settings.database_url) as session:
@@ -271,7 +277,7 @@ class FleetService:
                     bot.id,
                     f"{'started' if running else 'stopped'} {bot.name}",
                 )
-        self.kick()
+        self.kick(bot_id)
 
     async def restart_bot(self, actor: Principal | None, bot_id: int) -> None:
         """Restart the bot's gateway process (also the way out of a crash loop)."""
@@ -383,6 +389,94 @@ class FleetService:
                 session, actor, "gateway.rotate_token", "gateway", gateway_id, f"new token for {gateway.name}"
             )
         self.kick()
+
+    # --- channels on a running gateway -----------------------------------------------------
+
+    def _link_for(self, bot_id: int) -> tuple[Any, str]:
+        with session_scope(self.settings.database_url) as session:
+            bot = session.get(Bot, bot_id)
+            if bot is None:
+                raise NotFound("No such bot.")
+            gateway_id, agent_id = bot.gateway_id, bot.agent_id
+        link = self.controller.links.get(gateway_id) if self.controller is not None and gateway_id else None
+        if link is None or not link.client.is_connected:
+            raise ChannelActionError("The bot's gateway is not running: start the bot first.")
+        return link, agent_id
+
+    async def reconnect_channel(self, actor: Principal | None, bot_id: int, channel: str) -> str:
+        """Stop and start one channel account of the bot (credentials kept)."""
+        from clawnet.fleet.protocol import GatewayError
+
+        with session_scope(self.settings.database_url) as session:
+            actor = require(session, actor, Action.OPERATE_BOT, bot_id)
+            audit.record(session, actor, "channel.reconnect", "bot", bot_id, f"reconnect {channel}")
+        link, agent_id = self._link_for(bot_id)
+        try:
+            await link.client.call("channels.stop", {"channel": channel, "accountId": agent_id}, timeout=30)
+            answer = await link.client.call(
+                "channels.start", {"channel": channel, "accountId": agent_id}, timeout=30
+            )
+        except GatewayError as exc:
+            raise ChannelActionError(f"The gateway could not restart {channel}: {exc.message}") from None
+        outcome = (answer or {}).get("outcome") or {}
+        if (answer or {}).get("started"):
+            return f"{channel} restarted."
+        return (
+            f"{channel} did not start: {outcome.get('reason') or outcome.get('status') or 'no reason given'}."
+        )
+
+    async def whatsapp_pairing_qr(self, actor: Principal | None, bot_id: int) -> tuple[str, str]:
+        """Start WhatsApp's QR login through the gateway: (QR image data URL, login session key)."""
+        from clawnet.fleet.protocol import GatewayError
+
+        with session_scope(self.settings.database_url) as session:
+            require(session, actor, Action.CONFIGURE_BOT, bot_id)
+        link, agent_id = self._link_for(bot_id)
+        try:
+            answer = await link.client.call(
+                "web.login.start",
+                {"channel": "whatsapp", "accountId": agent_id, "force": True, "timeoutMs": 120_000},
+                timeout=60,
+            )
+        except GatewayError as exc:
+            text = exc.message.lower()
+            if "plugin" in text or "not installed" in text or "unknown channel" in text or "no qr" in text:
+                raise ChannelActionError(
+                    "This gateway has no WhatsApp support installed. On the gateway host run "
+                    "`openclaw plugins install @openclaw/whatsapp`, then restart the bot."
+                ) from None
+            raise ChannelActionError(f"WhatsApp pairing could not start: {exc.message}") from None
+        qr = str((answer or {}).get("qrDataUrl") or (answer or {}).get("qr") or "")
+        if not qr.startswith("data:image/"):
+            raise ChannelActionError("The gateway did not return a QR code. Try again in a moment.")
+        return qr, str((answer or {}).get("sessionKey") or "")
+
+    async def whatsapp_pairing_wait(self, actor: Principal | None, bot_id: int, login_key: str) -> str:
+        from clawnet.fleet.protocol import GatewayError, GatewayTimeout
+
+        with session_scope(self.settings.database_url) as session:
+            require(session, actor, Action.CONFIGURE_BOT, bot_id)
+        link, agent_id = self._link_for(bot_id)
+        params: dict[str, Any] = {"channel": "whatsapp", "accountId": agent_id, "timeoutMs": 120_000}
+        if login_key:
+            params["sessionKey"] = login_key
+        try:
+            answer = await link.client.call("web.login.wait", params, timeout=130)
+        except GatewayTimeout:
+            raise ChannelActionError(
+                "The QR code timed out before it was scanned. Press Pair again for a new one."
+            ) from None
+        except GatewayError as exc:
+            if "timeout" in exc.message.lower() or "expired" in exc.message.lower():
+                raise ChannelActionError(
+                    "The QR code timed out before it was scanned. Press Pair again for a new one."
+                ) from None
+            raise ChannelActionError(f"WhatsApp pairing failed: {exc.message}") from None
+        return (
+            "WhatsApp is linked."
+            if (answer or {}).get("connected", True)
+            else "WhatsApp did not confirm the link."
+        )
 
     # --- reading -----------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from clawnet.models.fleet import (
     Binding,
     Bot,
     BotChannel,
+    BotDraft,
     BotSession,
     ChatTurn,
     Gateway,
@@ -27,6 +28,7 @@ from clawnet.models.types import UTCDateTime, utcnow
 
 ALL_TABLES = (
     AgentTombstone,
+    BotDraft,
     User,
     BotAssignment,
     LoginSession,

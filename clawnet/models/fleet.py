@@ -268,3 +268,17 @@ class AgentTombstone(SQLModel, table=True):
     gateway_id: int | None = Field(default=None, foreign_key="gateways.id", ondelete="CASCADE")
     bot_deleted: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class BotDraft(SQLModel, table=True):
+    """A setup wizard in progress. Its data may hold channel tokens, so it is encrypted."""
+
+    __tablename__ = "bot_drafts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    name: str = Field(default="", max_length=80)
+    step: int = Field(default=1)
+    data_enc: str = Field()
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

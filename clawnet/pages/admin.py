@@ -10,6 +10,7 @@ from clawnet.accounts import service as accounts
 from clawnet.components.forms import native_select
 from clawnet.components.layout import page_frame
 from clawnet.db import session_scope
+from clawnet.fleet import queries
 from clawnet.models import Bot
 from clawnet.models.enums import Role
 from clawnet.security.permissions import Action, PermissionDenied, require
@@ -26,12 +27,15 @@ class AdminState(rx.State):
     assign_user_id: int = 0
     assign_user_email: str = ""
     assign_selected: list[str] = []
+    audit: list[dict[str, str]] = []
+    audit_search: str = ""
 
     async def _admin(self):
         session_state = await self.get_state(SessionState)
         return session_state.principal()
 
     def _reload(self, session, principal) -> None:
+        self.audit = queries.audit_log(session, principal, limit=100, search=self.audit_search)
         principal_users = accounts.list_users(session, principal)
         bot_names = {str(b.id): b.name for b in session.exec(select(Bot).order_by(col(Bot.name))).all()}
         self.bots = [{"id": k, "name": v} for k, v in bot_names.items()]
@@ -74,6 +78,16 @@ class AdminState(rx.State):
                 self._reload(session, principal)
             self.message = summary
         except (PermissionDenied, accounts.AccountError) as exc:
+            self.error = str(exc)
+
+    @rx.event
+    async def search_audit(self, form: dict):
+        principal = await self._admin()
+        self.audit_search = str(form.get("q", ""))[:200]
+        try:
+            with session_scope() as session:
+                self.audit = queries.audit_log(session, principal, limit=100, search=self.audit_search)
+        except PermissionDenied as exc:
             self.error = str(exc)
 
     @rx.event
@@ -259,5 +273,43 @@ def admin_page() -> rx.Component:
             data_testid="admin-users",
         ),
         assignment_dialog(),
+        rx.heading("Audit log", size="4"),
+        rx.form(
+            rx.hstack(
+                rx.input(
+                    name="q",
+                    placeholder="Search who, what or which object",
+                    aria_label="Search the audit log",
+                    data_testid="audit-search",
+                    width="24em",
+                ),
+                rx.button("Search", type="submit", variant="soft"),
+            ),
+            on_submit=AdminState.search_audit,
+        ),
+        rx.table.root(
+            rx.table.header(
+                rx.table.row(
+                    *[rx.table.column_header_cell(h) for h in ("When", "Who", "What", "Object", "Change")]
+                )
+            ),
+            rx.table.body(
+                rx.foreach(
+                    AdminState.audit,
+                    lambda e: rx.table.row(
+                        rx.table.cell(rx.text(e["at"], size="1")),
+                        rx.table.cell(e["actor"]),
+                        rx.table.cell(
+                            rx.vstack(rx.code(e["action"]), rx.text(e["summary"], size="1"), spacing="0")
+                        ),
+                        rx.table.cell(e["object"]),
+                        rx.table.cell(rx.text(e["change"], size="1")),
+                        data_testid="audit-row-" + e["id"],
+                    ),
+                )
+            ),
+            width="100%",
+            data_testid="audit-log",
+        ),
         testid="admin-page",
     )

@@ -76,7 +76,7 @@ def test_first_visit_registers_the_admin_then_sign_out_and_in(server, new_page):
     expect(page.get_by_test_id("login-error")).to_contain_text("Wrong email or password.")
 
     sign_in(page, server.url, ADMIN_EMAIL, ADMIN_PASSWORD)
-    expect(page.get_by_test_id("dashboard-whoami")).to_contain_text("Ada Admin")
+    expect(page.get_by_test_id("nav-user-name")).to_have_text("Ada Admin")
 
 
 def test_admin_changes_a_members_role(server, new_page):

@@ -1,0 +1,29 @@
+"""`/media/<kind>/<file>`: uploaded images, with headers that keep them images."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from clawnet import media, routes
+from clawnet.settings import get_settings
+
+
+async def serve_media(request: Request) -> Response:
+    found = media.resolve(get_settings(), request.path_params["path"])
+    if found is None:
+        return Response("Not found", status_code=404, media_type="text/plain")
+    path, mime = found
+    return FileResponse(
+        path,
+        media_type=mime,
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
+        },
+    )
+
+
+ROUTES = [Route(routes.MEDIA_PREFIX + "/{path:path}", serve_media, methods=["GET"])]
