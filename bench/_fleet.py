@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import signal
 import socket
 import statistics
 import sys
@@ -25,6 +26,15 @@ from clawnet.fleet.service import FleetService, ensure_local_echo_provider
 from clawnet.security import crypto
 from clawnet.security.permissions import Principal
 from clawnet.settings import get_settings
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+# `kill <pid>` (SIGTERM) unwinds like Ctrl-C, so every benchmark stops what it started
+# (ClawNet servers, gateways) instead of leaving it behind.
+signal.signal(signal.SIGTERM, _interrupt)
 
 
 def _free(port: int) -> bool:

@@ -163,27 +163,44 @@ class FleetController:
         self.started.set()
 
     async def stop(self) -> None:
+        """Stop the control plane. Gateways come first (no orphan may survive a failure in a later
+        step), and every step runs even if an earlier one fails."""
         for task in (self._loop_task, self._kick_task):
             if task is not None:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        await self.health.stop()
-        await self.log_tails.stop()
-        for gateway_id in list(self.links):
-            await self.drop_link(gateway_id)
+        # No scheduled restart may start a gateway while they are being stopped.
+        await self._guarded("stopping health jobs", self.health.stop())
         if self.settings.stop_gateways_on_exit:
             running = list(self.supervisor.processes)
-            await self.supervisor.stop_all()
+            await self._guarded("stopping gateways", self.supervisor.stop_all())
             for gateway_id in running:
-                await self.set_gateway_status(
-                    gateway_id, GatewayStatus.STOPPED, "ClawNet stopped", clear_pid=True
+                await self._guarded(
+                    "recording stopped gateways",
+                    self.set_gateway_status(
+                        gateway_id, GatewayStatus.STOPPED, "ClawNet stopped", clear_pid=True
+                    ),
                 )
         else:
             self.supervisor.release()
+        for task in (self._loop_task, self._kick_task):
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        await self._guarded("stopping log tails", self.log_tails.stop())
+        for gateway_id in list(self.links):
+            await self._guarded("closing gateway connections", self.drop_link(gateway_id))
         if self.echo_llm is not None:
-            await self.echo_llm.stop()
+            await self._guarded("stopping the echo model", self.echo_llm.stop())
+        for task in list(self._tasks):
+            task.cancel()
         self.db.shutdown()
+
+    @staticmethod
+    async def _guarded(what: str, step: Coroutine[Any, Any, Any]) -> None:
+        try:
+            await step
+        except Exception:
+            log.exception("while stopping the control plane: %s failed", what)
 
     async def _adopt_survivors(self) -> None:
         """Gateways started by a previous ClawNet process: adopt the ones still running (same

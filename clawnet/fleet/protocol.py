@@ -238,6 +238,7 @@ class GatewayConnection:
             for future in self._pending.values():
                 if not future.done():
                     future.set_exception(error)
+                    future.exception()  # retrieved: a caller that gave up must not log a warning
             self._pending.clear()
             if not self._closed.done():
                 self._closed.set_result((self.close_code, self.close_reason))

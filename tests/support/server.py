@@ -89,6 +89,17 @@ class ClawNetServer:
         self.process.wait(timeout=10)
 
 
+def project_env() -> dict[str, str]:
+    """This environment with `scripts/env.sh` applied (Node 24, bun and openclaw first on PATH),
+    so a test run straight from pytest starts ClawNet the way `make run` does."""
+    out = subprocess.run(
+        ["bash", "-c", 'source "$1" && env -0', "env", str(PROJECT_ROOT / "scripts/env.sh")],
+        check=True,
+        capture_output=True,
+    ).stdout
+    return dict(item.decode().split("=", 1) for item in out.split(b"\0") if b"=" in item)
+
+
 def start_clawnet(
     data_dir: Path, env: Mapping[str, str] | None = None, timeout_s: float = 180.0
 ) -> ClawNetServer:
@@ -96,7 +107,7 @@ def start_clawnet(
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "clawnet-server.log"
     child_env = {
-        **os.environ,
+        **project_env(),
         "CLAWNET_DATA_DIR": str(data_dir),
         "CLAWNET_PORT": str(port),
         "CLAWNET_HOST": "127.0.0.1",
