@@ -21,6 +21,9 @@ config = rx.Config(
     backend_port=settings.backend_port,
     backend_host=settings.host,
     show_built_with_reflex=False,
+    # One worker keeps browser states in memory (the default "disk" manager re-pickles a whole
+    # dashboard on every live update); several workers share them through Redis.
+    state_manager_mode="redis" if os.environ.get("REFLEX_REDIS_URL") else "memory",
     plugins=[
         rx.plugins.RadixThemesPlugin(
             theme=rx.theme(appearance="inherit", accent_color="iris", gray_color="slate", radius="medium")

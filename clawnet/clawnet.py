@@ -11,9 +11,10 @@ import clawnet.pages.admin
 import clawnet.pages.auth
 import clawnet.pages.bot_detail
 import clawnet.pages.dashboard
+import clawnet.pages.feed
 import clawnet.pages.fleet_lists
-import clawnet.pages.placeholders
 import clawnet.pages.settings
+import clawnet.pages.social_pages
 import clawnet.pages.wizard  # noqa: F401  (pages register themselves with @rx.page)
 from clawnet import db, runtime
 from clawnet.api import build_api

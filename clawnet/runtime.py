@@ -16,6 +16,7 @@ from clawnet.fleet.controller import FleetController
 from clawnet.fleet.events import EventBus
 from clawnet.fleet.service import FleetService
 from clawnet.settings import get_settings
+from clawnet.social.service import SocialService
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ _bus: EventBus | None = None
 _web_app: Any = None
 _controller: FleetController | None = None
 _service: FleetService | None = None
+_social: SocialService | None = None
 
 
 def bus() -> EventBus:
@@ -46,6 +48,13 @@ def controller() -> FleetController | None:
     return _controller
 
 
+def social() -> SocialService:
+    global _social
+    if _social is None:
+        _social = SocialService(get_settings(), bus())
+    return _social
+
+
 def service() -> FleetService:
     global _service
     if _service is None:
@@ -67,8 +76,27 @@ async def start(*, run_controller: bool | None = None) -> None:
     if run_controller and _controller is None:
         _controller = FleetController(settings, bus())
         await _controller.start()
+        schedule_insights(_controller)
         log.info("control plane started in this process")
     _service = FleetService(settings, bus(), _controller)
+
+
+INSIGHTS_EVERY_S = 15 * 60
+
+
+def schedule_insights(controller: FleetController) -> None:
+    """Bots' auto-posts run with the control plane (they talk to gateways)."""
+    from clawnet.social.insights import run_due_insights
+
+    controller.health.scheduler.add_job(
+        run_due_insights,
+        "interval",
+        seconds=INSIGHTS_EVERY_S,
+        id="insights",
+        args=[controller, social()],
+        coalesce=True,
+        max_instances=1,
+    )
 
 
 async def stop() -> None:

@@ -34,12 +34,19 @@ def channel_chips(channel_list: rx.Var[str]) -> rx.Component:
     )
 
 
-def bot_card(card: rx.Var[dict[str, str]], state: Any) -> rx.Component:
+def bot_card_body(
+    card: rx.Var[dict[str, str]],
+    status: rx.Var[str],
+    desired: rx.Var[str],
+    error: rx.Var[str],
+    channels: rx.Var[str],
+    sessions: rx.Var[str],
+    activity: rx.Var[str],
+    state: Any,
+) -> rx.Component:
+    """The card itself; every changing value arrives as a prop, so the memoized card re-renders
+    only when one of its own props changes (not on every dashboard state change)."""
     bot_id = card["id"]
-    status = state.statuses[bot_id]
-    matches = ((state.search == "") | card["search"].contains(state.search.lower())) & (
-        (state.status_filter == "all") | (status == state.status_filter)
-    )
     return rx.card(
         rx.vstack(
             rx.hstack(
@@ -58,14 +65,12 @@ def bot_card(card: rx.Var[dict[str, str]], state: Any) -> rx.Component:
                 align="center",
             ),
             rx.cond(
-                state.errors[bot_id] != "",
-                rx.text(
-                    state.errors[bot_id], size="1", color_scheme="red", data_testid="bot-card-error-" + bot_id
-                ),
+                error != "",
+                rx.text(error, size="1", color_scheme="red", data_testid="bot-card-error-" + bot_id),
             ),
-            channel_chips(state.channels[bot_id]),
+            channel_chips(channels),
             rx.text(
-                state.sessions[bot_id] + " active sessions · last activity " + state.activity[bot_id],
+                sessions + " active sessions · last activity " + activity,
                 size="1",
                 color_scheme="gray",
                 data_testid="bot-card-activity-" + bot_id,
@@ -76,7 +81,7 @@ def bot_card(card: rx.Var[dict[str, str]], state: Any) -> rx.Component:
                     card["can_operate"] == "yes",
                     rx.hstack(
                         rx.cond(
-                            state.desired[bot_id] == "running",
+                            desired == "running",
                             rx.button(
                                 "Stop",
                                 size="1",
@@ -128,9 +133,10 @@ def bot_card(card: rx.Var[dict[str, str]], state: Any) -> rx.Component:
             spacing="2",
             align="stretch",
         ),
-        display=rx.cond(matches, "block", "none"),
         data_testid="bot-card-" + bot_id,
         data_status=status,
+        data_search=card["search"],
+        data_bot_card="",
         role="article",
         aria_label=card["name"],
     )

@@ -5,11 +5,36 @@ from __future__ import annotations
 import reflex as rx
 
 from clawnet import routes
+from clawnet.notify_state import NotifyState
 from clawnet.state import SessionState
 
 
 def nav_link(label: str, href: str, testid: str) -> rx.Component:
     return rx.link(label, href=href, data_testid=testid, weight="medium", size="3", underline="none")
+
+
+def notifications_link() -> rx.Component:
+    return rx.link(
+        rx.hstack(
+            rx.icon("bell", size=18),
+            rx.cond(
+                NotifyState.unread > 0,
+                rx.badge(
+                    NotifyState.unread,
+                    color_scheme="red",
+                    variant="solid",
+                    radius="full",
+                    data_testid="nav-unread-count",
+                ),
+            ),
+            spacing="1",
+            align="center",
+        ),
+        href=routes.NOTIFICATIONS,
+        on_mount=NotifyState.start,
+        data_testid="nav-notifications",
+        aria_label="Notifications: " + NotifyState.unread.to(str) + " unread",
+    )
 
 
 def user_menu() -> rx.Component:
@@ -60,6 +85,7 @@ def navbar() -> rx.Component:
                         ),
                     ),
                     nav_link("Feed", routes.FEED, "nav-feed"),
+                    rx.cond(SessionState.signed_in, notifications_link()),
                     rx.cond(SessionState.signed_in, nav_link("Settings", routes.SETTINGS, "nav-settings")),
                     rx.cond(SessionState.is_admin, nav_link("Admin", routes.ADMIN, "nav-admin")),
                     spacing="5",

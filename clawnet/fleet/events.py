@@ -30,6 +30,7 @@ class Kind:
     GATEWAY_LOG = "gateway.log"  # payload: level, message, subsystem, time
     GATEWAY_METRICS = "gateway.metrics"  # payload: rss_bytes, ...
     BOT_STATUS = "bot.status"  # payload: status, detail
+    BOT_DESIRED = "bot.desired"  # payload: desired (an owner started or stopped the bot)
     CHANNEL_STATUS = "channel.status"
     SESSION_CHANGED = "session.changed"  # payload: key, session_id, message_count, preview
     SESSION_MESSAGE = "session.message"  # payload: key, seq, role, text
@@ -42,6 +43,9 @@ class Kind:
     ERROR = "error"  # payload: message, where
     FLEET_KICK = "fleet.kick"  # ask the controller to reconcile now (crosses processes)
     FLEET_CHANGED = "fleet.changed"  # bots created, changed or deleted: lists reload
+    POST_CREATED = "post.created"  # payload: post_id, author_id, visibility, mentions
+    POST_CHANGED = "post.changed"  # payload: post_id, what (edited, deleted, liked, replied), counts
+    NOTIFICATION = "notification"  # payload: recipient_id (profile), unread
 
 
 _seq = itertools.count(1)

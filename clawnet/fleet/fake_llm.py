@@ -74,6 +74,8 @@ class FakeLLM:
     host: str = "127.0.0.1"
     port: int = 0
     requests: list[dict[str, Any]] = field(default_factory=list)
+    # Tests: (substring, reply) pairs; the first whose substring is in the user's words answers.
+    rules: list[tuple[str, str]] = field(default_factory=list)
     _server: asyncio.AbstractServer | None = None
 
     @property
@@ -163,7 +165,11 @@ class FakeLLM:
         await writer.drain()
 
     async def _complete(self, writer: asyncio.StreamWriter, body: dict[str, Any]) -> None:
-        reply = plan_reply(last_user_text(body))
+        said = last_user_text(body)
+        ruled = next((text for needle, text in self.rules if needle in said), None)
+        if ruled is not None and not _DIRECTIVE.match(ruled):
+            ruled = f"REPLY WITH: {ruled}"
+        reply = plan_reply(ruled if ruled is not None else said)
         if reply.delay_s:
             await asyncio.sleep(reply.delay_s)
         if reply.fail_status:

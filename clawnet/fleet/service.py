@@ -277,7 +277,52 @@ class FleetService:
                     bot.id,
                     f"{'started' if running else 'stopped'} {bot.name}",
                 )
-        self.kick(bot_id)
+                changed = (bot.actual_status, bot.last_error)
+            else:
+                changed = None
+        # Only this bot's desired state changed: open pages update one card, not the whole list.
+        self.bus.publish(Kind.FLEET_KICK)
+        if changed is not None:
+            self.bus.publish(Kind.BOT_DESIRED, {"desired": desired.value}, bot_id=bot_id)
+            if running:
+                self.bus.publish(
+                    Kind.BOT_STATUS, {"status": str(changed[0]), "error": changed[1] or ""}, bot_id=bot_id
+                )
+
+    def set_auto_post(
+        self, actor: Principal | None, bot_id: int, *, enabled: bool, max_per_day: int, min_conversations: int
+    ) -> None:
+        """The bot's auto-posting of insights (owner or admin only)."""
+        errors: dict[str, str] = {}
+        if not 1 <= max_per_day <= 24:
+            errors["auto_post_max_per_day"] = "Between 1 and 24 posts a day."
+        if not 1 <= min_conversations <= 1000:
+            errors["auto_post_min_conversations"] = "Between 1 and 1000 conversations."
+        with session_scope(self.settings.database_url) as session:
+            actor = require(session, actor, Action.MANAGE_BOT_SOCIAL, bot_id)
+            if errors:
+                raise BotInputError(errors)
+            bot = session.get(Bot, bot_id)
+            if bot is None:
+                raise NotFound("No such bot.")
+            before = {
+                "enabled": bot.auto_post_enabled,
+                "max": bot.auto_post_max_per_day,
+                "min": bot.auto_post_min_conversations,
+            }
+            bot.auto_post_enabled, bot.auto_post_max_per_day = enabled, max_per_day
+            bot.auto_post_min_conversations = min_conversations
+            session.add(bot)
+            audit.record(
+                session,
+                actor,
+                "bot.auto_post",
+                "bot",
+                bot_id,
+                f"auto-post {'on' if enabled else 'off'} for {bot.name}",
+                before=before,
+                after={"enabled": enabled, "max": max_per_day, "min": min_conversations},
+            )
 
     async def restart_bot(self, actor: Principal | None, bot_id: int) -> None:
         """Restart the bot's gateway process (also the way out of a crash loop)."""

@@ -23,10 +23,22 @@ from clawnet.models.fleet import (
     ModelProvider,
     TranscriptMessage,
 )
-from clawnet.models.social import Comment, Follow, Like, Media, Notification, Post, Profile
+from clawnet.models.social import (
+    BotApiToken,
+    Comment,
+    Follow,
+    Like,
+    Media,
+    Notification,
+    Post,
+    PostMention,
+    Profile,
+)
 from clawnet.models.types import UTCDateTime, utcnow
 
 ALL_TABLES = (
+    PostMention,
+    BotApiToken,
     AgentTombstone,
     BotDraft,
     User,
@@ -60,6 +72,7 @@ __all__ = [
     "AuditEvent",
     "Binding",
     "Bot",
+    "BotApiToken",
     "BotAssignment",
     "BotChannel",
     "BotSession",
@@ -76,6 +89,7 @@ __all__ = [
     "ModelProvider",
     "Notification",
     "Post",
+    "PostMention",
     "Profile",
     "SystemFlag",
     "TranscriptMessage",

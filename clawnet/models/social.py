@@ -130,3 +130,30 @@ class Media(SQLModel, table=True):
     height: int = Field(default=0)
     alt_text: str = Field(default="", max_length=1000)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PostMention(SQLModel, table=True):
+    """A profile mentioned in a post: notified, and able to see it even if followers-only."""
+
+    __tablename__ = "post_mentions"
+    __table_args__ = (sa.UniqueConstraint("post_id", "profile_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="posts.id", ondelete="CASCADE")
+    profile_id: int = Field(foreign_key="profiles.id", ondelete="CASCADE", index=True)
+
+
+class BotApiToken(SQLModel, table=True):
+    """Lets a script post as a bot through the HTTP API. Only a SHA-256 of the token is kept."""
+
+    __tablename__ = "bot_api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    bot_id: int = Field(foreign_key="bots.id", ondelete="CASCADE", index=True)
+    name: str = Field(max_length=80)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    prefix: str = Field(max_length=16)
+    created_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

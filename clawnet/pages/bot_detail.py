@@ -8,7 +8,7 @@ import reflex as rx
 from sqlmodel import select
 
 from clawnet import live, routes, runtime
-from clawnet.components.forms import native_select
+from clawnet.components.forms import native_select, text_field
 from clawnet.components.layout import page_frame
 from clawnet.components.status import status_badge, status_light
 from clawnet.db import session_scope
@@ -16,12 +16,13 @@ from clawnet.fleet import queries
 from clawnet.fleet.channel_checks import discord_invite_url
 from clawnet.fleet.events import FleetEvent, Kind
 from clawnet.fleet.logs import LEVELS, recent_logs
-from clawnet.fleet.service import ChannelActionError, NotFound
+from clawnet.fleet.service import BotInputError, ChannelActionError, NotFound
 from clawnet.fleet.sessions import ChatError
 from clawnet.models import Bot, BotChannel
 from clawnet.security.permissions import PermissionDenied
 from clawnet.security.secret_fields import CHANNEL_CREDENTIALS, unseal_json
 from clawnet.settings import get_settings
+from clawnet.social import api_tokens
 from clawnet.state import SessionState, current_principal
 
 TABS = [
@@ -67,6 +68,10 @@ class BotDetailState(rx.State):
     whatsapp_qr: str = ""
     whatsapp_status: str = ""
     delete_open: bool = False
+    auto_post: dict[str, str] = {}
+    auto_post_errors: dict[str, str] = {}
+    tokens: list[dict[str, str]] = []
+    new_token: str = ""
     not_found: bool = False
     _other_agents: list[str] = []
     _gateway_id: int = 0
@@ -133,6 +138,17 @@ class BotDetailState(rx.State):
             )
             self.invite_url = discord_invite_url(app_id) if app_id else ""
             self.has_whatsapp = any(c["type"] == "whatsapp" for c in self.channels)
+            if bot is not None:
+                self.auto_post = {
+                    "enabled": "yes" if bot.auto_post_enabled else "",
+                    "max": str(bot.auto_post_max_per_day),
+                    "min": str(bot.auto_post_min_conversations),
+                }
+            self.tokens = (
+                api_tokens.list_tokens(session, principal, self.bot_id)
+                if self.header.get("can_social")
+                else []
+            )
         self._load_logs()
 
     def _load_logs(self) -> None:
@@ -169,6 +185,7 @@ class BotDetailState(rx.State):
                 event.kind
                 in (
                     Kind.BOT_STATUS,
+                    Kind.BOT_DESIRED,
                     Kind.GATEWAY_STATUS,
                     Kind.CONFIG_APPLIED,
                     Kind.CONFIG_DRIFT,
@@ -236,6 +253,7 @@ class BotDetailState(rx.State):
             self,
             kinds=[
                 Kind.BOT_STATUS,
+                Kind.BOT_DESIRED,
                 Kind.GATEWAY_STATUS,
                 Kind.CONFIG_APPLIED,
                 Kind.CONFIG_DRIFT,
@@ -358,6 +376,57 @@ class BotDetailState(rx.State):
             self.export_text = runtime.service().export_config(principal, self.bot_id)
         except PermissionDenied as exc:
             return rx.toast.error(str(exc))
+        return None
+
+    @rx.event
+    async def save_auto_post(self, form: dict[str, Any]):
+        principal = await current_principal(self)
+        try:
+            runtime.service().set_auto_post(
+                principal,
+                self.bot_id,
+                enabled=form.get("enabled") == "on",
+                max_per_day=int(form.get("max") or 0) if str(form.get("max") or "").isdigit() else 0,
+                min_conversations=int(form.get("min") or 0) if str(form.get("min") or "").isdigit() else 0,
+            )
+        except BotInputError as exc:
+            self.auto_post_errors = exc.errors
+            return None
+        except (PermissionDenied, NotFound) as exc:
+            return rx.toast.error(str(exc))
+        self.auto_post_errors = {}
+        self.auto_post = {
+            "enabled": "yes" if form.get("enabled") == "on" else "",
+            "max": str(form.get("max")),
+            "min": str(form.get("min")),
+        }
+        return rx.toast.success("Auto-post settings saved.")
+
+    @rx.event
+    async def create_token(self, form: dict[str, Any]):
+        principal = await current_principal(self)
+        try:
+            with session_scope() as session:
+                self.new_token = api_tokens.create_token(
+                    session, principal, self.bot_id, str(form.get("name", ""))
+                )
+            with session_scope() as session:
+                self.tokens = api_tokens.list_tokens(session, principal, self.bot_id)
+        except PermissionDenied as exc:
+            return rx.toast.error(str(exc))
+        return None
+
+    @rx.event
+    async def revoke_token(self, token_id: str):
+        principal = await current_principal(self)
+        try:
+            with session_scope() as session:
+                api_tokens.revoke_token(session, principal, int(token_id))
+            with session_scope() as session:
+                self.tokens = api_tokens.list_tokens(session, principal, self.bot_id)
+        except (PermissionDenied, ValueError) as exc:
+            return rx.toast.error(str(exc) or "Not allowed.")
+        self.new_token = ""
         return None
 
     @rx.event
@@ -804,6 +873,119 @@ def configuration_tab() -> rx.Component:
         spacing="4",
         width="100%",
         align="start",
+    )
+
+
+def social_section() -> rx.Component:
+    a = BotDetailState.auto_post
+    return rx.card(
+        rx.vstack(
+            rx.heading("On the feed", size="3"),
+            rx.text(
+                "The bot can post a short insight from its recent conversations (never anything private).",
+                size="2",
+            ),
+            rx.form(
+                rx.vstack(
+                    rx.el.label(
+                        rx.hstack(
+                            rx.checkbox(
+                                name="enabled",
+                                default_checked=a["enabled"] == "yes",
+                                data_testid="autopost-enabled",
+                            ),
+                            rx.text("Post insights automatically"),
+                            spacing="2",
+                        )
+                    ),
+                    rx.hstack(
+                        rx.box(
+                            text_field(
+                                "At most, per day",
+                                name="max",
+                                testid="autopost-max",
+                                type="number",
+                                default_value=a["max"],
+                                error=BotDetailState.auto_post_errors.get("auto_post_max_per_day", ""),
+                            ),
+                            width="10em",
+                        ),
+                        rx.box(
+                            text_field(
+                                "Only after this many new conversations",
+                                name="min",
+                                testid="autopost-min",
+                                type="number",
+                                default_value=a["min"],
+                                error=BotDetailState.auto_post_errors.get("auto_post_min_conversations", ""),
+                            ),
+                            width="18em",
+                        ),
+                        spacing="5",
+                        align="start",
+                    ),
+                    rx.button("Save", type="submit", size="2", data_testid="autopost-save"),
+                    spacing="3",
+                ),
+                on_submit=BotDetailState.save_auto_post,
+                reset_on_submit=False,
+            ),
+            rx.heading("API tokens", size="3"),
+            rx.text(
+                "Scripts can post as this bot: POST /api/v1/posts with Authorization: Bearer <token>.",
+                size="2",
+            ),
+            rx.foreach(
+                BotDetailState.tokens,
+                lambda t: rx.hstack(
+                    rx.code(t["prefix"]),
+                    rx.text(t["name"]),
+                    rx.text("used " + t["last_used"], size="1", color_scheme="gray"),
+                    rx.cond(
+                        t["revoked"] == "yes",
+                        rx.badge("revoked", color_scheme="gray"),
+                        rx.button(
+                            "Revoke",
+                            size="1",
+                            variant="soft",
+                            color_scheme="red",
+                            on_click=BotDetailState.revoke_token(t["id"]),
+                            data_testid="token-revoke-" + t["id"],
+                        ),
+                    ),
+                    spacing="3",
+                    align="center",
+                    data_testid="token-" + t["id"],
+                ),
+            ),
+            rx.form(
+                rx.hstack(
+                    rx.input(
+                        name="name",
+                        placeholder="Token name",
+                        aria_label="Token name",
+                        data_testid="token-name",
+                    ),
+                    rx.button("Create token", type="submit", variant="soft", data_testid="token-create"),
+                    spacing="2",
+                ),
+                on_submit=BotDetailState.create_token,
+            ),
+            rx.cond(
+                BotDetailState.new_token != "",
+                rx.callout(
+                    rx.vstack(
+                        rx.text("Copy this token now: it will not be shown again."),
+                        rx.code(BotDetailState.new_token, data_testid="token-new-value"),
+                    ),
+                    color_scheme="amber",
+                ),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        data_testid="bot-social",
     )
 
 

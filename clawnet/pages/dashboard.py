@@ -7,7 +7,7 @@ from typing import Any
 import reflex as rx
 
 from clawnet import live, routes, runtime
-from clawnet.components.bot_card import bot_card
+from clawnet.components.bot_card import bot_card_body
 from clawnet.components.forms import native_select
 from clawnet.components.layout import page_frame
 from clawnet.components.status import status_badge
@@ -28,6 +28,7 @@ FILTERS = [
 ]
 WATCHED = [
     Kind.BOT_STATUS,
+    Kind.BOT_DESIRED,
     Kind.CHANNEL_STATUS,
     Kind.SESSION_CHANGED,
     Kind.SESSION_MESSAGE,
@@ -99,6 +100,8 @@ class DashboardState(rx.State):
                 self.statuses[bid] = event.payload["status"]
                 self.errors[bid] = event.payload.get("error", "")
                 recount = True
+            elif event.kind == Kind.BOT_DESIRED and bid in self.desired:
+                self.desired[bid] = event.payload["desired"]
             elif event.kind == Kind.CHANNEL_STATUS and bid in self.channels:
                 parts = [
                     p
@@ -156,6 +159,16 @@ class DashboardState(rx.State):
             on_page=lambda path: path == routes.DASHBOARD,
         )
 
+    @rx.var
+    def filter_css(self) -> str:
+        """Hides the cards the search and status filter leave out (cards are not re-rendered)."""
+        rules = []
+        if self.search.strip():
+            rules.append(f'[data-bot-card]:not([data-search*="{css_string(self.search.strip().lower())}"])')
+        if self.status_filter != "all":
+            rules.append(f'[data-bot-card]:not([data-status="{css_string(self.status_filter)}"])')
+        return "".join(f"{rule} {{ display: none; }}\n" for rule in rules)
+
     @rx.event
     def set_search(self, value: str) -> None:
         self.search = value[:100]
@@ -190,6 +203,39 @@ class DashboardState(rx.State):
         except (PermissionDenied, NotFound, ValueError) as exc:
             return rx.toast.error(str(exc) or "Not allowed.")
         return None
+
+
+@rx.memo
+def memo_bot_card(
+    card: rx.Var[dict[str, str]],
+    status: rx.Var[str],
+    desired: rx.Var[str],
+    error: rx.Var[str],
+    channels: rx.Var[str],
+    sessions: rx.Var[str],
+    activity: rx.Var[str],
+) -> rx.Component:
+    return bot_card_body(card, status, desired, error, channels, sessions, activity, DashboardState)
+
+
+def bot_card(card: rx.Var[dict[str, str]]) -> rx.Component:
+    """A card, memoized: one bot's status change re-renders only that card."""
+    bot_id = card["id"]
+    return memo_bot_card(
+        card=card,
+        status=DashboardState.statuses[bot_id],
+        desired=DashboardState.desired[bot_id],
+        error=DashboardState.errors[bot_id],
+        channels=DashboardState.channels[bot_id],
+        sessions=DashboardState.sessions[bot_id],
+        activity=DashboardState.activity[bot_id],
+    )
+
+
+def css_string(text: str) -> str:
+    """`text` as the inside of a quoted CSS string: everything but letters, digits and spaces
+    hex-escaped, so no search can end the string or add a rule."""
+    return "".join(c if c.isalnum() or c == " " else f"\\{ord(c):x} " for c in text)
 
 
 def summary_item(label: str, key: str, color: str) -> rx.Component:
@@ -269,8 +315,9 @@ def dashboard_page() -> rx.Component:
                 data_testid="dashboard-empty",
             ),
         ),
+        rx.el.style(DashboardState.filter_css),
         rx.grid(
-            rx.foreach(DashboardState.cards, lambda card: bot_card(card, DashboardState)),
+            rx.foreach(DashboardState.cards, bot_card),
             columns=rx.breakpoints(initial="1", sm="2", lg="3"),
             spacing="4",
             width="100%",

@@ -1,4 +1,4 @@
-"""Settings: model providers, importing an openclaw.json, exporting configs, remote gateways."""
+"""Settings: your profile, model providers, importing an openclaw.json, exporting configs, remote gateways."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Any
 import reflex as rx
 from sqlmodel import select
 
-from clawnet import routes, runtime
-from clawnet.components.forms import field_error, native_select
+from clawnet import media, routes, runtime
+from clawnet.components.forms import field_error, native_select, text_area_field, text_field
 from clawnet.components.layout import page_frame
+from clawnet.components.post import avatar
 from clawnet.components.status import status_badge
 from clawnet.db import session_scope
 from clawnet.fleet import providers as provider_service
@@ -18,6 +19,10 @@ from clawnet.fleet.providers import KIND_LABELS, ProviderError, ProviderInput
 from clawnet.fleet.service import BotInputError, NotFound
 from clawnet.models import Gateway
 from clawnet.security.permissions import Action, PermissionDenied, can, require
+from clawnet.security.sanitize import bio_source
+from clawnet.settings import get_settings
+from clawnet.social import profiles
+from clawnet.social.service import SocialError
 from clawnet.state import SessionState, current_principal
 
 KINDS = [(k.value, label) for k, label in KIND_LABELS.items()]
@@ -44,6 +49,12 @@ class SettingsState(rx.State):
     import_done: str = ""
     _import_text: str = ""
     export_text: str = ""
+    # Your profile
+    my_handle: str = ""
+    my_name: str = ""
+    my_bio: str = ""
+    my_avatar: str = ""
+    profile_error: str = ""
     # Remote gateways
     gateways: list[dict[str, str]] = []
     gateway_errors: dict[str, str] = {}
@@ -61,6 +72,11 @@ class SettingsState(rx.State):
             self.can_import = can(session, principal, Action.IMPORT_CONFIG)
             self.can_manage_gateways = can(session, principal, Action.MANAGE_GATEWAYS)
             self.providers = provider_service.list_providers(session, principal) if self.sees_fleet else []
+            me = profiles.person_profile_of(session, principal.user_id)
+            if me is not None:
+                self.my_handle, self.my_name, self.my_avatar = me.handle, me.display_name, me.avatar_path
+                self.my_bio = bio_source(me.bio_html)
+            self.profile_error = ""
             self._load_gateways(session, principal)
 
     def _load_gateways(self, session: Any, principal: Any) -> None:
@@ -70,6 +86,47 @@ class SettingsState(rx.State):
         require(session, principal, Action.MANAGE_GATEWAYS)
         rows = session.exec(select(Gateway)).all()
         self.gateways = [queries.gateway_card(g, None, 0) for g in rows]
+
+    # --- your profile ------------------------------------------------------------------------
+
+    @rx.event
+    async def save_profile(self, form: dict[str, Any]):
+        principal = await current_principal(self)
+        try:
+            runtime.social().update_profile(
+                principal,
+                display_name=str(form.get("display_name", "")),
+                bio=str(form.get("bio", "")),
+                avatar_path=self.my_avatar,
+            )
+        except (SocialError, PermissionDenied) as exc:
+            self.profile_error = str(exc)
+            return None
+        self.profile_error = ""
+        self.my_name, self.my_bio = str(form.get("display_name", "")).strip(), str(form.get("bio", ""))
+        return rx.toast.success("Profile saved.")
+
+    @rx.event
+    async def upload_avatar(self, files: list[rx.UploadFile]):
+        principal = await current_principal(self)
+        if principal is None or not files:
+            return
+        try:
+            relative, _mime, _size = media.save_image(
+                get_settings(), await files[0].read(), "avatars", max_bytes=2 * 2**20
+            )
+        except media.MediaError as exc:
+            self.profile_error = str(exc)
+            return
+        self.my_avatar, self.profile_error = relative, ""
+
+    @rx.event
+    def remove_avatar(self) -> None:
+        self.my_avatar = ""
+
+    @rx.var
+    def my_avatar_url(self) -> str:
+        return media.url(self.my_avatar)
 
     # --- providers -------------------------------------------------------------------------
 
@@ -357,6 +414,94 @@ def gateway_row(g: rx.Var[dict[str, str]]) -> rx.Component:
     )
 
 
+def profile_section() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Your profile", size="4", id="profile"),
+        rx.form(
+            rx.vstack(
+                rx.hstack(
+                    avatar(SettingsState.my_avatar_url, SettingsState.my_name, "4em"),
+                    rx.upload(
+                        rx.button("Choose an avatar", variant="soft", size="2", type="button"),
+                        id="profile-avatar-upload",
+                        max_files=1,
+                        accept={
+                            "image/png": [".png"],
+                            "image/jpeg": [".jpg", ".jpeg"],
+                            "image/gif": [".gif"],
+                            "image/webp": [".webp"],
+                        },
+                        on_drop=SettingsState.upload_avatar(
+                            rx.upload_files(upload_id="profile-avatar-upload")
+                        ),
+                        border="none",
+                        padding="0",
+                        data_testid="profile-avatar-upload",
+                    ),
+                    rx.cond(
+                        SettingsState.my_avatar != "",
+                        rx.button(
+                            "Remove",
+                            variant="ghost",
+                            size="2",
+                            type="button",
+                            on_click=SettingsState.remove_avatar,
+                            data_testid="profile-avatar-remove",
+                        ),
+                    ),
+                    align="center",
+                    spacing="3",
+                ),
+                text_field(
+                    "Display name",
+                    name="display_name",
+                    testid="profile-display-name",
+                    default_value=SettingsState.my_name,
+                    key=SettingsState.my_name,
+                ),
+                text_area_field(
+                    "Bio",
+                    name="bio",
+                    testid="profile-bio-text",
+                    hint="Plain text, up to 1,000 characters; links become clickable.",
+                    default_value=SettingsState.my_bio,
+                    key=SettingsState.my_bio,
+                    rows="3",
+                ),
+                rx.cond(
+                    SettingsState.profile_error != "",
+                    rx.text(
+                        SettingsState.profile_error,
+                        color_scheme="red",
+                        size="2",
+                        role="alert",
+                        data_testid="profile-error",
+                    ),
+                ),
+                rx.hstack(
+                    rx.button("Save profile", type="submit", data_testid="profile-save"),
+                    rx.link(
+                        "View my profile",
+                        href="/u/" + SettingsState.my_handle,
+                        data_testid="profile-view",
+                    ),
+                    align="center",
+                    spacing="4",
+                ),
+                spacing="3",
+                width="100%",
+                max_width="36em",
+            ),
+            on_submit=SettingsState.save_profile,
+            reset_on_submit=False,
+            width="100%",
+        ),
+        spacing="3",
+        width="100%",
+        data_testid="settings-profile",
+    )
+
+
 @rx.page(
     route=routes.SETTINGS,
     title="Settings · ClawNet",
@@ -365,13 +510,7 @@ def gateway_row(g: rx.Var[dict[str, str]]) -> rx.Component:
 def settings_page() -> rx.Component:
     return page_frame(
         "Settings",
-        rx.cond(
-            ~SettingsState.sees_fleet,
-            rx.text(
-                "Your account uses the social side of ClawNet; there is nothing to configure here yet.",
-                data_testid="settings-member-note",
-            ),
-        ),
+        profile_section(),
         rx.cond(
             SettingsState.sees_fleet,
             rx.vstack(

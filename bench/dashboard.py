@@ -1,0 +1,261 @@
+"""The dashboard with a big fleet, in a real Chromium against a real ClawNet.
+
+Starts ClawNet (production build) with N bots (default 200, in pooled gateways), then measures:
+- first load: navigation until every bot card is on the page;
+- click -> state update round trip: a search typed into the dashboard travels to the server,
+  changes the state, and the filtered cards render (timed inside the page);
+- live update latency: "Stop"/"Start" clicked on a card until the card shows the new status
+  (this includes the hot config patch on the gateway);
+- backend memory with 50 open dashboards (protocol-level clients running the real page handlers,
+  each with its live watcher), and the same live latency while they are connected.
+
+    .venv/bin/python bench/dashboard.py [--bots 200] [--dashboards 50] [--samples 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _fleet import describe
+from playwright.sync_api import sync_playwright
+
+from tests.e2e.helpers import register, server_db, session_cookie
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.reflex_client import ReflexClient, handler_name
+from tests.support.server import start_clawnet
+
+# Filters change one <style> element (cards are never re-rendered for them), so the moment its
+# text changes is the moment the new state is on screen.
+FILTER_STYLE = "[...document.querySelectorAll('style')].map((s) => s.textContent).join('')"
+CLICK_JS = (
+    """async (value) => {
+  const select = document.querySelector('[data-testid=dashboard-status-filter]');
+  const done = () => { const css = """
+    + FILTER_STYLE
+    + """;
+    return value === 'all' ? !css.includes('data-status=') : css.includes(`data-status="${value}"`); };
+  const t0 = performance.now();
+  select.value = value;
+  select.dispatchEvent(new Event('change', {bubbles: true}));
+  await new Promise((resolve) => { const obs = new MutationObserver(() => { if (done()) { obs.disconnect(); resolve(); } });
+    obs.observe(document.head.parentNode, {subtree: true, childList: true, characterData: true}); });
+  return performance.now() - t0;
+}"""
+)
+# Typing is debounced by Reflex (about 300 ms after the last key) before it is sent: this figure
+# includes that wait on purpose, it is what a person typing sees.
+SEARCH_JS = (
+    """async (q) => {
+  const input = document.querySelector('[data-testid=dashboard-search]');
+  const done = () => { const css = """
+    + FILTER_STYLE
+    + """; return q === '' ? !css.includes('data-search*') : css.includes(q); };
+  const t0 = performance.now();
+  const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
+  setter.call(input, q);
+  input.dispatchEvent(new Event('input', {bubbles: true}));
+  await new Promise((resolve) => { const obs = new MutationObserver(() => { if (done()) { obs.disconnect(); resolve(); } });
+    obs.observe(document.head.parentNode, {subtree: true, childList: true, characterData: true}); });
+  return performance.now() - t0;
+}"""
+)
+
+STATUS_JS = """async ([id, want]) => {
+  const el = document.querySelector(`[data-testid=bot-card-status-${id}]`);
+  const t0 = performance.now();
+  document.querySelector(`[data-testid=bot-${want === 'Stopped' ? 'stop' : 'start'}-${id}]`).click();
+  await new Promise((resolve) => {
+    const check = () => { if (el.textContent === want) { obs.disconnect(); resolve(); } };
+    const obs = new MutationObserver(check);
+    obs.observe(el, {subtree: true, childList: true, characterData: true});
+  });
+  return performance.now() - t0;
+}"""
+
+
+def backend_rss(server) -> int:
+    """RSS of ClawNet's own processes (not the gateways, which are a separate figure)."""
+    total = 0
+    root = psutil.Process(server.process.pid)
+    for p in [root, *root.children(recursive=True)]:
+        try:
+            name = " ".join(p.cmdline())
+            if "openclaw" not in name and "node" not in p.name() and "bun" not in p.name():
+                total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def create_bots(server, count: int) -> list[int]:
+    os.environ["CLAWNET_DATA_DIR"] = str(server.data_dir)
+    from sqlmodel import select
+
+    from clawnet import db
+    from clawnet.fleet.bot_input import BotInput
+    from clawnet.fleet.events import EventBus
+    from clawnet.fleet.service import FleetService
+    from clawnet.models import ModelProvider, User
+    from clawnet.security import crypto
+    from clawnet.security.permissions import Principal
+    from clawnet.settings import get_settings
+
+    get_settings.cache_clear()
+    db.dispose_engines()
+    crypto.set_key_ring(None)
+    with server_db(server) as s:
+        admin = Principal.of(s.exec(select(User)).first())
+        provider_id = s.exec(select(ModelProvider.id)).first()
+    service = FleetService(get_settings(), EventBus())
+    return [
+        service.create_bot(
+            admin, BotInput(name=f"Density {n:03d}", provider_id=provider_id, model_id="echo-1")
+        )
+        for n in range(count)
+    ]
+
+
+def wait_all_running(server, count: int, timeout: float = 900) -> float:
+    from sqlmodel import func, select
+
+    from clawnet.models import Bot
+
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        with server_db(server) as s:
+            running = s.exec(
+                select(func.count()).select_from(Bot).where(Bot.actual_status == "running")
+            ).one()
+        if running >= count:
+            return time.monotonic() - started
+        time.sleep(1)
+    raise TimeoutError("bots did not all start")
+
+
+class Dashboards:
+    """N dashboards held open by protocol-level clients, each in its own event loop thread."""
+
+    def __init__(self, url: str, cookie: str, count: int) -> None:
+        self.url, self.cookie, self.count = url, cookie, count
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.clients: list[ReflexClient] = []
+
+    def open(self) -> None:
+        from clawnet.pages.dashboard import DashboardState
+        from clawnet.state import SessionState
+
+        self.thread.start()
+
+        async def open_all() -> None:
+            for _ in range(self.count):
+                client = ReflexClient(self.url, self.cookie)
+                await client.connect()
+                await client.call(handler_name(SessionState, "require_fleet"), {}, settle_s=0.05)
+                await client.call(handler_name(DashboardState, "on_load"), {}, settle_s=0.3)
+                self.clients.append(client)
+
+        asyncio.run_coroutine_threadsafe(open_all(), self.loop).result(600)
+
+    def close(self) -> None:
+        async def close_all() -> None:
+            for client in self.clients:
+                await client.close()
+
+        asyncio.run_coroutine_threadsafe(close_all(), self.loop).result(60)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def main(bots: int, dashboards: int, samples: int) -> None:
+    server = start_clawnet(Path(tempfile.mkdtemp(prefix="clawnet-dash-bench-")))
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+            page.set_default_timeout(120_000)
+            register(page, server.url, "bench@example.com", "Bench", "bench", "bench-password-1")
+            page.get_by_test_id("dashboard-page").wait_for()
+            cookie = session_cookie(page)
+            ids = create_bots(server, bots)
+            print(
+                f"{bots} bots created; all running after {wait_all_running(server, bots):.1f} s", flush=True
+            )
+            rss_idle = backend_rss(server)
+
+            loads = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                page.goto(server.url + "/")
+                page.locator("[data-testid^=bot-card-status-]").nth(bots - 1).wait_for()
+                page.wait_for_function(
+                    f"document.querySelectorAll('[data-testid^=bot-card-status-]').length === {bots}"
+                )
+                loads.append(time.perf_counter() - t0)
+            print(describe(f"first load of the dashboard with {bots} bots", loads), flush=True)
+
+            clicks = []
+            for _ in range(samples):
+                clicks.append(page.evaluate(CLICK_JS, "stopped") / 1000)
+                clicks.append(page.evaluate(CLICK_JS, "all") / 1000)
+            print(describe("click -> state update -> on screen (status filter)", clicks), flush=True)
+            typed = []
+            for n in range(samples // 3):
+                typed.append(page.evaluate(SEARCH_JS, f"density {n % bots:03d}") / 1000)
+                typed.append(page.evaluate(SEARCH_JS, "") / 1000)
+            print(
+                describe("typed search -> on screen (includes Reflex's ~300 ms input debounce)", typed),
+                flush=True,
+            )
+
+            def status_latencies(label: str) -> None:
+                lat = []
+                for bot_id in random.sample(ids, samples // 2):
+                    lat.append(page.evaluate(STATUS_JS, [bot_id, "Stopped"]) / 1000)
+                    lat.append(page.evaluate(STATUS_JS, [bot_id, "Running"]) / 1000)
+                print(describe(label, lat), flush=True)
+
+            status_latencies("live update: Stop/Start clicked -> card shows the new status")
+            held = Dashboards(server.url, cookie, dashboards)
+            held.open()
+            time.sleep(5)
+            rss_open = backend_rss(server)
+            print(
+                f"backend RSS: {rss_idle / 2**20:.0f} MiB before, {rss_open / 2**20:.0f} MiB with {dashboards} more "
+                f"open dashboards ({(rss_open - rss_idle) / dashboards / 2**20:.1f} MiB each)",
+                flush=True,
+            )
+            status_latencies(f"live update with {dashboards} other dashboards open")
+            clicks = [
+                page.evaluate(CLICK_JS, value) / 1000
+                for _ in range(samples // 2)
+                for value in ("stopped", "all")
+            ]
+            print(describe(f"click round trip with {dashboards} other dashboards open", clicks), flush=True)
+            held.close()
+            browser.close()
+    finally:
+        server.stop(grace_s=60)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--bots", type=int, default=200)
+    parser.add_argument("--dashboards", type=int, default=50)
+    parser.add_argument("--samples", type=int, default=30)
+    args = parser.parse_args()
+    main(args.bots, args.dashboards, args.samples)

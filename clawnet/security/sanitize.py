@@ -1,0 +1,152 @@
+"""Sanitizing what people write (posts, comments, bios) on the way in, with bleach.
+
+Allowed, as on Mastodon: `p br span a del pre blockquote code b strong u i em ul ol li`.
+Links keep only `href` (http, https, mailto) and always get `rel="nofollow noopener"`.
+Everything else is removed or escaped, so the stored HTML can be shown as-is.
+
+People mostly type plain text: line breaks become `<br>`, bare URLs become links, `**bold**`,
+`*italic*` and `` `code` `` get their tags, and `@handle` becomes a link to that profile when the
+profile exists. The result goes through bleach once more at the end.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import bleach
+from bleach.linkifier import Linker
+
+ALLOWED_TAGS = frozenset(
+    {
+        "p",
+        "br",
+        "span",
+        "a",
+        "del",
+        "pre",
+        "blockquote",
+        "code",
+        "b",
+        "strong",
+        "u",
+        "i",
+        "em",
+        "ul",
+        "ol",
+        "li",
+    }
+)
+ALLOWED_ATTRIBUTES = {"a": ["href", "rel", "class"], "span": ["class"]}
+ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+ALLOWED_CLASSES = frozenset({"mention", "hashtag", "ellipsis", "invisible"})
+MENTION_RE = re.compile(r"(?<![\w@/])@([a-z0-9_]{2,30})\b", re.IGNORECASE)
+_TAG_SPLIT = re.compile(r"(<[^>]*>)")
+_MARKUP = [
+    (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"), r"<strong>\1</strong>"),
+    (re.compile(r"(?<![*\w])\*(?=\S)(.+?)(?<=\S)\*(?![*\w])"), r"<em>\1</em>"),
+    (re.compile(r"`([^`\n]+)`"), r"<code>\1</code>"),
+]
+
+
+def _filter_attributes(tag: str, name: str, value: str) -> bool:
+    if name == "class":
+        return all(c in ALLOWED_CLASSES for c in value.split())
+    return name in ALLOWED_ATTRIBUTES.get(tag, [])
+
+
+def _link_rel(attrs: dict, new: bool = False) -> dict | None:
+    href = attrs.get((None, "href"), "")
+    if not href.lower().startswith(("http://", "https://", "mailto:", "/")):
+        return None  # drop the link, keep its text
+    attrs[(None, "rel")] = "nofollow noopener"
+    return attrs
+
+
+_linker = Linker(callbacks=[_link_rel], skip_tags={"pre", "code"}, parse_email=False)
+
+
+def clean_html(text: str) -> str:
+    """Allowlisted HTML only; links made safe. Idempotent."""
+    cleaned = bleach.clean(
+        text,
+        tags=ALLOWED_TAGS,
+        attributes=_filter_attributes,
+        protocols=ALLOWED_PROTOCOLS,
+        strip=True,
+        strip_comments=True,
+    )
+    return _linker.linkify(cleaned)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    html: str
+    text: str  # plain text (for length limits, previews, search)
+    mentions: tuple[str, ...]  # handles that exist, lower-case
+
+
+def _text_segments(markup: str, transform: Callable[[str], str]) -> str:
+    """Apply `transform` to the text between tags (never inside tags, pre or code)."""
+    out, skip = [], 0
+    for part in _TAG_SPLIT.split(markup):
+        if part.startswith("<"):
+            name = part.strip("</>").split()[0].lower() if part.strip("</>") else ""
+            if name in ("pre", "code", "a"):
+                skip += -1 if part.startswith("</") else 1
+            out.append(part)
+        else:
+            out.append(part if skip > 0 else transform(part))
+    return "".join(out)
+
+
+def render_text(
+    raw: str, handle_exists: Callable[[str], bool], profile_url: Callable[[str], str]
+) -> Rendered:
+    """Turn what someone typed (plain text, or allowlisted HTML) into safe HTML."""
+    raw = raw.replace("\r\n", "\n").strip()
+    looks_like_html = bool(
+        re.search(r"</?(p|br|a|strong|em|b|i|ul|ol|li|pre|code|blockquote|del|u|span)\b", raw, re.I)
+    )
+    if looks_like_html:
+        markup = clean_html(raw)
+    else:
+        markup = html.escape(raw, quote=False)
+        for pattern, replacement in _MARKUP:
+            markup = pattern.sub(replacement, markup)
+        markup = "<p>" + "</p><p>".join(p.replace("\n", "<br>") for p in re.split(r"\n{2,}", markup)) + "</p>"
+        markup = clean_html(markup)
+    found: list[str] = []
+
+    def link_mentions(segment: str) -> str:
+        def replace(match: re.Match[str]) -> str:
+            handle = match.group(1).lower()
+            if not handle_exists(handle):
+                return match.group(0)
+            if handle not in found:
+                found.append(handle)
+            return (
+                f'<span class="mention"><a href="{profile_url(handle)}" class="mention">@{handle}</a></span>'
+            )
+
+        return MENTION_RE.sub(replace, segment)
+
+    markup = clean_html(_text_segments(markup, link_mentions))
+    text = re.sub(r"<br\s*/?>|</p><p>", "\n", markup)
+    text = html.unescape(re.sub(r"<[^>]+>", "", text)).strip()  # strip tags first: "&lt;3" is text
+    return Rendered(markup, text, tuple(found))
+
+
+def plain_bio(raw: str) -> str:
+    """A profile bio: plain text (markup typed into it shows as typed), paragraphs and line
+    breaks kept, links made clickable."""
+    paragraphs = re.split(r"\n{2,}", html.escape(raw.replace("\r\n", "\n").strip(), quote=False))
+    return clean_html("<p>" + "</p><p>".join(p.replace("\n", "<br>") for p in paragraphs) + "</p>")
+
+
+def bio_source(bio_html: str) -> str:
+    """The text a bio was written from (for editing it again)."""
+    text = re.sub(r"<br\s*/?>", "\n", bio_html).replace("</p><p>", "\n\n")
+    return html.unescape(re.sub(r"<[^>]+>", "", text))

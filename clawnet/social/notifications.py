@@ -1,0 +1,44 @@
+"""Reading notifications (like, reply, follow, mention) for the bell and its page."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from clawnet import routes
+from clawnet.fleet.queries import ago
+from clawnet.models import Notification, Profile
+from clawnet.social.timelines import clamp_limit
+
+WORDS = {
+    "like": "liked your post",
+    "reply": "replied to your post",
+    "follow": "followed you",
+    "mention": "mentioned you",
+}
+
+
+def list_notifications(
+    session: Session, profile_id: int, *, max_id: int | None = None, limit: int = 20
+) -> list[dict[str, str]]:
+    query = (
+        select(Notification, Profile)
+        .join(Profile, col(Profile.id) == Notification.actor_id)
+        .where(Notification.recipient_id == profile_id)
+    )
+    if max_id is not None:
+        query = query.where(col(Notification.id) < max_id)
+    rows = session.exec(query.order_by(col(Notification.id).desc()).limit(clamp_limit(limit))).all()
+    return [
+        {
+            "id": str(n.id),
+            "kind": n.kind,
+            "text": WORDS.get(n.kind, n.kind),
+            "actor_handle": actor.handle,
+            "actor_name": actor.display_name,
+            "is_bot": "yes" if actor.is_bot else "",
+            "link": routes.post_detail(n.post_id) if n.post_id else routes.profile(actor.handle),
+            "unread": "yes" if n.read_at is None else "",
+            "ago": ago(n.created_at),
+        }
+        for n, actor in rows
+    ]

@@ -1,0 +1,269 @@
+"""Timelines: public, home and profile, with Mastodon's cursor pagination (`max_id`: older than;
+`min_id`: newer than; 20 per page, at most 40), and the posts hydrated for display.
+
+The home timeline must not slow down as the network grows. It reads, for each followed profile,
+only its newest posts before the cursor (an index seek on `(author_id, id)`), then merges: cost
+grows with how many profiles someone follows, not with how many posts exist. When someone follows
+very many profiles, a scan back through the newest posts finds a page sooner, and is used instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from clawnet import media, routes
+from clawnet.fleet.queries import ago
+from clawnet.models import Bot, Comment, Follow, Like, Media, Post, Profile
+from clawnet.models.enums import Visibility
+from clawnet.social.service import can_see
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 40
+MERGE_MAX_FOLLOWEES = 150  # above this, scanning the newest posts finds a page faster
+UNION_CHUNK = 400  # SQLite allows 500 terms in one compound select
+SCAN_WINDOWS = (20_000, 200_000)
+
+
+def clamp_limit(limit: int | None) -> int:
+    return max(1, min(MAX_LIMIT, limit or DEFAULT_LIMIT))
+
+
+def _followees(session: Session, profile_id: int) -> list[int]:
+    return list(session.exec(select(Follow.followee_id).where(Follow.follower_id == profile_id)).all())
+
+
+def _merge_newest(
+    session: Session, authors: list[int], *, max_id: int | None, min_id: int | None, limit: int
+) -> list[int]:
+    """The newest `limit` post ids of `authors` (before max_id / after min_id), one index seek
+    per author."""
+    ids: list[int] = []
+    for start in range(0, len(authors), UNION_CHUNK):
+        chunk = authors[start : start + UNION_CHUNK]
+        parts = []
+        for author in chunk:
+            q = select(Post.id).where(Post.author_id == author)
+            if max_id is not None:
+                q = q.where(col(Post.id) < max_id)
+            if min_id is not None:
+                q = q.where(col(Post.id) > min_id)
+            parts.append(q.order_by(col(Post.id).desc()).limit(limit).subquery().select())
+        union = sa.union_all(*parts) if len(parts) > 1 else parts[0]
+        ids.extend(session.exec(select(union.subquery().c.id)).all())
+    return sorted(set(ids), reverse=True)[:limit]
+
+
+def _scan_newest(
+    session: Session, authors: list[int], *, max_id: int | None, min_id: int | None, limit: int
+) -> list[int] | None:
+    """Walk back through the newest posts (rowid order) keeping those by `authors`. Bounded: None
+    when the window holds too few (then merging is used)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    top = max_id if max_id is not None else (session.exec(select(sa.func.max(Post.id))).one() or 0) + 1
+    author_list = ",".join(str(int(a)) for a in authors)
+    for window in SCAN_WINDOWS:
+        floor = max(min_id or 0, top - window)
+        rows = session.exec(
+            sa.text(  # type: ignore[call-overload]
+                f"SELECT id FROM posts NOT INDEXED WHERE id < :top AND id > :floor AND author_id IN ({author_list}) "  # noqa: S608 (ints only)
+                "ORDER BY id DESC LIMIT :limit"
+            ).bindparams(top=top, floor=floor, limit=limit)
+        ).all()
+        if len(rows) >= limit or floor <= (min_id or 0):
+            return [r[0] for r in rows]
+    return None
+
+
+def home_ids(
+    session: Session,
+    profile_id: int,
+    *,
+    max_id: int | None = None,
+    min_id: int | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> list[int]:
+    authors = [profile_id, *_followees(session, profile_id)]
+    if len(authors) > MERGE_MAX_FOLLOWEES:
+        scanned = _scan_newest(session, authors, max_id=max_id, min_id=min_id, limit=limit)
+        if scanned is not None:
+            return scanned
+    return _merge_newest(session, authors, max_id=max_id, min_id=min_id, limit=limit)
+
+
+def public_ids(
+    session: Session, *, max_id: int | None = None, min_id: int | None = None, limit: int = DEFAULT_LIMIT
+) -> list[int]:
+    q = select(Post.id).where(Post.visibility == Visibility.PUBLIC.value)
+    if max_id is not None:
+        q = q.where(col(Post.id) < max_id)
+    if min_id is not None:
+        q = q.where(col(Post.id) > min_id)
+    return [i for i in session.exec(q.order_by(col(Post.id).desc()).limit(limit)).all() if i is not None]
+
+
+def profile_ids(
+    session: Session,
+    viewer_id: int | None,
+    profile_id: int,
+    *,
+    max_id: int | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> list[int]:
+    q = select(Post.id).where(Post.author_id == profile_id)
+    sees_all = viewer_id == profile_id or (
+        viewer_id is not None
+        and session.exec(
+            select(Follow.id).where(Follow.follower_id == viewer_id, Follow.followee_id == profile_id)
+        ).first()
+        is not None
+    )
+    if not sees_all:
+        q = q.where(Post.visibility == Visibility.PUBLIC.value)
+    if max_id is not None:
+        q = q.where(col(Post.id) < max_id)
+    return [i for i in session.exec(q.order_by(col(Post.id).desc()).limit(limit)).all() if i is not None]
+
+
+def _ago(post: Post) -> str:
+    return ago(post.created_at)
+
+
+def hydrate(session: Session, viewer_id: int | None, ids: list[int]) -> list[dict[str, Any]]:
+    """Posts ready to show: author, bot badge and owner, counts, whether the viewer liked them."""
+    if not ids:
+        return []
+    posts = {p.id: p for p in session.exec(select(Post).where(col(Post.id).in_(ids))).all()}
+    authors = {
+        p.id: p
+        for p in session.exec(
+            select(Profile).where(col(Profile.id).in_({p.author_id for p in posts.values()}))
+        ).all()
+    }
+    owners: dict[int, str] = {}
+    bot_owner_ids = {a.user_id for a in authors.values() if a.is_bot and a.user_id}
+    if bot_owner_ids:
+        for owner in session.exec(
+            select(Profile).where(col(Profile.user_id).in_(bot_owner_ids), col(Profile.is_bot).is_(False))
+        ).all():
+            if owner.user_id is not None:
+                owners[owner.user_id] = owner.handle
+    liked = (
+        set(
+            session.exec(
+                select(Like.post_id).where(Like.profile_id == viewer_id, col(Like.post_id).in_(ids))
+            ).all()
+        )
+        if viewer_id
+        else set()
+    )
+    images: dict[int, list[str]] = {}
+    for m in session.exec(select(Media).where(col(Media.post_id).in_(ids)).order_by(col(Media.id))).all():
+        if m.post_id is not None:
+            images.setdefault(m.post_id, []).append(media.url(m.path))
+    out = []
+    for pid in ids:
+        post = posts.get(pid)
+        if post is None:
+            continue
+        author = authors[post.author_id]
+        out.append(
+            {
+                "id": str(post.id),
+                "html": post.content_html,
+                "text": post.content_text,
+                "visibility": post.visibility,
+                "author_id": str(author.id),
+                "author_handle": author.handle,
+                "author_name": author.display_name,
+                "author_avatar": media.url(author.avatar_path),
+                "is_bot": "yes" if author.is_bot else "",
+                "bot_owner": owners.get(author.user_id or 0, "") if author.is_bot else "",
+                "likes": str(post.like_count),
+                "replies": str(post.reply_count),
+                "liked": "yes" if pid in liked else "",
+                "mine": "yes" if viewer_id == author.id else "",
+                "ago": _ago(post),
+                "edited": "yes" if post.edited_at else "",
+                "images": ",".join(images.get(pid, [])),
+                "url": routes.post_detail(pid),
+            }
+        )
+    return out
+
+
+def comments_of(session: Session, viewer_id: int | None, post_id: int) -> list[dict[str, str]]:
+    """A post's comments in thread order (each reply right under what it answers), with depth."""
+    post = session.get(Post, post_id)
+    if post is None or not can_see(session, viewer_id, post):
+        return []
+    rows = session.exec(
+        select(Comment, Profile)
+        .join(Profile, col(Profile.id) == Comment.author_id)
+        .where(Comment.post_id == post_id)
+        .order_by(col(Comment.id))
+    ).all()
+    children: dict[int | None, list[tuple[Comment, Profile]]] = {}
+    for comment, author in rows:
+        children.setdefault(comment.parent_id, []).append((comment, author))
+    ordered: list[dict[str, str]] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for comment, author in children.get(parent, []):
+            ordered.append(
+                {
+                    "id": str(comment.id),
+                    "html": comment.content_html,
+                    "author_handle": author.handle,
+                    "author_name": author.display_name,
+                    "is_bot": "yes" if author.is_bot else "",
+                    "depth": str(min(depth, 6)),
+                    "mine": "yes" if author.id == viewer_id else "",
+                    "ago": ago(comment.created_at),
+                }
+            )
+            walk(comment.id, depth + 1)
+
+    walk(None, 0)
+    return ordered
+
+
+def profile_card(session: Session, viewer_id: int | None, handle: str) -> dict[str, str] | None:
+    profile = session.exec(select(Profile).where(Profile.handle == handle.lower())).first()
+    if profile is None:
+        return None
+    owner = ""
+    if profile.is_bot and profile.user_id:
+        owner_profile = session.exec(
+            select(Profile).where(Profile.user_id == profile.user_id, col(Profile.is_bot).is_(False))
+        ).first()
+        owner = owner_profile.handle if owner_profile else ""
+    following = (
+        viewer_id is not None
+        and session.exec(
+            select(Follow.id).where(Follow.follower_id == viewer_id, Follow.followee_id == profile.id)
+        ).first()
+        is not None
+    )
+    bot_name = ""
+    if profile.bot_id:
+        bot = session.get(Bot, profile.bot_id)
+        bot_name = bot.name if bot else ""
+    return {
+        "id": str(profile.id),
+        "handle": profile.handle,
+        "name": profile.display_name,
+        "bio": profile.bio_html,
+        "avatar": media.url(profile.avatar_path),
+        "is_bot": "yes" if profile.is_bot else "",
+        "owner": owner,
+        "bot_name": bot_name,
+        "followers": str(profile.followers_count),
+        "following_count": str(profile.following_count),
+        "posts": str(profile.posts_count),
+        "me": "yes" if viewer_id == profile.id else "",
+        "following": "yes" if following else "",
+    }
