@@ -18,11 +18,22 @@ from pathlib import Path
 
 from clawnet.settings import PROJECT_ROOT
 
+# Ports handed to servers we start are picked below Linux's ephemeral range (32768+), where the
+# kernel never puts a socket bound to port 0 (a fake server, an outgoing connection): a port chosen
+# here and bound a moment later cannot be taken in between by one of those. Single ports and
+# gateway ranges come from separate bands so they cannot overlap either.
+SINGLE_PORTS = (12000, 20000)
+GATEWAY_PORTS = (20000, 31500)  # leaves room above a base for several gateways
+
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    import random
+
+    for _ in range(500):
+        port = random.randrange(*SINGLE_PORTS)
+        if _port_free(port):
+            return port
+    raise RuntimeError("no free port")
 
 
 def free_port_range(spacing: int = 120) -> int:
@@ -30,7 +41,7 @@ def free_port_range(spacing: int = 120) -> int:
     import random
 
     for _ in range(200):
-        base = random.randrange(20000, 50000, spacing)
+        base = random.randrange(GATEWAY_PORTS[0], GATEWAY_PORTS[1], spacing)
         if all(_port_free(base + offset) for offset in (0, 1, 2, 3, spacing, spacing + 2)):
             return base
     raise RuntimeError("no free port range")
