@@ -26,6 +26,7 @@ from clawnet.fleet.service import FleetService, ensure_local_echo_provider
 from clawnet.security import crypto
 from clawnet.security.permissions import Principal
 from clawnet.settings import get_settings
+from tests.support.server import GATEWAY_PORTS
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
@@ -49,7 +50,7 @@ def _free(port: int) -> bool:
 
 def free_base_port() -> int:
     for _ in range(500):
-        base = random.randrange(20000, 45000, 120)
+        base = random.randrange(*GATEWAY_PORTS, 120)  # below the ephemeral range, like the tests
         if all(_free(base + 120 * k) for k in range(6)):
             return base
     raise RuntimeError("no free port range")
