@@ -87,10 +87,9 @@ def measure(label: str, profiles: int, samples: int, rng: random.Random) -> None
             ids = timelines.home_ids(session, viewer)
             timelines.hydrate(session, viewer, ids)
             home_first.append(time.perf_counter() - t0)
-            cursor = ids[-1] if ids else top
-            t0 = time.perf_counter()
-            deeper = timelines.home_ids(session, viewer, max_id=cursor)
-            deeper = timelines.home_ids(session, viewer, max_id=deeper[-1]) if deeper else deeper
+            second = timelines.home_ids(session, viewer, max_id=ids[-1] if ids else top)
+            t0 = time.perf_counter()  # the third page
+            deeper = timelines.home_ids(session, viewer, max_id=second[-1] if second else top)
             timelines.hydrate(session, viewer, deeper)
             home_deep.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
@@ -101,7 +100,7 @@ def measure(label: str, profiles: int, samples: int, rng: random.Random) -> None
             timelines.hydrate(session, viewer, timelines.public_ids(session, max_id=rng.randint(1, top or 1)))
             public_deep.append(time.perf_counter() - t0)
     print(describe(f"[{label}] home timeline, first page", home_first))
-    print(describe(f"[{label}] home timeline, deeper page", home_deep))
+    print(describe(f"[{label}] home timeline, third page", home_deep))
     print(describe(f"[{label}] public timeline, first page", public_first))
     print(describe(f"[{label}] public timeline, random older page", public_deep), flush=True)
 

@@ -2,7 +2,7 @@
 
 Identity comes from the HttpOnly session cookie on the WebSocket connection (read on the server
 from the connection's headers; the browser never sees the token in state). Every handler that
-acts calls `principal()` and checks permission with `clawnet.security.permissions`.
+acts calls `_principal()` and checks permission with `clawnet.security.permissions`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class SessionState(rx.State):
     user_email: str = ""
     user_role: str = ""
 
-    def principal(self) -> Principal | None:
+    def _principal(self) -> Principal | None:
         """The signed-in principal, checked against the database on every call."""
         token = token_from_cookie_header(self.router.headers.cookie)
         with session_scope() as session:
@@ -69,12 +69,12 @@ class SessionState(rx.State):
     @rx.event
     def load(self) -> None:
         """on_load of public pages: show who is signed in, if anyone."""
-        self._remember(self.principal())
+        self._remember(self._principal())
 
     @rx.event
     def require_sign_in(self):
         """on_load of pages for signed-in people."""
-        principal = self.principal()
+        principal = self._principal()
         self._remember(principal)
         if principal is None:
             return rx.redirect(routes.login_with_next(self.router.url.path or "/"), replace=True)
@@ -83,7 +83,7 @@ class SessionState(rx.State):
     @rx.event
     def require_fleet(self):
         """on_load of fleet pages: signed in, with a role that sees the fleet."""
-        principal = self.principal()
+        principal = self._principal()
         self._remember(principal)
         if principal is None:
             with session_scope() as session:
@@ -108,7 +108,7 @@ class SessionState(rx.State):
 async def current_principal(state: rx.State) -> Principal | None:
     """The signed-in principal of the browser `state` belongs to (checked against the database)."""
     session_state = await state.get_state(SessionState)
-    return session_state.principal()
+    return session_state._principal()
 
 
 def post_form_script(action: str, fields: dict[str, str]) -> str:

@@ -32,7 +32,7 @@ class AdminState(rx.State):
 
     async def _admin(self):
         session_state = await self.get_state(SessionState)
-        return session_state.principal()
+        return session_state._principal()
 
     def _reload(self, session, principal) -> None:
         self.audit = queries.audit_log(session, principal, limit=100, search=self.audit_search)

@@ -24,7 +24,7 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 40
 MERGE_MAX_FOLLOWEES = 150  # above this, scanning the newest posts finds a page faster
 UNION_CHUNK = 400  # SQLite allows 500 terms in one compound select
-SCAN_WINDOWS = (20_000, 200_000)
+SCAN_WINDOWS = (20_000,)  # wider windows cost more than merging
 
 
 def clamp_limit(limit: int | None) -> int:
@@ -38,21 +38,26 @@ def _followees(session: Session, profile_id: int) -> list[int]:
 def _merge_newest(
     session: Session, authors: list[int], *, max_id: int | None, min_id: int | None, limit: int
 ) -> list[int]:
-    """The newest `limit` post ids of `authors` (before max_id / after min_id), one index seek
-    per author."""
+    """The newest `limit` post ids of `authors` (before max_id / after min_id): one index seek per
+    author for at most `limit` ids each, merged, sorted and cut inside the database, so only the
+    page itself comes back."""
+    bounds = ""
+    params: dict[str, int] = {"limit": limit}
+    if max_id is not None:
+        bounds += " AND id < :max_id"
+        params["max_id"] = max_id
+    if min_id is not None:
+        bounds += " AND id > :min_id"
+        params["min_id"] = min_id
     ids: list[int] = []
     for start in range(0, len(authors), UNION_CHUNK):
-        chunk = authors[start : start + UNION_CHUNK]
-        parts = []
-        for author in chunk:
-            q = select(Post.id).where(Post.author_id == author)
-            if max_id is not None:
-                q = q.where(col(Post.id) < max_id)
-            if min_id is not None:
-                q = q.where(col(Post.id) > min_id)
-            parts.append(q.order_by(col(Post.id).desc()).limit(limit).subquery().select())
-        union = sa.union_all(*parts) if len(parts) > 1 else parts[0]
-        ids.extend(session.exec(select(union.subquery().c.id)).all())
+        terms = " UNION ALL ".join(
+            f"SELECT id FROM (SELECT id FROM posts WHERE author_id = {int(a)}{bounds} "  # noqa: S608 (ints only)
+            f"ORDER BY id DESC LIMIT :limit) AS p{n}"
+            for n, a in enumerate(authors[start : start + UNION_CHUNK])
+        )
+        statement = sa.text(f"SELECT id FROM ({terms}) AS merged ORDER BY id DESC LIMIT :limit")  # noqa: S608 (ints only)
+        ids.extend(row[0] for row in session.exec(statement.bindparams(**params)).all())  # type: ignore[call-overload]
     return sorted(set(ids), reverse=True)[:limit]
 
 
