@@ -1,0 +1,276 @@
+"""A running ClawNet with something worth attacking: an owner ("olga", an operator) with a bot that
+has encrypted channel credentials, a model provider with an API key, a gateway, a wizard draft, an
+API token, a post with a comment and a session; and one account for each role that may not touch
+them. Built straight in the server's database with ClawNet's own services."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support.server import ClawNetServer
+
+TELEGRAM_TOKEN = "7654321:AAF-plaintext-telegram-secret-do-not-leak"
+PROVIDER_KEY = "sk-plaintext-provider-secret-do-not-leak"
+GATEWAY_TOKEN = "gw-plaintext-gateway-secret-do-not-leak"
+PASSWORD = "world-password-123"
+
+
+@dataclass
+class World:
+    server: ClawNetServer
+    cookies: dict[str, str] = field(default_factory=dict)  # account name -> Cookie header
+    session_tokens: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, int] = field(default_factory=dict)
+    api_token: str = ""
+
+    @property
+    def db_path(self) -> Path:
+        return self.server.data_dir / "clawnet.db"
+
+    def secrets(self) -> dict[str, str]:
+        """Every plaintext secret that must never reach a browser or the database file."""
+        return {
+            "telegram token": TELEGRAM_TOKEN,
+            "provider API key": PROVIDER_KEY,
+            "gateway token": GATEWAY_TOKEN,
+            "bot API token": self.api_token,
+            **{f"session token of {name}": token for name, token in self.session_tokens.items()},
+        }
+
+
+@contextlib.contextmanager
+def server_process_env(server: ClawNetServer) -> Iterator[None]:
+    """Point this process's ClawNet settings (database, key file) at the server's data folder."""
+    from clawnet import db
+    from clawnet.security import crypto
+    from clawnet.settings import get_settings
+
+    saved = {k: os.environ.get(k) for k in ("CLAWNET_DATA_DIR", "DATABASE_URL")}
+    os.environ["CLAWNET_DATA_DIR"] = str(server.data_dir)
+    os.environ.pop("DATABASE_URL", None)
+    get_settings.cache_clear()
+    db.dispose_engines()
+    crypto.set_key_ring(None)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        get_settings.cache_clear()
+        db.dispose_engines()
+        crypto.set_key_ring(None)
+
+
+ACCOUNTS = {  # name -> role
+    "ada": "admin",
+    "olga": "operator",  # the victim: owns everything worth attacking
+    "otto": "operator",  # an operator with no relation to olga's bot
+    "vera": "viewer",  # assigned to olga's bot: may look, may not act
+    "mia": "member",
+}
+
+
+def build_world(server: ClawNetServer) -> World:
+    from sqlmodel import select
+
+    from clawnet.accounts import service as accounts
+    from clawnet.db import session_scope
+    from clawnet.models import (
+        Bot,
+        BotApiToken,
+        BotAssignment,
+        BotChannel,
+        BotDraft,
+        BotSession,
+        Gateway,
+        ModelProvider,
+        Profile,
+        User,
+    )
+    from clawnet.security import secret_fields
+    from clawnet.security.permissions import Principal
+    from clawnet.settings import get_settings
+    from clawnet.social import api_tokens
+    from clawnet.social.service import SocialService
+
+    world = World(server)
+    with server_process_env(server):
+        from clawnet.fleet.events import EventBus
+
+        social = SocialService(get_settings(), EventBus())
+        with session_scope() as s:
+            for name, role in ACCOUNTS.items():
+                user = accounts.register(
+                    s, email=f"{name}@example.com", display_name=name.title(), password=PASSWORD, handle=name
+                )
+                user.role = role
+                s.add(user)
+                s.flush()
+                assert user.id is not None
+                world.ids[name] = user.id
+                issued = accounts.redeem_login_ticket(s, accounts.issue_login_ticket(s, user))
+                world.session_tokens[name] = issued.token
+                world.cookies[name] = f"clawnet_session={issued.token}"
+            olga = s.get(User, world.ids["olga"])
+            assert olga is not None
+            provider = ModelProvider(
+                name="olga-openai",
+                display_name="Olga's OpenAI",
+                kind="openai",
+                base_url="http://127.0.0.1:9/v1",
+                api_key_enc=secret_fields.PROVIDER_API_KEY.seal(PROVIDER_KEY),
+                models=[{"id": "gpt-test", "name": "gpt-test"}],
+            )
+            gateway = Gateway(
+                name="olga-remote",
+                kind="remote",
+                owner_id=olga.id,
+                url="ws://127.0.0.1:9",
+                token_enc=secret_fields.GATEWAY_TOKEN.seal(GATEWAY_TOKEN),
+                desired_status="stopped",
+            )
+            s.add(provider)
+            s.add(gateway)
+            s.flush()
+            bot = Bot(
+                owner_id=world.ids["olga"],
+                name="Victim Bot",
+                agent_id="victim",
+                persona="Olga's private persona",
+                desired_status="stopped",
+                actual_status="stopped",
+            )
+            s.add(bot)
+            s.flush()
+            assert bot.id is not None
+            s.add(
+                BotChannel(
+                    bot_id=bot.id,
+                    type="telegram",
+                    credentials_enc=secret_fields.seal_json(
+                        secret_fields.CHANNEL_CREDENTIALS, {"botToken": TELEGRAM_TOKEN}
+                    ),
+                )
+            )
+            s.add(
+                Profile(
+                    handle="victim", display_name="Victim Bot", is_bot=True, user_id=olga.id, bot_id=bot.id
+                )
+            )
+            s.add(BotAssignment(user_id=world.ids["vera"], bot_id=bot.id))
+            draft = BotDraft(
+                user_id=world.ids["olga"],
+                name="Olga's draft",
+                data_enc=secret_fields.seal_json(secret_fields.DRAFT_DATA, {}),
+            )
+            session_row = BotSession(bot_id=bot.id, key="agent:victim:main", preview="private chat")
+            s.add(draft)
+            s.add(session_row)
+            s.flush()
+            world.api_token = api_tokens.create_token(s, Principal.of(olga), bot.id, "olga's script")
+            world.ids.update(
+                bot=bot.id,
+                provider=provider.id or 0,
+                gateway=gateway.id or 0,
+                draft=draft.id or 0,
+                session=session_row.id or 0,
+            )
+            world.ids["token"] = s.exec(select(BotApiToken.id)).one() or 0
+        with session_scope() as s:
+            olga_user = s.get(User, world.ids["olga"])
+            assert olga_user is not None
+            olga_principal = Principal.of(olga_user)
+        world.ids["post"] = social.create_post(olga_principal, "Olga's post", "followers")
+        world.ids["comment"] = social.comment(olga_principal, world.ids["post"], "Olga's comment")
+        with session_scope() as s:
+            profile = s.exec(select(Profile).where(Profile.handle == "olga")).one()
+            world.ids["olga_profile"] = profile.id or 0
+    return world
+
+
+# What an attacker must not be able to change. Columns that legitimately move when others act
+# (counters, last-seen times, live status) are left out.
+VOLATILE = {
+    "updated_at",
+    "last_login_at",
+    "last_seen_at",
+    "last_used_at",
+    "like_count",
+    "reply_count",
+    "followers_count",
+    "following_count",
+    "posts_count",
+    "actual_status",
+    "status",
+    "status_detail",
+    "last_error",
+    "last_activity_at",
+}
+
+
+def _rows(conn: sqlite3.Connection, table: str, where: str = "", args: tuple = ()) -> list[tuple]:
+    columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+    keep = [c for c in columns if c not in VOLATILE]
+    query = f"SELECT {', '.join(keep)} FROM {table} {where} ORDER BY 1"  # noqa: S608 (test-built names)
+    return [tuple(r) for r in conn.execute(query, args)]
+
+
+def fingerprint(world: World) -> dict[str, list[tuple]]:
+    """The victim's data and the installation's privileged data, as rows."""
+    ids = world.ids
+    conn = sqlite3.connect(f"file:{world.db_path}?mode=ro", uri=True, timeout=30)
+    try:
+        print_ = {
+            "users": _rows(conn, "users"),
+            "bot_assignments": _rows(conn, "bot_assignments"),
+            "model_providers": _rows(conn, "model_providers"),
+            "gateways": _rows(conn, "gateways", "WHERE id = ?", (ids["gateway"],)),
+            "bots": _rows(conn, "bots", "WHERE id = ?", (ids["bot"],)),
+            "foreign bots": _rows(conn, "bots", "WHERE owner_id NOT IN (?, ?)", (ids["otto"], ids["ada"])),
+            "bot_channels": _rows(conn, "bot_channels", "WHERE bot_id = ?", (ids["bot"],)),
+            "bindings": _rows(conn, "bindings", "WHERE bot_id = ?", (ids["bot"],)),
+            "bot_sessions": _rows(conn, "bot_sessions", "WHERE bot_id = ?", (ids["bot"],)),
+            "bot_drafts": _rows(conn, "bot_drafts", "WHERE user_id = ?", (ids["olga"],)),
+            "bot_api_tokens": _rows(conn, "bot_api_tokens"),
+            "olga's profiles": _rows(conn, "profiles", "WHERE user_id = ?", (ids["olga"],)),
+            "olga's posts": _rows(
+                conn,
+                "posts",
+                "WHERE author_id IN (SELECT id FROM profiles WHERE user_id = ?)",
+                (ids["olga"],),
+            ),
+            "olga's comments": _rows(
+                conn,
+                "comments",
+                "WHERE author_id IN (SELECT id FROM profiles WHERE user_id = ?)",
+                (ids["olga"],),
+            ),
+            "olga's follows": _rows(
+                conn,
+                "follows",
+                "WHERE follower_id IN (SELECT id FROM profiles WHERE user_id = ?)",
+                (ids["olga"],),
+            ),
+            "olga's sessions": _rows(conn, "login_sessions", "WHERE user_id = ?", (ids["olga"],)),
+        }
+    finally:
+        conn.close()
+    return print_
+
+
+def diff(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) -> dict[str, tuple[list, list]]:
+    """table -> (rows gone or changed, rows new or changed)."""
+    out = {}
+    for table, rows in before.items():
+        old, new = set(rows), set(after.get(table, []))
+        if old != new:
+            out[table] = (sorted(old - new, key=repr), sorted(new - old, key=repr))
+    return out
