@@ -18,6 +18,7 @@ import clawnet.pages.social_pages
 import clawnet.pages.wizard  # noqa: F401  (pages register themselves with @rx.page)
 from clawnet import db, runtime
 from clawnet.api import build_api
+from clawnet.api.guard import same_origin_guard
 
 # The schema is brought up to date whenever the app loads, before any page is served.
 db.migrate()
@@ -27,7 +28,9 @@ db.migrate()
 # twice. tests/unit/test_reflex_registry.py checks that Reflex sees them all.
 
 app = rx.App(
-    api_transformer=build_api(),
+    # Our HTTP routes in front of Reflex's; then the same-origin guard and security headers
+    # around everything (pages, the event WebSocket, uploads, the API).
+    api_transformer=[build_api(), same_origin_guard],
     # Centred: in a corner, toasts would cover the primary buttons of forms (Next, Create).
     toaster=rx.toast.provider(position="bottom-center", close_button=True),
 )

@@ -21,9 +21,8 @@ import reflex as rx
 from reflex.state import BaseState
 
 import clawnet.pages
-from tests.security.world import World, build_world, diff, fingerprint
+from tests.security.world import World, diff, fingerprint
 from tests.support.reflex_client import ReflexClient
-from tests.support.server import running_clawnet
 
 # Uploads arrive over HTTP (Reflex's /_upload route), not as WebSocket events; they are covered by
 # test_uploads_refuse_anonymous_callers below.
@@ -196,12 +195,6 @@ async def sweep(world: World, cookie: str, who: str) -> tuple[list[str], int]:
     finally:
         await client.close()
     return problems, calls
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    with running_clawnet(tmp_path_factory.mktemp("security")) as server:
-        yield build_world(server)
 
 
 def test_introspection_finds_the_handlers_of_every_page():
