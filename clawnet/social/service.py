@@ -252,7 +252,7 @@ class SocialService:
         )
         return post
 
-    def _own_post(self, session: Session, actor: Principal | None, post_id: int) -> tuple[Profile, Post]:
+    def _visible_post(self, session: Session, actor: Principal | None, post_id: int) -> tuple[Profile, Post]:
         profile = self.actor_profile(session, actor)
         post = session.get(Post, post_id)
         if post is None or not can_see(session, profile.id, post):
@@ -261,7 +261,7 @@ class SocialService:
 
     def edit_post(self, actor: Principal | None, post_id: int, text: str) -> None:
         with session_scope(self.settings.database_url) as session:
-            profile, post = self._own_post(session, actor, post_id)
+            profile, post = self._visible_post(session, actor, post_id)
             if post.author_id != profile.id:
                 raise PermissionDenied("You can only edit your own posts.")
             rendered = self._render(session, text)
@@ -275,7 +275,7 @@ class SocialService:
 
     def delete_post(self, actor: Principal | None, post_id: int) -> None:
         with session_scope(self.settings.database_url) as session:
-            profile, post = self._own_post(session, actor, post_id)
+            profile, post = self._visible_post(session, actor, post_id)
             assert actor is not None
             if post.author_id != profile.id and not actor.is_admin:
                 raise PermissionDenied("You can only delete your own posts.")
@@ -290,7 +290,7 @@ class SocialService:
         """Like or unlike (idempotent: liking twice is one like). Returns (liked, count)."""
         outbox = Outbox()
         with session_scope(self.settings.database_url) as session:
-            profile, post = self._own_post(session, actor, post_id)
+            profile, post = self._visible_post(session, actor, post_id)
             existing = session.exec(
                 select(Like).where(Like.profile_id == profile.id, Like.post_id == post_id)
             ).first()
@@ -317,7 +317,7 @@ class SocialService:
     def comment(self, actor: Principal | None, post_id: int, text: str, parent_id: int | None = None) -> int:
         outbox = Outbox()
         with session_scope(self.settings.database_url) as session:
-            profile, post = self._own_post(session, actor, post_id)
+            profile, post = self._visible_post(session, actor, post_id)
             assert profile.id is not None
             _check_post_rate(session, profile.id, self.settings)
             rendered = self._render(session, text)
