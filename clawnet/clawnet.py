@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 import reflex as rx
+import sqlalchemy.exc
+from reflex.app import default_backend_exception_handler
+from reflex.event import EventSpec
 
 import clawnet.pages.admin
 import clawnet.pages.auth
@@ -27,12 +31,27 @@ db.migrate()
 # through its own base model: registering our classes again would make Reflex copy every table
 # twice. tests/unit/test_reflex_registry.py checks that Reflex sees them all.
 
+log = logging.getLogger(__name__)
+
+DATABASE_UNAVAILABLE = "The database is busy or unavailable, so this was not saved. Try again in a moment."
+
+
+def backend_error(exception: Exception) -> EventSpec:
+    """What a person sees when a handler fails. A locked or unreachable database is said plainly
+    (the handler's transaction was rolled back, so nothing half-done is kept)."""
+    if isinstance(exception, sqlalchemy.exc.OperationalError | sqlalchemy.exc.TimeoutError):
+        log.warning("database unavailable during an event: %s", exception)
+        return rx.toast.error(DATABASE_UNAVAILABLE, duration=10_000)
+    return default_backend_exception_handler(exception)
+
+
 app = rx.App(
     # Our HTTP routes in front of Reflex's; then the same-origin guard and security headers
     # around everything (pages, the event WebSocket, uploads, the API).
     api_transformer=[build_api(), same_origin_guard],
     # Centred: in a corner, toasts would cover the primary buttons of forms (Next, Create).
     toaster=rx.toast.provider(position="bottom-center", close_button=True),
+    backend_exception_handler=backend_error,
 )
 runtime.set_web_app(app)
 

@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import json5
 from sqlmodel import Session, col, select
 
 from clawnet.files import write_file_atomically
@@ -296,6 +297,23 @@ def _session_kwargs(settings: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+def config_file_problem(path: Path) -> str | None:
+    """What is wrong with a gateway's config file on disk, or None."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return "it is missing"
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"it cannot be read: {exc}"
+    try:
+        data = json5.loads(text)
+    except ValueError as exc:
+        return f"it is not valid JSON5: {str(exc)[:120]}"
+    if not isinstance(data, dict) or not isinstance(data.get("gateway"), dict):
+        return "it has no gateway section"
+    return None
+
+
 def prepare_agent_files(settings: Settings, gateway_id: int, agents: tuple[oc.AgentSpec, ...]) -> None:
     """Before a local gateway sees its agents: write each bot's persona files (atomically), and
     point `<gateway state>/agents/<id>` at the bot's own state folder. Links of bots that left
@@ -438,11 +456,32 @@ class Reconciler:
                 return
             await self._start(plan)
             return
+        await self._check_config_file(plan)
         self.ctl.ensure_link(plan)
         if plan.config_hash != plan.applied_hash:
             await self._apply_hot(plan)
         else:
             await self._settle_running(plan)
+
+    async def _check_config_file(self, plan: GatewayPlan) -> None:
+        """A running gateway's config file that is missing or unreadable (a full disk, a bad hand
+        edit, a crash of another tool) is refused and rebuilt from the database: OpenClaw would
+        refuse to start on it after its next restart. Valid hand edits are drift, handled when
+        OpenClaw reports `config.changed`."""
+        assert plan.config is not None
+        path = gateway_paths(self.settings, plan.gateway_id).config
+        problem = config_file_problem(path)
+        if problem is None:
+            return
+        content = oc.render(plan.applied_config if plan.applied_config else plan.config)
+        write_file_atomically(path, content, mode=0o600)
+        message = f"Refused the config file {path.name} ({problem}); rebuilt it from the database."
+        log.warning("gateway %s: %s", plan.gateway_id, message)
+        self.ctl.bus.publish(
+            Kind.CONFIG_DRIFT,
+            {"expected_hash": plan.applied_hash, "remote_hash": "", "action": message},
+            gateway_id=plan.gateway_id,
+        )
 
     async def _start(self, plan: GatewayPlan) -> None:
         assert plan.config is not None and plan.port is not None

@@ -167,3 +167,18 @@ def test_a_stopped_bot_keeps_its_agent_but_its_channels_are_off_and_unrouted():
     assert set(config["agents"]["entries"]) == {"a", "b"}
     assert config["channels"]["telegram"]["accounts"]["a"]["enabled"] is False
     assert "bindings" not in config
+
+
+def test_a_config_file_problem_names_what_is_wrong(tmp_path):
+    from clawnet.fleet.reconciler import config_file_problem
+
+    path = tmp_path / "openclaw.json"
+    assert config_file_problem(path) == "it is missing"
+    path.write_text("{gateway: {mode: 'local'")
+    assert (config_file_problem(path) or "").startswith("it is not valid JSON5")
+    path.write_text("[1, 2]")
+    assert config_file_problem(path) == "it has no gateway section"
+    path.write_bytes(b"\xff\xfe garbage")
+    assert (config_file_problem(path) or "").startswith("it cannot be read")
+    path.write_text("{gateway: {mode: 'local'}, agents: {}}")
+    assert config_file_problem(path) is None
