@@ -25,6 +25,7 @@ from clawnet.fleet.db_runner import DbRunner
 from clawnet.fleet.events import EventBus, Kind
 from clawnet.fleet.fake_llm import FakeLLM
 from clawnet.fleet.health import HealthIntervals, HealthMonitor, RestartPolicy
+from clawnet.fleet.kicks import read_kick
 from clawnet.fleet.logs import LogTails
 from clawnet.fleet.protocol import GatewayClient, GatewayConnection, GatewayError
 from clawnet.fleet.reconciler import GatewayPlan, Reconciler
@@ -38,6 +39,7 @@ from clawnet.settings import Settings
 log = logging.getLogger(__name__)
 
 RECONCILE_INTERVAL_S = 30.0
+KICK_POLL_S = 0.5  # how often a controller in its own process looks for kicks from web workers
 
 
 class GatewayLink:
@@ -234,6 +236,9 @@ class FleetController:
             await self.set_gateway_status(
                 gateway_id, GatewayStatus.STOPPED, "not running after ClawNet restarted", clear_pid=True
             )
+        # A gateway spawned just before a crash, whose PID never reached the database, would
+        # otherwise run twice (and hold its port): end it; the reconciler starts it properly.
+        await self.supervisor.kill_strays()
 
     async def _reconcile_loop(self) -> None:
         while True:
@@ -246,8 +251,26 @@ class FleetController:
             self._kick.clear()
 
     async def _listen_for_kicks(self) -> None:
+        if self.settings.controller_mode == "external":
+            self.spawn(self._poll_database_kicks(), "fleet-db-kicks")
         with self.bus.subscribe([Kind.FLEET_KICK]) as kicks:
             async for _ in kicks:
+                self._kick.set()
+
+    async def _poll_database_kicks(self) -> None:
+        """Run as its own process, the controller hears web workers' kicks through the database
+        (`fleet_kicks.read_kick`), so a change is applied within a second, not at the next
+        periodic pass."""
+        seen = await self.db.run(read_kick)
+        while True:
+            await asyncio.sleep(KICK_POLL_S)
+            try:
+                current = await self.db.run(read_kick)
+            except Exception as exc:  # a locked or unavailable database: try again next time
+                log.debug("reading the kick flag failed: %s", exc)
+                continue
+            if current != seen:
+                seen = current
                 self._kick.set()
 
     def kick(self) -> None:

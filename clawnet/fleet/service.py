@@ -20,6 +20,7 @@ from clawnet.db import session_scope
 from clawnet.fleet import openclaw_config as oc
 from clawnet.fleet.bot_input import BotInput, ChannelInput, available_agent_id, validate_bot_input
 from clawnet.fleet.events import EventBus, Kind
+from clawnet.fleet.kicks import write_kick
 from clawnet.fleet.placement import place_bot
 from clawnet.fleet.sessions import ChatError, Turn
 from clawnet.fleet.supervisor import bot_paths
@@ -150,6 +151,8 @@ class FleetService:
     def kick(self, changed_bot: int | None = None) -> None:
         """Ask the controller to reconcile; tell open pages the fleet changed."""
         self.bus.publish(Kind.FLEET_KICK)
+        if self.controller is None and self.settings.controller_mode == "external":
+            write_kick(self.settings.database_url)  # the controller runs in another process
         self.bus.publish(Kind.FLEET_CHANGED, {"bot_id": changed_bot}, bot_id=changed_bot)
 
     # --- bots --------------------------------------------------------------------------------

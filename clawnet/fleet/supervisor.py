@@ -273,6 +273,42 @@ class Supervisor:
         log.info("gateway %s started: pid %s port %s", gateway_id, popen.pid, port)
         return proc
 
+    def stray_pids(self) -> list[int]:
+        """OpenClaw processes started for this installation (their config lives under our gateways
+        folder) that this supervisor does not hold: e.g. spawned by a ClawNet that was killed
+        before it could record the PID. Main processes only (each leads its process group)."""
+        roots = {str(self.settings.gateways_dir), str(self.settings.gateways_dir.resolve())}
+        ours: dict[int, int] = {}
+        for ps in psutil.process_iter(["pid", "ppid"]):
+            try:
+                config = ps.environ().get("OPENCLAW_CONFIG_PATH", "")
+                if ps.status() == psutil.STATUS_ZOMBIE:
+                    continue
+            except psutil.Error:
+                continue
+            if any(config.startswith(root + os.sep) for root in roots):
+                ours[ps.info["pid"]] = ps.info["ppid"]
+        known = {proc.pid for proc in self.processes.values()}
+        return [pid for pid, ppid in ours.items() if ppid not in ours and pid not in known]
+
+    async def kill_strays(self) -> list[int]:
+        """End stray gateway processes (with their helpers) so none runs twice."""
+        strays = self.stray_pids()
+        for pid in strays:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
+        for pid in strays:
+            for _ in range(50):
+                try:
+                    if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                        break
+                except psutil.NoSuchProcess:
+                    break
+                await asyncio.sleep(0.1)
+        if strays:
+            log.warning("ended %s stray gateway process(es) nobody supervised: %s", len(strays), strays)
+        return strays
+
     def adopt(self, gateway_id: int, pid: int, create_time: float | None, port: int) -> GatewayProcess | None:
         """Take over a gateway process that survived a ClawNet restart, if `pid` is still that
         process (same start time, an OpenClaw process). Returns None otherwise."""

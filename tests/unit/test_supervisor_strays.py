@@ -1,0 +1,45 @@
+"""A gateway process nobody supervises (spawned by a ClawNet killed before it saved the PID) is
+found by its config path and ended with its process group; other processes are left alone."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+
+import psutil
+
+from clawnet.fleet.supervisor import Supervisor
+
+
+def spawn_fake_gateway(config_path: str) -> subprocess.Popen[bytes]:
+    # A parent with a helper child, like `openclaw gateway run` and its helpers.
+    code = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        env={**os.environ, "OPENCLAW_CONFIG_PATH": config_path},
+        start_new_session=True,
+    )
+
+
+async def test_strays_of_this_installation_are_ended_with_their_helpers(clawnet_env, tmp_path):
+    ours = spawn_fake_gateway(str(clawnet_env.gateways_dir / "gw-7" / "openclaw.json"))
+    theirs = spawn_fake_gateway(str(tmp_path / "another-install" / "gateways" / "gw-7" / "openclaw.json"))
+    try:
+        for _ in range(50):
+            if psutil.Process(ours.pid).children():
+                break
+            await asyncio.sleep(0.1)
+        helper = psutil.Process(ours.pid).children()[0].pid
+        supervisor = Supervisor(clawnet_env, on_exit=lambda _exit: None)
+        assert supervisor.stray_pids() == [ours.pid]
+        assert await supervisor.kill_strays() == [ours.pid]
+        ours.wait(timeout=5)
+        assert not psutil.pid_exists(helper) or psutil.Process(helper).status() == psutil.STATUS_ZOMBIE
+        assert theirs.poll() is None  # another installation's process is not ours to end
+    finally:
+        for proc in (ours, theirs):
+            if proc.poll() is None:
+                os.killpg(proc.pid, 9)
+                proc.wait()
