@@ -92,10 +92,12 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
 
 def cmd_controller(_args: argparse.Namespace) -> int:
     import asyncio
+    import logging
     import signal
 
     from clawnet import runtime
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     db.migrate()
 
     async def run() -> None:
@@ -103,7 +105,7 @@ def cmd_controller(_args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await runtime.start(run_controller=True)
+        await runtime.start(run_controller=True, wait_for_lock=True)
         print("ClawNet control plane running; stop with Ctrl-C.", flush=True)
         try:
             await stop.wait()

@@ -4,14 +4,17 @@
 #
 #   scripts/bootstrap.sh            Python venv + packages, Node 24, bun, openclaw
 #   scripts/bootstrap.sh --browser  also Debian's chromium, for the browser tests
+#   scripts/bootstrap.sh --services also Debian's redis-server and postgresql (the tests start them)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$CLAWNET_ROOT"
 
 want_browser=0
+want_services=0
 for arg in "$@"; do
   case "$arg" in
     --browser) want_browser=1 ;;
+    --services) want_services=1 ;;
     *) echo "bootstrap: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -59,16 +62,33 @@ if [ "$(cat tools/node_modules/.clawnet-stamp 2>/dev/null)" != "$node_stamp" ]; 
   step "bun $(tools/node_modules/.bin/bun --version), $(tools/node_modules/.bin/openclaw --version) ready ($(elapsed "$t"))"
 fi
 
-# 4. Chromium for the browser tests (Playwright cannot download its own browser here).
-if [ "$want_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
-  t=$(date +%s); step "installing Debian's chromium (~25 s)"
+# 4. Debian packages the tests need: chromium (Playwright cannot download its own browser here);
+#    Redis and PostgreSQL servers, which the scale-out tests start on loopback themselves.
+missing=()
+if [ "$want_browser" = 1 ]; then
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+fi
+if [ "$want_services" = 1 ]; then
+  [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  t=$(date +%s); step "installing Debian packages: ${missing[*]} (~30 s)"
   sudo_cmd=""
   if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null || { echo "bootstrap: chromium is missing and there is no sudo; install the Debian package 'chromium'." >&2; exit 1; }
+    command -v sudo >/dev/null || { echo "bootstrap: missing Debian packages (${missing[*]}) and there is no sudo; install them." >&2; exit 1; }
     sudo_cmd="sudo"
   fi
+  # Installing a server package must not start it as a system service (the tests start their own,
+  # on their own ports): Debian's policy-rc.d hook, answering 101, says so for the install.
+  added_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    $sudo_cmd sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d'
+    added_policy=1
+  fi
   $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  step "chromium ready ($(elapsed "$t"))"
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ "$added_policy" = 0 ] || $sudo_cmd rm -f /usr/sbin/policy-rc.d
+  step "${missing[*]} ready ($(elapsed "$t"))"
 fi
 exit 0

@@ -4,7 +4,7 @@
 # e.g. scripts/test.sh tests/unit -x
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-"$CLAWNET_ROOT/scripts/bootstrap.sh" --browser
+"$CLAWNET_ROOT/scripts/bootstrap.sh" --browser --services
 cd "$CLAWNET_ROOT"
 start=$(date +%s)
 echo "[test] ruff"

@@ -46,6 +46,30 @@ def session(migrated: Settings) -> Iterator[Session]:
         yield s
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database: CLAWNET_TEST_POSTGRES_URL if set, else a throwaway server from
+    Debian's package, started for this test session."""
+    import os
+
+    if url := os.environ.get("CLAWNET_TEST_POSTGRES_URL"):
+        yield url
+        return
+    from tests.support.services import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A throwaway Redis server from Debian's package, for this test session."""
+    from tests.support.services import redis_server
+
+    with redis_server() as url:
+        yield url
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests run last: Playwright's sync API keeps an event loop running for the rest of
     the session, and asyncio tests cannot start their own loop after it."""

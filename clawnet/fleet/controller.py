@@ -251,16 +251,15 @@ class FleetController:
             self._kick.clear()
 
     async def _listen_for_kicks(self) -> None:
-        if self.settings.controller_mode == "external":
-            self.spawn(self._poll_database_kicks(), "fleet-db-kicks")
+        self.spawn(self._poll_database_kicks(), "fleet-db-kicks")
         with self.bus.subscribe([Kind.FLEET_KICK]) as kicks:
             async for _ in kicks:
                 self._kick.set()
 
     async def _poll_database_kicks(self) -> None:
-        """Run as its own process, the controller hears web workers' kicks through the database
-        (`fleet_kicks.read_kick`), so a change is applied within a second, not at the next
-        periodic pass."""
+        """Kicks from processes without the controller (other web workers, or all of them when it
+        runs as `clawnet controller`) also arrive through the database (`kicks.read_kick`), so
+        a change is applied within a second even without Redis."""
         seen = await self.db.run(read_kick)
         while True:
             await asyncio.sleep(KICK_POLL_S)

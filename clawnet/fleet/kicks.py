@@ -1,6 +1,7 @@
-"""Kicks across processes without Redis: when the control plane runs as its own process
-(`clawnet controller`, CLAWNET_CONTROLLER=external), a web worker that changed the desired state
-writes a new value into one row; the controller polls that row and reconciles at once.
+"""Kicks across processes, with or without Redis: a process that changed the desired state but
+does not run the control plane (another web worker, or any of them when the control plane is
+`clawnet controller`) writes a new value into one row; the controller polls that row and
+reconciles at once.
 
 One small upsert per change and one indexed read per poll: cheap on SQLite and PostgreSQL alike.
 """

@@ -151,7 +151,7 @@ class FleetService:
     def kick(self, changed_bot: int | None = None) -> None:
         """Ask the controller to reconcile; tell open pages the fleet changed."""
         self.bus.publish(Kind.FLEET_KICK)
-        if self.controller is None and self.settings.controller_mode == "external":
+        if self.controller is None:
             write_kick(self.settings.database_url)  # the controller runs in another process
         self.bus.publish(Kind.FLEET_CHANGED, {"bot_id": changed_bot}, bot_id=changed_bot)
 

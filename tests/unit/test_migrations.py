@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -45,14 +43,10 @@ def test_sqlite_runs_with_wal_and_foreign_keys(clawnet_env):
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(
-    not os.environ.get("CLAWNET_TEST_POSTGRES_URL"),
-    reason="no PostgreSQL test database (set CLAWNET_TEST_POSTGRES_URL)",
-)
-def test_empty_postgres_database_migrates_to_head_matching_the_models():
+def test_empty_postgres_database_migrates_to_head_matching_the_models(postgres_url):
     from clawnet.settings import normalize_database_url
 
-    url = normalize_database_url(os.environ["CLAWNET_TEST_POSTGRES_URL"], get_settings().data_dir)
+    url = normalize_database_url(postgres_url, get_settings().data_dir)
     with db.get_engine(url).begin() as conn:
         conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     _assert_head_matches_models(url)
