@@ -22,14 +22,14 @@ from sqlmodel import Session, col, select
 
 from clawnet.fleet.channels import sync_channels
 from clawnet.fleet.db_runner import DbRunner
-from clawnet.fleet.events import EventBus, Kind
+from clawnet.fleet.events import EventBus, FleetEvent, Kind
 from clawnet.fleet.fake_llm import FakeLLM
 from clawnet.fleet.health import HealthIntervals, HealthMonitor, RestartPolicy
 from clawnet.fleet.kicks import read_kick
 from clawnet.fleet.logs import LogTails
 from clawnet.fleet.protocol import GatewayClient, GatewayConnection, GatewayError
 from clawnet.fleet.reconciler import GatewayPlan, Reconciler
-from clawnet.fleet.sessions import ChatRouter, SessionSync, fail_unfinished_turns
+from clawnet.fleet.sessions import ChatError, ChatRouter, SessionSync, fail_unfinished_turns
 from clawnet.fleet.supervisor import ProcessExit, Supervisor, explain_exit, gateway_paths
 from clawnet.models import Bot, Gateway, utcnow
 from clawnet.models.enums import BotStatus, GatewayKind, GatewayStatus
@@ -128,6 +128,7 @@ class FleetController:
         self._kick = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._kick_task: asyncio.Task[None] | None = None
+        self._chat_task: asyncio.Task[None] | None = None
         self._last_touch: dict[int, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.started = asyncio.Event()
@@ -162,12 +163,13 @@ class FleetController:
         self.log_tails.start()
         self._loop_task = asyncio.create_task(self._reconcile_loop(), name="fleet-reconcile")
         self._kick_task = asyncio.create_task(self._listen_for_kicks(), name="fleet-kicks")
+        self._chat_task = asyncio.create_task(self._serve_remote_chats(), name="fleet-remote-chats")
         self.started.set()
 
     async def stop(self) -> None:
         """Stop the control plane. Gateways come first (no orphan may survive a failure in a later
         step), and every step runs even if an earlier one fails."""
-        for task in (self._loop_task, self._kick_task):
+        for task in (self._loop_task, self._kick_task, self._chat_task):
             if task is not None:
                 task.cancel()
         # No scheduled restart may start a gateway while they are being stopped.
@@ -184,7 +186,7 @@ class FleetController:
                 )
         else:
             self.supervisor.release()
-        for task in (self._loop_task, self._kick_task):
+        for task in (self._loop_task, self._kick_task, self._chat_task):
             if task is not None:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
@@ -255,6 +257,39 @@ class FleetController:
         with self.bus.subscribe([Kind.FLEET_KICK]) as kicks:
             async for _ in kicks:
                 self._kick.set()
+
+    async def _serve_remote_chats(self) -> None:
+        """Chats asked for by web workers without the control plane (`remote_chat`)."""
+        with self.bus.subscribe([Kind.CHAT_REQUEST]) as requests:
+            async for request in requests:
+                self.spawn(self._answer_chat(request), "remote-chat")
+
+    async def _answer_chat(self, request: FleetEvent) -> None:
+        p = request.payload
+        bot_id = request.bot_id or 0
+        try:
+            turn = await self.chats.send(
+                bot_id,
+                str(p.get("text") or ""),
+                user_id=int(p.get("user_id") or 0),
+                session_key=p.get("session_key") or None,
+                timeout_s=float(p["timeout_s"]) if p.get("timeout_s") else None,
+            )
+        except ChatError as exc:
+            self.bus.publish(
+                Kind.CHAT_REJECTED, {"request_id": p.get("request_id"), "error": str(exc)}, bot_id=bot_id
+            )
+            return
+        self.bus.publish(
+            Kind.CHAT_ACCEPTED,
+            {
+                "request_id": p.get("request_id"),
+                "turn_id": turn.turn_id,
+                "gateway_id": turn.gateway_id,
+                "session_key": turn.session_key,
+            },
+            bot_id=bot_id,
+        )
 
     async def _poll_database_kicks(self) -> None:
         """Kicks from processes without the controller (other web workers, or all of them when it

@@ -37,6 +37,10 @@ class Kind:
     CHAT_DELTA = "chat.delta"  # payload: turn_id, run_id, text (the whole reply so far)
     CHAT_FINAL = "chat.final"  # payload: turn_id, run_id, text
     CHAT_FAILED = "chat.failed"  # payload: turn_id, error
+    # A chat asked for by a process without the control plane (over the transport):
+    CHAT_REQUEST = "chat.request"  # payload: request_id, text, user_id, session_key, timeout_s
+    CHAT_ACCEPTED = "chat.accepted"  # payload: request_id, turn_id, gateway_id, session_key
+    CHAT_REJECTED = "chat.rejected"  # payload: request_id, error
     CONFIG_APPLIED = "config.applied"  # payload: version, hash, changed
     CONFIG_DRIFT = "config.drift"  # payload: expected_hash, remote_hash, action
     RECONCILE = "reconcile"  # payload: actions

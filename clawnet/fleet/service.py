@@ -147,6 +147,7 @@ class FleetService:
     settings: Settings
     bus: EventBus
     controller: Any = None  # FleetController when the control plane runs in this process
+    _remote_chats: Any = None  # RemoteChats, when it runs in another
 
     def kick(self, changed_bot: int | None = None) -> None:
         """Ask the controller to reconcile; tell open pages the fleet changed."""
@@ -365,7 +366,15 @@ class FleetService:
         if len(text) > 20000:
             raise ChatError("That message is too long (20,000 characters at most).")
         if self.controller is None:
-            raise ChatError("The control plane is not running in this process.")
+            if self.bus._transport is None:
+                raise ChatError("The control plane is not running in this process.")
+            if self._remote_chats is None:
+                from clawnet.fleet.remote_chat import RemoteChats
+
+                self._remote_chats = RemoteChats(self.bus)
+            return await self._remote_chats.send(  # through the controller in another process
+                bot_id, text, user_id=actor.user_id, session_key=session_key, timeout_s=timeout_s
+            )
         return await self.controller.chats.send(
             bot_id, text, user_id=actor.user_id, session_key=session_key, timeout_s=timeout_s
         )

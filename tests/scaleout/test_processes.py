@@ -134,6 +134,20 @@ def test_the_control_plane_runs_once_and_a_waiting_process_takes_over(installati
         pid = status()[1]
         assert pid is not None and psutil.Process(pid).parent() is not None
 
+        async def chat_from_a_worker() -> tuple[str, list[str]]:
+            worker_bus = EventBus(origin="web-worker")
+            await worker_bus.attach_transport(RedisTransport(installation["REFLEX_REDIS_URL"]))
+            try:
+                worker = FleetService(get_settings(), worker_bus, None)
+                turn = await worker.chat(admin, bot_id, "REPLY WITH: answered across processes")
+                kinds = [kind async for kind, _ in turn.stream()]
+                return await turn.result(60), kinds
+            finally:
+                await worker_bus.detach_transport()
+
+        reply, kinds = asyncio.run(chat_from_a_worker())
+        assert reply == "answered across processes" and kinds[-1] == "final"
+
         os.killpg(first.pid, signal.SIGKILL)  # the leader dies; its gateway lives on
         first.wait(timeout=10)
         wait_for_text(second_log, "control plane started in this process", 30)

@@ -1,0 +1,113 @@
+"""Chatting with a bot from a process that does not run the control plane (another web worker).
+
+The request travels over the event transport (Redis) to the controller, which runs the turn with
+its own gateway link and answers `chat.accepted` with the turn id (or `chat.rejected` with the
+reason); the turn's deltas and end arrive as the usual `chat.*` events. Here they feed a `Turn`,
+so callers cannot tell a remote turn from a local one. Permission is checked before the request
+is sent (`FleetService.chat`); the transport is internal to the installation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from typing import Any
+
+from clawnet.fleet.events import EventBus, FleetEvent, Kind, Subscription
+from clawnet.fleet.sessions import ChatError, Turn
+from clawnet.models.enums import TurnStatus
+
+ACCEPT_TIMEOUT_S = 20.0
+TURN_KINDS = (Kind.CHAT_DELTA, Kind.CHAT_FINAL, Kind.CHAT_FAILED)
+
+
+class RemoteChats:
+    def __init__(self, bus: EventBus, accept_timeout_s: float = ACCEPT_TIMEOUT_S) -> None:
+        self.bus = bus
+        self.accept_timeout_s = accept_timeout_s
+        self._followers: set[asyncio.Task[Any]] = set()
+
+    async def send(
+        self, bot_id: int, text: str, *, user_id: int, session_key: str | None, timeout_s: float | None
+    ) -> Turn:
+        request_id = uuid.uuid4().hex
+        sub = self.bus.subscribe([Kind.CHAT_ACCEPTED, Kind.CHAT_REJECTED, *TURN_KINDS], bot_ids=[bot_id])
+        self.bus.publish(
+            Kind.CHAT_REQUEST,
+            {
+                "request_id": request_id,
+                "text": text,
+                "user_id": user_id,
+                "session_key": session_key,
+                "timeout_s": timeout_s,
+            },
+            bot_id=bot_id,
+        )
+        early: list[FleetEvent] = []  # turn events that overtook the answer
+        try:
+            async with asyncio.timeout(self.accept_timeout_s):
+                while True:
+                    event = await sub.get()
+                    if event.kind in (Kind.CHAT_ACCEPTED, Kind.CHAT_REJECTED):
+                        if event.payload.get("request_id") == request_id:
+                            break
+                    else:
+                        early.append(event)
+        except TimeoutError:
+            sub.close()
+            raise ChatError("The control plane did not answer; try again in a moment.") from None
+        if event.kind == Kind.CHAT_REJECTED:
+            sub.close()
+            raise ChatError(str(event.payload.get("error") or "The chat was refused."))
+        turn = Turn(
+            turn_id=int(event.payload["turn_id"]),
+            bot_id=bot_id,
+            gateway_id=int(event.payload.get("gateway_id") or 0),
+            session_key=str(event.payload.get("session_key") or session_key or ""),
+            idempotency_key=request_id,
+            status=TurnStatus.STREAMING,
+        )
+        follower = asyncio.create_task(self._follow(sub, turn, early, (timeout_s or 300.0) + 30))
+        self._followers.add(follower)
+        follower.add_done_callback(self._followers.discard)
+        return turn
+
+    async def _follow(self, sub: Subscription, turn: Turn, early: list[FleetEvent], limit_s: float) -> None:
+        with sub:
+            for event in early:
+                if _apply(turn, event):
+                    return
+            try:
+                async with asyncio.timeout(limit_s):
+                    while not _apply(turn, await sub.get()):
+                        pass
+            except TimeoutError:
+                _end(turn, TurnStatus.FAILED, "", "No answer from the control plane.")
+
+    async def close(self) -> None:
+        for task in list(self._followers):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _apply(turn: Turn, event: FleetEvent) -> bool:
+    """Feed one event to the turn; True when the turn is over."""
+    if event.kind not in TURN_KINDS or event.payload.get("turn_id") != turn.turn_id:
+        return False
+    if event.kind == Kind.CHAT_DELTA:
+        turn.text = str(event.payload.get("text") or "")
+        turn.updates.put_nowait(("delta", turn.text))
+        return False
+    if event.kind == Kind.CHAT_FINAL:
+        _end(turn, TurnStatus.DONE, str(event.payload.get("text") or ""), "")
+    else:
+        _end(turn, TurnStatus.FAILED, turn.text, str(event.payload.get("error") or "The chat failed."))
+    return True
+
+
+def _end(turn: Turn, status: TurnStatus, text: str, error: str) -> None:
+    turn.status, turn.text, turn.error = status, text, error
+    turn.updates.put_nowait(("final", text) if status is TurnStatus.DONE else ("failed", error))
+    turn.done.set()
