@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,6 +70,19 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+
+
+def _forget_engines_in_child() -> None:
+    """A forked web worker must not use its parent's pooled connections (two processes talking
+    over one socket corrupt each other's results): drop them, without closing the parent's."""
+    global _engines_lock
+    _engines_lock = threading.Lock()
+    for engine in _engines.values():
+        engine.dispose(close=False)
+    _engines.clear()
+
+
+os.register_at_fork(after_in_child=_forget_engines_in_child)
 
 
 @contextlib.contextmanager

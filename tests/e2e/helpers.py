@@ -22,8 +22,11 @@ PASSWORD = "test-password-123"
 
 @contextmanager
 def server_db(server: ClawNetServer) -> Iterator[Session]:
-    engine = create_engine(f"sqlite:///{server.data_dir / 'clawnet.db'}", connect_args={"timeout": 30})
-    event.listen(engine, "connect", lambda conn, _r: conn.execute("PRAGMA foreign_keys=ON"))
+    if server.database_url.startswith("sqlite"):
+        engine = create_engine(server.database_url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", lambda conn, _r: conn.execute("PRAGMA foreign_keys=ON"))
+    else:
+        engine = create_engine(server.database_url)
     try:
         with Session(engine, expire_on_commit=False) as session:
             yield session

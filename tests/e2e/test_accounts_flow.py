@@ -4,13 +4,13 @@ sign out, a wrong password says so, sign in, and an admin changes someone's role
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from sqlmodel import Session, create_engine, select
+from sqlmodel import select
 
 from clawnet.models import User
+from tests.e2e.helpers import server_db
 from tests.support.server import running_clawnet
 
 pytestmark = pytest.mark.e2e
@@ -42,13 +42,9 @@ def sign_in(page, base: str, email: str, password: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
-def db_user(data_dir: Path, email: str) -> User:
-    engine = create_engine(f"sqlite:///{data_dir / 'clawnet.db'}")
-    try:
-        with Session(engine) as s:
-            return s.exec(select(User).where(User.email == email)).one()
-    finally:
-        engine.dispose()
+def db_user(server, email: str) -> User:
+    with server_db(server) as s:
+        return s.exec(select(User).where(User.email == email)).one()
 
 
 def test_first_visit_registers_the_admin_then_sign_out_and_in(server, new_page):
@@ -90,12 +86,12 @@ def test_admin_changes_a_members_role(server, new_page):
     sign_in(admin_page, server.url, ADMIN_EMAIL, ADMIN_PASSWORD)
     expect(admin_page.get_by_test_id("dashboard-page")).to_be_visible()
     admin_page.get_by_test_id("nav-admin").click()
-    member = db_user(server.data_dir, "mo@example.com")
+    member = db_user(server, "mo@example.com")
     role_select = admin_page.get_by_label("Role of mo@example.com")
     expect(role_select).to_have_value("member")
     role_select.select_option("operator")
     expect(admin_page.get_by_test_id("admin-message")).to_have_text("Role changed to operator.")
-    assert db_user(server.data_dir, "mo@example.com").role == "operator"
+    assert db_user(server, "mo@example.com").role == "operator"
 
     member_page.goto(server.url + "/")
     expect(member_page.get_by_test_id("dashboard-page")).to_be_visible()

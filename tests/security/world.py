@@ -52,7 +52,10 @@ def server_process_env(server: ClawNetServer) -> Iterator[None]:
 
     saved = {k: os.environ.get(k) for k in ("CLAWNET_DATA_DIR", "DATABASE_URL")}
     os.environ["CLAWNET_DATA_DIR"] = str(server.data_dir)
-    os.environ.pop("DATABASE_URL", None)
+    if server.database_url.startswith("sqlite"):
+        os.environ.pop("DATABASE_URL", None)
+    else:
+        os.environ["DATABASE_URL"] = server.database_url
     get_settings.cache_clear()
     db.dispose_engines()
     crypto.set_key_ring(None)

@@ -65,6 +65,10 @@ def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
+SCALEOUT = os.environ.get("CLAWNET_TEST_SCALEOUT") == "1"
+SCALEOUT_WORKERS = "2"
+
+
 @dataclass
 class ClawNetServer:
     url: str
@@ -72,6 +76,8 @@ class ClawNetServer:
     data_dir: Path
     log_path: Path
     process: subprocess.Popen[bytes]
+    database_url: str = ""
+    services: contextlib.ExitStack | None = None
 
     def log_tail(self, lines: int = 60) -> str:
         with contextlib.suppress(OSError):
@@ -92,6 +98,8 @@ class ClawNetServer:
         # Anything left in the group (a worker that outlived its parent) goes too.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
+        if self.services is not None:
+            self.services.close()
 
     def kill_hard(self) -> None:
         """`kill -9` of ClawNet's own processes (the group), as a crash would."""
@@ -114,6 +122,26 @@ def project_env() -> dict[str, str]:
 def start_clawnet(
     data_dir: Path, env: Mapping[str, str] | None = None, timeout_s: float = 180.0
 ) -> ClawNetServer:
+    """Start ClawNet on SQLite with one worker; with CLAWNET_TEST_SCALEOUT=1, on its own fresh
+    PostgreSQL and Redis with several workers (the scale-out mode the e2e suite also runs in)."""
+    services = contextlib.ExitStack()
+    env = dict(env or {})
+    if SCALEOUT and "DATABASE_URL" not in env:
+        from tests.support.services import postgres_server, redis_server
+
+        env["DATABASE_URL"] = services.enter_context(postgres_server())
+        env["REFLEX_REDIS_URL"] = services.enter_context(redis_server())
+        env.setdefault("GRANIAN_WORKERS", SCALEOUT_WORKERS)
+    try:
+        return _start_clawnet(data_dir, env, timeout_s, services)
+    except BaseException:
+        services.close()
+        raise
+
+
+def _start_clawnet(
+    data_dir: Path, env: dict[str, str], timeout_s: float, services: contextlib.ExitStack
+) -> ClawNetServer:
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "clawnet-server.log"
@@ -125,9 +153,9 @@ def start_clawnet(
         # Own ports for the echo model and gateways: never the ones a developer's ClawNet uses.
         "CLAWNET_ECHO_PORT": str(free_port()),
         "CLAWNET_GATEWAY_BASE_PORT": str(free_port_range()),
-        **(env or {}),
+        **env,
     }
-    if "DATABASE_URL" not in (env or {}):
+    if "DATABASE_URL" not in env:
         child_env.pop("DATABASE_URL", None)  # the server's own data folder, not the caller's
     cmd = [
         str(PROJECT_ROOT / ".venv/bin/reflex"),
@@ -153,7 +181,10 @@ def start_clawnet(
         start_new_session=True,
     )
     log.close()
-    server = ClawNetServer(f"http://127.0.0.1:{port}", port, data_dir, log_path, process)
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'clawnet.db'}"
+    server = ClawNetServer(
+        f"http://127.0.0.1:{port}", port, data_dir, log_path, process, database_url, services
+    )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
