@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up (cached after the first time) and runs every check: lint, types, and the
-# whole pytest suite (unit, real OpenClaw gateways, real Chromium). Extra arguments go to pytest,
+# whole pytest suite (unit, real OpenClaw gateways, real Chromium), then the browser suite again
+# scaled out on PostgreSQL + Redis with two workers. Extra arguments go to (only) the first pytest,
 # e.g. scripts/test.sh tests/unit -x
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -14,4 +15,9 @@ echo "[test] mypy"
 mypy
 echo "[test] pytest"
 python -m pytest "$@"
+if [ "$#" -eq 0 ]; then
+  # The browser suite again, with ClawNet scaled out: PostgreSQL, Redis and two web workers.
+  echo "[test] pytest tests/e2e in scale-out mode (PostgreSQL + Redis + 2 workers)"
+  CLAWNET_TEST_SCALEOUT=1 python -m pytest tests/e2e
+fi
 echo "[test] all checks passed in $(( $(date +%s) - start ))s"

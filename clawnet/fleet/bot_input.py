@@ -16,6 +16,7 @@ from clawnet.fleet.openclaw_config import CHANNEL_CREDENTIAL_FIELDS
 from clawnet.fleet.supervisor import bot_paths
 from clawnet.models import AgentTombstone, Bot, ModelProvider
 from clawnet.models.enums import ChannelType, DmPolicy, GroupPolicy, MentionPolicy, PeerKind, Placement
+from clawnet.security.sanitize import clean_text
 from clawnet.settings import Settings
 
 AGENT_ID_RE = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,63}$")
@@ -77,6 +78,13 @@ class BotInput:
     bindings: list[BindingInput] = field(default_factory=list)
     start: bool = True
     remote_gateway_id: int | None = None  # host the bot on an adopted remote gateway instead
+
+    def __post_init__(self) -> None:
+        self.name, self.persona, self.emoji = (
+            clean_text(self.name),
+            clean_text(self.persona),
+            clean_text(self.emoji),
+        )
 
 
 def slugify(name: str) -> str:

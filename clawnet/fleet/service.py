@@ -644,10 +644,16 @@ class ImportResult:
 
 
 def ensure_local_echo_provider(session: Session) -> ModelProvider:
-    """The built-in "local echo" model provider (no API key; echoes what it is told)."""
-    provider = session.exec(
-        select(ModelProvider).where(ModelProvider.kind == ProviderKind.LOCAL_ECHO.value)
-    ).first()
+    """The built-in "local echo" model provider (no API key; echoes what it is told). Several
+    web workers starting at once may race to add it: the loser takes the winner's row."""
+    import sqlalchemy.exc
+
+    def existing() -> ModelProvider | None:
+        return session.exec(
+            select(ModelProvider).where(ModelProvider.kind == ProviderKind.LOCAL_ECHO.value)
+        ).first()
+
+    provider = existing()
     if provider is None:
         provider = ModelProvider(
             name="echo",
@@ -661,8 +667,13 @@ def ensure_local_echo_provider(session: Session) -> ModelProvider:
                 }
             ],
         )
-        session.add(provider)
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(provider)
+                session.flush()
+        except sqlalchemy.exc.IntegrityError:
+            provider = existing()
+            assert provider is not None
     return provider
 
 

@@ -19,6 +19,15 @@ from dataclasses import dataclass
 import bleach
 from bleach.linkifier import Linker
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(text: str) -> str:
+    """Plain text as people type it, minus control characters (NUL above all: PostgreSQL refuses
+    it, and no one means to type it). Tabs and line breaks stay."""
+    return _CONTROL_CHARS.sub("", text)
+
+
 ALLOWED_TAGS = frozenset(
     {
         "p",
@@ -106,7 +115,7 @@ def render_text(
     raw: str, handle_exists: Callable[[str], bool], profile_url: Callable[[str], str]
 ) -> Rendered:
     """Turn what someone typed (plain text, or allowlisted HTML) into safe HTML."""
-    raw = raw.replace("\r\n", "\n").strip()
+    raw = clean_text(raw.replace("\r\n", "\n")).strip()
     looks_like_html = bool(
         re.search(r"</?(p|br|a|strong|em|b|i|ul|ol|li|pre|code|blockquote|del|u|span)\b", raw, re.I)
     )

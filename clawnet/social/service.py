@@ -22,7 +22,7 @@ from clawnet.models import Comment, Follow, Like, Media, Notification, Post, Pos
 from clawnet.models.enums import NotificationKind, Visibility
 from clawnet.security.permissions import Action, PermissionDenied, Principal, require
 from clawnet.security.rate_limit import RateLimited, retry_after, wait_phrase
-from clawnet.security.sanitize import plain_bio, render_text
+from clawnet.security.sanitize import clean_text, plain_bio, render_text
 from clawnet.settings import Settings
 from clawnet.social import profiles
 
@@ -450,6 +450,7 @@ class SocialService:
     def update_profile(
         self, actor: Principal | None, *, display_name: str, bio: str, avatar_path: str | None = None
     ) -> None:
+        display_name, bio = clean_text(display_name), clean_text(bio)
         with session_scope(self.settings.database_url) as session:
             me = self.actor_profile(session, actor)
             if not display_name.strip():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from clawnet.security.sanitize import clean_text
 from tests.security.world import World, build_world, server_process_env
 from tests.support.server import running_clawnet
 from tests.support.xss_corpus import PAYLOADS
@@ -78,17 +79,17 @@ def seed_payloads(world: World) -> dict[str, list[int]]:
                 )
                 s.flush()
                 profile = s.exec(select(Profile).where(Profile.user_id == user.id)).one()
-                profile.bio_html = plain_bio("\n".join(group))
-                profile.display_name = group[0][:80]
+                profile.bio_html = plain_bio(clean_text("\n".join(group)))
+                profile.display_name = clean_text(group[0])[:80]
                 s.add(profile)
             groups = chunks(PAYLOADS, CHUNK)
             for n, payload in enumerate(PAYLOADS):
                 group = groups[n] if n < len(groups) else []
                 bot = Bot(
                     owner_id=world.ids["ada"],
-                    name=payload[:80],
+                    name=clean_text(payload)[:80],
                     agent_id=f"xss-{n}",
-                    persona="\n".join(group),
+                    persona=clean_text("\n".join(group)),
                     desired_status="stopped",
                     actual_status="stopped",
                 )
@@ -185,7 +186,7 @@ def test_the_xss_corpus_executes_nowhere(browser, xss_world):
             assert_inert(page, "[data-testid=bot-name]")
             page.goto(f"{world.server.url}/bots/new?edit={bot_id}")
             expect(page.locator("#wizard-persona")).to_have_value(
-                "\n".join(chunks(PAYLOADS, CHUNK)[seeded["persona_bots"].index(bot_id)])
+                clean_text("\n".join(chunks(PAYLOADS, CHUNK)[seeded["persona_bots"].index(bot_id)]))
             )
             assert page.evaluate("window.__xssCalls") == []
     finally:

@@ -82,3 +82,11 @@ def test_text_that_looks_like_tags_is_escaped_not_dropped():
 def test_sanitizing_is_idempotent():
     once = render("Hello @alice https://x.example **b**").html
     assert clean_html(once) == once
+
+
+def test_control_characters_are_dropped_from_what_people_type():
+    from clawnet.security.sanitize import clean_text
+
+    assert clean_text("a\x00b\x07c\td\ne\r\nf\x7f") == "abc\td\ne\r\nf"
+    assert "\x00" not in render("nul\x00 byte <img src=x onerror\x00=alert(1)>").html
+    assert "\x00" not in plain_bio(clean_text("bio\x00"))
