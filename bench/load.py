@@ -175,12 +175,10 @@ async def run(
 
     async def sample_memory() -> None:
         while time.monotonic() < deadline:
+            gateways_mib = sum(tree_rss(p) for p in gateway_pids)
+            # Gateways are the server's children: ClawNet's own share is the rest of its tree.
             rss.append(
-                (
-                    time.monotonic() - started,
-                    tree_rss(server.process.pid),
-                    sum(tree_rss(p) for p in gateway_pids),
-                )
+                (time.monotonic() - started, tree_rss(server.process.pid) - gateways_mib, gateways_mib)
             )
             print(
                 f"t={rss[-1][0]:5.0f}s posts {len(posted)} chats {len(chat_lat)} "
