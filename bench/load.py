@@ -175,6 +175,7 @@ async def run(
 
     async def sample_memory() -> None:
         while time.monotonic() < deadline:
+            gateway_pids[:] = await asyncio.to_thread(gateways)  # a restarted gateway has a new PID
             gateways_mib = sum(tree_rss(p) for p in gateway_pids)
             # Gateways are the server's children: ClawNet's own share is the rest of its tree.
             rss.append(

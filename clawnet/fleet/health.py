@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import httpx
+import psutil
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlmodel import Session, col, delete, select
 
@@ -32,6 +34,9 @@ if TYPE_CHECKING:
     from clawnet.fleet.controller import FleetController
 
 log = logging.getLogger(__name__)
+
+BUSY_CPU_SHARE = 0.1  # share of one core a gateway must use while missing probes to count as busy
+BUSY_GRACE = 8  # a busy gateway is restarted after this many times the usual misses
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class HealthMonitor:
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._pending_restarts: set[int] = set()
         self._probe_failures: dict[int, int] = {}
+        self._cpu_at_first_miss: dict[int, tuple[float, float | None]] = {}  # (when, CPU seconds)
         self._http: httpx.AsyncClient | None = None
 
     def start(self) -> None:
@@ -146,9 +152,10 @@ class HealthMonitor:
         failures: int,
     ) -> bool:
         """One readiness probe: `/readyz` for local gateways, and a `health` call over the
-        protocol. Three misses in a row and a local gateway is restarted (it is hung)."""
+        protocol. Three misses in a row and a local gateway is restarted (it is hung), unless it is
+        busy: using CPU all along, it gets a longer grace."""
         if status not in (GatewayStatus.RUNNING.value, GatewayStatus.UNRESPONSIVE.value):
-            self._probe_failures.pop(gateway_id, None)
+            self._forget_misses(gateway_id)
             return True
         ok = True
         if kind == GatewayKind.LOCAL.value and port and self._http is not None:
@@ -169,7 +176,7 @@ class HealthMonitor:
             except GatewayError:
                 ok = False
         if ok:
-            self._probe_failures.pop(gateway_id, None)
+            self._forget_misses(gateway_id)
             await self.ctl.touch_gateway(gateway_id)
             if status == GatewayStatus.UNRESPONSIVE.value:
                 await self.ctl.set_gateway_status(gateway_id, GatewayStatus.RUNNING, "answering again")
@@ -182,15 +189,51 @@ class HealthMonitor:
             return True
         misses = self._probe_failures.get(gateway_id, 0) + 1
         self._probe_failures[gateway_id] = misses
+        if misses == 1:
+            self._cpu_at_first_miss[gateway_id] = (time.monotonic(), self._cpu_seconds(gateway_id))
         if misses >= self.intervals.unresponsive_after:
-            self._probe_failures.pop(gateway_id, None)
-            if kind == GatewayKind.LOCAL.value:
-                await self.ctl.restart_unresponsive(gateway_id, misses)
-            else:
+            if kind != GatewayKind.LOCAL.value:
+                self._forget_misses(gateway_id)
                 await self.ctl.set_gateway_status(
                     gateway_id, GatewayStatus.UNRESPONSIVE, f"no answer to {misses} health probes"
                 )
+            elif self._is_busy(gateway_id) and misses < self.intervals.unresponsive_after * BUSY_GRACE:
+                # Working hard (its CPU time grows) rather than hung: killing it would lose
+                # every conversation in flight. A process that spins forever is still
+                # restarted, after a longer grace.
+                log.warning(
+                    "gateway %s missed %s health probes but is busy; not restarting yet", gateway_id, misses
+                )
+            else:
+                self._forget_misses(gateway_id)
+                await self.ctl.restart_unresponsive(gateway_id, misses)
         return False
+
+    def _forget_misses(self, gateway_id: int) -> None:
+        self._probe_failures.pop(gateway_id, None)
+        self._cpu_at_first_miss.pop(gateway_id, None)
+
+    def _cpu_seconds(self, gateway_id: int) -> float | None:
+        """CPU time used so far by a local gateway's process; None if it is stopped (SIGSTOP,
+        a debugger) or gone."""
+        proc = self.ctl.supervisor.processes.get(gateway_id)
+        if proc is None:
+            return None
+        try:
+            ps = psutil.Process(proc.pid)
+            if ps.status() in (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP, psutil.STATUS_ZOMBIE):
+                return None
+            times = ps.cpu_times()
+            return float(times.user + times.system)
+        except psutil.Error:
+            return None
+
+    def _is_busy(self, gateway_id: int) -> bool:
+        since, before = self._cpu_at_first_miss.get(gateway_id, (0.0, None))
+        now = self._cpu_seconds(gateway_id)
+        if before is None or now is None:
+            return False
+        return now - before >= BUSY_CPU_SHARE * max(time.monotonic() - since, 1.0)
 
     # --- figures ---------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import partial
@@ -55,6 +56,8 @@ if TYPE_CHECKING:
     from clawnet.fleet.controller import FleetController
 
 log = logging.getLogger(__name__)
+
+CONFIG_RECHECK_S = 2.0  # a config file must read bad this long before it is rebuilt
 
 PUBLIC_TELEGRAM_API = "https://api.telegram.org"
 
@@ -389,6 +392,7 @@ class Reconciler:
         self._refused_start: dict[int, tuple[str, str]] = {}
         self._refused_hot: dict[int, tuple[str, str]] = {}
         self.applying: set[int] = set()
+        self._bad_config_since: dict[int, float] = {}  # gateway -> when its file first read bad
 
     @property
     def settings(self) -> Settings:
@@ -464,24 +468,38 @@ class Reconciler:
             await self._settle_running(plan)
 
     async def _check_config_file(self, plan: GatewayPlan) -> None:
-        """A running gateway's config file that is missing or unreadable (a full disk, a bad hand
-        edit, a crash of another tool) is refused and rebuilt from the database: OpenClaw would
-        refuse to start on it after its next restart. Valid hand edits are drift, handled when
-        OpenClaw reports `config.changed`."""
+        """A running gateway's config file that stays missing or unreadable (a full disk, a bad
+        hand edit, a crash of another tool) is refused and rebuilt from the database: OpenClaw
+        would refuse to start on it after its next restart. One bad read is not enough (OpenClaw
+        rewrites the file itself after a hot change, and a read can meet it half-written): the
+        problem must still be there a little later. Valid hand edits are drift, handled when
+        OpenClaw reports `config.changed`. Never while a change is being applied."""
         assert plan.config is not None
-        path = gateway_paths(self.settings, plan.gateway_id).config
+        gid = plan.gateway_id
+        if gid in self.applying:
+            return
+        path = gateway_paths(self.settings, gid).config
         problem = config_file_problem(path)
         if problem is None:
+            self._bad_config_since.pop(gid, None)
             return
-        content = oc.render(plan.applied_config if plan.applied_config else plan.config)
-        write_file_atomically(path, content, mode=0o600)
+        first_seen = self._bad_config_since.setdefault(gid, time.monotonic())
+        if time.monotonic() - first_seen < CONFIG_RECHECK_S:
+            self.ctl.spawn(self._kick_later(CONFIG_RECHECK_S), f"config-recheck-{gid}")
+            return
+        self._bad_config_since.pop(gid, None)
+        write_file_atomically(path, oc.render(plan.config), mode=0o600)  # the whole desired config
         message = f"Refused the config file {path.name} ({problem}); rebuilt it from the database."
-        log.warning("gateway %s: %s", plan.gateway_id, message)
+        log.warning("gateway %s: %s", gid, message)
         self.ctl.bus.publish(
             Kind.CONFIG_DRIFT,
             {"expected_hash": plan.applied_hash, "remote_hash": "", "action": message},
-            gateway_id=plan.gateway_id,
+            gateway_id=gid,
         )
+
+    async def _kick_later(self, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        self.ctl.kick()
 
     async def _start(self, plan: GatewayPlan) -> None:
         assert plan.config is not None and plan.port is not None
