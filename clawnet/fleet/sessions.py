@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+SEND_ATTEMPTS = 3  # chat.send again (same idempotency key) when OpenClaw asks for a retry
+
 
 def message_text(message: dict[str, Any]) -> str:
     content = message.get("content")
@@ -349,15 +351,21 @@ class ChatRouter:
 
         turn = Turn(await self.ctl.db.run(create), bot_id, gateway_id, key, idempotency_key)
         self._by_key[idempotency_key] = turn
-        try:
-            answer = await link.client.call(
-                "chat.send",
-                {"sessionKey": key, "message": text, "idempotencyKey": idempotency_key},
-                timeout=30,
-            )
-        except GatewayError as exc:
-            self._finish(turn, TurnStatus.FAILED, f"The gateway did not accept the message: {exc.message}")
-            raise ChatError(turn.error) from None
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                answer = await link.client.call(
+                    "chat.send",
+                    {"sessionKey": key, "message": text, "idempotencyKey": idempotency_key},
+                    timeout=30,
+                )
+                break
+            except GatewayError as exc:
+                # OpenClaw asks for a retry when the session changed under it (busy sessions).
+                if "retry the request" in exc.message and attempt + 1 < SEND_ATTEMPTS:
+                    await asyncio.sleep(0.2 * (attempt + 1))
+                    continue
+                self._finish(turn, TurnStatus.FAILED, f"The gateway did not accept the message: {exc.message}")
+                raise ChatError(turn.error) from None
         turn.run_id = str((answer or {}).get("runId") or idempotency_key)
         self._by_key[turn.run_id] = turn
         if turn.status is TurnStatus.PENDING:
