@@ -364,7 +364,9 @@ class ChatRouter:
                 if "retry the request" in exc.message and attempt + 1 < SEND_ATTEMPTS:
                     await asyncio.sleep(0.2 * (attempt + 1))
                     continue
-                self._finish(turn, TurnStatus.FAILED, f"The gateway did not accept the message: {exc.message}")
+                self._finish(
+                    turn, TurnStatus.FAILED, f"The gateway did not accept the message: {exc.message}"
+                )
                 raise ChatError(turn.error) from None
         turn.run_id = str((answer or {}).get("runId") or idempotency_key)
         self._by_key[turn.run_id] = turn
