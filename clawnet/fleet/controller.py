@@ -259,10 +259,34 @@ class FleetController:
                 self._kick.set()
 
     async def _serve_remote_chats(self) -> None:
-        """Chats asked for by web workers without the control plane (`remote_chat`)."""
-        with self.bus.subscribe([Kind.CHAT_REQUEST]) as requests:
+        """Chats and channel-action gateway calls asked for by web workers without the control
+        plane (`remote_chat`)."""
+        with self.bus.subscribe([Kind.CHAT_REQUEST, Kind.GATEWAY_CALL]) as requests:
             async for request in requests:
-                self.spawn(self._answer_chat(request), "remote-chat")
+                if request.kind == Kind.CHAT_REQUEST:
+                    self.spawn(self._answer_chat(request), "remote-chat")
+                else:
+                    self.spawn(self._answer_gateway_call(request), "remote-gateway-call")
+
+    async def _answer_gateway_call(self, request: FleetEvent) -> None:
+        from clawnet.fleet.remote_chat import REMOTE_METHODS
+
+        p = request.payload
+        reply: dict[str, Any] = {"request_id": p.get("request_id")}
+        method = str(p.get("method") or "")
+        link = self.links.get(request.gateway_id or 0)
+        if method not in REMOTE_METHODS:
+            reply |= {"code": "FORBIDDEN", "message": f"{method} cannot be called from another process"}
+        elif link is None or not link.client.is_connected:
+            reply |= {"code": "UNAVAILABLE", "message": "the gateway is not connected"}
+        else:
+            try:
+                reply["answer"] = await link.client.call(
+                    method, dict(p.get("params") or {}), timeout=float(p.get("timeout") or 30)
+                )
+            except GatewayError as exc:
+                reply |= {"code": exc.code, "message": exc.message}
+        self.bus.publish(Kind.GATEWAY_CALL_RESULT, reply, gateway_id=request.gateway_id)
 
     async def _answer_chat(self, request: FleetEvent) -> None:
         p = request.payload

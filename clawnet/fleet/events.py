@@ -41,6 +41,9 @@ class Kind:
     CHAT_REQUEST = "chat.request"  # payload: request_id, text, user_id, session_key, timeout_s
     CHAT_ACCEPTED = "chat.accepted"  # payload: request_id, turn_id, gateway_id, session_key
     CHAT_REJECTED = "chat.rejected"  # payload: request_id, error
+    # A gateway call (channel actions) asked for by a process without the control plane:
+    GATEWAY_CALL = "gateway.call"  # payload: request_id, method, params, timeout
+    GATEWAY_CALL_RESULT = "gateway.call.result"  # payload: request_id, answer | code, message
     CONFIG_APPLIED = "config.applied"  # payload: version, hash, changed
     CONFIG_DRIFT = "config.drift"  # payload: expected_hash, remote_hash, action
     RECONCILE = "reconcile"  # payload: actions

@@ -1,4 +1,5 @@
-"""Chatting with a bot from a process that does not run the control plane (another web worker).
+"""Chatting with a bot, and the few direct gateway calls channel actions make, from a process
+that does not run the control plane (another web worker).
 
 The request travels over the event transport (Redis) to the controller, which runs the turn with
 its own gateway link and answers `chat.accepted` with the turn id (or `chat.rejected` with the
@@ -111,3 +112,47 @@ def _end(turn: Turn, status: TurnStatus, text: str, error: str) -> None:
     turn.status, turn.text, turn.error = status, text, error
     turn.updates.put_nowait(("final", text) if status is TurnStatus.DONE else ("failed", error))
     turn.done.set()
+
+
+# Only these gateway methods may be called on a worker's behalf (channel actions); nothing that
+# changes a gateway's configuration travels this way.
+REMOTE_METHODS = frozenset({"channels.stop", "channels.start", "web.login.start", "web.login.wait"})
+
+
+class RemoteGatewayClient:
+    """Looks like a gateway link's client (`call`) to `FleetService`'s channel actions; the call
+    runs in the controller's process, on its link to `gateway_id`."""
+
+    is_connected = True
+
+    def __init__(self, bus: EventBus, gateway_id: int) -> None:
+        self.bus = bus
+        self.gateway_id = gateway_id
+
+    async def call(self, method: str, params: dict[str, Any] | None = None, *, timeout: float = 30.0) -> Any:
+        from clawnet.fleet.protocol import GatewayError, GatewayTimeout
+
+        request_id = uuid.uuid4().hex
+        with self.bus.subscribe(
+            [Kind.GATEWAY_CALL_RESULT], where=lambda e: e.payload.get("request_id") == request_id
+        ) as results:
+            self.bus.publish(
+                Kind.GATEWAY_CALL,
+                {"request_id": request_id, "method": method, "params": params or {}, "timeout": timeout},
+                gateway_id=self.gateway_id,
+            )
+            try:
+                result = await results.get(timeout=timeout + ACCEPT_TIMEOUT_S)
+            except TimeoutError:
+                raise GatewayTimeout(f"{method}: the control plane did not answer") from None
+        payload = result.payload
+        if "answer" in payload:
+            return payload["answer"]
+        if payload.get("code") == "TIMEOUT":
+            raise GatewayTimeout(str(payload.get("message") or method))
+        raise GatewayError(str(payload.get("code") or "UNAVAILABLE"), str(payload.get("message") or method))
+
+
+class RemoteLink:
+    def __init__(self, bus: EventBus, gateway_id: int) -> None:
+        self.client = RemoteGatewayClient(bus, gateway_id)

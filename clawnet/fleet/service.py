@@ -455,6 +455,10 @@ class FleetService:
             if bot is None:
                 raise NotFound("No such bot.")
             gateway_id, agent_id = bot.gateway_id, bot.agent_id
+        if self.controller is None and self.bus._transport is not None and gateway_id:
+            from clawnet.fleet.remote_chat import RemoteLink
+
+            return RemoteLink(self.bus, gateway_id), agent_id  # through the controller elsewhere
         link = self.controller.links.get(gateway_id) if self.controller is not None and gateway_id else None
         if link is None or not link.client.is_connected:
             raise ChannelActionError("The bot's gateway is not running: start the bot first.")

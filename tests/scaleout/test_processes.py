@@ -89,7 +89,9 @@ def wait_for_text(path: Path, text: str, timeout_s: float) -> None:
 def test_the_control_plane_runs_once_and_a_waiting_process_takes_over(installation, tmp_path):
     from clawnet.accounts.service import register
     from clawnet.fleet.bot_input import BotInput
-    from clawnet.fleet.service import FleetService, ensure_local_echo_provider
+    from clawnet.fleet.protocol import GatewayError
+    from clawnet.fleet.remote_chat import RemoteGatewayClient
+    from clawnet.fleet.service import ChannelActionError, FleetService, ensure_local_echo_provider
     from clawnet.models import Bot
     from clawnet.models.enums import Role
     from clawnet.security.permissions import Principal
@@ -133,6 +135,8 @@ def test_the_control_plane_runs_once_and_a_waiting_process_takes_over(installati
         assert status()[0] == "running"
         pid = status()[1]
         assert pid is not None and psutil.Process(pid).parent() is not None
+        with db.session_scope() as s:
+            gateway_id = s.get(Bot, bot_id).gateway_id  # type: ignore[union-attr]
 
         async def chat_from_a_worker() -> tuple[str, list[str]]:
             worker_bus = EventBus(origin="web-worker")
@@ -141,7 +145,18 @@ def test_the_control_plane_runs_once_and_a_waiting_process_takes_over(installati
                 worker = FleetService(get_settings(), worker_bus, None)
                 turn = await worker.chat(admin, bot_id, "REPLY WITH: answered across processes")
                 kinds = [kind async for kind, _ in turn.stream()]
-                return await turn.result(60), kinds
+                reply = await turn.result(60)
+                # A channel action: the gateway itself answers, through the controller.
+                try:
+                    outcome = await worker.reconnect_channel(admin, bot_id, "telegram")
+                except ChannelActionError as exc:
+                    outcome = str(exc)
+                assert "not running" not in outcome and "telegram" in outcome, outcome
+                # Only channel actions travel this way.
+                with pytest.raises(GatewayError) as refused:
+                    await RemoteGatewayClient(worker_bus, gateway_id).call("config.apply", {"raw": "{}"})
+                assert refused.value.code == "FORBIDDEN"
+                return reply, kinds
             finally:
                 await worker_bus.detach_transport()
 
