@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Coroutine
 from typing import Any
@@ -30,7 +31,7 @@ from clawnet.fleet.logs import LogTails
 from clawnet.fleet.protocol import GatewayClient, GatewayConnection, GatewayError
 from clawnet.fleet.reconciler import GatewayPlan, Reconciler
 from clawnet.fleet.sessions import ChatError, ChatRouter, SessionSync, fail_unfinished_turns
-from clawnet.fleet.supervisor import ProcessExit, Supervisor, explain_exit, gateway_paths
+from clawnet.fleet.supervisor import GatewayStartError, ProcessExit, Supervisor, explain_exit, gateway_paths
 from clawnet.models import Bot, Gateway, utcnow
 from clawnet.models.enums import BotStatus, GatewayKind, GatewayStatus
 from clawnet.security.secret_fields import GATEWAY_TOKEN
@@ -219,28 +220,37 @@ class FleetController:
                 ).all()
             ]
         )
-        for gateway_id, pid, started_at, port, token in rows:
-            proc = self.supervisor.adopt(gateway_id, pid, started_at, port) if port and pid else None
-            if proc is not None:
-                try:
-                    conn = await GatewayConnection.open(f"ws://127.0.0.1:{port}", token, timeout=15)
-                    await conn.close()
-                    log.info("adopted gateway %s (pid %s)", gateway_id, pid)
-                    self.bus.publish(
-                        Kind.GATEWAY_STATUS,
-                        {"status": GatewayStatus.RUNNING.value, "detail": "adopted", "pid": pid},
-                        gateway_id=gateway_id,
-                    )
-                    continue
-                except GatewayError as exc:
-                    log.warning("gateway %s (pid %s) does not answer (%s): stopping it", gateway_id, pid, exc)
-                    await self.supervisor.stop(gateway_id, grace_s=2)
-            await self.set_gateway_status(
-                gateway_id, GatewayStatus.STOPPED, "not running after ClawNet restarted", clear_pid=True
-            )
+        await asyncio.gather(*(self._adopt_one(*row) for row in rows))
         # A gateway spawned just before a crash, whose PID never reached the database, would
         # otherwise run twice (and hold its port): end it; the reconciler starts it properly.
         await self.supervisor.kill_strays()
+
+    async def _adopt_one(
+        self, gateway_id: int, pid: int | None, started_at: float | None, port: int | None, token: str
+    ) -> None:
+        proc = self.supervisor.adopt(gateway_id, pid, started_at, port) if port and pid else None
+        if proc is not None:
+            try:
+                age = time.time() - proc.create_time
+                if age < self.start_timeout_s:  # maybe still starting: give it the rest of a start
+                    await self.supervisor.wait_ready(
+                        proc, token, timeout=max(5.0, self.start_timeout_s - age)
+                    )
+                conn = await GatewayConnection.open(f"ws://127.0.0.1:{port}", token, timeout=15)
+                await conn.close()
+                log.info("adopted gateway %s (pid %s)", gateway_id, pid)
+                self.bus.publish(
+                    Kind.GATEWAY_STATUS,
+                    {"status": GatewayStatus.RUNNING.value, "detail": "adopted", "pid": pid},
+                    gateway_id=gateway_id,
+                )
+                return
+            except (GatewayError, GatewayStartError) as exc:
+                log.warning("gateway %s (pid %s) does not answer (%s): stopping it", gateway_id, pid, exc)
+                await self.supervisor.stop(gateway_id, grace_s=2)
+        await self.set_gateway_status(
+            gateway_id, GatewayStatus.STOPPED, "not running after ClawNet restarted", clear_pid=True
+        )
 
     async def _reconcile_loop(self) -> None:
         while True:

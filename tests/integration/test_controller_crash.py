@@ -143,8 +143,12 @@ def test_killed_during_a_config_change_the_change_is_fully_applied_after_restart
     kill_hard(controller)
 
     start()
-    gw = wait_until(lambda: running_and_applied(bot_id), RECOVERY_S, "the change is applied")
-    assert gw.desired_config_hash != old_hash
+
+    def changed_and_applied() -> Gateway | None:
+        gw = running_and_applied(bot_id)
+        return gw if gw is not None and gw.desired_config_hash != old_hash else None
+
+    gw = wait_until(changed_and_applied, RECOVERY_S, "the change is applied")
     assert gateway_mains(settings.gateways_dir) == [gw.pid]
     assert gw.pid == pid  # adopted, not restarted: a persona change is applied hot
     assert gw.id is not None
