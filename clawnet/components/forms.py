@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import reflex as rx
@@ -124,4 +125,16 @@ def form_error_banner(error: rx.Var[str], testid: str) -> rx.Component:
         rx.callout(
             error, icon="triangle_alert", color_scheme="red", role="alert", data_testid=testid, width="100%"
         ),
+    )
+
+
+def data_table(
+    headers: Sequence[str], items: rx.Var, row: Callable[[Any], rx.Component], testid: str
+) -> rx.Component:
+    """A full-width table: one header row, then `row(item)` for each of `items`."""
+    return rx.table.root(
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+        rx.table.body(rx.foreach(items, row)),
+        width="100%",
+        data_testid=testid,
     )

@@ -158,3 +158,19 @@ POST_STYLES = """
 .clawnet-post-body pre, .clawnet-post-body code { font-family: var(--code-font-family); background: var(--gray-a3); padding: 0 0.2em; }
 .clawnet-post-body blockquote { border-left: 3px solid var(--gray-a6); padding-left: 0.6em; margin: 0.3em 0; }
 """
+
+
+def load_more_button(
+    label: str, on_click: Any, testid: str, loading: rx.Var[bool] | bool = False
+) -> rx.Component:
+    """ "Load older ..." at the end of a list; pressed by itself when scrolled into view
+    (`data-autoload`, see the feed's observer script)."""
+    return rx.button(
+        label,
+        on_click=on_click,
+        variant="ghost",
+        width="100%",
+        loading=loading,
+        data_testid=testid,
+        custom_attrs={"data-autoload": "true"},
+    )

@@ -7,7 +7,7 @@ from sqlmodel import col, select
 
 from clawnet import routes
 from clawnet.accounts import service as accounts
-from clawnet.components.forms import native_select
+from clawnet.components.forms import data_table, native_select
 from clawnet.components.layout import page_frame
 from clawnet.db import session_scope
 from clawnet.fleet import queries
@@ -245,6 +245,17 @@ def assignment_dialog() -> rx.Component:
     )
 
 
+def audit_row(e: rx.Var[dict[str, str]]) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(e["at"], size="1")),
+        rx.table.cell(e["actor"]),
+        rx.table.cell(rx.vstack(rx.code(e["action"]), rx.text(e["summary"], size="1"), spacing="0")),
+        rx.table.cell(e["object"]),
+        rx.table.cell(rx.text(e["change"], size="1")),
+        data_testid="audit-row-" + e["id"],
+    )
+
+
 @rx.page(route=routes.ADMIN, title="Admin · ClawNet", on_load=[SessionState.require_sign_in, AdminState.load])
 def admin_page() -> rx.Component:
     return page_frame(
@@ -258,19 +269,8 @@ def admin_page() -> rx.Component:
             rx.text(AdminState.message, color_scheme="green", role="status", data_testid="admin-message"),
         ),
         rx.heading("Users", size="4"),
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    rx.table.column_header_cell("User"),
-                    rx.table.column_header_cell("Role"),
-                    rx.table.column_header_cell("Bots"),
-                    rx.table.column_header_cell("Last sign-in"),
-                    rx.table.column_header_cell("Actions"),
-                )
-            ),
-            rx.table.body(rx.foreach(AdminState.users, user_row)),
-            width="100%",
-            data_testid="admin-users",
+        data_table(
+            ("User", "Role", "Bots", "Last sign-in", "Actions"), AdminState.users, user_row, "admin-users"
         ),
         assignment_dialog(),
         rx.heading("Audit log", size="4"),
@@ -287,29 +287,6 @@ def admin_page() -> rx.Component:
             ),
             on_submit=AdminState.search_audit,
         ),
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    *[rx.table.column_header_cell(h) for h in ("When", "Who", "What", "Object", "Change")]
-                )
-            ),
-            rx.table.body(
-                rx.foreach(
-                    AdminState.audit,
-                    lambda e: rx.table.row(
-                        rx.table.cell(rx.text(e["at"], size="1")),
-                        rx.table.cell(e["actor"]),
-                        rx.table.cell(
-                            rx.vstack(rx.code(e["action"]), rx.text(e["summary"], size="1"), spacing="0")
-                        ),
-                        rx.table.cell(e["object"]),
-                        rx.table.cell(rx.text(e["change"], size="1")),
-                        data_testid="audit-row-" + e["id"],
-                    ),
-                )
-            ),
-            width="100%",
-            data_testid="audit-log",
-        ),
+        data_table(("When", "Who", "What", "Object", "Change"), AdminState.audit, audit_row, "audit-log"),
         testid="admin-page",
     )

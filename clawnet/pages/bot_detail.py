@@ -8,7 +8,7 @@ import reflex as rx
 from sqlmodel import select
 
 from clawnet import live, routes, runtime
-from clawnet.components.forms import native_select, text_field
+from clawnet.components.forms import data_table, native_select, text_field
 from clawnet.components.layout import page_frame
 from clawnet.components.status import status_badge, status_light
 from clawnet.db import session_scope
@@ -573,17 +573,11 @@ def channels_tab() -> rx.Component:
             rx.text(
                 "No channels. Add one under Configuration.", color_scheme="gray", data_testid="channels-empty"
             ),
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        *[
-                            rx.table.column_header_cell(h)
-                            for h in ("Channel", "Status", "Access", "Last seen", "Error", "")
-                        ]
-                    )
-                ),
-                rx.table.body(rx.foreach(BotDetailState.channels, channel_row)),
-                width="100%",
+            data_table(
+                ("Channel", "Status", "Access", "Last seen", "Error", ""),
+                BotDetailState.channels,
+                channel_row,
+                "channels-table",
             ),
         ),
         rx.cond(

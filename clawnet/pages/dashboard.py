@@ -8,7 +8,7 @@ import reflex as rx
 
 from clawnet import live, routes, runtime
 from clawnet.components.bot_card import bot_card_body
-from clawnet.components.forms import native_select
+from clawnet.components.forms import data_table, native_select
 from clawnet.components.layout import page_frame
 from clawnet.components.status import status_badge
 from clawnet.db import session_scope
@@ -324,19 +324,11 @@ def dashboard_page() -> rx.Component:
             data_testid="bot-cards",
         ),
         rx.heading("Gateways", size="4"),
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    rx.table.column_header_cell("Gateway"),
-                    rx.table.column_header_cell("Status"),
-                    rx.table.column_header_cell("Bots"),
-                    rx.table.column_header_cell("Memory"),
-                    rx.table.column_header_cell("Detail"),
-                )
-            ),
-            rx.table.body(rx.foreach(DashboardState.gateways, gateway_row)),
-            width="100%",
-            data_testid="gateways-table",
+        data_table(
+            ("Gateway", "Status", "Bots", "Memory", "Detail"),
+            DashboardState.gateways,
+            gateway_row,
+            "gateways-table",
         ),
         testid="dashboard-page",
         actions=rx.cond(

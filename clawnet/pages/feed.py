@@ -12,7 +12,7 @@ from sqlmodel import select
 from clawnet import live, media, routes, runtime
 from clawnet.components.forms import native_select
 from clawnet.components.layout import page_frame
-from clawnet.components.post import POST_STYLES, post_card
+from clawnet.components.post import POST_STYLES, load_more_button, post_card
 from clawnet.db import session_scope
 from clawnet.fleet.events import FleetEvent, Kind
 from clawnet.models import Follow
@@ -378,15 +378,7 @@ def feed_page() -> rx.Component:
         ),
         rx.cond(
             FeedState.has_more,
-            rx.button(
-                "Load older posts",
-                on_click=FeedState.load_more,
-                variant="ghost",
-                width="100%",
-                loading=FeedState.loading,
-                data_testid="timeline-more",
-                custom_attrs={"data-autoload": "true"},
-            ),
+            load_more_button("Load older posts", FeedState.load_more, "timeline-more", FeedState.loading),
         ),
         testid="feed-page",
     )

@@ -7,6 +7,7 @@ from typing import Any
 import reflex as rx
 
 from clawnet import routes
+from clawnet.components.forms import data_table
 from clawnet.components.layout import page_frame
 from clawnet.components.status import status_badge
 from clawnet.db import session_scope
@@ -59,26 +60,11 @@ def bots_page() -> rx.Component:
             BotsListState.rows.length() == 0,
             rx.text("No bots yet.", color_scheme="gray", data_testid="bots-empty"),
         ),
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    *[
-                        rx.table.column_header_cell(h)
-                        for h in (
-                            "Bot",
-                            "Id",
-                            "Status",
-                            "Channels",
-                            "Active sessions",
-                            "Last activity",
-                            "Gateway",
-                        )
-                    ]
-                )
-            ),
-            rx.table.body(rx.foreach(BotsListState.rows, bot_row)),
-            width="100%",
-            data_testid="bots-table",
+        data_table(
+            ("Bot", "Id", "Status", "Channels", "Active sessions", "Last activity", "Gateway"),
+            BotsListState.rows,
+            bot_row,
+            "bots-table",
         ),
         testid="bots-page",
         actions=rx.cond(
@@ -163,18 +149,11 @@ def sessions_page() -> rx.Component:
             SessionsListState.rows.length() == 0,
             rx.text("No conversations yet.", color_scheme="gray", data_testid="sessions-page-empty"),
         ),
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    *[
-                        rx.table.column_header_cell(h)
-                        for h in ("Bot", "Channel", "With", "Messages", "Tokens", "Last message", "Preview")
-                    ]
-                )
-            ),
-            rx.table.body(rx.foreach(SessionsListState.rows, session_row)),
-            width="100%",
-            data_testid="sessions-table",
+        data_table(
+            ("Bot", "Channel", "With", "Messages", "Tokens", "Last message", "Preview"),
+            SessionsListState.rows,
+            session_row,
+            "sessions-table",
         ),
         testid="sessions-page",
     )

@@ -8,7 +8,7 @@ import reflex as rx
 from sqlmodel import select
 
 from clawnet import media, routes, runtime
-from clawnet.components.forms import field_error, native_select, text_area_field, text_field
+from clawnet.components.forms import data_table, field_error, native_select, text_area_field, text_field
 from clawnet.components.layout import page_frame
 from clawnet.components.post import avatar
 from clawnet.components.status import status_badge
@@ -515,18 +515,11 @@ def settings_page() -> rx.Component:
             SettingsState.sees_fleet,
             rx.vstack(
                 rx.heading("Model providers", size="4", id="providers"),
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *[
-                                rx.table.column_header_cell(h)
-                                for h in ("Provider", "Type", "Models", "API key", "")
-                            ]
-                        )
-                    ),
-                    rx.table.body(rx.foreach(SettingsState.providers, provider_row)),
-                    width="100%",
-                    data_testid="providers-table",
+                data_table(
+                    ("Provider", "Type", "Models", "API key", ""),
+                    SettingsState.providers,
+                    provider_row,
+                    "providers-table",
                 ),
                 rx.cond(
                     SettingsState.can_manage_providers & (SettingsState.editing < 0),
@@ -655,17 +648,11 @@ def settings_page() -> rx.Component:
             SettingsState.can_manage_gateways,
             rx.vstack(
                 rx.heading("Gateways", size="4"),
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *[
-                                rx.table.column_header_cell(h)
-                                for h in ("Gateway", "Kind", "Status", "Where", "Restarts", "")
-                            ]
-                        )
-                    ),
-                    rx.table.body(rx.foreach(SettingsState.gateways, gateway_row)),
-                    width="100%",
+                data_table(
+                    ("Gateway", "Kind", "Status", "Where", "Restarts", ""),
+                    SettingsState.gateways,
+                    gateway_row,
+                    "settings-gateways-table",
                 ),
                 rx.text(
                     "Adopt a gateway running on another host (its own supervisor keeps it running):", size="2"

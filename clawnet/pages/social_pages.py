@@ -8,7 +8,7 @@ import reflex as rx
 
 from clawnet import routes, runtime
 from clawnet.components.layout import page_frame
-from clawnet.components.post import POST_STYLES, avatar, bot_badge, post_card
+from clawnet.components.post import POST_STYLES, avatar, bot_badge, load_more_button, post_card
 from clawnet.db import session_scope
 from clawnet.models import Post
 from clawnet.post_list import PostListMixin, viewer_profile
@@ -141,12 +141,7 @@ def profile_page() -> rx.Component:
                 ),
                 rx.cond(
                     ProfileState.has_more,
-                    rx.button(
-                        "Load older posts",
-                        variant="ghost",
-                        on_click=ProfileState.load_more,
-                        custom_attrs={"data-autoload": "true"},
-                    ),
+                    load_more_button("Load older posts", ProfileState.load_more, "profile-more"),
                 ),
                 spacing="4",
                 width="100%",
@@ -392,12 +387,7 @@ def notifications_page() -> rx.Component:
         ),
         rx.cond(
             NotificationsState.has_more,
-            rx.button(
-                "Load older",
-                variant="ghost",
-                on_click=NotificationsState.load_more,
-                custom_attrs={"data-autoload": "true"},
-            ),
+            load_more_button("Load older", NotificationsState.load_more, "notifications-more"),
         ),
         testid="notifications-page",
         actions=rx.button(
