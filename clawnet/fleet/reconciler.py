@@ -309,9 +309,12 @@ def config_file_problem(path: Path) -> str | None:
     except (OSError, UnicodeDecodeError) as exc:
         return f"it cannot be read: {exc}"
     try:
-        data = json5.loads(text)
-    except ValueError as exc:
-        return f"it is not valid JSON5: {str(exc)[:120]}"
+        data = json.loads(text)  # what OpenClaw writes back: fast to check
+    except ValueError:
+        try:
+            data = json5.loads(text)  # what people may write (comments, trailing commas)
+        except ValueError as exc:
+            return f"it is not valid JSON5: {str(exc)[:120]}"
     if not isinstance(data, dict) or not isinstance(data.get("gateway"), dict):
         return "it has no gateway section"
     return None
@@ -393,6 +396,7 @@ class Reconciler:
         self._refused_hot: dict[int, tuple[str, str]] = {}
         self.applying: set[int] = set()
         self._bad_config_since: dict[int, float] = {}  # gateway -> when its file first read bad
+        self._good_config_file: dict[int, tuple[int, int]] = {}  # gateway -> (mtime, size) read well
 
     @property
     def settings(self) -> Settings:
@@ -479,9 +483,18 @@ class Reconciler:
         if gid in self.applying:
             return
         path = gateway_paths(self.settings, gid).config
+        try:
+            stat = path.stat()
+            signature: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            signature = None
+        if signature is not None and self._good_config_file.get(gid) == signature:
+            return  # unchanged since it last read well: no need to parse it on every pass
         problem = config_file_problem(path)
         if problem is None:
             self._bad_config_since.pop(gid, None)
+            if signature is not None:
+                self._good_config_file[gid] = signature
             return
         first_seen = self._bad_config_since.setdefault(gid, time.monotonic())
         if time.monotonic() - first_seen < CONFIG_RECHECK_S:
