@@ -18,11 +18,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from clawnet import db
+from clawnet.bots.service import FleetService, ensure_local_echo_provider
+from clawnet.bots.validation import BotInput
+from clawnet.controlplane.controller import FleetController
+from clawnet.controlplane.health import HealthIntervals, RestartPolicy
 from clawnet.db import session_scope
-from clawnet.fleet.bot_input import BotInput
-from clawnet.fleet.controller import FleetController
-from clawnet.fleet.health import HealthIntervals, RestartPolicy
-from clawnet.fleet.service import FleetService, ensure_local_echo_provider
 from clawnet.security import crypto
 from clawnet.security.permissions import Principal
 from clawnet.settings import get_settings

@@ -105,9 +105,9 @@ def create_bots(server, count: int) -> list[int]:
     from sqlmodel import select
 
     from clawnet import db
-    from clawnet.fleet.bot_input import BotInput
-    from clawnet.fleet.events import EventBus
-    from clawnet.fleet.service import FleetService
+    from clawnet.bots.service import FleetService
+    from clawnet.bots.validation import BotInput
+    from clawnet.events.bus import EventBus
     from clawnet.models import ModelProvider, User
     from clawnet.security import crypto
     from clawnet.security.permissions import Principal

@@ -17,9 +17,9 @@ import time
 
 from _fleet import bench_fleet, describe
 
+from clawnet.controlplane.health import RestartPolicy
 from clawnet.db import session_scope
-from clawnet.fleet.events import Kind
-from clawnet.fleet.health import RestartPolicy
+from clawnet.events.bus import Kind
 from clawnet.models import Bot, Gateway
 from clawnet.models.enums import BotStatus
 

@@ -25,10 +25,10 @@ from pathlib import Path
 import httpx
 from _fleet import bench_fleet, describe, free_base_port
 
-from clawnet.fleet import openclaw_config as oc
-from clawnet.fleet.fake_llm import FakeLLM
-from clawnet.fleet.openclaw_cli import openclaw_env
-from clawnet.fleet.protocol import GatewayConnection
+from clawnet.controlplane import openclaw_config as oc
+from clawnet.controlplane.echo_llm import FakeLLM
+from clawnet.controlplane.openclaw_cli import openclaw_env
+from clawnet.controlplane.protocol import GatewayConnection
 from clawnet.models.enums import BotStatus, ProviderKind
 from clawnet.settings import get_settings
 

@@ -117,7 +117,7 @@ def cmd_controller(_args: argparse.Namespace) -> int:
 
 
 def cmd_fake_llm(args: argparse.Namespace) -> int:
-    from clawnet.fleet.fake_llm import main as serve
+    from clawnet.controlplane.echo_llm import main as serve
 
     serve(args.port)
     return 0

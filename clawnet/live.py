@@ -15,7 +15,7 @@ from typing import Any
 import reflex as rx
 
 from clawnet import runtime
-from clawnet.fleet.events import FleetEvent
+from clawnet.events.bus import FleetEvent
 
 IDLE_CHECK_S = 5.0
 MAX_BATCH = 500

@@ -6,7 +6,7 @@ import reflex as rx
 
 from clawnet import live
 from clawnet.db import session_scope
-from clawnet.fleet.events import FleetEvent, Kind
+from clawnet.events.bus import FleetEvent, Kind
 from clawnet.social import profiles
 from clawnet.social.service import unread_count
 from clawnet.state import current_principal

@@ -2,7 +2,7 @@
 and the fleet service pages call. The web app's lifespan starts and stops them.
 
 The control plane must run exactly once per installation. "Embedded" (the default), it runs
-inside the web worker that holds the controller lock (`clawnet.fleet.leader`): with several
+inside the web worker that holds the controller lock (`clawnet.controlplane.leader`): with several
 workers one leads and the others take over if it dies. "External" (CLAWNET_CONTROLLER=external),
 it runs only in `clawnet controller`, its own process. Workers without it write desired state and
 listen; with REFLEX_REDIS_URL set, events cross processes over Redis pub/sub.
@@ -17,10 +17,10 @@ import os
 import uuid
 from typing import Any
 
-from clawnet.fleet.controller import FleetController
-from clawnet.fleet.events import EventBus
-from clawnet.fleet.leader import ControllerLock
-from clawnet.fleet.service import FleetService
+from clawnet.bots.service import FleetService
+from clawnet.controlplane.controller import FleetController
+from clawnet.controlplane.leader import ControllerLock
+from clawnet.events.bus import EventBus
 from clawnet.settings import get_settings
 from clawnet.social.service import SocialService
 
@@ -83,13 +83,13 @@ async def start(*, run_controller: bool | None = None, wait_for_lock: bool = Fal
     may run it and holds the controller lock (otherwise it keeps trying in the background)."""
     global _service, _lock, _contend_task
     settings = get_settings()
+    from clawnet.bots.service import ensure_local_echo_provider
     from clawnet.db import session_scope
-    from clawnet.fleet.service import ensure_local_echo_provider
 
     with session_scope() as session:  # so a new user can try a bot with no API key
         ensure_local_echo_provider(session)
     if (url := redis_url()) and bus()._transport is None:
-        from clawnet.fleet.redis_transport import RedisTransport
+        from clawnet.events.redis import RedisTransport
 
         await bus().attach_transport(RedisTransport(url))
         log.info("events cross processes over Redis")

@@ -7,10 +7,10 @@ from sqlmodel import col, select
 
 from clawnet import routes
 from clawnet.accounts import service as accounts
+from clawnet.bots import queries
 from clawnet.components.forms import data_table, native_select
 from clawnet.components.layout import page_frame
 from clawnet.db import session_scope
-from clawnet.fleet import queries
 from clawnet.models import Bot
 from clawnet.models.enums import Role
 from clawnet.security.permissions import Action, PermissionDenied, require

@@ -8,16 +8,16 @@ import reflex as rx
 from sqlmodel import select
 
 from clawnet import live, routes, runtime
+from clawnet.bots import queries
+from clawnet.bots.checks import discord_invite_url
+from clawnet.bots.service import BotInputError, ChannelActionError, NotFound
 from clawnet.components.forms import data_table, native_select, text_field
 from clawnet.components.layout import page_frame
 from clawnet.components.status import status_badge, status_light
+from clawnet.controlplane.logs import LEVELS, recent_logs
+from clawnet.controlplane.sessions import ChatError
 from clawnet.db import session_scope
-from clawnet.fleet import queries
-from clawnet.fleet.channel_checks import discord_invite_url
-from clawnet.fleet.events import FleetEvent, Kind
-from clawnet.fleet.logs import LEVELS, recent_logs
-from clawnet.fleet.service import BotInputError, ChannelActionError, NotFound
-from clawnet.fleet.sessions import ChatError
+from clawnet.events.bus import FleetEvent, Kind
 from clawnet.models import Bot, BotChannel
 from clawnet.security.permissions import PermissionDenied
 from clawnet.security.secret_fields import CHANNEL_CREDENTIALS, unseal_json

@@ -7,14 +7,14 @@ from typing import Any
 import reflex as rx
 
 from clawnet import live, routes, runtime
+from clawnet.bots import queries
+from clawnet.bots.service import NotFound
 from clawnet.components.bot_card import bot_card_body
 from clawnet.components.forms import data_table, native_select
 from clawnet.components.layout import page_frame
 from clawnet.components.status import status_badge
 from clawnet.db import session_scope
-from clawnet.fleet import queries
-from clawnet.fleet.events import FleetEvent, Kind
-from clawnet.fleet.service import NotFound
+from clawnet.events.bus import FleetEvent, Kind
 from clawnet.security.permissions import PermissionDenied
 from clawnet.state import SessionState, current_principal
 

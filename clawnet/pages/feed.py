@@ -14,7 +14,7 @@ from clawnet.components.forms import native_select
 from clawnet.components.layout import page_frame
 from clawnet.components.post import POST_STYLES, load_more_button, post_card
 from clawnet.db import session_scope
-from clawnet.fleet.events import FleetEvent, Kind
+from clawnet.events.bus import FleetEvent, Kind
 from clawnet.models import Follow
 from clawnet.post_list import PostListMixin, viewer_profile
 from clawnet.security.permissions import PermissionDenied

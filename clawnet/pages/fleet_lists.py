@@ -7,11 +7,11 @@ from typing import Any
 import reflex as rx
 
 from clawnet import routes
+from clawnet.bots import queries
 from clawnet.components.forms import data_table
 from clawnet.components.layout import page_frame
 from clawnet.components.status import status_badge
 from clawnet.db import session_scope
-from clawnet.fleet import queries
 from clawnet.security.permissions import PermissionDenied
 from clawnet.state import SessionState, current_principal
 

@@ -8,15 +8,15 @@ import reflex as rx
 from sqlmodel import select
 
 from clawnet import media, routes, runtime
+from clawnet.bots import providers as provider_service
+from clawnet.bots import queries
+from clawnet.bots.providers import KIND_LABELS, ProviderError, ProviderInput
+from clawnet.bots.service import BotInputError, NotFound
 from clawnet.components.forms import data_table, field_error, native_select, text_area_field, text_field
 from clawnet.components.layout import page_frame
 from clawnet.components.post import avatar
 from clawnet.components.status import status_badge
 from clawnet.db import session_scope
-from clawnet.fleet import providers as provider_service
-from clawnet.fleet import queries
-from clawnet.fleet.providers import KIND_LABELS, ProviderError, ProviderInput
-from clawnet.fleet.service import BotInputError, NotFound
 from clawnet.models import Gateway
 from clawnet.security.permissions import Action, PermissionDenied, can, require
 from clawnet.security.sanitize import bio_source

@@ -15,12 +15,11 @@ import reflex as rx
 from sqlmodel import select
 
 from clawnet import live, media, routes, runtime
-from clawnet.components.forms import field_error, native_select
-from clawnet.components.layout import page_frame
-from clawnet.db import session_scope
-from clawnet.fleet import drafts
-from clawnet.fleet import openclaw_config as oc
-from clawnet.fleet.bot_input import (
+from clawnet.bots import drafts
+from clawnet.bots.checks import discord_invite_url, test_telegram_token
+from clawnet.bots.providers import model_choices
+from clawnet.bots.service import BotInputError, NotFound
+from clawnet.bots.validation import (
     BotInput,
     ChannelInput,
     _allow_entry_problem,
@@ -28,12 +27,13 @@ from clawnet.fleet.bot_input import (
     risky_tool_warnings,
     validate_bot_input,
 )
-from clawnet.fleet.channel_checks import discord_invite_url, test_telegram_token
-from clawnet.fleet.events import FleetEvent, Kind
-from clawnet.fleet.openclaw_cli import validate_config
-from clawnet.fleet.providers import model_choices
-from clawnet.fleet.reconciler import preview_config
-from clawnet.fleet.service import BotInputError, NotFound
+from clawnet.components.forms import field_error, native_select
+from clawnet.components.layout import page_frame
+from clawnet.controlplane import openclaw_config as oc
+from clawnet.controlplane.openclaw_cli import validate_config
+from clawnet.controlplane.reconciler import preview_config
+from clawnet.db import session_scope
+from clawnet.events.bus import FleetEvent, Kind
 from clawnet.models import Bot, BotChannel
 from clawnet.models.enums import ChannelType
 from clawnet.security.permissions import Action, PermissionDenied, can, require

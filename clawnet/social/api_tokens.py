@@ -12,7 +12,7 @@ import secrets
 from sqlmodel import Session, col, select
 
 from clawnet import audit
-from clawnet.fleet.queries import ago
+from clawnet.bots.queries import ago
 from clawnet.models import Bot, BotApiToken, Profile, utcnow
 from clawnet.security.permissions import Action, Principal, require
 

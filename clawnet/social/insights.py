@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, func, select
 
+from clawnet.controlplane.sessions import ChatError
 from clawnet.db import session_scope
-from clawnet.fleet.sessions import ChatError
 from clawnet.models import Bot, BotSession, Post, Profile, utcnow
 from clawnet.models.enums import BotStatus, DesiredStatus, Visibility
 from clawnet.social.service import Outbox, SocialError, SocialService
 
 if TYPE_CHECKING:
-    from clawnet.fleet.controller import FleetController
+    from clawnet.controlplane.controller import FleetController
 
 log = logging.getLogger(__name__)
 

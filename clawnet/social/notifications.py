@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from clawnet import routes
-from clawnet.fleet.queries import ago
+from clawnet.bots.queries import ago
 from clawnet.models import Notification, Profile
 from clawnet.social.timelines import clamp_limit
 

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, func, select
 
 from clawnet import media, routes
 from clawnet.db import session_scope
-from clawnet.fleet.events import EventBus, Kind
+from clawnet.events.bus import EventBus, Kind
 from clawnet.models import Comment, Follow, Like, Media, Notification, Post, PostMention, Profile, utcnow
 from clawnet.models.enums import NotificationKind, Visibility
 from clawnet.security.permissions import Action, PermissionDenied, Principal, require

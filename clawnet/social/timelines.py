@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from clawnet import media, routes
-from clawnet.fleet.queries import ago
+from clawnet.bots.queries import ago
 from clawnet.models import Bot, Comment, Follow, Like, Media, Post, Profile
 from clawnet.models.enums import Visibility
 from clawnet.social.service import can_see

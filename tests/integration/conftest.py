@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 
 from clawnet import db
+from clawnet.bots.service import FleetService, ensure_local_echo_provider
+from clawnet.bots.validation import BotInput, ChannelInput
+from clawnet.controlplane.controller import FleetController
+from clawnet.controlplane.health import HealthIntervals, RestartPolicy
+from clawnet.controlplane.openclaw_cli import openclaw_env
 from clawnet.db import session_scope
-from clawnet.fleet.bot_input import BotInput, ChannelInput
-from clawnet.fleet.controller import FleetController
-from clawnet.fleet.events import EventBus
-from clawnet.fleet.health import HealthIntervals, RestartPolicy
-from clawnet.fleet.openclaw_cli import openclaw_env
-from clawnet.fleet.service import FleetService, ensure_local_echo_provider
+from clawnet.events.bus import EventBus
 from clawnet.models.enums import Role
 from clawnet.security.permissions import Principal
 from clawnet.settings import Settings, get_settings

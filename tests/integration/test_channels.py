@@ -11,10 +11,10 @@ import time
 import pytest
 from sqlmodel import select
 
+from clawnet.bots.service import FleetService
+from clawnet.bots.validation import ChannelInput
+from clawnet.controlplane.health import RestartPolicy
 from clawnet.db import session_scope
-from clawnet.fleet.bot_input import ChannelInput
-from clawnet.fleet.health import RestartPolicy
-from clawnet.fleet.service import FleetService
 from clawnet.models import Bot, BotChannel, BotSession, Gateway, TranscriptMessage
 from clawnet.models.enums import BotStatus, ChannelStatus
 from clawnet.settings import get_settings

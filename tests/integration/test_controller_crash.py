@@ -15,10 +15,10 @@ import json5
 import psutil
 import pytest
 
+from clawnet.bots.service import FleetService
+from clawnet.controlplane.supervisor import gateway_paths
 from clawnet.db import session_scope
-from clawnet.fleet.events import EventBus
-from clawnet.fleet.service import FleetService
-from clawnet.fleet.supervisor import gateway_paths
+from clawnet.events.bus import EventBus
 from clawnet.models import Bot, Gateway
 from clawnet.settings import PROJECT_ROOT, get_settings
 from tests.support.server import project_env

@@ -10,11 +10,11 @@ import json5
 import psutil
 import pytest
 
-from clawnet.fleet.events import Kind
-from clawnet.fleet.health import HealthIntervals
-from clawnet.fleet.reconciler import config_file_problem
-from clawnet.fleet.service import FleetService
-from clawnet.fleet.supervisor import gateway_paths
+from clawnet.bots.service import FleetService
+from clawnet.controlplane.health import HealthIntervals
+from clawnet.controlplane.reconciler import config_file_problem
+from clawnet.controlplane.supervisor import gateway_paths
+from clawnet.events.bus import Kind
 from clawnet.models.enums import BotStatus, GatewayStatus
 from tests.integration.conftest import Fleet, FleetData, start_fleet
 from tests.integration.test_fleet_lifecycle import gateway_of

@@ -9,9 +9,9 @@ import psutil
 import pytest
 from sqlmodel import select
 
+from clawnet.controlplane.sessions import ChatError
 from clawnet.db import session_scope
-from clawnet.fleet.events import Kind
-from clawnet.fleet.sessions import ChatError
+from clawnet.events.bus import Kind
 from clawnet.models import Bot, BotSession, ChatTurn, Gateway, TranscriptMessage
 from clawnet.models.enums import BotStatus, GatewayStatus, TurnStatus
 from tests.integration.conftest import Fleet

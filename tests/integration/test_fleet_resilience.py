@@ -11,11 +11,11 @@ import psutil
 import pytest
 from sqlmodel import select
 
+from clawnet.bots.service import FleetService
+from clawnet.controlplane.protocol import GatewayAuthError, GatewayClient, GatewayConnection
+from clawnet.controlplane.supervisor import bot_paths
 from clawnet.db import session_scope
-from clawnet.fleet.events import Kind
-from clawnet.fleet.protocol import GatewayAuthError, GatewayClient, GatewayConnection
-from clawnet.fleet.service import FleetService
-from clawnet.fleet.supervisor import bot_paths
+from clawnet.events.bus import Kind
 from clawnet.models import Bot, BotChannel, Gateway
 from clawnet.models.enums import BotStatus, GatewayStatus
 from clawnet.security.secret_fields import GATEWAY_TOKEN

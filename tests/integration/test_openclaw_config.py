@@ -7,8 +7,8 @@ import itertools
 
 import pytest
 
-from clawnet.fleet.openclaw_cli import validate_config
-from clawnet.fleet.openclaw_config import (
+from clawnet.controlplane.openclaw_cli import validate_config
+from clawnet.controlplane.openclaw_config import (
     AgentSpec,
     BindingSpec,
     ChannelSpec,

@@ -15,8 +15,8 @@ import psutil
 import pytest
 
 from clawnet import db
-from clawnet.fleet.events import EventBus, Kind
-from clawnet.fleet.redis_transport import RedisTransport
+from clawnet.events.bus import EventBus, Kind
+from clawnet.events.redis import RedisTransport
 from clawnet.settings import PROJECT_ROOT, get_settings
 from tests.support.server import free_port, free_port_range, project_env
 
@@ -88,10 +88,10 @@ def wait_for_text(path: Path, text: str, timeout_s: float) -> None:
 @pytest.mark.gateway
 def test_the_control_plane_runs_once_and_a_waiting_process_takes_over(installation, tmp_path):
     from clawnet.accounts.service import register
-    from clawnet.fleet.bot_input import BotInput
-    from clawnet.fleet.protocol import GatewayError
-    from clawnet.fleet.remote_chat import RemoteGatewayClient
-    from clawnet.fleet.service import ChannelActionError, FleetService, ensure_local_echo_provider
+    from clawnet.bots.service import ChannelActionError, FleetService, ensure_local_echo_provider
+    from clawnet.bots.validation import BotInput
+    from clawnet.controlplane.protocol import GatewayError
+    from clawnet.controlplane.remote import RemoteGatewayClient
     from clawnet.models import Bot
     from clawnet.models.enums import Role
     from clawnet.security.permissions import Principal

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from clawnet.fleet.bot_input import BotInput, ChannelInput, risky_tool_warnings, slugify, validate_bot_input
-from clawnet.fleet.service import ensure_local_echo_provider
+from clawnet.bots.service import ensure_local_echo_provider
+from clawnet.bots.validation import BotInput, ChannelInput, risky_tool_warnings, slugify, validate_bot_input
 from clawnet.models.enums import Role
 from clawnet.settings import get_settings
 from tests.factories import make_bot, make_user

@@ -6,7 +6,7 @@ import json
 
 import httpx
 
-from clawnet.fleet.fake_llm import FakeLLM, last_user_text, plan_reply
+from clawnet.controlplane.echo_llm import FakeLLM, last_user_text, plan_reply
 
 
 def test_openclaw_envelope_is_stripped_from_the_user_text():

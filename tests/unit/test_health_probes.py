@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from clawnet.fleet.health import BUSY_GRACE, HealthIntervals, HealthMonitor
+from clawnet.controlplane.health import BUSY_GRACE, HealthIntervals, HealthMonitor
 from tests.support.server import free_port
 
 

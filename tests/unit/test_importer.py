@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from clawnet.fleet.events import EventBus
-from clawnet.fleet.service import FleetService
+from clawnet.bots.service import FleetService
+from clawnet.events.bus import EventBus
 from clawnet.models import Binding, Bot, BotChannel, ModelProvider
 from clawnet.models.enums import Role
 from clawnet.security.permissions import PermissionDenied, Principal

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clawnet.fleet import openclaw_config as oc
+from clawnet.controlplane import openclaw_config as oc
 from clawnet.models.enums import ChannelType, DmPolicy, ProviderKind
 
 ECHO = oc.ProviderSpec(
@@ -170,7 +170,7 @@ def test_a_stopped_bot_keeps_its_agent_but_its_channels_are_off_and_unrouted():
 
 
 def test_a_config_file_problem_names_what_is_wrong(tmp_path):
-    from clawnet.fleet.reconciler import config_file_problem
+    from clawnet.controlplane.reconciler import config_file_problem
 
     path = tmp_path / "openclaw.json"
     assert config_file_problem(path) == "it is missing"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import socket
 
-from clawnet.fleet.placement import allocate_port, place_bot
+from clawnet.bots.placement import allocate_port, place_bot
 from clawnet.models.enums import Role
 from clawnet.settings import get_settings
 from tests.factories import make_bot, make_user
@@ -60,8 +60,8 @@ def test_ports_are_spaced_and_skip_ones_in_use(session):
 
 
 def test_a_gateway_that_deleted_an_agent_id_never_gets_it_back(session):
-    from clawnet.fleet.bot_input import agent_id_problem
-    from clawnet.fleet.reconciler import record_tombstone
+    from clawnet.bots.validation import agent_id_problem
+    from clawnet.controlplane.reconciler import record_tombstone
 
     s = settings(gateway_base_port=31000)
     owner = make_user(session, Role.OPERATOR)

@@ -11,7 +11,7 @@ import pytest
 import websockets
 from websockets.asyncio.server import ServerConnection
 
-from clawnet.fleet.protocol import (
+from clawnet.controlplane.protocol import (
     Backoff,
     GatewayAuthError,
     GatewayClient,

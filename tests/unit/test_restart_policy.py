@@ -1,6 +1,6 @@
 """The restart backoff and the crash-loop threshold."""
 
-from clawnet.fleet.health import RestartPolicy
+from clawnet.controlplane.health import RestartPolicy
 
 
 def test_backoff_doubles_up_to_a_ceiling():

@@ -10,7 +10,7 @@ import sys
 
 import psutil
 
-from clawnet.fleet.supervisor import Supervisor
+from clawnet.controlplane.supervisor import Supervisor
 
 
 def spawn_fake_gateway(config_path: str) -> subprocess.Popen[bytes]:

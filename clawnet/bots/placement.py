@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from clawnet.fleet.openclaw_config import SessionSpec
-from clawnet.fleet.supervisor import port_is_free
+from clawnet.controlplane.openclaw_config import SessionSpec
+from clawnet.controlplane.supervisor import port_is_free
 from clawnet.models import AgentTombstone, Bot, Gateway, User
 from clawnet.models.enums import GatewayKind, Placement
 from clawnet.security.secret_fields import GATEWAY_TOKEN

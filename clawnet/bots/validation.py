@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
-from clawnet.fleet.openclaw_config import CHANNEL_CREDENTIAL_FIELDS
-from clawnet.fleet.supervisor import bot_paths
+from clawnet.controlplane.openclaw_config import CHANNEL_CREDENTIAL_FIELDS
+from clawnet.controlplane.supervisor import bot_paths
 from clawnet.models import AgentTombstone, Bot, ModelProvider
 from clawnet.models.enums import ChannelType, DmPolicy, GroupPolicy, MentionPolicy, PeerKind, Placement
 from clawnet.security.sanitize import clean_text

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, select
 
-from clawnet.fleet.events import Kind
-from clawnet.fleet.protocol import GatewayError
+from clawnet.controlplane.protocol import GatewayError
+from clawnet.events.bus import Kind
 from clawnet.models import BotChannel, utcnow
 from clawnet.models.enums import ChannelStatus
 
 if TYPE_CHECKING:
-    from clawnet.fleet.controller import FleetController, GatewayLink
+    from clawnet.controlplane.controller import FleetController, GatewayLink
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clawnet.fleet.openclaw_config import render
+from clawnet.controlplane.openclaw_config import render
 from clawnet.settings import Settings
 
 

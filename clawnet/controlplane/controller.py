@@ -21,17 +21,23 @@ from typing import Any
 import psutil
 from sqlmodel import Session, col, select
 
-from clawnet.fleet.channels import sync_channels
-from clawnet.fleet.db_runner import DbRunner
-from clawnet.fleet.events import EventBus, FleetEvent, Kind
-from clawnet.fleet.fake_llm import FakeLLM
-from clawnet.fleet.health import HealthIntervals, HealthMonitor, RestartPolicy
-from clawnet.fleet.kicks import read_kick
-from clawnet.fleet.logs import LogTails
-from clawnet.fleet.protocol import GatewayClient, GatewayConnection, GatewayError
-from clawnet.fleet.reconciler import GatewayPlan, Reconciler
-from clawnet.fleet.sessions import ChatError, ChatRouter, SessionSync, fail_unfinished_turns
-from clawnet.fleet.supervisor import GatewayStartError, ProcessExit, Supervisor, explain_exit, gateway_paths
+from clawnet.controlplane.channels import sync_channels
+from clawnet.controlplane.db_runner import DbRunner
+from clawnet.controlplane.echo_llm import FakeLLM
+from clawnet.controlplane.health import HealthIntervals, HealthMonitor, RestartPolicy
+from clawnet.controlplane.kicks import read_kick
+from clawnet.controlplane.logs import LogTails
+from clawnet.controlplane.protocol import GatewayClient, GatewayConnection, GatewayError
+from clawnet.controlplane.reconciler import GatewayPlan, Reconciler
+from clawnet.controlplane.sessions import ChatError, ChatRouter, SessionSync, fail_unfinished_turns
+from clawnet.controlplane.supervisor import (
+    GatewayStartError,
+    ProcessExit,
+    Supervisor,
+    explain_exit,
+    gateway_paths,
+)
+from clawnet.events.bus import EventBus, FleetEvent, Kind
 from clawnet.models import Bot, Gateway, utcnow
 from clawnet.models.enums import BotStatus, GatewayKind, GatewayStatus
 from clawnet.security.secret_fields import GATEWAY_TOKEN
@@ -279,7 +285,7 @@ class FleetController:
                     self.spawn(self._answer_gateway_call(request), "remote-gateway-call")
 
     async def _answer_gateway_call(self, request: FleetEvent) -> None:
-        from clawnet.fleet.remote_chat import REMOTE_METHODS
+        from clawnet.controlplane.remote import REMOTE_METHODS
 
         p = request.payload
         reply: dict[str, Any] = {"request_id": p.get("request_id")}

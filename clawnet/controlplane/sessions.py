@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from clawnet.fleet.events import Kind
-from clawnet.fleet.protocol import GatewayError
+from clawnet.controlplane.protocol import GatewayError
+from clawnet.events.bus import Kind
 from clawnet.models import Bot, BotSession, ChatTurn, TranscriptMessage, utcnow
 from clawnet.models.enums import DesiredStatus, TurnStatus
 
 if TYPE_CHECKING:
-    from clawnet.fleet.controller import FleetController, GatewayLink
+    from clawnet.controlplane.controller import FleetController, GatewayLink
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from clawnet.fleet.bot_input import TELEGRAM_TOKEN_RE
+from clawnet.bots.validation import TELEGRAM_TOKEN_RE
 from clawnet.settings import Settings
 
 DISCORD_BOT_PERMISSIONS = 274877975552  # read/send messages, threads, reactions, embeds, history

@@ -28,8 +28,8 @@ from typing import Any
 import httpx
 import psutil
 
-from clawnet.fleet.openclaw_cli import openclaw_env
-from clawnet.fleet.protocol import GatewayAuthError, GatewayClient, GatewayConnection, GatewayError
+from clawnet.controlplane.openclaw_cli import openclaw_env
+from clawnet.controlplane.protocol import GatewayAuthError, GatewayClient, GatewayConnection, GatewayError
 from clawnet.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from clawnet.fleet.events import Kind
-from clawnet.fleet.supervisor import gateway_paths
+from clawnet.controlplane.supervisor import gateway_paths
+from clawnet.events.bus import Kind
 from clawnet.settings import Settings
 
 if TYPE_CHECKING:
-    from clawnet.fleet.controller import FleetController
+    from clawnet.controlplane.controller import FleetController
 
 log = logging.getLogger(__name__)
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")

@@ -15,8 +15,8 @@ import contextlib
 import uuid
 from typing import Any
 
-from clawnet.fleet.events import EventBus, FleetEvent, Kind, Subscription
-from clawnet.fleet.sessions import ChatError, Turn
+from clawnet.controlplane.sessions import ChatError, Turn
+from clawnet.events.bus import EventBus, FleetEvent, Kind, Subscription
 from clawnet.models.enums import TurnStatus
 
 ACCEPT_TIMEOUT_S = 20.0
@@ -130,7 +130,7 @@ class RemoteGatewayClient:
         self.gateway_id = gateway_id
 
     async def call(self, method: str, params: dict[str, Any] | None = None, *, timeout: float = 30.0) -> Any:
-        from clawnet.fleet.protocol import GatewayError, GatewayTimeout
+        from clawnet.controlplane.protocol import GatewayError, GatewayTimeout
 
         request_id = uuid.uuid4().hex
         with self.bus.subscribe(

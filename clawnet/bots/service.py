@@ -16,14 +16,14 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from clawnet import audit
+from clawnet.bots.placement import place_bot
+from clawnet.bots.validation import BotInput, ChannelInput, available_agent_id, validate_bot_input
+from clawnet.controlplane import openclaw_config as oc
+from clawnet.controlplane.kicks import write_kick
+from clawnet.controlplane.sessions import ChatError, Turn
+from clawnet.controlplane.supervisor import bot_paths
 from clawnet.db import session_scope
-from clawnet.fleet import openclaw_config as oc
-from clawnet.fleet.bot_input import BotInput, ChannelInput, available_agent_id, validate_bot_input
-from clawnet.fleet.events import EventBus, Kind
-from clawnet.fleet.kicks import write_kick
-from clawnet.fleet.placement import place_bot
-from clawnet.fleet.sessions import ChatError, Turn
-from clawnet.fleet.supervisor import bot_paths
+from clawnet.events.bus import EventBus, Kind
 from clawnet.models import Binding, Bot, BotChannel, Gateway, ModelProvider, utcnow
 from clawnet.models.enums import BotStatus, DesiredStatus, GatewayKind, GatewayStatus, ProviderKind
 from clawnet.security.permissions import Action, Principal, accessible_bot_ids, require
@@ -369,7 +369,7 @@ class FleetService:
             if self.bus._transport is None:
                 raise ChatError("The control plane is not running in this process.")
             if self._remote_chats is None:
-                from clawnet.fleet.remote_chat import RemoteChats
+                from clawnet.controlplane.remote import RemoteChats
 
                 self._remote_chats = RemoteChats(self.bus)
             return await self._remote_chats.send(  # through the controller in another process
@@ -384,7 +384,7 @@ class FleetService:
     async def adopt_remote_gateway(self, actor: Principal | None, name: str, url: str, token: str) -> int:
         """Manage a gateway running elsewhere (its own supervisor starts it) by URL and token.
         The connection is tried first, so a wrong URL or token is refused with the reason."""
-        from clawnet.fleet.protocol import GatewayAuthError, GatewayConnection, GatewayError
+        from clawnet.controlplane.protocol import GatewayAuthError, GatewayConnection, GatewayError
 
         with session_scope(self.settings.database_url) as session:
             require(session, actor, Action.MANAGE_GATEWAYS)
@@ -456,7 +456,7 @@ class FleetService:
                 raise NotFound("No such bot.")
             gateway_id, agent_id = bot.gateway_id, bot.agent_id
         if self.controller is None and self.bus._transport is not None and gateway_id:
-            from clawnet.fleet.remote_chat import RemoteLink
+            from clawnet.controlplane.remote import RemoteLink
 
             return RemoteLink(self.bus, gateway_id), agent_id  # through the controller elsewhere
         link = self.controller.links.get(gateway_id) if self.controller is not None and gateway_id else None
@@ -466,7 +466,7 @@ class FleetService:
 
     async def reconnect_channel(self, actor: Principal | None, bot_id: int, channel: str) -> str:
         """Stop and start one channel account of the bot (credentials kept)."""
-        from clawnet.fleet.protocol import GatewayError
+        from clawnet.controlplane.protocol import GatewayError
 
         with session_scope(self.settings.database_url) as session:
             actor = require(session, actor, Action.OPERATE_BOT, bot_id)
@@ -488,7 +488,7 @@ class FleetService:
 
     async def whatsapp_pairing_qr(self, actor: Principal | None, bot_id: int) -> tuple[str, str]:
         """Start WhatsApp's QR login through the gateway: (QR image data URL, login session key)."""
-        from clawnet.fleet.protocol import GatewayError
+        from clawnet.controlplane.protocol import GatewayError
 
         with session_scope(self.settings.database_url) as session:
             require(session, actor, Action.CONFIGURE_BOT, bot_id)
@@ -513,7 +513,7 @@ class FleetService:
         return qr, str((answer or {}).get("sessionKey") or "")
 
     async def whatsapp_pairing_wait(self, actor: Principal | None, bot_id: int, login_key: str) -> str:
-        from clawnet.fleet.protocol import GatewayError, GatewayTimeout
+        from clawnet.controlplane.protocol import GatewayError, GatewayTimeout
 
         with session_scope(self.settings.database_url) as session:
             require(session, actor, Action.CONFIGURE_BOT, bot_id)
@@ -580,7 +580,7 @@ class FleetService:
 
     def export_config(self, actor: Principal | None, bot_id: int | None = None) -> str:
         """A bot's (or every visible bot's) OpenClaw config, secrets redacted."""
-        from clawnet.fleet.reconciler import agent_spec, provider_spec
+        from clawnet.controlplane.reconciler import agent_spec, provider_spec
 
         with session_scope(self.settings.database_url) as session:
             if bot_id is not None:
@@ -592,7 +592,7 @@ class FleetService:
             agents = tuple(agent_spec(session, b, providers, self.settings, local=False) for b in bots)
             session_spec = oc.SessionSpec()
             if bots:
-                from clawnet.fleet.placement import session_spec_of
+                from clawnet.bots.placement import session_spec_of
 
                 session_spec = session_spec_of(bots[0])
             spec = oc.GatewaySpec(
@@ -605,7 +605,7 @@ class FleetService:
         return oc.render(config)
 
     def import_config(self, actor: Principal | None, raw: str, *, dry_run: bool = False) -> ImportResult:
-        from clawnet.fleet.importer import import_openclaw_config
+        from clawnet.bots.importer import import_openclaw_config
 
         with session_scope(self.settings.database_url) as session:
             actor = require(session, actor, Action.IMPORT_CONFIG)

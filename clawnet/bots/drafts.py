@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from clawnet.fleet.queries import ago
+from clawnet.bots.queries import ago
 from clawnet.models import BotDraft, utcnow
 from clawnet.security.permissions import Action, Principal, require
 from clawnet.security.secret_fields import DRAFT_DATA

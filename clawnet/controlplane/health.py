@@ -23,15 +23,15 @@ import psutil
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlmodel import Session, col, delete, select
 
-from clawnet.fleet.channels import sync_channels
-from clawnet.fleet.events import Kind
-from clawnet.fleet.protocol import GatewayError
-from clawnet.fleet.supervisor import gateway_paths, rotate_if_large
+from clawnet.controlplane.channels import sync_channels
+from clawnet.controlplane.protocol import GatewayError
+from clawnet.controlplane.supervisor import gateway_paths, rotate_if_large
+from clawnet.events.bus import Kind
 from clawnet.models import Gateway, GatewayMetric, LoginTicket, utcnow
 from clawnet.models.enums import GatewayKind, GatewayStatus
 
 if TYPE_CHECKING:
-    from clawnet.fleet.controller import FleetController
+    from clawnet.controlplane.controller import FleetController
 
 log = logging.getLogger(__name__)
 

@@ -27,17 +27,17 @@ from typing import TYPE_CHECKING, Any
 import json5
 from sqlmodel import Session, col, select
 
-from clawnet.files import write_file_atomically
-from clawnet.fleet import openclaw_config as oc
-from clawnet.fleet.events import Kind
-from clawnet.fleet.protocol import GatewayError
-from clawnet.fleet.supervisor import (
+from clawnet.controlplane import openclaw_config as oc
+from clawnet.controlplane.protocol import GatewayError
+from clawnet.controlplane.supervisor import (
     EXIT_CONFIG_INVALID,
     GatewayStartError,
     PortInUseError,
     bot_paths,
     gateway_paths,
 )
+from clawnet.events.bus import Kind
+from clawnet.files import write_file_atomically
 from clawnet.models import AgentTombstone, Bot, BotChannel, Gateway, ModelProvider, utcnow
 from clawnet.models.enums import (
     BotStatus,
@@ -53,7 +53,7 @@ from clawnet.security.secret_fields import CHANNEL_CREDENTIALS, GATEWAY_TOKEN, P
 from clawnet.settings import Settings
 
 if TYPE_CHECKING:
-    from clawnet.fleet.controller import FleetController
+    from clawnet.controlplane.controller import FleetController
 
 log = logging.getLogger(__name__)
 
@@ -412,7 +412,7 @@ class Reconciler:
             if gid not in known:
                 await self.ctl.drop_link(gid)
         await asyncio.gather(*(self.reconcile_gateway(gid) for gid in ids), return_exceptions=True)
-        from clawnet.fleet.service import purge_deleted_bot_data
+        from clawnet.bots.service import purge_deleted_bot_data
 
         purged = await self.ctl.db.run(lambda s: purge_deleted_bot_data(self.settings, s))
         for agent_id in purged:
@@ -572,7 +572,7 @@ class Reconciler:
 
     @staticmethod
     def _move_port(session: Session, gateway_id: int, settings: Settings) -> None:
-        from clawnet.fleet.placement import allocate_port
+        from clawnet.bots.placement import allocate_port
 
         gw = session.get(Gateway, gateway_id)
         if gw is not None:

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from clawnet.fleet.supervisor import bot_paths
+from clawnet.controlplane.supervisor import bot_paths
 from clawnet.models import (
     AuditEvent,
     Bot,

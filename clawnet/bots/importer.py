@@ -12,8 +12,8 @@ from typing import Any
 import json5
 from sqlmodel import Session, select
 
-from clawnet.fleet.bot_input import BindingInput, BotInput, ChannelInput, agent_id_problem, validate_bot_input
-from clawnet.fleet.openclaw_config import CHANNEL_CREDENTIAL_FIELDS, PROVIDER_API
+from clawnet.bots.validation import BindingInput, BotInput, ChannelInput, agent_id_problem, validate_bot_input
+from clawnet.controlplane.openclaw_config import CHANNEL_CREDENTIAL_FIELDS, PROVIDER_API
 from clawnet.models import Bot, ModelProvider
 from clawnet.models.enums import ChannelType, DesiredStatus, ProviderKind
 from clawnet.security.permissions import Principal
@@ -44,7 +44,7 @@ def _channel_accounts(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def import_openclaw_config(session: Session, settings: Settings, actor: Principal, raw: str) -> Any:
-    from clawnet.fleet.service import (
+    from clawnet.bots.service import (
         ImportedBot,
         ImportResult,
         _apply_input,
