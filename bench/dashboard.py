@@ -107,7 +107,7 @@ def create_bots(server, count: int) -> list[int]:
     from clawnet import db
     from clawnet.bots.service import FleetService
     from clawnet.bots.validation import BotInput
-    from clawnet.events.bus import EventBus
+    from clawnet.events import EventBus
     from clawnet.models import ModelProvider, User
     from clawnet.security import crypto
     from clawnet.security.permissions import Principal
@@ -155,8 +155,8 @@ class Dashboards:
         self.clients: list[ReflexClient] = []
 
     def open(self) -> None:
-        from clawnet.pages.dashboard import DashboardState
-        from clawnet.state import SessionState
+        from clawnet.ui.pages.dashboard import DashboardState
+        from clawnet.ui.session import SessionState
 
         self.thread.start()
 

@@ -23,7 +23,7 @@ from _fleet import bench_fleet, describe
 from sqlmodel import func, select
 
 from clawnet.db import session_scope
-from clawnet.events.bus import Kind
+from clawnet.events import Kind
 from clawnet.models import Bot, Gateway, TranscriptMessage
 from clawnet.models.enums import BotStatus, GatewayStatus
 

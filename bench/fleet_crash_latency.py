@@ -19,7 +19,7 @@ from _fleet import bench_fleet, describe
 
 from clawnet.controlplane.health import RestartPolicy
 from clawnet.db import session_scope
-from clawnet.events.bus import Kind
+from clawnet.events import Kind
 from clawnet.models import Bot, Gateway
 from clawnet.models.enums import BotStatus
 

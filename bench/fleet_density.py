@@ -20,7 +20,7 @@ import time
 import psutil
 from _fleet import bench_fleet, describe
 
-from clawnet.events.bus import Kind
+from clawnet.events import Kind
 from clawnet.models.enums import BotStatus
 
 

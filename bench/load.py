@@ -83,10 +83,10 @@ def errors_in(update: dict) -> list[str]:
 async def run(
     server, admin: str, members: list[str], bot_ids: list[int], clients: int, minutes: float
 ) -> None:
-    from clawnet.pages.bot_detail import BotDetailState
-    from clawnet.pages.dashboard import DashboardState
-    from clawnet.pages.feed import FeedState
-    from clawnet.state import SessionState
+    from clawnet.ui.pages.bot_detail import BotDetailState
+    from clawnet.ui.pages.dashboard import DashboardState
+    from clawnet.ui.pages.feed import FeedState
+    from clawnet.ui.session import SessionState
 
     feed_clients: list[ReflexClient] = []
     dash_clients: list[ReflexClient] = []

@@ -75,8 +75,8 @@ def has_new_post(update: dict) -> bool:
 
 
 async def run(url: str, token: str, count: int, rounds: int) -> None:
-    from clawnet.pages.feed import FeedState
-    from clawnet.state import SessionState
+    from clawnet.ui.pages.feed import FeedState
+    from clawnet.ui.session import SessionState
 
     clients = []
     for _ in range(count):

@@ -11,18 +11,11 @@ import sqlalchemy.exc
 from reflex.app import default_backend_exception_handler
 from reflex.event import EventSpec
 
-import clawnet.pages.admin
-import clawnet.pages.auth
-import clawnet.pages.bot_detail
-import clawnet.pages.dashboard
-import clawnet.pages.feed
-import clawnet.pages.fleet_lists
-import clawnet.pages.settings
-import clawnet.pages.social_pages
-import clawnet.pages.wizard  # noqa: F401  (pages register themselves with @rx.page)
+import clawnet.ui.pages  # noqa: F401  (pages register themselves with @rx.page)
 from clawnet import db, runtime
 from clawnet.api import build_api
 from clawnet.api.guard import same_origin_guard
+from clawnet.ui import live
 
 # The schema is brought up to date whenever the app loads, before any page is served.
 db.migrate()
@@ -53,7 +46,7 @@ app = rx.App(
     toaster=rx.toast.provider(position="bottom-center", close_button=True),
     backend_exception_handler=backend_error,
 )
-runtime.set_web_app(app)
+live.set_web_app(app)
 
 
 @contextlib.asynccontextmanager

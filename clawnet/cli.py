@@ -33,7 +33,8 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
-    from clawnet.accounts.service import FormErrors, register
+    from clawnet.accounts.registration import register
+    from clawnet.errors import UserError
     from clawnet.models.enums import Role
 
     db.migrate()
@@ -49,8 +50,8 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
                 role=Role.ADMIN,
             )
             print(f"Created admin {user.email} (id {user.id}).")
-    except FormErrors as exc:
-        for field, message in exc.errors.items():
+    except UserError as exc:
+        for field, message in exc.field_errors.items():
             print(f"{field}: {message}", file=sys.stderr)
         return 1
     return 0

@@ -8,13 +8,15 @@ lock, so several workers starting together apply them exactly once.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -97,6 +99,39 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+T = TypeVar("T")
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+DB_THREADS = 4
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="clawnet-db")
+        return _pool
+
+
+async def run_in_session(fn: Callable[[Session], T], url: str | None = None) -> T:
+    """Run `fn(session)` in one transaction on a worker thread, off the event loop (a waiting
+    SQLite writer must never freeze the loop that serves every browser and gateway)."""
+
+    def work() -> T:
+        with session_scope(url) as session:
+            return fn(session)
+
+    return await asyncio.get_running_loop().run_in_executor(_executor(), work)
+
+
+def _forget_pool_in_child() -> None:
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool_in_child)
 
 
 def alembic_config(url: str) -> Any:

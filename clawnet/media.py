@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from clawnet.errors import UserError
 from clawnet.files import write_file_atomically
 from clawnet.settings import Settings
 
@@ -20,7 +21,7 @@ MIME_BY_EXT = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "web
 KINDS = ("avatars", "posts")
 
 
-class MediaError(ValueError):
+class MediaError(UserError):
     """An upload was refused; the message says why."""
 
 

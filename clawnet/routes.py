@@ -1,8 +1,32 @@
-"""Every route of the app, in one place. Pages and links use these, never string literals."""
+"""Every route of the app, in one place. Pages and links use these, never string literals.
+
+The builders take plain values or Reflex Vars (a link built from state: `bot_detail(card.id)`);
+this module does not import Reflex, so services can use it too.
+"""
 
 from __future__ import annotations
 
+from typing import Any, Protocol, overload
 from urllib.parse import quote
+
+
+class _VarLike(Protocol):
+    """A Reflex Var (anything the browser computes), joined as text with `to_string(use_json=False)`."""
+
+    def to_string(self, use_json: bool = True) -> Any: ...
+
+
+Part = str | int | _VarLike
+
+
+def _join(*parts: Part) -> Any:
+    out: Any = ""
+    for part in parts:
+        out = out + (
+            part if isinstance(part, str) else str(part) if isinstance(part, int) else part.to_string(use_json=False)
+        )
+    return out
+
 
 DASHBOARD = "/"
 LOGIN = "/login"
@@ -28,16 +52,57 @@ API_PREFIX = "/api/v1"
 SESSION_COOKIE = "clawnet_session"
 
 
-def bot_detail(bot_id: int, tab: str = "") -> str:
-    return f"/bots/{bot_id}" + (f"?tab={tab}" if tab else "")
+@overload
+def bot_detail(bot_id: int, tab: str = "", *, session: int | None = None) -> str: ...
+@overload
+def bot_detail(bot_id: _VarLike, tab: str = "", *, session: Part | None = None) -> Any: ...
+def bot_detail(bot_id: Part, tab: str = "", *, session: Part | None = None) -> Any:
+    """`/bots/<id>`, optionally on a tab (and, on the sessions tab, with one session open)."""
+    query: list[Part] = [f"?tab={tab}"] if tab else []
+    if session is not None:
+        query += ["&session=" if tab else "?session=", session]
+    return _join(BOTS + "/", bot_id, *query)
 
 
-def profile(handle: str) -> str:
-    return f"/u/{handle}"
+@overload
+def edit_bot(bot_id: int) -> str: ...
+@overload
+def edit_bot(bot_id: _VarLike) -> Any: ...
+def edit_bot(bot_id: Part) -> Any:
+    return _join(NEW_BOT + "?edit=", bot_id)
 
 
-def post_detail(post_id: int) -> str:
-    return f"/posts/{post_id}"
+@overload
+def resume_draft(draft_id: int) -> str: ...
+@overload
+def resume_draft(draft_id: _VarLike) -> Any: ...
+def resume_draft(draft_id: Part) -> Any:
+    return _join(NEW_BOT + "?draft=", draft_id)
+
+
+@overload
+def profile(handle: str) -> str: ...
+@overload
+def profile(handle: _VarLike) -> Any: ...
+def profile(handle: Part) -> Any:
+    return _join("/u/", handle)
+
+
+@overload
+def post_detail(post_id: int) -> str: ...
+@overload
+def post_detail(post_id: _VarLike) -> Any: ...
+def post_detail(post_id: Part) -> Any:
+    return _join("/posts/", post_id)
+
+
+@overload
+def media(path: str) -> str: ...
+@overload
+def media(path: _VarLike) -> Any: ...
+def media(path: Part) -> Any:
+    """An uploaded file (its path relative to the media folder)."""
+    return _join(MEDIA_PREFIX + "/", path)
 
 
 def login_with_next(path: str) -> str:

@@ -1,11 +1,12 @@
-"""Process-wide instances: the event bus, the fleet controller (when it runs in this process)
-and the fleet service pages call. The web app's lifespan starts and stops them.
+"""Process-wide instances: the event bus, the control plane (when it runs in this process) and the
+services pages and API routes call (`bots()`, `social()`, `accounts()`). The web app's lifespan
+starts and stops them.
 
 The control plane must run exactly once per installation. "Embedded" (the default), it runs
-inside the web worker that holds the controller lock (`clawnet.controlplane.leader`): with several
+inside the web worker that holds the controller lock (`controlplane.leader`): with several
 workers one leads and the others take over if it dies. "External" (CLAWNET_CONTROLLER=external),
 it runs only in `clawnet controller`, its own process. Workers without it write desired state and
-listen; with REFLEX_REDIS_URL set, events cross processes over Redis pub/sub.
+reach it through the database and, with REFLEX_REDIS_URL set, over Redis pub/sub.
 """
 
 from __future__ import annotations
@@ -15,22 +16,34 @@ import contextlib
 import logging
 import os
 import uuid
-from typing import Any
 
-from clawnet.bots.service import FleetService
+import sqlalchemy as sa
+
+from clawnet.accounts.service import AccountsService
+from clawnet.bots.providers import ensure_local_echo_provider
+from clawnet.bots.service import BotsService
+from clawnet.controlplane.access import LocalControl
 from clawnet.controlplane.controller import FleetController
 from clawnet.controlplane.leader import ControllerLock
-from clawnet.events.bus import EventBus
+from clawnet.db import run_in_session
+from clawnet.events import EventBus
+from clawnet.events.redis import RedisTransport
 from clawnet.settings import get_settings
+from clawnet.social.insights import run_due_insights
 from clawnet.social.service import SocialService
 
 log = logging.getLogger(__name__)
 
+LEADER_RETRY_S = 2.0
+INSIGHTS_EVERY_S = 15 * 60
+
 _bus: EventBus | None = None
-_web_app: Any = None
 _controller: FleetController | None = None
-_service: FleetService | None = None
+_bots: BotsService | None = None
 _social: SocialService | None = None
+_accounts: AccountsService | None = None
+_lock: ControllerLock | None = None
+_contend_task: asyncio.Task[None] | None = None
 
 
 def bus() -> EventBus:
@@ -40,18 +53,15 @@ def bus() -> EventBus:
     return _bus
 
 
-def set_web_app(app: Any) -> None:
-    """The Reflex app of this process (live pages ask it which browsers are connected)."""
-    global _web_app
-    _web_app = app
-
-
-def web_app() -> Any:
-    return _web_app
-
-
 def controller() -> FleetController | None:
     return _controller
+
+
+def bots() -> BotsService:
+    global _bots
+    if _bots is None:
+        _bots = BotsService(get_settings(), bus(), _controller)
+    return _bots
 
 
 def social() -> SocialService:
@@ -61,17 +71,11 @@ def social() -> SocialService:
     return _social
 
 
-def service() -> FleetService:
-    global _service
-    if _service is None:
-        _service = FleetService(get_settings(), bus(), _controller)
-    return _service
-
-
-LEADER_RETRY_S = 2.0
-
-_lock: ControllerLock | None = None
-_contend_task: asyncio.Task[None] | None = None
+def accounts() -> AccountsService:
+    global _accounts
+    if _accounts is None:
+        _accounts = AccountsService(get_settings())
+    return _accounts
 
 
 def redis_url() -> str:
@@ -81,19 +85,13 @@ def redis_url() -> str:
 async def start(*, run_controller: bool | None = None, wait_for_lock: bool = False) -> None:
     """Start what this process runs: the event transport, and the control plane if this process
     may run it and holds the controller lock (otherwise it keeps trying in the background)."""
-    global _service, _lock, _contend_task
+    global _lock, _contend_task
     settings = get_settings()
-    from clawnet.bots.service import ensure_local_echo_provider
-    from clawnet.db import session_scope
-
-    with session_scope() as session:  # so a new user can try a bot with no API key
-        ensure_local_echo_provider(session)
-    if (url := redis_url()) and bus()._transport is None:
-        from clawnet.events.redis import RedisTransport
-
+    await run_in_session(ensure_local_echo_provider)  # so a new user can try a bot with no API key
+    if (url := redis_url()) and not bus().has_transport:
         await bus().attach_transport(RedisTransport(url))
         log.info("events cross processes over Redis")
-    _service = FleetService(settings, bus(), _controller)
+    bots().attach(_controller)
     if run_controller is None:
         run_controller = settings.controller_mode == "embedded"
     if not run_controller or _controller is not None:
@@ -120,34 +118,23 @@ async def _contend() -> None:
 
 async def _lead() -> None:
     global _controller
-    settings = get_settings()
-    _controller = FleetController(settings, bus())
+    _controller = FleetController(get_settings(), bus())
     await _controller.start()
-    schedule_insights(_controller)
-    service().controller = _controller
-    log.info("control plane started in this process (pid %s)", os.getpid())
-
-
-INSIGHTS_EVERY_S = 15 * 60
-
-
-def schedule_insights(controller: FleetController) -> None:
-    """Bots' auto-posts run with the control plane (they talk to gateways)."""
-    from clawnet.social.insights import run_due_insights
-
-    controller.health.scheduler.add_job(
+    _controller.scheduler.add_job(  # bots' auto-posts run with the control plane (they talk to gateways)
         run_due_insights,
         "interval",
         seconds=INSIGHTS_EVERY_S,
         id="insights",
-        args=[controller, social()],
+        args=[LocalControl(_controller), social()],
         coalesce=True,
         max_instances=1,
     )
+    bots().attach(_controller)
+    log.info("control plane started in this process (pid %s)", os.getpid())
 
 
 async def stop() -> None:
-    global _controller, _service, _contend_task
+    global _controller, _contend_task
     if _contend_task is not None:
         _contend_task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -159,4 +146,14 @@ async def stop() -> None:
     if _lock is not None:
         _lock.release()
     await bus().detach_transport()
-    _service = None
+    if _bots is not None:
+        _bots.attach(None)
+
+
+async def database_problem() -> str:
+    """'' when the database answers, else what kind of failure it was (for `/healthz`)."""
+    try:
+        await run_in_session(lambda s: s.exec(sa.text("SELECT 1")))  # type: ignore[call-overload]
+    except Exception as exc:
+        return type(exc).__name__
+    return ""

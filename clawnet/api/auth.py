@@ -5,17 +5,13 @@ These are plain form posts (full navigations), so the WebSocket reconnects with 
 
 from __future__ import annotations
 
-import asyncio
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from clawnet import routes
-from clawnet.accounts import service as accounts
-from clawnet.db import session_scope
-from clawnet.settings import get_settings
-from clawnet.state import token_from_cookie_header
+from clawnet import routes, runtime
+from clawnet.accounts.sign_in import token_from_cookie_header
+from clawnet.errors import UserError
 
 
 def _client_ip(request: Request) -> str:
@@ -24,25 +20,17 @@ def _client_ip(request: Request) -> str:
 
 async def create_session(request: Request) -> Response:
     form = await request.form()
-    ticket = str(form.get("ticket", ""))
     next_path = routes.safe_next(str(form.get("next", "")))
-    previous = token_from_cookie_header(request.headers.get("cookie", ""))
-
-    def redeem() -> accounts.IssuedSession:
-        with session_scope() as session:
-            return accounts.redeem_login_ticket(
-                session,
-                ticket,
-                previous_token=previous,
-                user_agent=request.headers.get("user-agent", ""),
-                client_ip=_client_ip(request),
-            )
-
     try:
-        issued = await asyncio.to_thread(redeem)
-    except accounts.AccountError:
+        issued = await runtime.accounts().redeem_ticket(
+            str(form.get("ticket", "")),
+            previous_token=token_from_cookie_header(request.headers.get("cookie", "")),
+            user_agent=request.headers.get("user-agent", ""),
+            client_ip=_client_ip(request),
+        )
+    except UserError:
         return RedirectResponse(routes.LOGIN, status_code=303)
-    settings = get_settings()
+    settings = runtime.accounts().settings
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
         routes.SESSION_COOKIE,
@@ -59,12 +47,7 @@ async def create_session(request: Request) -> Response:
 async def end_session(request: Request) -> Response:
     token = token_from_cookie_header(request.headers.get("cookie", ""))
     if token:
-
-        def revoke() -> None:
-            with session_scope() as session:
-                accounts.revoke_session(session, token)
-
-        await asyncio.to_thread(revoke)
+        await runtime.accounts().sign_out(token)
     response = RedirectResponse(routes.LOGIN, status_code=303)
     response.delete_cookie(routes.SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response

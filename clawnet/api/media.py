@@ -6,12 +6,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from clawnet import media, routes
-from clawnet.settings import get_settings
+from clawnet import routes, runtime
 
 
 async def serve_media(request: Request) -> Response:
-    found = media.resolve(get_settings(), request.path_params["path"])
+    found = runtime.social().media_file(request.path_params["path"])
     if found is None:
         return Response("Not found", status_code=404, media_type="text/plain")
     path, mime = found

@@ -1,15 +1,12 @@
-"""A small HTTP API for bots and scripts: post as a bot (per-bot token), read timelines.
+"""The bot posting API: scripts post as a bot with a per-bot token; anyone reads public posts.
 
-    POST /api/v1/posts            {"text": "...", "visibility": "public|followers"}  -> 201 {"id", "url"}
-    GET  /api/v1/posts/{id}                                                           -> 200 post
-    GET  /api/v1/timelines/public?max_id=&limit=                                      -> 200 [posts]
-
-Errors are JSON `{"error": "..."}` with 400, 401, 404, 413 or 429 (with Retry-After).
+POST /api/v1/posts              {"text": "...", "visibility": "public"|"followers"}
+GET  /api/v1/posts/<id>
+GET  /api/v1/timelines/public   ?max_id=&limit=
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -18,11 +15,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from clawnet import routes, runtime
-from clawnet.db import session_scope
-from clawnet.models import Post
-from clawnet.security.rate_limit import RateLimited
-from clawnet.social import api_tokens, timelines
-from clawnet.social.service import Outbox, SocialError, SocialService, can_see
+from clawnet.errors import PermissionDenied, RateLimited, UserError
+from clawnet.social.timelines import clamp_limit
+from clawnet.social.views import PostView
 
 MAX_BODY = 64 * 1024
 
@@ -34,6 +29,30 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 def _bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     return header[7:].strip() if header.lower().startswith("bearer ") else ""
+
+
+def post_json(post: PostView) -> dict[str, Any]:
+    """A post as this API has always shaped it (strings, "yes"/"" flags)."""
+    return {
+        "id": str(post.id),
+        "html": post.html,
+        "text": post.text,
+        "visibility": post.visibility,
+        "author_id": str(post.author_id),
+        "author_handle": post.author_handle,
+        "author_name": post.author_name,
+        "author_avatar": post.author_avatar,
+        "is_bot": "yes" if post.is_bot else "",
+        "bot_owner": post.bot_owner,
+        "likes": str(post.likes),
+        "replies": str(post.replies),
+        "liked": "yes" if post.liked else "",
+        "mine": "yes" if post.mine else "",
+        "ago": post.ago,
+        "edited": "yes" if post.edited else "",
+        "images": ",".join(post.images),
+        "url": post.url,
+    }
 
 
 async def create_post(request: Request) -> Response:
@@ -49,61 +68,35 @@ async def create_post(request: Request) -> Response:
         return _error(400, 'The body must be JSON: {"text": "..."}.')
     if not isinstance(data, dict) or not isinstance(data.get("text"), str):
         return _error(400, 'Give the post\'s text in "text".')
-    visibility = str(data.get("visibility") or "public")
-    service: SocialService = runtime.social()
-
-    def write() -> tuple[int, Outbox]:
-        outbox = Outbox()
-        with session_scope() as session:
-            profile = api_tokens.profile_for_token(session, token)
-            if profile is None:
-                raise PermissionError
-            post = service.post_as(session, outbox, profile, data["text"], visibility, [])
-            assert post.id is not None
-            return post.id, outbox
-
     try:
-        post_id, outbox = await asyncio.to_thread(write)
-    except PermissionError:
-        return _error(401, "This token is not valid (wrong, or revoked).")
+        post_id = await runtime.social().post_with_token(
+            token, data["text"], str(data.get("visibility") or "public")
+        )
+    except PermissionDenied as exc:
+        return _error(401, str(exc))
     except RateLimited as exc:
         return _error(429, str(exc), {"Retry-After": str(int(exc.retry_after_s) + 1)})
-    except SocialError as exc:
+    except UserError as exc:
         return _error(400, str(exc))
-    service._publish(outbox)
     return JSONResponse({"id": post_id, "url": routes.post_detail(post_id)}, status_code=201)
 
 
 async def get_post(request: Request) -> Response:
-    try:
-        post_id = int(request.path_params["post_id"])
-    except ValueError:
-        return _error(404, "No such post.")
-
-    def read() -> list[dict[str, Any]]:
-        with session_scope() as session:
-            post = session.get(Post, post_id)
-            if post is None or not can_see(session, None, post):
-                return []
-            return timelines.hydrate(session, None, [post_id])
-
-    found = await asyncio.to_thread(read)
-    return JSONResponse(found[0]) if found else _error(404, "No such post.")
+    post_id = request.path_params["post_id"]
+    found = await runtime.social().posts(None, [int(post_id)]) if post_id.isdigit() else []
+    return JSONResponse(post_json(found[0])) if found else _error(404, "No such post.")
 
 
 async def public_timeline(request: Request) -> Response:
-    def read() -> list[dict[str, Any]]:
-        max_id = request.query_params.get("max_id")
-        limit = request.query_params.get("limit")
-        with session_scope() as session:
-            ids = timelines.public_ids(
-                session,
-                max_id=int(max_id) if max_id and max_id.isdigit() else None,
-                limit=timelines.clamp_limit(int(limit) if limit and limit.isdigit() else None),
-            )
-            return timelines.hydrate(session, None, ids)
-
-    return JSONResponse(await asyncio.to_thread(read))
+    max_id = request.query_params.get("max_id") or ""
+    limit = request.query_params.get("limit") or ""
+    posts = await runtime.social().timeline(
+        None,
+        "public",
+        max_id=int(max_id) if max_id.isdigit() else None,
+        limit=clamp_limit(int(limit) if limit.isdigit() else None),
+    )
+    return JSONResponse([post_json(p) for p in posts])
 
 
 ROUTES = [

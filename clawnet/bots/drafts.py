@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from clawnet.bots.queries import ago
+from clawnet.bots.views import DraftRow
+from clawnet.humanize import ago
 from clawnet.models import BotDraft, utcnow
 from clawnet.security.permissions import Action, Principal, require
 from clawnet.security.secret_fields import DRAFT_DATA
@@ -47,10 +48,10 @@ def load_draft(session: Session, actor: Principal | None, draft_id: int) -> tupl
     return json.loads(DRAFT_DATA.unseal(draft.data_enc)), draft.step
 
 
-def list_drafts(session: Session, actor: Principal | None) -> list[dict[str, str]]:
+def list_drafts(session: Session, actor: Principal | None) -> list[DraftRow]:
     actor = require(session, actor, Action.CREATE_BOT)
     return [
-        {"id": str(d.id), "name": d.name or "Unnamed bot", "step": str(d.step), "saved": ago(d.updated_at)}
+        DraftRow(d.id or 0, d.name or "Unnamed bot", d.step, ago(d.updated_at))
         for d in session.exec(
             select(BotDraft)
             .where(BotDraft.user_id == actor.user_id)

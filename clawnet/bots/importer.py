@@ -12,7 +12,10 @@ from typing import Any
 import json5
 from sqlmodel import Session, select
 
-from clawnet.bots.validation import BindingInput, BotInput, ChannelInput, agent_id_problem, validate_bot_input
+from clawnet.bots.forms import BindingInput, BotInput, ChannelInput
+from clawnet.bots.store import apply_input, replace_bindings, replace_channels
+from clawnet.bots.validation import agent_id_problem, validate_bot_input
+from clawnet.bots.views import ImportedBot, ImportResult
 from clawnet.controlplane.openclaw_config import CHANNEL_CREDENTIAL_FIELDS, PROVIDER_API
 from clawnet.models import Bot, ModelProvider
 from clawnet.models.enums import ChannelType, DesiredStatus, ProviderKind
@@ -43,15 +46,7 @@ def _channel_accounts(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return accounts
 
 
-def import_openclaw_config(session: Session, settings: Settings, actor: Principal, raw: str) -> Any:
-    from clawnet.bots.service import (
-        ImportedBot,
-        ImportResult,
-        _apply_input,
-        _replace_bindings,
-        _replace_channels,
-    )
-
+def import_openclaw_config(session: Session, settings: Settings, actor: Principal, raw: str) -> ImportResult:
     errors: list[str] = []
     try:
         config = json5.loads(raw)
@@ -204,11 +199,11 @@ def import_openclaw_config(session: Session, settings: Settings, actor: Principa
             agent_id=inp.agent_id,
             desired_status=DesiredStatus.RUNNING.value,
         )
-        _apply_input(bot, inp)
+        apply_input(bot, inp)
         session.add(bot)
         session.flush()
-        _replace_channels(session, bot, inp.channels)
-        _replace_bindings(session, bot, inp)
+        replace_channels(session, bot, inp.channels)
+        replace_bindings(session, bot, inp.bindings)
         assert bot.id is not None
         bot_ids.append(bot.id)
     return ImportResult(results, new_providers, [], bot_ids)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from clawnet.controlplane.openclaw_config import SessionSpec
-from clawnet.controlplane.supervisor import port_is_free
+from clawnet.controlplane.ports import allocate_port
 from clawnet.models import AgentTombstone, Bot, Gateway, User
 from clawnet.models.enums import GatewayKind, Placement
 from clawnet.security.secret_fields import GATEWAY_TOKEN
@@ -30,18 +30,6 @@ def session_spec_of(bot: Bot) -> SessionSpec:
 
 def session_settings_of(bot: Bot) -> dict[str, Any]:
     return session_spec_of(bot).to_config()
-
-
-def allocate_port(session: Session, settings: Settings) -> int:
-    """The lowest base port, spaced `gateway_port_spacing` apart (a gateway also uses the ~110
-    ports above its own), that no gateway has and nothing on this host listens on."""
-    used = {p for p in session.exec(select(Gateway.base_port)).all() if p is not None}
-    port = settings.gateway_base_port
-    while port in used or not port_is_free(port):
-        port += settings.gateway_port_spacing
-        if port > 65000:
-            raise RuntimeError("No free port range left for another gateway.")
-    return port
 
 
 def new_local_gateway(

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
+import sqlalchemy.exc
 from sqlmodel import Session, col, select
 
 from clawnet import audit
+from clawnet.bots.views import ModelChoice, ProviderRow
+from clawnet.errors import NotFound, UserError
 from clawnet.models import Bot, ModelProvider, utcnow
 from clawnet.models.enums import ProviderKind
 from clawnet.security.permissions import Action, Principal, require
@@ -34,12 +38,6 @@ class ProviderInput:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-class ProviderError(Exception):
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
-
-
 def parse_models(text: str) -> list[dict[str, str]]:
     models = []
     for line in text.splitlines():
@@ -51,25 +49,25 @@ def parse_models(text: str) -> list[dict[str, str]]:
     return models
 
 
-def models_text(models: list[dict]) -> str:
+def models_text(models: list[dict[str, Any]]) -> str:
     return "\n".join(f"{m.get('id')} | {m.get('description', '')}".rstrip(" |") for m in models)
 
 
-def list_providers(session: Session, actor: Principal | None) -> list[dict[str, str]]:
+def list_providers(session: Session, actor: Principal | None) -> list[ProviderRow]:
     """Every provider, for anyone who works with the fleet; keys only as "stored" or not."""
     require(session, actor, Action.VIEW_FLEET)
     return [
-        {
-            "id": str(p.id),
-            "name": p.name,
-            "display_name": p.display_name,
-            "kind": p.kind,
-            "kind_label": KIND_LABELS.get(ProviderKind(p.kind), p.kind),
-            "base_url": p.base_url,
-            "has_key": "yes" if p.api_key_enc else "",
-            "models": models_text(p.models),
-            "model_ids": ", ".join(str(m.get("id")) for m in p.models),
-        }
+        ProviderRow(
+            id=p.id or 0,
+            name=p.name,
+            display_name=p.display_name,
+            kind=p.kind,
+            kind_label=KIND_LABELS.get(ProviderKind(p.kind), p.kind),
+            base_url=p.base_url,
+            has_key=bool(p.api_key_enc),
+            models=models_text(p.models),
+            model_ids=", ".join(str(m.get("id")) for m in p.models),
+        )
         for p in session.exec(select(ModelProvider).order_by(col(ModelProvider.display_name))).all()
     ]
 
@@ -112,7 +110,7 @@ def save_provider(
     actor = require(session, actor, Action.MANAGE_PROVIDERS)
     errors = _validate(session, inp, provider_id)
     if errors:
-        raise ProviderError(errors)
+        raise UserError(field_errors=errors)
     provider = session.get(ModelProvider, provider_id) if provider_id is not None else None
     creating = provider is None
     if provider is None:
@@ -149,12 +147,10 @@ def delete_provider(session: Session, actor: Principal | None, provider_id: int)
     actor = require(session, actor, Action.MANAGE_PROVIDERS)
     provider = session.get(ModelProvider, provider_id)
     if provider is None:
-        raise ProviderError({"provider": "No such provider."})
+        raise NotFound("No such provider.")
     users = session.exec(select(Bot.name).where(Bot.provider_id == provider_id)).all()
     if users:
-        raise ProviderError(
-            {"provider": f"Bots still use it: {', '.join(users[:5])}. Move them to another model first."}
-        )
+        raise UserError(f"Bots still use it: {', '.join(users[:5])}. Move them to another model first.")
     audit.record(
         session,
         actor,
@@ -166,14 +162,48 @@ def delete_provider(session: Session, actor: Principal | None, provider_id: int)
     session.delete(provider)
 
 
-def model_choices(session: Session) -> list[dict[str, str]]:
+def model_choices(session: Session) -> list[ModelChoice]:
     """Every model of every provider, for the wizard's model picker."""
     return [
-        {
-            "value": f"{p.id}|{m.get('id')}",
-            "label": f"{p.display_name} · {m.get('name') or m.get('id')}",
-            "description": str(m.get("description") or ""),
-        }
+        ModelChoice(
+            value=f"{p.id}|{m.get('id')}",
+            label=f"{p.display_name} · {m.get('name') or m.get('id')}",
+            description=str(m.get("description") or ""),
+        )
         for p in session.exec(select(ModelProvider).order_by(col(ModelProvider.display_name))).all()
         for m in p.models
     ]
+
+
+def ensure_local_echo_provider(session: Session) -> ModelProvider:
+    """The built-in "local echo" model provider (no API key; echoes what it is told), so a new
+    user can try a bot at once. Several web workers starting at once may race to add it: the
+    loser takes the winner's row."""
+
+    def existing() -> ModelProvider | None:
+        return session.exec(
+            select(ModelProvider).where(ModelProvider.kind == ProviderKind.LOCAL_ECHO.value)
+        ).first()
+
+    provider = existing()
+    if provider is None:
+        provider = ModelProvider(
+            name="echo",
+            display_name="Local echo (no API key)",
+            kind=ProviderKind.LOCAL_ECHO.value,
+            models=[
+                {
+                    "id": "echo-1",
+                    "name": "Echo",
+                    "description": "Repeats what it is told. For trying ClawNet out.",
+                }
+            ],
+        )
+        try:
+            with session.begin_nested():
+                session.add(provider)
+                session.flush()
+        except sqlalchemy.exc.IntegrityError:
+            provider = existing()
+            assert provider is not None
+    return provider

@@ -1,18 +1,33 @@
-"""Read models for the operator UI: what each page shows, as plain strings and numbers, with the
-caller's permission checked here. Nothing here writes."""
+"""Read models for the fleet pages, built in one database session each, with the caller's
+permission checked here. Nothing here writes. `visible_bots` is the one rule for which bots a
+person may see."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from clawnet.controlplane.supervisor import bot_paths
+from clawnet.bots.checks import discord_invite_url
+from clawnet.bots.views import (
+    BotCard,
+    BotChoice,
+    BotHeader,
+    ChannelBadge,
+    ChannelRow,
+    DayFigures,
+    FleetOverview,
+    GatewayRow,
+    LogScope,
+    MemoryPoint,
+    SessionRow,
+    TranscriptLine,
+)
+from clawnet.controlplane.paths import bot_paths
+from clawnet.humanize import ago
 from clawnet.models import (
-    AuditEvent,
     Bot,
     BotChannel,
     BotSession,
@@ -26,25 +41,14 @@ from clawnet.models import (
 from clawnet.models.enums import BotStatus, DesiredStatus, GatewayStatus, TurnStatus
 from clawnet.security.permissions import Action, Principal, accessible_bot_ids, can, require
 from clawnet.security.secret_fields import CHANNEL_CREDENTIALS, unseal_json
+from clawnet.settings import Settings
 
 ACTIVE_WINDOW = timedelta(hours=24)
 
 
-def ago(moment: datetime | None, now: datetime | None = None) -> str:
-    """'just now', '5 min ago', '3 h ago', '2 days ago', or 'never'."""
-    if moment is None:
-        return "never"
-    seconds = max(0, int(((now or utcnow()) - moment).total_seconds()))
-    if seconds < 45:
-        return "just now"
-    if seconds < 3600:
-        return f"{max(1, round(seconds / 60))} min ago"
-    if seconds < 86400:
-        return f"{round(seconds / 3600)} h ago"
-    return f"{round(seconds / 86400)} days ago"
-
-
-def _visible_bots(session: Session, actor: Principal | None) -> list[Bot]:
+def visible_bots(session: Session, actor: Principal | None) -> list[Bot]:
+    """The bots `actor` may see, by name: every bot for an admin, owned and assigned ones for
+    others. Raises PermissionDenied for a role without the fleet pages."""
     require(session, actor, Action.VIEW_FLEET)
     allowed = accessible_bot_ids(session, actor)
     query = select(Bot).order_by(col(Bot.name))
@@ -53,6 +57,16 @@ def _visible_bots(session: Session, actor: Principal | None) -> list[Bot]:
             return []
         query = query.where(col(Bot.id).in_(allowed))
     return list(session.exec(query).all())
+
+
+def find_bot(session: Session, actor: Principal | None, ref: str) -> int | None:
+    """A bot's number from its number or its agent id, if `actor` may see it (None otherwise:
+    a bot that does not exist and one the person may not see look the same)."""
+    ref = ref.strip()
+    bot_id = int(ref) if ref.isdigit() else session.exec(select(Bot.id).where(Bot.agent_id == ref)).first()
+    if bot_id is None or session.get(Bot, bot_id) is None:
+        return None
+    return bot_id if can(session, actor, Action.VIEW_BOT, bot_id) else None
 
 
 def _latest_rss(session: Session, gateway_ids: list[int]) -> dict[int, int]:
@@ -68,25 +82,30 @@ def _latest_rss(session: Session, gateway_ids: list[int]) -> dict[int, int]:
     return {m.gateway_id: m.rss_bytes for m in rows}
 
 
-def gateway_card(gw: Gateway, rss: int | None, bot_count: int) -> dict[str, str]:
-    return {
-        "id": str(gw.id),
-        "name": gw.name,
-        "kind": gw.kind,
-        "placement": gw.placement,
-        "status": gw.actual_status,
-        "detail": gw.status_detail or gw.last_error,
-        "bots": str(bot_count),
-        "memory": f"{rss / 2**30:.2f} GB" if rss else "—",
-        "port": str(gw.base_port or ""),
-        "url": gw.url or "",
-        "restarts": str(gw.restart_count),
-    }
+def gateway_row(gw: Gateway, rss: int | None, bot_count: int) -> GatewayRow:
+    return GatewayRow(
+        id=gw.id or 0,
+        name=gw.name,
+        kind=gw.kind,
+        placement=gw.placement,
+        status=gw.actual_status,
+        detail=gw.status_detail or gw.last_error,
+        bots=bot_count,
+        memory=f"{rss / 2**30:.2f} GB" if rss else "—",
+        port=str(gw.base_port or ""),
+        url=gw.url or "",
+        restarts=gw.restart_count,
+    )
 
 
-def fleet_overview(session: Session, actor: Principal | None) -> dict[str, Any]:
+def all_gateways(session: Session, actor: Principal | None) -> list[GatewayRow]:
+    require(session, actor, Action.MANAGE_GATEWAYS)
+    return [gateway_row(g, None, 0) for g in session.exec(select(Gateway).order_by(col(Gateway.id))).all()]
+
+
+def fleet_overview(session: Session, actor: Principal | None) -> FleetOverview:
     """Bot cards, a fleet summary and the gateways, for the dashboard."""
-    bots = _visible_bots(session, actor)
+    bots = visible_bots(session, actor)
     bot_ids = [b.id for b in bots if b.id is not None]
     channels: dict[int, list[BotChannel]] = defaultdict(list)
     active: dict[int, int] = {}
@@ -108,61 +127,65 @@ def fleet_overview(session: Session, actor: Principal | None) -> dict[str, Any]:
         if gateway_ids
         else {}
     )
-    assert actor is not None
     cards = []
     for b in bots:
         assert b.id is not None
         gw = gateways.get(b.gateway_id) if b.gateway_id else None
+        mine = channels.get(b.id, [])
         cards.append(
-            {
-                "id": str(b.id),
-                "name": b.name,
-                "emoji": b.emoji or "🤖",
-                "agent_id": b.agent_id,
-                "status": b.actual_status,
-                "desired": b.desired_status,
-                "error": b.last_error,
-                "channels": ", ".join(f"{c.type}: {c.status}" for c in channels.get(b.id, []))
-                or "no channels",
-                "channel_list": ",".join(f"{c.type}|{c.status}" for c in channels.get(b.id, [])),
-                "sessions": str(active.get(b.id, 0)),
-                "last_activity": ago(b.last_activity_at),
-                "gateway": gw.name if gw else "—",
-                "gateway_id": str(b.gateway_id or ""),
-                "search": f"{b.name} {b.agent_id} {' '.join(c.type for c in channels.get(b.id, []))}".lower(),
-                "can_operate": "yes" if can(session, actor, Action.OPERATE_BOT, b.id) else "",
-                "can_configure": "yes" if can(session, actor, Action.CONFIGURE_BOT, b.id) else "",
-            }
+            BotCard(
+                id=b.id,
+                name=b.name,
+                emoji=b.emoji or "🤖",
+                agent_id=b.agent_id,
+                status=b.actual_status,
+                desired=b.desired_status,
+                error=b.last_error,
+                channels=[ChannelBadge(c.type, c.status) for c in mine],
+                active_sessions=active.get(b.id, 0),
+                last_activity=ago(b.last_activity_at),
+                gateway=gw.name if gw else "—",
+                gateway_id=b.gateway_id or 0,
+                search=f"{b.name} {b.agent_id} {' '.join(c.type for c in mine)}".lower(),
+                can_operate=can(session, actor, Action.OPERATE_BOT, b.id),
+                can_configure=can(session, actor, Action.CONFIGURE_BOT, b.id),
+            )
         )
     summary = {s.value: 0 for s in BotStatus}
     for b in bots:
         summary[b.actual_status] = summary.get(b.actual_status, 0) + 1
+    summary["total"] = len(bots)
     counts: dict[int, int] = defaultdict(int)
     for b in bots:
         if b.gateway_id:
             counts[b.gateway_id] += 1
     rss = _latest_rss(session, gateway_ids)
-    return {
-        "cards": cards,
-        "summary": {k: str(v) for k, v in summary.items()} | {"total": str(len(bots))},
-        "gateways": [gateway_card(g, rss.get(g.id or 0), counts[g.id or 0]) for g in gateways.values()],
-    }
+    return FleetOverview(
+        cards=cards,
+        summary=summary,
+        gateways=[gateway_row(g, rss.get(g.id or 0), counts[g.id or 0]) for g in gateways.values()],
+    )
 
 
-def bot_header(session: Session, actor: Principal | None, bot_id: int) -> dict[str, str]:
+def bot_choices(session: Session, actor: Principal | None) -> list[BotChoice]:
+    """Every bot by name (what an admin assigns to people)."""
+    require(session, actor, Action.MANAGE_USERS)
+    return [BotChoice(b.id or 0, b.name) for b in session.exec(select(Bot).order_by(col(Bot.name))).all()]
+
+
+def bot_header(
+    session: Session, settings: Settings, actor: Principal | None, bot_id: int
+) -> BotHeader | None:
     require(session, actor, Action.VIEW_BOT, bot_id)
     bot = session.get(Bot, bot_id)
     if bot is None:
-        return {}
+        return None
     gw = session.get(Gateway, bot.gateway_id) if bot.gateway_id else None
     provider = session.get(ModelProvider, bot.provider_id) if bot.provider_id else None
-    sessions_count, messages = session.exec(
-        select(func.count(col(BotSession.id)), func.coalesce(func.sum(BotSession.message_count), 0)).where(
-            BotSession.bot_id == bot_id
-        )
-    ).one()
-    tokens, cost = session.exec(
+    sessions_count, messages, tokens, cost = session.exec(
         select(
+            func.count(col(BotSession.id)),
+            func.coalesce(func.sum(BotSession.message_count), 0),
             func.coalesce(func.sum(BotSession.total_tokens), 0),
             func.coalesce(func.sum(BotSession.cost_usd), 0.0),
         ).where(BotSession.bot_id == bot_id)
@@ -170,68 +193,66 @@ def bot_header(session: Session, actor: Principal | None, bot_id: int) -> dict[s
     uptime = ""
     if gw and gw.actual_status == GatewayStatus.RUNNING.value and gw.last_ready_at:
         uptime = ago(gw.last_ready_at).replace(" ago", "")
-    assert actor is not None
-    return {
-        "id": str(bot.id),
-        "name": bot.name,
-        "emoji": bot.emoji or "🤖",
-        "agent_id": bot.agent_id,
-        "status": bot.actual_status,
-        "desired": bot.desired_status,
-        "error": bot.last_error,
-        "model": f"{provider.display_name if provider else '—'} · {bot.model_id}",
-        "placement": bot.placement,
-        "gateway": gw.name if gw else "—",
-        "gateway_id": str(gw.id) if gw else "",
-        "gateway_status": gw.actual_status if gw else "",
-        "gateway_detail": (gw.status_detail or gw.last_error) if gw else "",
-        "uptime": uptime or "—",
-        "sessions": str(sessions_count),
-        "messages": str(messages),
-        "tokens": str(tokens),
-        "cost": f"${cost:.4f}",
-        "last_activity": ago(bot.last_activity_at),
-        "desired_version": str(gw.desired_config_version if gw else 0),
-        "applied_version": str(gw.applied_config_version if gw else 0),
-        "in_sync": "yes"
-        if gw and gw.applied_config_hash == gw.desired_config_hash and gw.applied_config_hash
-        else "",
-        "drift": ago(gw.drift_detected_at) if gw and gw.drift_detected_at else "",
-        "can_operate": "yes" if can(session, actor, Action.OPERATE_BOT, bot_id) else "",
-        "can_configure": "yes" if can(session, actor, Action.CONFIGURE_BOT, bot_id) else "",
-        "can_delete": "yes" if can(session, actor, Action.DELETE_BOT, bot_id) else "",
-        "can_social": "yes" if can(session, actor, Action.MANAGE_BOT_SOCIAL, bot_id) else "",
-        "running": "yes" if bot.desired_status == DesiredStatus.RUNNING.value else "",
-        "data_folder": str(bot_paths_root(bot.agent_id)),
-    }
+    model_name = bot.model_id
+    if provider is not None:
+        named = {str(m.get("id")): str(m.get("name") or m.get("id")) for m in provider.models}
+        model_name = f"{provider.display_name} · {named.get(bot.model_id, bot.model_id)}"
+    return BotHeader(
+        id=bot_id,
+        name=bot.name,
+        emoji=bot.emoji or "🤖",
+        agent_id=bot.agent_id,
+        status=bot.actual_status,
+        desired=bot.desired_status,
+        error=bot.last_error,
+        model=model_name or "—",
+        placement=bot.placement,
+        gateway=gw.name if gw else "—",
+        gateway_id=gw.id or 0 if gw else 0,
+        gateway_status=gw.actual_status if gw else "",
+        gateway_detail=(gw.status_detail or gw.last_error) if gw else "",
+        uptime=uptime or "—",
+        sessions=int(sessions_count),
+        messages=int(messages),
+        tokens=int(tokens),
+        cost=f"${cost:.4f}",
+        last_activity=ago(bot.last_activity_at),
+        desired_version=gw.desired_config_version if gw else 0,
+        applied_version=gw.applied_config_version if gw else 0,
+        in_sync=bool(gw and gw.applied_config_hash and gw.applied_config_hash == gw.desired_config_hash),
+        drift=ago(gw.drift_detected_at) if gw and gw.drift_detected_at else "",
+        running=bot.desired_status == DesiredStatus.RUNNING.value,
+        data_folder=str(bot_paths(settings, bot.agent_id).root),
+        can_operate=can(session, actor, Action.OPERATE_BOT, bot_id),
+        can_configure=can(session, actor, Action.CONFIGURE_BOT, bot_id),
+        can_delete=can(session, actor, Action.DELETE_BOT, bot_id),
+        can_social=can(session, actor, Action.MANAGE_BOT_SOCIAL, bot_id),
+    )
 
 
-def bot_paths_root(agent_id: str) -> Any:
-    from clawnet.settings import get_settings
-
-    return bot_paths(get_settings(), agent_id).root
-
-
-def bot_channels(session: Session, actor: Principal | None, bot_id: int) -> list[dict[str, str]]:
+def bot_channels(session: Session, actor: Principal | None, bot_id: int) -> list[ChannelRow]:
     require(session, actor, Action.VIEW_BOT, bot_id)
     rows = []
     for ch in session.exec(
         select(BotChannel).where(BotChannel.bot_id == bot_id).order_by(col(BotChannel.type))
     ):
-        stored = sorted(unseal_json(CHANNEL_CREDENTIALS, ch.credentials_enc)) if ch.credentials_enc else []
+        creds = unseal_json(CHANNEL_CREDENTIALS, ch.credentials_enc) if ch.credentials_enc else {}
+        stored = sorted(creds)
+        app_id = creds.get("applicationId", "") if ch.type == "discord" else ""
         rows.append(
-            {
-                "type": ch.type,
-                "status": ch.status,
-                "error": ch.last_error,
-                "last_seen": ago(ch.last_seen_at),
-                "dm_policy": ch.dm_policy,
-                "group_policy": ch.group_policy,
-                "mention": ch.mention_policy,
-                "allow_from": ", ".join(ch.allow_from) or "—",
-                "enabled": "yes" if ch.enabled else "",
-                "credentials": ", ".join(stored) + (" (stored, hidden)" if stored else "none"),
-            }
+            ChannelRow(
+                type=ch.type,
+                status=ch.status,
+                error=ch.last_error,
+                last_seen=ago(ch.last_seen_at),
+                dm_policy=ch.dm_policy,
+                group_policy=ch.group_policy,
+                mention=ch.mention_policy,
+                allow_from=", ".join(ch.allow_from) or "—",
+                enabled=ch.enabled,
+                credentials=", ".join(stored) + (" (stored, hidden)" if stored else "none"),
+                invite_url=discord_invite_url(app_id) if app_id else "",
+            )
         )
     return rows
 
@@ -243,17 +264,19 @@ def sessions_table(
     bot_id: int | None = None,
     search: str = "",
     limit: int = 100,
-) -> list[dict[str, str]]:
+) -> list[SessionRow]:
     if bot_id is not None:
         require(session, actor, Action.VIEW_BOT, bot_id)
-        bot_ids: list[int] | None = [bot_id]
+        bot_ids = [bot_id]
     else:
-        bot_ids = [b.id for b in _visible_bots(session, actor) if b.id is not None]
+        bot_ids = [b.id for b in visible_bots(session, actor) if b.id is not None]
         if not bot_ids:
             return []
-    query = select(BotSession, Bot).join(Bot, col(Bot.id) == BotSession.bot_id)
-    if bot_ids is not None:
-        query = query.where(col(BotSession.bot_id).in_(bot_ids))
+    query = (
+        select(BotSession, Bot)
+        .join(Bot, col(Bot.id) == BotSession.bot_id)
+        .where(col(BotSession.bot_id).in_(bot_ids))
+    )
     if search.strip():
         needle = f"%{search.strip().lower()}%"
         query = query.where(
@@ -267,26 +290,26 @@ def sessions_table(
         limit
     )
     return [
-        {
-            "id": str(s.id),
-            "bot_id": str(b.id),
-            "bot": b.name,
-            "key": s.key,
-            "channel": s.channel or "dashboard",
-            "peer": s.peer or "—",
-            "messages": str(s.message_count),
-            "tokens": str(s.total_tokens),
-            "cost": f"${s.cost_usd:.4f}",
-            "last": ago(s.last_message_at),
-            "preview": s.preview[:120],
-        }
+        SessionRow(
+            id=s.id or 0,
+            bot_id=b.id or 0,
+            bot=b.name,
+            key=s.key,
+            channel=s.channel or "dashboard",
+            peer=s.peer or "—",
+            messages=s.message_count,
+            tokens=s.total_tokens,
+            cost=f"${s.cost_usd:.4f}",
+            last=ago(s.last_message_at),
+            preview=s.preview[:120],
+        )
         for s, b in session.exec(query).all()
     ]
 
 
 def transcript(
     session: Session, actor: Principal | None, session_id: int, limit: int = 500
-) -> list[dict[str, str]]:
+) -> list[TranscriptLine]:
     row = session.get(BotSession, session_id)
     if row is None:
         return []
@@ -298,26 +321,26 @@ def transcript(
         .limit(limit)
     ).all()
     return [
-        {
-            "seq": str(m.seq),
-            "role": m.role,
-            "text": m.text,
-            "at": m.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            "tokens": str(m.input_tokens + m.output_tokens) if m.role == "assistant" else "",
-        }
+        TranscriptLine(
+            seq=m.seq,
+            role=m.role,
+            text=m.text,
+            at=m.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            tokens=str(m.input_tokens + m.output_tokens) if m.role == "assistant" else "",
+        )
         for m in reversed(messages)
     ]
 
 
 def analytics(
     session: Session, actor: Principal | None, *, bot_id: int | None = None, days: int = 14
-) -> list[dict[str, Any]]:
+) -> list[DayFigures]:
     """Per day: messages, tokens, cost, errors (failed turns) for one bot or the visible fleet."""
     if bot_id is not None:
         require(session, actor, Action.VIEW_BOT, bot_id)
         bot_ids = [bot_id]
     else:
-        bot_ids = [b.id for b in _visible_bots(session, actor) if b.id is not None]
+        bot_ids = [b.id for b in visible_bots(session, actor) if b.id is not None]
     start = (utcnow() - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     labels = [(start + timedelta(days=d)).strftime("%m-%d") for d in range(days)]
     messages = dict.fromkeys(labels, 0)
@@ -352,70 +375,35 @@ def analytics(
             day = at.strftime("%m-%d")
             if day in errors:
                 errors[day] += 1
-    return [
-        {
-            "day": d,
-            "messages": messages[d],
-            "tokens": tokens[d],
-            "cost": round(cost[d], 6),
-            "errors": errors[d],
-        }
-        for d in labels
-    ]
+    return [DayFigures(d, messages[d], tokens[d], round(cost[d], 6), errors[d]) for d in labels]
 
 
-def gateway_memory_series(session: Session, gateway_id: int, hours: int = 24) -> list[dict[str, Any]]:
+def memory_series(
+    session: Session, actor: Principal | None, bot_id: int, hours: int = 24
+) -> list[MemoryPoint]:
+    """The memory of the bot's gateway over the last `hours`."""
+    require(session, actor, Action.VIEW_BOT, bot_id)
+    bot = session.get(Bot, bot_id)
+    if bot is None or bot.gateway_id is None:
+        return []
     since = utcnow() - timedelta(hours=hours)
     rows = session.exec(
         select(GatewayMetric)
-        .where(GatewayMetric.gateway_id == gateway_id, col(GatewayMetric.at) >= since)
+        .where(GatewayMetric.gateway_id == bot.gateway_id, col(GatewayMetric.at) >= since)
         .order_by(col(GatewayMetric.at))
     ).all()
     return [
-        {
-            "at": m.at.strftime("%H:%M"),
-            "memory_mb": round(m.rss_bytes / 2**20),
-            "loop_p99_ms": m.event_loop_delay_p99_ms,
-        }
+        MemoryPoint(m.at.strftime("%H:%M"), round(m.rss_bytes / 2**20), m.event_loop_delay_p99_ms)
         for m in rows
     ]
 
 
-def audit_log(
-    session: Session, actor: Principal | None, *, limit: int = 100, search: str = ""
-) -> list[dict[str, str]]:
-    require(session, actor, Action.VIEW_AUDIT)
-    query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
-    if search.strip():
-        needle = f"%{search.strip().lower()}%"
-        query = query.where(
-            sa.or_(
-                func.lower(AuditEvent.summary).like(needle),
-                func.lower(AuditEvent.action).like(needle),
-                func.lower(AuditEvent.actor_label).like(needle),
-            )
-        )
-    return [
-        {
-            "id": str(e.id),
-            "at": e.at.strftime("%Y-%m-%d %H:%M:%S"),
-            "actor": e.actor_label,
-            "action": e.action,
-            "object": f"{e.object_type} {e.object_id}".strip(),
-            "summary": e.summary,
-            "change": _change_text(e.before, e.after),
-        }
-        for e in session.exec(query).all()
-    ]
-
-
-def _change_text(before: dict | None, after: dict | None) -> str:
-    if not before and not after:
-        return ""
-    keys = sorted(set(before or {}) | set(after or {}))
-    parts = []
-    for key in keys:
-        old, new = (before or {}).get(key), (after or {}).get(key)
-        if old != new:
-            parts.append(f"{key}: {old if old is not None else '—'} → {new if new is not None else '—'}")
-    return "; ".join(parts)
+def log_scope(session: Session, actor: Principal | None, bot_id: int) -> LogScope | None:
+    require(session, actor, Action.VIEW_BOT, bot_id)
+    bot = session.get(Bot, bot_id)
+    if bot is None or bot.gateway_id is None:
+        return None
+    others = session.exec(
+        select(Bot.agent_id).where(Bot.gateway_id == bot.gateway_id, Bot.id != bot_id)
+    ).all()
+    return LogScope(bot.gateway_id, list(others))

@@ -1,4 +1,4 @@
-"""What a person submits to create or change a bot, and every check it must pass.
+"""Every check a bot's input must pass (`forms.BotInput`), and the agent id rules.
 
 Errors are keyed by field (`name`, `agent_id`, `channels.telegram.botToken`, ...) with a message
 that says what is wrong and how to fix it, so the wizard can show each next to its field.
@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
+from clawnet.bots.forms import BotInput
 from clawnet.controlplane.openclaw_config import CHANNEL_CREDENTIAL_FIELDS
-from clawnet.controlplane.supervisor import bot_paths
-from clawnet.models import AgentTombstone, Bot, ModelProvider
-from clawnet.models.enums import ChannelType, DmPolicy, GroupPolicy, MentionPolicy, PeerKind, Placement
-from clawnet.security.sanitize import clean_text
+from clawnet.controlplane.paths import bot_paths
+from clawnet.models import AgentTombstone, Bot, Gateway, ModelProvider
+from clawnet.models.enums import (
+    ChannelType,
+    DmPolicy,
+    GatewayKind,
+    GroupPolicy,
+    MentionPolicy,
+    PeerKind,
+    Placement,
+)
 from clawnet.settings import Settings
 
 AGENT_ID_RE = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,63}$")
@@ -32,59 +39,6 @@ E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
 DIGITS_RE = re.compile(r"^\d{5,25}$")
 TELEGRAM_ALLOW_RE = re.compile(r"^(-?\d{3,20}|@[A-Za-z0-9_]{5,32})$")
 SLACK_ID_RE = re.compile(r"^[UWCGT][A-Z0-9]{6,20}$")
-
-
-@dataclass
-class ChannelInput:
-    type: str
-    credentials: dict[str, str] = field(default_factory=dict)
-    dm_policy: str = DmPolicy.PAIRING.value
-    allow_from: list[str] = field(default_factory=list)
-    group_policy: str = GroupPolicy.DISABLED.value
-    group_allow_from: list[str] = field(default_factory=list)
-    mention_policy: str = MentionPolicy.MENTION.value
-    enabled: bool = True
-
-
-@dataclass
-class BindingInput:
-    channel: str
-    peer_kind: str = ""
-    peer_id: str = ""
-    guild_id: str = ""
-    team_id: str = ""
-    priority: int = 0
-
-
-@dataclass
-class BotInput:
-    name: str
-    provider_id: int | None
-    model_id: str
-    agent_id: str = ""  # derived from the name when empty
-    persona: str = ""
-    emoji: str = ""
-    avatar_path: str = ""
-    placement: str = Placement.POOLED.value
-    session_scope: str = "per-sender"
-    dm_scope: str = "per-channel-peer"
-    reset_mode: str = "idle"
-    reset_at_hour: int = 4
-    reset_idle_minutes: int = 120
-    tools_profile: str = "messaging"
-    tools_allow: list[str] = field(default_factory=list)
-    tools_deny: list[str] = field(default_factory=list)
-    channels: list[ChannelInput] = field(default_factory=list)
-    bindings: list[BindingInput] = field(default_factory=list)
-    start: bool = True
-    remote_gateway_id: int | None = None  # host the bot on an adopted remote gateway instead
-
-    def __post_init__(self) -> None:
-        self.name, self.persona, self.emoji = (
-            clean_text(self.name),
-            clean_text(self.persona),
-            clean_text(self.emoji),
-        )
 
 
 def slugify(name: str) -> str:
@@ -128,7 +82,7 @@ def available_agent_id(session: Session, settings: Settings, name: str) -> str:
     return candidate
 
 
-def _allow_entry_problem(channel: ChannelType, entry: str) -> str | None:
+def allow_entry_problem(channel: ChannelType, entry: str) -> str | None:
     if entry == "*":
         return None
     if channel is ChannelType.TELEGRAM and not TELEGRAM_ALLOW_RE.fullmatch(entry):
@@ -201,9 +155,6 @@ def validate_bot_input(
     if inp.placement not in {p.value for p in Placement}:
         errors["placement"] = "Choose pooled or dedicated."
     if inp.remote_gateway_id is not None:
-        from clawnet.models import Gateway
-        from clawnet.models.enums import GatewayKind
-
         remote = session.get(Gateway, inp.remote_gateway_id)
         if remote is None or remote.kind != GatewayKind.REMOTE.value:
             errors["remote_gateway_id"] = "Choose one of the remote gateways listed under Settings."
@@ -254,7 +205,7 @@ def validate_bot_input(
         if channel.mention_policy not in {p.value for p in MentionPolicy}:
             errors[f"{prefix}.mention_policy"] = "Choose whether the bot needs a mention in groups."
         for entry in channel.allow_from:
-            if problem := _allow_entry_problem(ctype, entry.strip()):
+            if problem := allow_entry_problem(ctype, entry.strip()):
                 errors[f"{prefix}.allow_from"] = problem
                 break
     for i, binding in enumerate(inp.bindings):

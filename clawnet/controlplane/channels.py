@@ -10,70 +10,60 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, select
 
+from clawnet.controlplane.db_runner import DbRunner
+from clawnet.controlplane.gateway_api import ChannelAccount
+from clawnet.controlplane.links import GatewayLink
 from clawnet.controlplane.protocol import GatewayError
-from clawnet.events.bus import Kind
+from clawnet.events import EventBus, Kind
 from clawnet.models import BotChannel, utcnow
 from clawnet.models.enums import ChannelStatus
-
-if TYPE_CHECKING:
-    from clawnet.controlplane.controller import FleetController, GatewayLink
 
 log = logging.getLogger(__name__)
 
 
-def account_status(account: dict[str, Any]) -> tuple[ChannelStatus, str]:
+def account_status(account: ChannelAccount) -> tuple[ChannelStatus, str]:
     """OpenClaw's view of one channel account -> (status, last error)."""
-    error = str(account.get("lastError") or "")
-    if not account.get("enabled", True):
-        return ChannelStatus.DISABLED, error
-    if account.get("connected"):
+    if not account.enabled:
+        return ChannelStatus.DISABLED, account.last_error
+    if account.connected:
         return ChannelStatus.CONNECTED, ""
-    if error:
-        return ChannelStatus.ERROR, error
-    return ChannelStatus.DISCONNECTED, error
+    if account.last_error:
+        return ChannelStatus.ERROR, account.last_error
+    return ChannelStatus.DISCONNECTED, ""
 
 
-def _ms(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(value / 1000, UTC) if isinstance(value, int | float) and value > 0 else None
+def _ms(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value / 1000, UTC) if value else None
 
 
-async def sync_channels(controller: FleetController, link: GatewayLink, *, start_stopped: bool = True) -> int:
+async def sync_channels(db: DbRunner, bus: EventBus, link: GatewayLink, *, start_stopped: bool = True) -> int:
     """Refresh the status of a gateway's channel accounts; start configured ones that are not
     running. Returns how many were started."""
     try:
-        status = await link.client.call("channels.status", {}, timeout=20, connect_wait=5)
+        accounts = await link.api.channel_accounts()
     except GatewayError as exc:
         log.debug("gateway %s: channels.status failed: %s", link.gateway_id, exc)
         return 0
     observed: list[tuple[int, str, ChannelStatus, str, datetime | None]] = []
     to_start: list[tuple[str, str]] = []
-    for channel_type, accounts in (status.get("channelAccounts") or {}).items():
-        for account in accounts or []:
-            agent_id = str(account.get("accountId") or "")
-            bot_id = link.agent_bots.get(agent_id)
-            if bot_id is None:
-                continue
-            state, error = account_status(account)
-            observed.append((bot_id, channel_type, state, error, _ms(account.get("lastEventAt"))))
-            if account.get("configured") and account.get("enabled", True) and not account.get("running"):
-                to_start.append((channel_type, agent_id))
+    for account in accounts:
+        bot_id = link.bot_of(account.account_id)
+        if bot_id is None:
+            continue
+        state, error = account_status(account)
+        observed.append((bot_id, account.channel, state, error, _ms(account.last_event_ms)))
+        if account.configured and account.enabled and not account.running:
+            to_start.append((account.channel, account.account_id))
     started = 0
     for channel_type, agent_id in to_start if start_stopped else []:
         try:
-            answer = await link.client.call(
-                "channels.start", {"channel": channel_type, "accountId": agent_id}, timeout=30
-            )
-            started += 1 if (answer or {}).get("started") else 0
+            outcome = await link.api.start_channel(channel_type, agent_id)
+            started += 1 if outcome.started else 0
             log.info(
-                "gateway %s: started channel %s/%s (%s)",
-                link.gateway_id,
-                channel_type,
-                agent_id,
-                (answer or {}).get("outcome"),
+                "gateway %s: started channel %s/%s (%s)", link.gateway_id, channel_type, agent_id, outcome
             )
         except GatewayError as exc:
             log.warning(
@@ -97,8 +87,8 @@ async def sync_channels(controller: FleetController, link: GatewayLink, *, start
             s.add(row)
         return changed
 
-    for bot_id, channel_type, state_value, error in await controller.db.run(store):
-        controller.bus.publish(
+    for bot_id, channel_type, state_value, error in await db.run(store):
+        bus.publish(
             Kind.CHANNEL_STATUS,
             {"channel": channel_type, "status": state_value, "error": error},
             bot_id=bot_id,

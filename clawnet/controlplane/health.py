@@ -1,11 +1,14 @@
 """Health work on APScheduler: readiness probes, `status` figures for analytics, stale status,
-log rotation, and restarts driven by the backoff policy.
+channel status, log rotation, and restarts driven by the backoff policy.
 
 Restart policy: after a crash the gateway restarts after 1, 2, 4, 8 ... seconds (at most 60).
 A failure within `fast_failure_s` of starting counts as a *fast* failure; after
 `crash_loop_after` fast failures in a row the gateway enters the crash-loop state and is not
 restarted again until someone restarts it (fixing what makes it crash). A gateway that stays up
 past `fast_failure_s` has its failure count reset.
+
+Each job looks at every gateway; a failure with one gateway is logged with its id and never
+stops the job for the others.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Any
 
 import httpx
 import psutil
@@ -24,14 +28,16 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlmodel import Session, col, delete, select
 
 from clawnet.controlplane.channels import sync_channels
+from clawnet.controlplane.db_runner import DbRunner
+from clawnet.controlplane.links import GatewayLinks
+from clawnet.controlplane.paths import gateway_paths
 from clawnet.controlplane.protocol import GatewayError
-from clawnet.controlplane.supervisor import gateway_paths, rotate_if_large
-from clawnet.events.bus import Kind
+from clawnet.controlplane.status import StatusBook
+from clawnet.controlplane.supervisor import Supervisor, rotate_if_large
+from clawnet.events import EventBus, Kind
 from clawnet.models import Gateway, GatewayMetric, LoginTicket, utcnow
 from clawnet.models.enums import GatewayKind, GatewayStatus
-
-if TYPE_CHECKING:
-    from clawnet.controlplane.controller import FleetController
+from clawnet.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -64,18 +70,79 @@ class HealthIntervals:
     metrics_keep_days: int = 14
 
 
+class RestartSchedule:
+    """Gateways waiting out their backoff before a restart (`reconcile(gateway_id)` restarts)."""
+
+    def __init__(
+        self, scheduler: AsyncIOScheduler, policy: RestartPolicy, reconcile: Callable[[int], Awaitable[None]]
+    ) -> None:
+        self.scheduler = scheduler
+        self.policy = policy
+        self._reconcile = reconcile
+        self._pending: set[int] = set()
+
+    def pending(self, gateway_id: int) -> bool:
+        return gateway_id in self._pending
+
+    def schedule(self, gateway_id: int, consecutive_failures: int) -> float:
+        """Start the gateway again after the backoff for its failure count; returns the delay."""
+        delay = self.policy.delay(consecutive_failures)
+        self._pending.add(gateway_id)
+        self.scheduler.add_job(
+            self._restart_now,
+            "date",
+            run_date=utcnow() + timedelta(seconds=delay),
+            args=[gateway_id],
+            id=f"restart-{gateway_id}",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+        return delay
+
+    def cancel(self, gateway_id: int) -> None:
+        self._pending.discard(gateway_id)
+        with contextlib.suppress(Exception):
+            self.scheduler.remove_job(f"restart-{gateway_id}")
+
+    async def _restart_now(self, gateway_id: int) -> None:
+        self._pending.discard(gateway_id)
+        await self._reconcile(gateway_id)
+
+
+@dataclass
+class HealthDeps:
+    settings: Settings
+    db: DbRunner
+    bus: EventBus
+    supervisor: Supervisor
+    links: GatewayLinks
+    status: StatusBook
+    scheduler: AsyncIOScheduler
+    on_log_rotated: Callable[[int], None]
+
+
+async def _each(what: str, items: list[Any], job: Callable[..., Awaitable[Any]]) -> None:
+    """Run `job(item)` for every item at once; a failure is logged and does not stop the rest."""
+    results = await asyncio.gather(*(job(item) for item in items), return_exceptions=True)
+    for item, result in zip(items, results, strict=True):
+        if isinstance(result, Exception):
+            log.error("%s failed for %r: %r", what, item, result, exc_info=result)
+
+
 class HealthMonitor:
     def __init__(
-        self,
-        controller: FleetController,
-        policy: RestartPolicy | None = None,
-        intervals: HealthIntervals | None = None,
+        self, deps: HealthDeps, policy: RestartPolicy | None = None, intervals: HealthIntervals | None = None
     ) -> None:
-        self.ctl = controller
+        self.settings = deps.settings
+        self.db = deps.db
+        self.bus = deps.bus
+        self.supervisor = deps.supervisor
+        self.links = deps.links
+        self.status = deps.status
+        self.scheduler = deps.scheduler
+        self.on_log_rotated = deps.on_log_rotated
         self.policy = policy or RestartPolicy()
         self.intervals = intervals or HealthIntervals()
-        self.scheduler = AsyncIOScheduler(timezone="UTC")
-        self._pending_restarts: set[int] = set()
         self._probe_failures: dict[int, int] = {}
         self._cpu_at_first_miss: dict[int, tuple[float, float | None]] = {}  # (when, CPU seconds)
         self._http: httpx.AsyncClient | None = None
@@ -93,7 +160,8 @@ class HealthMonitor:
         self.scheduler.add_job(
             self.housekeeping, "interval", seconds=i.housekeeping_s, id="housekeeping", **common
         )
-        self.scheduler.start()
+        if not self.scheduler.running:
+            self.scheduler.start()
 
     async def stop(self) -> None:
         if self.scheduler.running:
@@ -101,46 +169,16 @@ class HealthMonitor:
         if self._http is not None:
             await self._http.aclose()
 
-    # --- restarts --------------------------------------------------------------------------
-
-    def restart_pending(self, gateway_id: int) -> bool:
-        return gateway_id in self._pending_restarts
-
-    def schedule_restart(self, gateway_id: int, consecutive_failures: int) -> float:
-        """Start the gateway again after the backoff for its failure count; returns the delay."""
-        delay = self.policy.delay(consecutive_failures)
-        self._pending_restarts.add(gateway_id)
-        run_at = utcnow() + timedelta(seconds=delay)
-        self.scheduler.add_job(
-            self._restart_now,
-            "date",
-            run_date=run_at,
-            args=[gateway_id],
-            id=f"restart-{gateway_id}",
-            replace_existing=True,
-            misfire_grace_time=None,
-        )
-        return delay
-
-    def cancel_restart(self, gateway_id: int) -> None:
-        self._pending_restarts.discard(gateway_id)
-        with contextlib.suppress(Exception):
-            self.scheduler.remove_job(f"restart-{gateway_id}")
-
-    async def _restart_now(self, gateway_id: int) -> None:
-        self._pending_restarts.discard(gateway_id)
-        await self.ctl.reconciler.reconcile_gateway(gateway_id)
-
     # --- probes ----------------------------------------------------------------------------
 
     async def probe_all(self) -> None:
-        gateways = await self.ctl.db.run(
+        gateways = await self.db.run(
             lambda s: [
                 (g.id or 0, g.kind, g.base_port, g.actual_status, g.last_started_at, g.consecutive_failures)
                 for g in s.exec(select(Gateway)).all()
             ]
         )
-        await asyncio.gather(*(self.probe(*g) for g in gateways), return_exceptions=True)
+        await _each("health probe", gateways, lambda g: self.probe(*g))
 
     async def probe(
         self,
@@ -164,28 +202,23 @@ class HealthMonitor:
                 ok = response.status_code == 200 and response.json().get("ready") is True
             except (httpx.HTTPError, ValueError):
                 ok = False
-        link = self.ctl.links.get(gateway_id)
+        link = self.links.get(gateway_id)
         if ok and link is not None:
             try:
-                await link.client.call(
-                    "health",
-                    {},
-                    timeout=self.intervals.probe_timeout_s,
-                    connect_wait=self.intervals.probe_timeout_s,
-                )
+                await link.api.health(timeout=self.intervals.probe_timeout_s)
             except GatewayError:
                 ok = False
         if ok:
             self._forget_misses(gateway_id)
-            await self.ctl.touch_gateway(gateway_id)
+            await self.status.touch(gateway_id)
             if status == GatewayStatus.UNRESPONSIVE.value:
-                await self.ctl.set_gateway_status(gateway_id, GatewayStatus.RUNNING, "answering again")
+                await self.status.set_gateway(gateway_id, GatewayStatus.RUNNING, "answering again")
             if (
                 failures
                 and started_at is not None
                 and (utcnow() - started_at).total_seconds() > self.policy.fast_failure_s
             ):
-                await self.ctl.reset_failures(gateway_id)
+                await self.status.reset_failures(gateway_id)
             return True
         misses = self._probe_failures.get(gateway_id, 0) + 1
         self._probe_failures[gateway_id] = misses
@@ -194,7 +227,7 @@ class HealthMonitor:
         if misses >= self.intervals.unresponsive_after:
             if kind != GatewayKind.LOCAL.value:
                 self._forget_misses(gateway_id)
-                await self.ctl.set_gateway_status(
+                await self.status.set_gateway(
                     gateway_id, GatewayStatus.UNRESPONSIVE, f"no answer to {misses} health probes"
                 )
             elif self._is_busy(gateway_id) and misses < self.intervals.unresponsive_after * BUSY_GRACE:
@@ -206,8 +239,15 @@ class HealthMonitor:
                 )
             else:
                 self._forget_misses(gateway_id)
-                await self.ctl.restart_unresponsive(gateway_id, misses)
+                await self.restart_unresponsive(gateway_id, misses)
         return False
+
+    async def restart_unresponsive(self, gateway_id: int, misses: int) -> None:
+        """A hung gateway (e.g. stopped with SIGSTOP): kill it; the exit handler restarts it."""
+        await self.status.set_gateway(
+            gateway_id, GatewayStatus.UNRESPONSIVE, f"no answer to {misses} health probes; restarting it"
+        )
+        self.supervisor.kill(gateway_id)
 
     def _forget_misses(self, gateway_id: int) -> None:
         self._probe_failures.pop(gateway_id, None)
@@ -216,7 +256,7 @@ class HealthMonitor:
     def _cpu_seconds(self, gateway_id: int) -> float | None:
         """CPU time used so far by a local gateway's process; None if it is stopped (SIGSTOP,
         a debugger) or gone."""
-        proc = self.ctl.supervisor.processes.get(gateway_id)
+        proc = self.supervisor.processes.get(gateway_id)
         if proc is None:
             return None
         try:
@@ -238,59 +278,60 @@ class HealthMonitor:
     # --- figures ---------------------------------------------------------------------------
 
     async def collect_metrics(self) -> None:
-        for gateway_id, link in list(self.ctl.links.items()):
-            if not link.client.is_connected:
-                continue
-            try:
-                status = await link.client.call("status", {}, timeout=15, connect_wait=0)
-            except GatewayError:
-                continue
-            memory = status.get("processMemory") or {}
-            loop = status.get("eventLoop") or {}
-            sessions = status.get("sessions") or {}
-            metric = GatewayMetric(
-                gateway_id=gateway_id,
-                rss_bytes=int(memory.get("rssBytes") or 0),
-                heap_used_bytes=int(memory.get("heapUsedBytes") or 0),
-                event_loop_utilization=float(loop.get("utilization") or 0),
-                event_loop_delay_p99_ms=float(loop.get("delayP99Ms") or 0),
-                session_count=int(sessions.get("count") or 0),
-            )
-            # The main process alone: add the helper processes from the OS for the real cost.
-            tree_rss = self.ctl.process_tree_rss(gateway_id)
-            if tree_rss:
-                metric.rss_bytes = tree_rss
+        await _each(
+            "collecting figures", [i for i, link in self.links.items() if link.is_connected], self._metrics
+        )
 
-            def store(s: Session, m: GatewayMetric = metric) -> None:
-                s.add(m)
-                gw = s.get(Gateway, m.gateway_id)
-                if gw is not None:
-                    gw.last_seen_at = utcnow()
-                    s.add(gw)
+    async def _metrics(self, gateway_id: int) -> None:
+        link = self.links.get(gateway_id)
+        if link is None:
+            return
+        try:
+            figures = await link.api.figures()
+        except GatewayError:
+            return
+        metric = GatewayMetric(
+            gateway_id=gateway_id,
+            rss_bytes=figures.rss_bytes,
+            heap_used_bytes=figures.heap_used_bytes,
+            event_loop_utilization=figures.event_loop_utilization,
+            event_loop_delay_p99_ms=figures.event_loop_delay_p99_ms,
+            session_count=figures.session_count,
+        )
+        # The main process alone: add the helper processes from the OS for the real cost.
+        tree_rss = self.supervisor.tree_rss(gateway_id)
+        if tree_rss:
+            metric.rss_bytes = tree_rss
 
-            await self.ctl.db.run(store)
-            self.ctl.bus.publish(
-                Kind.GATEWAY_METRICS,
-                {
-                    "rss_bytes": metric.rss_bytes,
-                    "heap_used_bytes": metric.heap_used_bytes,
-                    "event_loop_utilization": metric.event_loop_utilization,
-                    "event_loop_delay_p99_ms": metric.event_loop_delay_p99_ms,
-                    "session_count": metric.session_count,
-                },
-                gateway_id=gateway_id,
-            )
+        def store(s: Session) -> None:
+            s.add(metric)
+            gw = s.get(Gateway, gateway_id)
+            if gw is not None:
+                gw.last_seen_at = utcnow()
+                s.add(gw)
+
+        await self.db.run(store)
+        self.bus.publish(
+            Kind.GATEWAY_METRICS,
+            {
+                "rss_bytes": metric.rss_bytes,
+                "heap_used_bytes": metric.heap_used_bytes,
+                "event_loop_utilization": metric.event_loop_utilization,
+                "event_loop_delay_p99_ms": metric.event_loop_delay_p99_ms,
+                "session_count": metric.session_count,
+            },
+            gateway_id=gateway_id,
+        )
 
     async def refresh_channels(self) -> None:
-        for link in list(self.ctl.links.values()):
-            if link.client.is_connected:
-                await sync_channels(self.ctl, link)
+        links = [link for link in self.links.all() if link.is_connected]
+        await _each("refreshing channels", links, lambda link: sync_channels(self.db, self.bus, link))
 
     async def mark_stale(self) -> None:
         """A running gateway not heard from for a while is marked unresponsive (remote ones
         included, which probes cannot restart)."""
         cutoff = utcnow() - timedelta(seconds=self.intervals.stale_after_s)
-        stale = await self.ctl.db.run(
+        stale = await self.db.run(
             lambda s: [
                 g.id
                 for g in s.exec(
@@ -299,25 +340,25 @@ class HealthMonitor:
                         col(Gateway.last_seen_at) < cutoff,
                     )
                 ).all()
+                if g.id is not None
             ]
         )
         for gateway_id in stale:
-            if gateway_id is not None:
-                await self.ctl.set_gateway_status(
-                    gateway_id, GatewayStatus.UNRESPONSIVE, "no sign of life for over 3 minutes"
-                )
+            await self.status.set_gateway(
+                gateway_id, GatewayStatus.UNRESPONSIVE, "no sign of life for over 3 minutes"
+            )
 
     async def housekeeping(self) -> None:
-        for gateway_id in list(self.ctl.supervisor.processes):
-            paths = gateway_paths(self.ctl.settings, gateway_id)
+        for gateway_id in list(self.supervisor.processes):
+            paths = gateway_paths(self.settings, gateway_id)
             for path in (paths.stdout, paths.log_file):
                 with contextlib.suppress(OSError):
                     if rotate_if_large(path):
-                        self.ctl.log_tails.reset(gateway_id)
+                        self.on_log_rotated(gateway_id)
         cutoff = utcnow() - timedelta(days=self.intervals.metrics_keep_days)
 
         def prune(s: Session) -> None:
             s.exec(delete(GatewayMetric).where(col(GatewayMetric.at) < cutoff))
             s.exec(delete(LoginTicket).where(col(LoginTicket.expires_at) < utcnow() - timedelta(hours=1)))
 
-        await self.ctl.db.run(prune)
+        await self.db.run(prune)

@@ -10,14 +10,12 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from clawnet.controlplane.supervisor import gateway_paths
-from clawnet.events.bus import Kind
+from clawnet.controlplane.paths import gateway_paths
+from clawnet.controlplane.supervisor import Supervisor
+from clawnet.events import EventBus, Kind
 from clawnet.settings import Settings
-
-if TYPE_CHECKING:
-    from clawnet.controlplane.controller import FleetController
 
 log = logging.getLogger(__name__)
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
@@ -81,8 +79,12 @@ def recent_logs(
 class LogTails:
     """Publishes new log lines of every running local gateway on the bus (`gateway.log`)."""
 
-    def __init__(self, controller: FleetController, interval_s: float = 0.5) -> None:
-        self.ctl = controller
+    def __init__(
+        self, settings: Settings, bus: EventBus, supervisor: Supervisor, interval_s: float = 0.5
+    ) -> None:
+        self.settings = settings
+        self.bus = bus
+        self.supervisor = supervisor
         self.interval_s = interval_s
         self._offsets: dict[int, int] = {}
         self._task: asyncio.Task[None] | None = None
@@ -102,9 +104,9 @@ class LogTails:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.interval_s)
-            for gateway_id in list(self.ctl.supervisor.processes):
+            for gateway_id in list(self.supervisor.processes):
                 try:
-                    self._tail(gateway_id, gateway_paths(self.ctl.settings, gateway_id).log_file)
+                    self._tail(gateway_id, gateway_paths(self.settings, gateway_id).log_file)
                 except OSError as exc:
                     log.debug("log tail %s: %s", gateway_id, exc)
 
@@ -129,4 +131,4 @@ class LogTails:
         for raw in data[:complete].decode("utf-8", errors="replace").splitlines():
             line = parse_log_line(raw)
             if line is not None:
-                self.ctl.bus.publish(Kind.GATEWAY_LOG, line.to_dict(), gateway_id=gateway_id)
+                self.bus.publish(Kind.GATEWAY_LOG, line.to_dict(), gateway_id=gateway_id)

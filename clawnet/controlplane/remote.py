@@ -1,11 +1,12 @@
 """Chatting with a bot, and the few direct gateway calls channel actions make, from a process
-that does not run the control plane (another web worker).
+that does not run the control plane (another web worker); and, in the control plane's process,
+`RemoteRequests`, which answers them.
 
 The request travels over the event transport (Redis) to the controller, which runs the turn with
 its own gateway link and answers `chat.accepted` with the turn id (or `chat.rejected` with the
 reason); the turn's deltas and end arrive as the usual `chat.*` events. Here they feed a `Turn`,
 so callers cannot tell a remote turn from a local one. Permission is checked before the request
-is sent (`FleetService.chat`); the transport is internal to the installation.
+is sent (by the bots service); the transport is internal to the installation.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import contextlib
 import uuid
 from typing import Any
 
-from clawnet.controlplane.sessions import ChatError, Turn
-from clawnet.events.bus import EventBus, FleetEvent, Kind, Subscription
+from clawnet.controlplane.chat import ChatError, ChatRouter, Turn
+from clawnet.controlplane.links import GatewayLinks
+from clawnet.controlplane.protocol import GatewayError, GatewayTimeout
+from clawnet.controlplane.tasks import TaskSet
+from clawnet.events import EventBus, FleetEvent, Kind, Subscription
 from clawnet.models.enums import TurnStatus
 
 ACCEPT_TIMEOUT_S = 20.0
@@ -120,18 +124,25 @@ REMOTE_METHODS = frozenset({"channels.stop", "channels.start", "web.login.start"
 
 
 class RemoteGatewayClient:
-    """Looks like a gateway link's client (`call`) to `FleetService`'s channel actions; the call
-    runs in the controller's process, on its link to `gateway_id`."""
-
-    is_connected = True
+    """A `GatewayCaller` whose calls run in the controller's process, on its link to
+    `gateway_id` (only `REMOTE_METHODS`)."""
 
     def __init__(self, bus: EventBus, gateway_id: int) -> None:
         self.bus = bus
         self.gateway_id = gateway_id
 
-    async def call(self, method: str, params: dict[str, Any] | None = None, *, timeout: float = 30.0) -> Any:
-        from clawnet.controlplane.protocol import GatewayError, GatewayTimeout
+    @property
+    def is_connected(self) -> bool:
+        return True  # the controller answers UNAVAILABLE when its link is down
 
+    async def call(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float = 30.0,
+        connect_wait: float | None = None,
+    ) -> Any:
         request_id = uuid.uuid4().hex
         with self.bus.subscribe(
             [Kind.GATEWAY_CALL_RESULT], where=lambda e: e.payload.get("request_id") == request_id
@@ -153,6 +164,65 @@ class RemoteGatewayClient:
         raise GatewayError(str(payload.get("code") or "UNAVAILABLE"), str(payload.get("message") or method))
 
 
-class RemoteLink:
-    def __init__(self, bus: EventBus, gateway_id: int) -> None:
-        self.client = RemoteGatewayClient(bus, gateway_id)
+class RemoteRequests:
+    """In the control plane's process: chats and channel-action gateway calls asked for by web
+    workers without the control plane."""
+
+    def __init__(self, bus: EventBus, chats: ChatRouter, links: GatewayLinks, tasks: TaskSet) -> None:
+        self.bus = bus
+        self.chats = chats
+        self.links = links
+        self.tasks = tasks
+
+    async def serve(self) -> None:
+        with self.bus.subscribe([Kind.CHAT_REQUEST, Kind.GATEWAY_CALL]) as requests:
+            async for request in requests:
+                if request.kind == Kind.CHAT_REQUEST:
+                    self.tasks.spawn(self._answer_chat(request), "remote-chat")
+                else:
+                    self.tasks.spawn(self._answer_gateway_call(request), "remote-gateway-call")
+
+    async def _answer_gateway_call(self, request: FleetEvent) -> None:
+        p = request.payload
+        reply: dict[str, Any] = {"request_id": p.get("request_id")}
+        method = str(p.get("method") or "")
+        link = self.links.connected(request.gateway_id or 0)
+        if method not in REMOTE_METHODS:
+            reply |= {"code": "FORBIDDEN", "message": f"{method} cannot be called from another process"}
+        elif link is None:
+            reply |= {"code": "UNAVAILABLE", "message": "the gateway is not connected"}
+        else:
+            try:
+                reply["answer"] = await link.client.call(
+                    method, dict(p.get("params") or {}), timeout=float(p.get("timeout") or 30)
+                )
+            except GatewayError as exc:
+                reply |= {"code": exc.code, "message": exc.message}
+        self.bus.publish(Kind.GATEWAY_CALL_RESULT, reply, gateway_id=request.gateway_id)
+
+    async def _answer_chat(self, request: FleetEvent) -> None:
+        p = request.payload
+        bot_id = request.bot_id or 0
+        try:
+            turn = await self.chats.send(
+                bot_id,
+                str(p.get("text") or ""),
+                user_id=int(p.get("user_id") or 0),
+                session_key=p.get("session_key") or None,
+                timeout_s=float(p["timeout_s"]) if p.get("timeout_s") else None,
+            )
+        except ChatError as exc:
+            self.bus.publish(
+                Kind.CHAT_REJECTED, {"request_id": p.get("request_id"), "error": str(exc)}, bot_id=bot_id
+            )
+            return
+        self.bus.publish(
+            Kind.CHAT_ACCEPTED,
+            {
+                "request_id": p.get("request_id"),
+                "turn_id": turn.turn_id,
+                "gateway_id": turn.gateway_id,
+                "session_key": turn.session_key,
+            },
+            bot_id=bot_id,
+        )

@@ -5,37 +5,28 @@ Gateways push `sessions.changed` and `session.message` to subscribed connections
 and republished on the bus. After a (re)connect, `backfill` catches up on what happened while
 ClawNet was not listening. Nothing polls.
 
-A chat turn is `chat.send`, then `chat` events (`delta` ... `final`) streamed to whoever waits
-for it. A turn accepted but never finished — the gateway died, or it ran out of time — is
-recorded as failed; OpenClaw loses such a turn, so saying so is the honest answer.
+Chat turns are in `chat`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
+from clawnet.controlplane.db_runner import DbRunner
+from clawnet.controlplane.gateway_api import channel_and_peer
+from clawnet.controlplane.links import GatewayLink
 from clawnet.controlplane.protocol import GatewayError
-from clawnet.events.bus import Kind
-from clawnet.models import Bot, BotSession, ChatTurn, TranscriptMessage, utcnow
-from clawnet.models.enums import DesiredStatus, TurnStatus
-
-if TYPE_CHECKING:
-    from clawnet.controlplane.controller import FleetController, GatewayLink
+from clawnet.events import EventBus, Kind
+from clawnet.models import Bot, BotSession, TranscriptMessage, utcnow
 
 log = logging.getLogger(__name__)
-
-SEND_ATTEMPTS = 3  # chat.send again (same idempotency key) when OpenClaw asks for a retry
 
 
 def message_text(message: dict[str, Any]) -> str:
@@ -57,14 +48,6 @@ def _ms(value: Any) -> datetime | None:
     if isinstance(value, int | float) and value > 0:
         return datetime.fromtimestamp(value / 1000, UTC)
     return None
-
-
-def channel_and_peer(key: str) -> tuple[str, str]:
-    """`agent:<id>:<channel>:<peer...>` -> (channel, peer); operator sessions have neither."""
-    parts = key.split(":")
-    if len(parts) >= 4 and parts[0] == "agent":
-        return parts[2], ":".join(parts[3:])
-    return "", ""
 
 
 def _upsert_session(
@@ -145,11 +128,12 @@ def _add_message(
 
 
 class SessionSync:
-    def __init__(self, controller: FleetController) -> None:
-        self.ctl = controller
+    def __init__(self, db: DbRunner, bus: EventBus) -> None:
+        self.db = db
+        self.bus = bus
 
     def _bot_id(self, link: GatewayLink, agent_id: str) -> int | None:
-        return link.agent_bots.get(agent_id)
+        return link.bot_of(agent_id)
 
     def on_event(self, link: GatewayLink, name: str, payload: dict[str, Any]) -> None:
         agent_id = str(payload.get("agentId") or "")
@@ -164,7 +148,7 @@ class SessionSync:
             def upsert(s: Session) -> BotSession:
                 return _upsert_session(s, bot_id, key, row, preview)
 
-            future = self.ctl.db.submit(upsert)
+            future = self.db.submit(upsert)
             future.add_done_callback(lambda f: self._published_session(f, link.gateway_id, bot_id))
         elif name == "session.message":
             message = payload.get("message") or {}
@@ -175,7 +159,7 @@ class SessionSync:
             def add(s: Session) -> tuple[BotSession, TranscriptMessage] | None:
                 return _add_message(s, bot_id, key, message, seq)
 
-            future2 = self.ctl.db.submit(add)
+            future2 = self.db.submit(add)
             future2.add_done_callback(lambda f: self._published_message(f, link.gateway_id, bot_id))
 
     def _published_session(self, future: asyncio.Future[BotSession], gateway_id: int, bot_id: int) -> None:
@@ -183,7 +167,7 @@ class SessionSync:
             log.error("storing a session change failed: %s", future.exception())
             return
         row = future.result()
-        self.ctl.bus.publish(
+        self.bus.publish(
             Kind.SESSION_CHANGED,
             {
                 "key": row.key,
@@ -209,7 +193,7 @@ class SessionSync:
         if result is None:
             return
         session_row, message = result
-        self.ctl.bus.publish(
+        self.bus.publish(
             Kind.SESSION_MESSAGE,
             {
                 "key": session_row.key,
@@ -226,261 +210,34 @@ class SessionSync:
     async def backfill(self, link: GatewayLink) -> int:
         """Catch up on sessions and messages missed while disconnected. Returns messages added."""
         try:
-            listing = await link.client.call("sessions.list", {"limit": 500}, timeout=30)
+            rows = await link.api.sessions(limit=500)
         except GatewayError as exc:
             log.warning("gateway %s: sessions.list failed: %s", link.gateway_id, exc)
             return 0
         added = 0
-        for row in listing.get("sessions") or []:
-            bot_id = self._bot_id(link, str(row.get("agentId") or ""))
-            key = str(row.get("key") or "")
-            if bot_id is None or not key:
+        for row in rows:
+            bot_id = self._bot_id(link, row.agent_id)
+            if bot_id is None or not row.key:
                 continue
             stored = (
-                await self.ctl.db.run(partial(_upsert_session, bot_id=bot_id, key=key, row=row, preview=None))
+                await self.db.run(
+                    partial(_upsert_session, bot_id=bot_id, key=row.key, row=row.raw, preview=None)
+                )
             ).message_count
             try:
-                history = await link.client.call(
-                    "chat.history", {"sessionKey": key, "limit": 500}, timeout=30
-                )
+                history = await link.api.history(row.key, limit=500)
             except GatewayError as exc:
-                log.warning("gateway %s: chat.history %s failed: %s", link.gateway_id, key, exc)
+                log.warning("gateway %s: chat.history %s failed: %s", link.gateway_id, row.key, exc)
                 continue
-            if int(history.get("totalMessages") or 0) <= stored:
+            if history.total <= stored:
                 continue
-            for message in history.get("messages") or []:
+            for message in history.messages:
                 seq = (message.get("__openclaw") or {}).get("seq")
                 if not isinstance(seq, int):
                     continue
-                result = await self.ctl.db.run(
-                    partial(_add_message, bot_id=bot_id, key=key, message=message, seq=seq)
+                result = await self.db.run(
+                    partial(_add_message, bot_id=bot_id, key=row.key, message=message, seq=seq)
                 )
                 if result is not None:
                     added += 1
         return added
-
-
-# --- Chat turns ------------------------------------------------------------------------------
-
-
-class ChatError(Exception):
-    """A message could not be sent to a bot; the message says why."""
-
-
-@dataclass
-class Turn:
-    turn_id: int
-    bot_id: int
-    gateway_id: int
-    session_key: str
-    idempotency_key: str
-    run_id: str = ""
-    text: str = ""
-    status: TurnStatus = TurnStatus.PENDING
-    error: str = ""
-    updates: asyncio.Queue[tuple[str, str]] = field(default_factory=asyncio.Queue)
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def finished(self) -> bool:
-        return self.status in (TurnStatus.DONE, TurnStatus.FAILED)
-
-    async def stream(self) -> AsyncIterator[tuple[str, str]]:
-        """("delta", reply so far) ... then ("final", reply) or ("failed", reason)."""
-        while True:
-            kind, value = await self.updates.get()
-            yield kind, value
-            if kind in ("final", "failed"):
-                return
-
-    async def result(self, timeout: float | None = None) -> str:
-        """The final reply; raises ChatError if the turn failed."""
-        await asyncio.wait_for(self.done.wait(), timeout)
-        if self.status is TurnStatus.FAILED:
-            raise ChatError(self.error)
-        return self.text
-
-
-class ChatRouter:
-    def __init__(self, controller: FleetController, turn_timeout_s: float = 300.0) -> None:
-        self.ctl = controller
-        self.turn_timeout_s = turn_timeout_s
-        self._by_key: dict[str, Turn] = {}  # idempotency key and run id -> turn
-
-    async def send(
-        self,
-        bot_id: int,
-        text: str,
-        *,
-        user_id: int | None,
-        session_key: str | None = None,
-        purpose: str = "chat",
-        timeout_s: float | None = None,
-    ) -> Turn:
-        def load(s: Session) -> tuple[str, int | None, str]:
-            bot = s.get(Bot, bot_id)
-            if bot is None:
-                raise ChatError("No such bot.")
-            return bot.agent_id, bot.gateway_id, bot.desired_status
-
-        agent_id, gateway_id, desired = await self.ctl.db.run(load)
-        if desired != DesiredStatus.RUNNING.value or gateway_id is None:
-            raise ChatError("The bot is stopped: start it to chat.")
-        link = self.ctl.links.get(gateway_id)
-        if link is not None and not link.client.is_connected:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(link.client.connected.wait(), 20)
-        if link is None or not link.client.is_connected:
-            raise ChatError("The bot's gateway is not running yet. Try again in a moment.")
-        key = session_key or f"agent:{agent_id}:main"
-        idempotency_key = str(uuid.uuid4())
-
-        def create(s: Session) -> int:
-            row = ChatTurn(
-                bot_id=bot_id,
-                user_id=user_id,
-                session_key=key,
-                idempotency_key=idempotency_key,
-                message=text,
-                purpose=purpose,
-            )
-            s.add(row)
-            s.flush()
-            assert row.id is not None
-            return row.id
-
-        turn = Turn(await self.ctl.db.run(create), bot_id, gateway_id, key, idempotency_key)
-        self._by_key[idempotency_key] = turn
-        for attempt in range(SEND_ATTEMPTS):
-            try:
-                answer = await link.client.call(
-                    "chat.send",
-                    {"sessionKey": key, "message": text, "idempotencyKey": idempotency_key},
-                    timeout=30,
-                )
-                break
-            except GatewayError as exc:
-                # OpenClaw asks for a retry when the session changed under it (busy sessions).
-                if "retry the request" in exc.message and attempt + 1 < SEND_ATTEMPTS:
-                    await asyncio.sleep(0.2 * (attempt + 1))
-                    continue
-                self._finish(
-                    turn, TurnStatus.FAILED, f"The gateway did not accept the message: {exc.message}"
-                )
-                raise ChatError(turn.error) from None
-        turn.run_id = str((answer or {}).get("runId") or idempotency_key)
-        self._by_key[turn.run_id] = turn
-        if turn.status is TurnStatus.PENDING:
-            turn.status = TurnStatus.STREAMING
-            self.ctl.db.submit(lambda s: self._store(s, turn))
-        self.ctl.spawn(
-            self._watchdog(turn, timeout_s or self.turn_timeout_s), f"chat-watchdog-{turn.turn_id}"
-        )
-        return turn
-
-    async def _watchdog(self, turn: Turn, timeout_s: float) -> None:
-        try:
-            await asyncio.wait_for(turn.done.wait(), timeout_s)
-        except TimeoutError:
-            link = self.ctl.links.get(turn.gateway_id)
-            if link is not None:
-                with contextlib.suppress(GatewayError):
-                    await link.client.call(
-                        "chat.abort", {"sessionKey": turn.session_key, "runId": turn.run_id}, timeout=10
-                    )
-            self._finish(turn, TurnStatus.FAILED, f"No answer within {timeout_s:.0f} s.")
-
-    def on_chat_event(self, gateway_id: int, payload: dict[str, Any]) -> None:
-        turn = self._by_key.get(str(payload.get("runId") or ""))
-        if turn is None or turn.finished:
-            return
-        state = payload.get("state")
-        message = payload.get("message") or {}
-        if state == "delta":
-            turn.text = message_text(message) or (turn.text + str(payload.get("deltaText") or ""))
-            turn.status = TurnStatus.STREAMING
-            turn.updates.put_nowait(("delta", turn.text))
-            self.ctl.bus.publish(
-                Kind.CHAT_DELTA,
-                {
-                    "turn_id": turn.turn_id,
-                    "run_id": turn.run_id,
-                    "text": turn.text,
-                    "session_key": turn.session_key,
-                },
-                gateway_id=gateway_id,
-                bot_id=turn.bot_id,
-            )
-        elif state == "final":
-            turn.text = message_text(message) or turn.text
-            self._finish(turn, TurnStatus.DONE, "")
-        elif state in ("error", "aborted"):
-            reason = str(payload.get("errorMessage") or payload.get("error") or f"the run was {state}")
-            self._finish(turn, TurnStatus.FAILED, reason)
-
-    def fail_gateway(self, gateway_id: int, reason: str) -> None:
-        for turn in {id(t): t for t in self._by_key.values()}.values():
-            if turn.gateway_id == gateway_id and not turn.finished:
-                self._finish(turn, TurnStatus.FAILED, reason)
-
-    def _finish(self, turn: Turn, status: TurnStatus, error: str) -> None:
-        """End a turn: the stream and the bus hear at once; `done` is set once it is recorded,
-        so whoever waits on it reads the final state from the database too."""
-        if turn.finished:
-            return
-        turn.status, turn.error = status, error
-        for key in (turn.idempotency_key, turn.run_id):
-            self._by_key.pop(key, None)
-        if status is TurnStatus.DONE:
-            turn.updates.put_nowait(("final", turn.text))
-            self.ctl.bus.publish(
-                Kind.CHAT_FINAL,
-                {
-                    "turn_id": turn.turn_id,
-                    "run_id": turn.run_id,
-                    "text": turn.text,
-                    "session_key": turn.session_key,
-                },
-                gateway_id=turn.gateway_id,
-                bot_id=turn.bot_id,
-            )
-        else:
-            turn.updates.put_nowait(("failed", error))
-            self.ctl.bus.publish(
-                Kind.CHAT_FAILED,
-                {"turn_id": turn.turn_id, "error": error, "session_key": turn.session_key},
-                gateway_id=turn.gateway_id,
-                bot_id=turn.bot_id,
-            )
-        stored = self.ctl.db.submit(lambda s: self._store(s, turn))
-        stored.add_done_callback(lambda _f: turn.done.set())
-
-    @staticmethod
-    def _store(s: Session, turn: Turn) -> None:
-        row = s.get(ChatTurn, turn.turn_id)
-        if row is None:
-            return
-        row.run_id, row.status, row.reply, row.error = (
-            turn.run_id,
-            turn.status.value,
-            turn.text,
-            turn.error[:2000],
-        )
-        if turn.finished:
-            row.finished_at = utcnow()
-        s.add(row)
-
-
-def fail_unfinished_turns(s: Session) -> int:
-    """At start-up: turns left pending or streaming by a previous run can never finish."""
-    rows = s.exec(
-        select(ChatTurn).where(
-            col(ChatTurn.status).in_([TurnStatus.PENDING.value, TurnStatus.STREAMING.value])
-        )
-    ).all()
-    for row in rows:
-        row.status = TurnStatus.FAILED.value
-        row.error = "ClawNet restarted before the answer arrived."
-        row.finished_at = utcnow()
-        s.add(row)
-    return len(rows)

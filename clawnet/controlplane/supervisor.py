@@ -29,6 +29,7 @@ import httpx
 import psutil
 
 from clawnet.controlplane.openclaw_cli import openclaw_env
+from clawnet.controlplane.paths import gateway_paths
 from clawnet.controlplane.protocol import GatewayAuthError, GatewayClient, GatewayConnection, GatewayError
 from clawnet.settings import Settings
 
@@ -50,72 +51,6 @@ class PortInUseError(GatewayStartError):
             f"Port {port} is already in use{who}. Free it, or let ClawNet move the gateway to another port."
         )
         self.port = port
-
-
-@dataclass(frozen=True)
-class GatewayPaths:
-    root: Path
-
-    @property
-    def config(self) -> Path:
-        return self.root / "openclaw.json5"
-
-    @property
-    def state(self) -> Path:
-        return self.root / "state"
-
-    @property
-    def home(self) -> Path:
-        return self.root / "home"
-
-    @property
-    def log_dir(self) -> Path:
-        return self.root / "logs"
-
-    @property
-    def log_file(self) -> Path:
-        """OpenClaw's structured log (`logging.file`), one JSON object per line."""
-        return self.log_dir / "openclaw.log"
-
-    @property
-    def stdout(self) -> Path:
-        return self.log_dir / "stdout.log"
-
-    @property
-    def workspace_root(self) -> Path:
-        return self.root / "workspaces"
-
-    def create(self) -> None:
-        for folder in (self.root, self.state, self.home, self.log_dir, self.workspace_root):
-            folder.mkdir(parents=True, exist_ok=True)
-            folder.chmod(0o700)
-
-
-def gateway_paths(settings: Settings, gateway_id: int) -> GatewayPaths:
-    return GatewayPaths(settings.gateways_dir / f"gw-{gateway_id}")
-
-
-@dataclass(frozen=True)
-class BotPaths:
-    """A bot's own data, outside any gateway's folder so the bot can move between gateways:
-    its workspace (persona files) and OpenClaw's per-agent state (its sessions database).
-
-    OpenClaw keeps an agent's state at `<gateway state>/agents/<agent id>/`; ClawNet makes that
-    path a symlink to `state` here (see `link_agent_state`)."""
-
-    root: Path
-
-    @property
-    def workspace(self) -> Path:
-        return self.root / "workspace"
-
-    @property
-    def state(self) -> Path:
-        return self.root / "state"
-
-
-def bot_paths(settings: Settings, agent_id: str) -> BotPaths:
-    return BotPaths(settings.data_dir / "bots" / agent_id)
 
 
 @dataclass(frozen=True)
@@ -464,3 +399,23 @@ class Supervisor:
                 os.close(proc._pidfd)
                 proc._pidfd = None
         self.processes.clear()
+
+    def kill(self, gateway_id: int) -> None:
+        """SIGKILL a hung gateway's process group; its exit is handled like a crash."""
+        proc = self.processes.get(gateway_id)
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    def tree_rss(self, gateway_id: int) -> int:
+        """RSS of a local gateway's whole process group (main process and helpers)."""
+        proc = self.processes.get(gateway_id)
+        if proc is None:
+            return 0
+        total = 0
+        with contextlib.suppress(psutil.Error):
+            main = psutil.Process(proc.pid)
+            for p in [main, *main.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    total += p.memory_info().rss
+        return total

@@ -22,39 +22,6 @@ from typing import Any, Protocol
 log = logging.getLogger(__name__)
 
 
-class Kind:
-    """Event kinds (one source for their names)."""
-
-    GATEWAY_STATUS = "gateway.status"  # payload: status, detail, pid
-    GATEWAY_EXITED = "gateway.exited"  # payload: exit_code, expected
-    GATEWAY_LOG = "gateway.log"  # payload: level, message, subsystem, time
-    GATEWAY_METRICS = "gateway.metrics"  # payload: rss_bytes, ...
-    BOT_STATUS = "bot.status"  # payload: status, detail
-    BOT_DESIRED = "bot.desired"  # payload: desired (an owner started or stopped the bot)
-    CHANNEL_STATUS = "channel.status"
-    SESSION_CHANGED = "session.changed"  # payload: key, session_id, message_count, preview
-    SESSION_MESSAGE = "session.message"  # payload: key, seq, role, text
-    CHAT_DELTA = "chat.delta"  # payload: turn_id, run_id, text (the whole reply so far)
-    CHAT_FINAL = "chat.final"  # payload: turn_id, run_id, text
-    CHAT_FAILED = "chat.failed"  # payload: turn_id, error
-    # A chat asked for by a process without the control plane (over the transport):
-    CHAT_REQUEST = "chat.request"  # payload: request_id, text, user_id, session_key, timeout_s
-    CHAT_ACCEPTED = "chat.accepted"  # payload: request_id, turn_id, gateway_id, session_key
-    CHAT_REJECTED = "chat.rejected"  # payload: request_id, error
-    # A gateway call (channel actions) asked for by a process without the control plane:
-    GATEWAY_CALL = "gateway.call"  # payload: request_id, method, params, timeout
-    GATEWAY_CALL_RESULT = "gateway.call.result"  # payload: request_id, answer | code, message
-    CONFIG_APPLIED = "config.applied"  # payload: version, hash, changed
-    CONFIG_DRIFT = "config.drift"  # payload: expected_hash, remote_hash, action
-    RECONCILE = "reconcile"  # payload: actions
-    ERROR = "error"  # payload: message, where
-    FLEET_KICK = "fleet.kick"  # ask the controller to reconcile now (crosses processes)
-    FLEET_CHANGED = "fleet.changed"  # bots created, changed or deleted: lists reload
-    POST_CREATED = "post.created"  # payload: post_id, author_id, visibility, mentions
-    POST_CHANGED = "post.changed"  # payload: post_id, what (edited, deleted, liked, replied), counts
-    NOTIFICATION = "notification"  # payload: recipient_id (profile), unread
-
-
 _seq = itertools.count(1)
 
 
@@ -171,6 +138,11 @@ class EventBus:
     def _remove(self, sub: Subscription) -> None:
         with self._lock, contextlib.suppress(ValueError):
             self._subscribers.remove(sub)
+
+    @property
+    def has_transport(self) -> bool:
+        """Whether events cross to other processes (Redis)."""
+        return self._transport is not None
 
     @property
     def subscriber_count(self) -> int:

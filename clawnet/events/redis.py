@@ -19,7 +19,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from clawnet.events.bus import FleetEvent
+from clawnet.events import FleetEvent
 
 log = logging.getLogger(__name__)
 

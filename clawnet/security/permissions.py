@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from sqlmodel import Session, select
 
+from clawnet.errors import PermissionDenied
 from clawnet.models import Bot, BotAssignment, User
 from clawnet.models.enums import Role
 
@@ -65,10 +66,6 @@ _ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.VIEWER: frozenset({Action.VIEW_FLEET, Action.VIEW_BOT, Action.USE_SOCIAL}),
     Role.MEMBER: frozenset({Action.USE_SOCIAL}),
 }
-
-
-class PermissionDenied(Exception):
-    """The caller may not do this. The message is safe to show them."""
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,9 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
+from clawnet.errors import RateLimited
 
-class RateLimited(Exception):
-    """Too many attempts in a window. The message is safe to show; `retry_after_s` says when
-    trying again can succeed."""
-
-    def __init__(self, message: str, retry_after_s: float) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
+__all__ = ["RateLimited", "retry_after", "wait_phrase"]
 
 
 def wait_phrase(seconds: float) -> str:

@@ -12,9 +12,11 @@ import secrets
 from sqlmodel import Session, col, select
 
 from clawnet import audit
-from clawnet.bots.queries import ago
+from clawnet.errors import NotFound
+from clawnet.humanize import ago
 from clawnet.models import Bot, BotApiToken, Profile, utcnow
 from clawnet.security.permissions import Action, Principal, require
+from clawnet.social.views import TokenRow
 
 PREFIX = "cnb_"
 
@@ -39,24 +41,24 @@ def create_token(session: Session, actor: Principal | None, bot_id: int, name: s
 def revoke_token(session: Session, actor: Principal | None, token_id: int) -> None:
     row = session.get(BotApiToken, token_id)
     if row is None:
-        return
+        raise NotFound("No such token.")
     actor = require(session, actor, Action.MANAGE_BOT_SOCIAL, row.bot_id)
     row.revoked_at = utcnow()
     session.add(row)
     audit.record(session, actor, "bot.api_token.revoke", "bot", row.bot_id, f"API token '{row.name}' revoked")
 
 
-def list_tokens(session: Session, actor: Principal | None, bot_id: int) -> list[dict[str, str]]:
+def list_tokens(session: Session, actor: Principal | None, bot_id: int) -> list[TokenRow]:
     require(session, actor, Action.MANAGE_BOT_SOCIAL, bot_id)
     return [
-        {
-            "id": str(t.id),
-            "name": t.name,
-            "prefix": t.prefix + "…",
-            "created": ago(t.created_at),
-            "last_used": ago(t.last_used_at),
-            "revoked": "yes" if t.revoked_at else "",
-        }
+        TokenRow(
+            id=t.id or 0,
+            name=t.name,
+            prefix=t.prefix + "…",
+            created=ago(t.created_at),
+            last_used=ago(t.last_used_at),
+            revoked=t.revoked_at is not None,
+        )
         for t in session.exec(
             select(BotApiToken).where(BotApiToken.bot_id == bot_id).order_by(col(BotApiToken.id).desc())
         ).all()

@@ -12,22 +12,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, func, select
 
-from clawnet.controlplane.sessions import ChatError
-from clawnet.db import session_scope
+from clawnet.controlplane.access import Control
+from clawnet.controlplane.chat import ChatError
+from clawnet.controlplane.gateway_api import agent_session_key
 from clawnet.models import Bot, BotSession, Post, Profile, utcnow
 from clawnet.models.enums import BotStatus, DesiredStatus, Visibility
-from clawnet.social.service import Outbox, SocialError, SocialService
-
-if TYPE_CHECKING:
-    from clawnet.controlplane.controller import FleetController
+from clawnet.social.rules import Outbox
+from clawnet.social.service import SocialService
+from clawnet.social.writing import SocialError
 
 log = logging.getLogger(__name__)
 
-INSIGHT_SESSION = "agent:{agent_id}:clawnet-insights"
+INSIGHT_SESSION = "clawnet-insights"  # the bot's own session for insights, beside its chats
 PROMPT = (
     "Write one short post (under {limit} characters) for ClawNet, the community feed where you have a profile, "
     "about something you learned or noticed in your recent conversations. Leave out anything private: no names, "
@@ -72,7 +71,7 @@ def due_bots(session: Session, now: datetime | None = None) -> list[Due]:
             .where(
                 BotSession.bot_id == bot.id,
                 col(BotSession.last_message_at) > since,
-                BotSession.key != INSIGHT_SESSION.format(agent_id=bot.agent_id),
+                BotSession.key != agent_session_key(bot.agent_id, INSIGHT_SESSION),
             )
         ).one()
         if fresh >= max(1, bot.auto_post_min_conversations):
@@ -87,15 +86,15 @@ def _clean_answer(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-async def post_insight(controller: FleetController, social: SocialService, due: Due) -> int | None:
+async def post_insight(control: Control, social: SocialService, due: Due) -> int | None:
     """Ask one bot for an insight and post it. Returns the post id, or None when nothing was posted."""
     limit = social.settings.post_max_chars
     try:
-        turn = await controller.chats.send(
+        turn = await control.chat(
             due.bot_id,
             PROMPT.format(limit=min(limit, 280)),
             user_id=None,
-            session_key=INSIGHT_SESSION.format(agent_id=due.agent_id),
+            session_key=agent_session_key(due.agent_id, INSIGHT_SESSION),
             purpose="insight",
             timeout_s=180,
         )
@@ -104,31 +103,31 @@ async def post_insight(controller: FleetController, social: SocialService, due: 
         log.warning("insight from bot %s failed: %s", due.bot_id, exc)
         return None
     text = _clean_answer(answer, limit)
-    outbox = Outbox()
-    post_id = None
-    with session_scope(social.settings.database_url) as session:
+
+    def write(session: Session, outbox: Outbox) -> int | None:
         bot = session.get(Bot, due.bot_id)
         profile = session.get(Profile, due.profile_id)
         if bot is None or profile is None:
             return None
         bot.last_insight_at = utcnow()  # these conversations have been considered, posted or not
         session.add(bot)
-        if text:
-            try:
-                post = social.post_as(session, outbox, profile, text, Visibility.PUBLIC.value, [])
-                post_id = post.id
-            except SocialError as exc:
-                log.info("insight from bot %s not posted: %s", due.bot_id, exc)
-    social._publish(outbox)
-    return post_id
+        if not text:
+            return None
+        try:
+            with session.begin_nested():
+                return social.post_as(session, outbox, profile, text, Visibility.PUBLIC.value, []).id
+        except SocialError as exc:
+            log.info("insight from bot %s not posted: %s", due.bot_id, exc)
+            return None
+
+    return await social._write(write)
 
 
-async def run_due_insights(controller: FleetController, social: SocialService) -> list[int]:
-    with session_scope(social.settings.database_url) as session:
-        due = due_bots(session)
+async def run_due_insights(control: Control, social: SocialService) -> list[int]:
+    due = await social._db(due_bots)
     posted = []
     for item in due:
-        post_id = await post_insight(controller, social, item)
+        post_id = await post_insight(control, social, item)
         if post_id is not None:
             posted.append(post_id)
     return posted

@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from clawnet import routes
-from clawnet.bots.queries import ago
+from clawnet.humanize import ago
 from clawnet.models import Notification, Profile
 from clawnet.social.timelines import clamp_limit
+from clawnet.social.views import NotificationView
 
 WORDS = {
     "like": "liked your post",
@@ -19,7 +20,7 @@ WORDS = {
 
 def list_notifications(
     session: Session, profile_id: int, *, max_id: int | None = None, limit: int = 20
-) -> list[dict[str, str]]:
+) -> list[NotificationView]:
     query = (
         select(Notification, Profile)
         .join(Profile, col(Profile.id) == Notification.actor_id)
@@ -29,16 +30,16 @@ def list_notifications(
         query = query.where(col(Notification.id) < max_id)
     rows = session.exec(query.order_by(col(Notification.id).desc()).limit(clamp_limit(limit))).all()
     return [
-        {
-            "id": str(n.id),
-            "kind": n.kind,
-            "text": WORDS.get(n.kind, n.kind),
-            "actor_handle": actor.handle,
-            "actor_name": actor.display_name,
-            "is_bot": "yes" if actor.is_bot else "",
-            "link": routes.post_detail(n.post_id) if n.post_id else routes.profile(actor.handle),
-            "unread": "yes" if n.read_at is None else "",
-            "ago": ago(n.created_at),
-        }
+        NotificationView(
+            id=n.id or 0,
+            kind=n.kind,
+            text=WORDS.get(n.kind, n.kind),
+            actor_handle=actor.handle,
+            actor_name=actor.display_name,
+            is_bot=actor.is_bot,
+            link=routes.post_detail(n.post_id) if n.post_id else routes.profile(actor.handle),
+            unread=n.read_at is None,
+            ago=ago(n.created_at),
+        )
         for n, actor in rows
     ]

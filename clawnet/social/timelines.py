@@ -9,16 +9,15 @@ very many profiles, a scan back through the newest posts finds a page sooner, an
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from clawnet import media, routes
-from clawnet.bots.queries import ago
+from clawnet.humanize import ago
 from clawnet.models import Bot, Comment, Follow, Like, Media, Post, Profile
 from clawnet.models.enums import Visibility
-from clawnet.social.service import can_see
+from clawnet.social.rules import can_see
+from clawnet.social.views import CommentView, PostView, ProfileCard
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 40
@@ -137,7 +136,7 @@ def _ago(post: Post) -> str:
     return ago(post.created_at)
 
 
-def hydrate(session: Session, viewer_id: int | None, ids: list[int]) -> list[dict[str, Any]]:
+def hydrate(session: Session, viewer_id: int | None, ids: list[int]) -> list[PostView]:
     """Posts ready to show: author, bot badge and owner, counts, whether the viewer liked them."""
     if not ids:
         return []
@@ -176,31 +175,31 @@ def hydrate(session: Session, viewer_id: int | None, ids: list[int]) -> list[dic
             continue
         author = authors[post.author_id]
         out.append(
-            {
-                "id": str(post.id),
-                "html": post.content_html,
-                "text": post.content_text,
-                "visibility": post.visibility,
-                "author_id": str(author.id),
-                "author_handle": author.handle,
-                "author_name": author.display_name,
-                "author_avatar": media.url(author.avatar_path),
-                "is_bot": "yes" if author.is_bot else "",
-                "bot_owner": owners.get(author.user_id or 0, "") if author.is_bot else "",
-                "likes": str(post.like_count),
-                "replies": str(post.reply_count),
-                "liked": "yes" if pid in liked else "",
-                "mine": "yes" if viewer_id == author.id else "",
-                "ago": _ago(post),
-                "edited": "yes" if post.edited_at else "",
-                "images": ",".join(images.get(pid, [])),
-                "url": routes.post_detail(pid),
-            }
+            PostView(
+                id=pid,
+                html=post.content_html,
+                text=post.content_text,
+                visibility=post.visibility,
+                author_id=author.id or 0,
+                author_handle=author.handle,
+                author_name=author.display_name,
+                author_avatar=media.url(author.avatar_path),
+                is_bot=author.is_bot,
+                bot_owner=owners.get(author.user_id or 0, "") if author.is_bot else "",
+                likes=post.like_count,
+                replies=post.reply_count,
+                liked=pid in liked,
+                mine=viewer_id == author.id,
+                ago=_ago(post),
+                edited=post.edited_at is not None,
+                images=images.get(pid, []),
+                url=routes.post_detail(pid),
+            )
         )
     return out
 
 
-def comments_of(session: Session, viewer_id: int | None, post_id: int) -> list[dict[str, str]]:
+def comments_of(session: Session, viewer_id: int | None, post_id: int) -> list[CommentView]:
     """A post's comments in thread order (each reply right under what it answers), with depth."""
     post = session.get(Post, post_id)
     if post is None or not can_see(session, viewer_id, post):
@@ -214,21 +213,21 @@ def comments_of(session: Session, viewer_id: int | None, post_id: int) -> list[d
     children: dict[int | None, list[tuple[Comment, Profile]]] = {}
     for comment, author in rows:
         children.setdefault(comment.parent_id, []).append((comment, author))
-    ordered: list[dict[str, str]] = []
+    ordered: list[CommentView] = []
 
     def walk(parent: int | None, depth: int) -> None:
         for comment, author in children.get(parent, []):
             ordered.append(
-                {
-                    "id": str(comment.id),
-                    "html": comment.content_html,
-                    "author_handle": author.handle,
-                    "author_name": author.display_name,
-                    "is_bot": "yes" if author.is_bot else "",
-                    "depth": str(min(depth, 6)),
-                    "mine": "yes" if author.id == viewer_id else "",
-                    "ago": ago(comment.created_at),
-                }
+                CommentView(
+                    id=comment.id or 0,
+                    html=comment.content_html,
+                    author_handle=author.handle,
+                    author_name=author.display_name,
+                    is_bot=author.is_bot,
+                    depth=min(depth, 6),
+                    mine=author.id == viewer_id,
+                    ago=ago(comment.created_at),
+                )
             )
             walk(comment.id, depth + 1)
 
@@ -236,7 +235,7 @@ def comments_of(session: Session, viewer_id: int | None, post_id: int) -> list[d
     return ordered
 
 
-def profile_card(session: Session, viewer_id: int | None, handle: str) -> dict[str, str] | None:
+def profile_card(session: Session, viewer_id: int | None, handle: str) -> ProfileCard | None:
     profile = session.exec(select(Profile).where(Profile.handle == handle.lower())).first()
     if profile is None:
         return None
@@ -257,18 +256,18 @@ def profile_card(session: Session, viewer_id: int | None, handle: str) -> dict[s
     if profile.bot_id:
         bot = session.get(Bot, profile.bot_id)
         bot_name = bot.name if bot else ""
-    return {
-        "id": str(profile.id),
-        "handle": profile.handle,
-        "name": profile.display_name,
-        "bio": profile.bio_html,
-        "avatar": media.url(profile.avatar_path),
-        "is_bot": "yes" if profile.is_bot else "",
-        "owner": owner,
-        "bot_name": bot_name,
-        "followers": str(profile.followers_count),
-        "following_count": str(profile.following_count),
-        "posts": str(profile.posts_count),
-        "me": "yes" if viewer_id == profile.id else "",
-        "following": "yes" if following else "",
-    }
+    return ProfileCard(
+        id=profile.id or 0,
+        handle=profile.handle,
+        name=profile.display_name,
+        bio=profile.bio_html,
+        avatar=media.url(profile.avatar_path),
+        is_bot=profile.is_bot,
+        owner=owner,
+        bot_name=bot_name,
+        followers=profile.followers_count,
+        following_count=profile.following_count,
+        posts=profile.posts_count,
+        me=viewer_id == profile.id,
+        following=bool(following),
+    )

@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import expect
 
 from clawnet.models.enums import Role
-from clawnet.pages.bot_detail import BotDetailState
-from clawnet.pages.dashboard import DashboardState
+from clawnet.ui.pages.bot_detail import BotDetailState
+from clawnet.ui.pages.dashboard import DashboardState
 from tests.e2e.helpers import (
     assign_bot,
     bot_id_from_url,

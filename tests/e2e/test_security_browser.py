@@ -47,7 +47,7 @@ def seed_payloads(world: World) -> dict[str, list[int]]:
 
     from clawnet.accounts import service as accounts
     from clawnet.db import session_scope
-    from clawnet.events.bus import EventBus
+    from clawnet.events import EventBus
     from clawnet.models import Bot, Profile, User
     from clawnet.security.permissions import Principal
     from clawnet.security.sanitize import plain_bio

@@ -45,7 +45,7 @@ def count_posts(db_path, text: str) -> int:
 
 
 async def test_a_locked_database_is_reported_and_nothing_is_half_saved(world):
-    from clawnet.pages.feed import FeedState
+    from clawnet.ui.pages.feed import FeedState
 
     client = ReflexClient(world.server.url, world.cookies["mia"])
     await client.connect()

@@ -16,9 +16,9 @@ import psutil
 import pytest
 
 from clawnet.bots.service import FleetService
-from clawnet.controlplane.supervisor import gateway_paths
+from clawnet.controlplane.paths import gateway_paths
 from clawnet.db import session_scope
-from clawnet.events.bus import EventBus
+from clawnet.events import EventBus
 from clawnet.models import Bot, Gateway
 from clawnet.settings import PROJECT_ROOT, get_settings
 from tests.support.server import project_env

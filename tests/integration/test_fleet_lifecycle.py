@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from clawnet.controlplane.sessions import ChatError
 from clawnet.db import session_scope
-from clawnet.events.bus import Kind
+from clawnet.events import Kind
 from clawnet.models import Bot, BotSession, ChatTurn, Gateway, TranscriptMessage
 from clawnet.models.enums import BotStatus, GatewayStatus, TurnStatus
 from tests.integration.conftest import Fleet

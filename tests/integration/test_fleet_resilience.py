@@ -13,9 +13,9 @@ from sqlmodel import select
 
 from clawnet.bots.service import FleetService
 from clawnet.controlplane.protocol import GatewayAuthError, GatewayClient, GatewayConnection
-from clawnet.controlplane.supervisor import bot_paths
+from clawnet.controlplane.paths import bot_paths
 from clawnet.db import session_scope
-from clawnet.events.bus import Kind
+from clawnet.events import Kind
 from clawnet.models import Bot, BotChannel, Gateway
 from clawnet.models.enums import BotStatus, GatewayStatus
 from clawnet.security.secret_fields import GATEWAY_TOKEN

@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import select
 
 from clawnet.db import session_scope
-from clawnet.events.bus import EventBus
+from clawnet.events import EventBus
 from clawnet.models import ChatTurn, Post, Profile
 from clawnet.models.enums import BotStatus
 from clawnet.social.insights import INSIGHT_SESSION, run_due_insights

@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from clawnet import db
-from clawnet.events.bus import EventBus, Kind
+from clawnet.events import EventBus, Kind
 from clawnet.events.redis import RedisTransport
 from clawnet.settings import PROJECT_ROOT, get_settings
 from tests.support.server import free_port, free_port_range, project_env

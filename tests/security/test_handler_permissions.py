@@ -20,7 +20,7 @@ import pytest
 import reflex as rx
 from reflex.state import BaseState
 
-import clawnet.pages
+import clawnet.ui.pages
 from tests.security.world import World, diff, fingerprint
 from tests.support.reflex_client import ReflexClient
 
@@ -30,9 +30,9 @@ UPLOAD_PARAM = "files"
 
 
 def clawnet_states() -> list[type[BaseState]]:
-    for module in pkgutil.iter_modules(clawnet.pages.__path__):
-        importlib.import_module(f"clawnet.pages.{module.name}")
-    importlib.import_module("clawnet.notify_state")
+    for module in pkgutil.iter_modules(clawnet.ui.pages.__path__):
+        importlib.import_module(f"clawnet.ui.pages.{module.name}")
+    importlib.import_module("clawnet.ui.notify")
     found: list[type[BaseState]] = []
 
     def walk(cls: type[BaseState]) -> None:

@@ -106,7 +106,7 @@ def build_world(server: ClawNetServer) -> World:
 
     world = World(server)
     with server_process_env(server):
-        from clawnet.events.bus import EventBus
+        from clawnet.events import EventBus
 
         social = SocialService(get_settings(), EventBus())
         with session_scope() as s:

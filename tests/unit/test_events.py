@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from clawnet.events.bus import EventBus, FleetEvent, Kind
+from clawnet.events import EventBus, FleetEvent, Kind
 
 
 async def test_subscribers_get_only_what_they_asked_for():

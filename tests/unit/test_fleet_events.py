@@ -5,7 +5,7 @@ database query and the full card list)."""
 from __future__ import annotations
 
 from clawnet.bots.service import FleetService
-from clawnet.events.bus import EventBus, Kind
+from clawnet.events import EventBus, Kind
 from clawnet.models.enums import Role
 from clawnet.security.permissions import PermissionDenied, Principal
 from clawnet.settings import get_settings

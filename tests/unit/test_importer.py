@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import select
 
 from clawnet.bots.service import FleetService
-from clawnet.events.bus import EventBus
+from clawnet.events import EventBus
 from clawnet.models import Binding, Bot, BotChannel, ModelProvider
 from clawnet.models.enums import Role
 from clawnet.security.permissions import PermissionDenied, Principal

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from clawnet.db import session_scope
-from clawnet.events.bus import EventBus, Kind
+from clawnet.events import EventBus, Kind
 from clawnet.models import Notification, Post, Profile
 from clawnet.models.enums import Role
 from clawnet.security.permissions import PermissionDenied, Principal

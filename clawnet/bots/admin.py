@@ -1,0 +1,168 @@
+"""Fleet-wide settings: model providers, gateways (remote ones adopted by URL and token, token
+rotation), and import/export of OpenClaw configs. Every change that running gateways must see is
+applied at once (a kick), like any other change."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlmodel import Session, select
+
+from clawnet import audit
+from clawnet.bots import providers
+from clawnet.bots.base import BotsBase
+from clawnet.bots.importer import import_openclaw_config
+from clawnet.bots.placement import place_bot, session_spec_of
+from clawnet.bots.providers import ProviderInput
+from clawnet.bots.queries import visible_bots
+from clawnet.bots.views import ImportResult, ProviderRow
+from clawnet.controlplane import openclaw_config as oc
+from clawnet.controlplane.plan import agent_spec, provider_spec
+from clawnet.controlplane.protocol import GatewayAuthError, GatewayConnection, GatewayError
+from clawnet.errors import NotFound, UserError
+from clawnet.models import Bot, Gateway, ModelProvider
+from clawnet.models.enums import GatewayKind
+from clawnet.security.permissions import Action, Principal, require
+from clawnet.security.secret_fields import GATEWAY_TOKEN
+from clawnet.social.profiles import create_bot_profile
+
+
+class Admin(BotsBase):
+    # --- model providers ---------------------------------------------------------------------
+
+    async def providers(self, actor: Principal | None) -> list[ProviderRow]:
+        return await self._db(lambda s: providers.list_providers(s, actor))
+
+    async def save_provider(
+        self, actor: Principal | None, inp: ProviderInput, provider_id: int | None = None
+    ) -> int:
+        """Add or change a provider. Running gateways get the new key, URL or models at once."""
+
+        def save(session: Session) -> int:
+            return providers.save_provider(session, actor, inp, provider_id).id or 0
+
+        saved = await self._db(save)
+        self._changed()
+        return saved
+
+    async def delete_provider(self, actor: Principal | None, provider_id: int) -> None:
+        await self._db(lambda s: providers.delete_provider(s, actor, provider_id))
+        self._changed()
+
+    # --- gateways ------------------------------------------------------------------------------
+
+    async def adopt_remote_gateway(self, actor: Principal | None, name: str, url: str, token: str) -> int:
+        """Manage a gateway running elsewhere (its own supervisor starts it) by URL and token.
+        The connection is tried first, so a wrong URL or token is refused with the reason."""
+        await self._db(lambda s: require(s, actor, Action.MANAGE_GATEWAYS))
+        errors: dict[str, str] = {}
+        if not name.strip():
+            errors["name"] = "Name the gateway."
+        if not url.startswith(("ws://", "wss://")):
+            errors["url"] = (
+                "Use the gateway's WebSocket URL, like wss://gateway.example.com or ws://10.0.0.5:18789."
+            )
+        if not token.strip():
+            errors["token"] = "Paste the gateway's auth token (gateway.auth.token in its config)."  # noqa: S105
+        if errors:
+            raise UserError(field_errors=errors)
+        try:
+            conn = await GatewayConnection.open(url, token.strip(), timeout=20)
+            await conn.close()
+        except GatewayAuthError:
+            raise UserError(field_errors={"token": "The gateway refused this token."}) from None
+        except GatewayError as exc:
+            raise UserError(field_errors={"url": f"Cannot reach the gateway: {exc.message}"}) from None
+
+        def add(session: Session) -> int:
+            who = require(session, actor, Action.MANAGE_GATEWAYS)
+            gateway = Gateway(
+                name=name.strip(),
+                kind=GatewayKind.REMOTE.value,
+                url=url,
+                owner_id=who.user_id,
+                token_enc=GATEWAY_TOKEN.seal(token.strip()),
+                capacity=self.settings.pool_capacity,
+            )
+            session.add(gateway)
+            session.flush()
+            audit.record(
+                session,
+                who,
+                "gateway.adopt",
+                "gateway",
+                gateway.id,
+                f"adopted remote gateway {name} at {url}",
+            )
+            assert gateway.id is not None
+            return gateway.id
+
+        gateway_id = await self._db(add)
+        self._changed()
+        return gateway_id
+
+    async def rotate_gateway_token(self, actor: Principal | None, gateway_id: int) -> None:
+        """Give a local gateway a new random token (applied hot; connections reconnect with it)."""
+
+        def rotate(session: Session) -> None:
+            who = require(session, actor, Action.MANAGE_GATEWAYS)
+            gateway = session.get(Gateway, gateway_id)
+            if gateway is None or gateway.kind != GatewayKind.LOCAL.value:
+                raise NotFound("No such local gateway.")
+            gateway.token_enc = GATEWAY_TOKEN.seal(secrets.token_urlsafe(32))
+            session.add(gateway)
+            audit.record(
+                session, who, "gateway.rotate_token", "gateway", gateway_id, f"new token for {gateway.name}"
+            )
+
+        await self._db(rotate)
+        self._changed()
+
+    # --- import / export -----------------------------------------------------------------------
+
+    async def export_config(self, actor: Principal | None, bot_id: int | None = None) -> str:
+        """A bot's (or every visible bot's) OpenClaw config, secrets redacted."""
+
+        def export(session: Session) -> str:
+            if bot_id is not None:
+                require(session, actor, Action.VIEW_BOT, bot_id)
+                bots = [b for b in [session.get(Bot, bot_id)] if b is not None]
+            else:
+                bots = visible_bots(session, actor)
+            all_providers = {p.id: p for p in session.exec(select(ModelProvider)).all() if p.id is not None}
+            spec = oc.GatewaySpec(
+                local=False,
+                providers=tuple(provider_spec(p, self.settings) for p in all_providers.values()),
+                agents=tuple(agent_spec(session, b, all_providers, self.settings, local=False) for b in bots),
+                session=session_spec_of(bots[0]) if bots else oc.SessionSpec(),
+            )
+            return oc.render(oc.redact_secrets(oc.build_config(spec)))
+
+        return await self._db(export)
+
+    async def import_config(
+        self, actor: Principal | None, raw: str, *, dry_run: bool = False
+    ) -> ImportResult:
+        """Bots from an `openclaw.json`: all or nothing (`dry_run` only previews)."""
+
+        def run(session: Session) -> ImportResult:
+            who = require(session, actor, Action.IMPORT_CONFIG)
+            result = import_openclaw_config(session, self.settings, who, raw)
+            if result.errors or dry_run:
+                session.rollback()
+                return result
+            for new_id in result.bot_ids:
+                bot = session.get(Bot, new_id)
+                if bot is not None:
+                    place_bot(session, bot, self.settings)
+                    create_bot_profile(session, bot)
+            audit.record(
+                session, who, "config.import", "fleet", "", f"imported {len(result.bot_ids)} bots",
+                after={"bots": [b.name for b in result.bots]},
+            )  # fmt: skip
+            return result
+
+        result = await self._db(run)
+        if not result.errors and not dry_run:
+            self._changed()
+        return result

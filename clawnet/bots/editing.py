@@ -1,0 +1,195 @@
+"""What the setup wizard needs from the bots domain: the form (new, from a draft, or from a saved
+bot), checks of each step, the real `openclaw config validate` before launch, drafts, a Telegram
+token test and avatar uploads. Secrets typed into the wizard stay server-side: they come in as
+`creds` ("<channel>.<field>" -> value) and never go back out."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlmodel import Session
+
+from clawnet import media
+from clawnet.bots import drafts
+from clawnet.bots.base import BotsBase
+from clawnet.bots.checks import CheckResult, test_telegram_token
+from clawnet.bots.forms import BotForm, BotInput, form_of
+from clawnet.bots.providers import model_choices
+from clawnet.bots.store import stored_credentials, stored_input
+from clawnet.bots.validation import available_agent_id, risky_tool_warnings, validate_bot_input
+from clawnet.bots.views import ConfigCheck, DraftRow, FormCheck, ModelChoice
+from clawnet.controlplane import openclaw_config as oc
+from clawnet.controlplane.openclaw_cli import validate_config
+from clawnet.controlplane.plan import preview_config
+from clawnet.errors import NotFound
+from clawnet.models import Bot, ModelProvider
+from clawnet.models.enums import ChannelType, DmPolicy, MentionPolicy
+from clawnet.security.permissions import Action, Principal, require
+
+AVATAR_MAX_BYTES = 2 * 2**20
+
+
+class Editing(BotsBase):
+    async def model_choices(self, actor: Principal | None) -> list[ModelChoice]:
+        def read(session: Session) -> list[ModelChoice]:
+            require(session, actor, Action.VIEW_FLEET)
+            return model_choices(session)
+
+        return await self._db(read)
+
+    async def new_form(self, actor: Principal | None) -> BotForm:
+        """An empty form with the first model picked (the local echo model on a new install)."""
+        choices = await self.model_choices(actor)
+        await self._db(lambda s: require(s, actor, Action.CREATE_BOT))
+        return BotForm(model=choices[0].value if choices else "")
+
+    async def edit_form(self, actor: Principal | None, bot_id: int) -> tuple[BotForm, list[str]]:
+        """The saved bot as a form, and which credentials are stored ("<channel>.<field>"; the
+        values stay on the server)."""
+
+        def read(session: Session) -> tuple[BotForm, list[str]]:
+            require(session, actor, Action.CONFIGURE_BOT, bot_id)
+            bot = session.get(Bot, bot_id)
+            if bot is None:
+                raise NotFound("No such bot.")
+            return form_of(stored_input(session, bot)), sorted(stored_credentials(session, bot_id))
+
+        return await self._db(read)
+
+    async def suggest_agent_id(self, actor: Principal | None, name: str) -> str:
+        def suggest(session: Session) -> str:
+            require(session, actor, Action.CREATE_BOT)
+            return available_agent_id(session, self.settings, name)
+
+        return await self._db(suggest)
+
+    def _input(self, session: Session, form: BotForm, creds: dict[str, str], bot_id: int | None) -> BotInput:
+        """The bot the form describes, with stored credentials filling fields left empty."""
+        stored = stored_credentials(session, bot_id) if bot_id else {}
+        return form.to_input({**stored, **{k: v for k, v in creds.items() if v}})
+
+    async def check_form(
+        self, actor: Principal | None, form: BotForm, creds: dict[str, str], *, bot_id: int | None = None
+    ) -> FormCheck:
+        """Every problem with the form, by field, and warnings about risky tool settings."""
+
+        def check(session: Session) -> FormCheck:
+            who = require(session, actor, Action.CONFIGURE_BOT if bot_id else Action.CREATE_BOT, bot_id)
+            inp = self._input(session, form, creds, bot_id)
+            owner = who.user_id
+            if bot_id:
+                bot = session.get(Bot, bot_id)
+                if bot is None:
+                    raise NotFound("No such bot.")
+                owner, inp.agent_id = bot.owner_id, bot.agent_id
+            errors = validate_bot_input(session, self.settings, inp, owner_id=owner, bot_id=bot_id)
+            return FormCheck(errors, risky_tool_warnings(inp))
+
+        return await self._db(check)
+
+    @staticmethod
+    def tool_warnings(form: BotForm) -> list[str]:
+        return risky_tool_warnings(form.to_input({}))
+
+    async def check_config(
+        self, actor: Principal | None, form: BotForm, creds: dict[str, str], *, bot_id: int | None = None
+    ) -> ConfigCheck:
+        """Ask the real `openclaw config validate` whether it accepts the bot's configuration."""
+        checked = await self.check_form(actor, form, creds, bot_id=bot_id)
+        if checked.errors:
+            return ConfigCheck(False, f"{len(checked.errors)} setting(s) need attention (marked below).")
+
+        def build(session: Session) -> dict[str, object]:
+            inp = self._input(session, form, creds, bot_id)
+            provider = session.get(ModelProvider, inp.provider_id) if inp.provider_id is not None else None
+            session_spec = oc.SessionSpec(
+                inp.session_scope, inp.dm_scope, inp.reset_mode, inp.reset_at_hour, inp.reset_idle_minutes
+            )
+            return preview_config(self.settings, _agent_spec(inp, provider), provider, session_spec)
+
+        config = await self._db(build)
+        result = await validate_config(self.settings, config)
+        if result.valid:
+            return ConfigCheck(True, "OpenClaw accepts this configuration.")
+        return ConfigCheck(False, f"OpenClaw would refuse this configuration: {result.describe()}")
+
+    async def test_telegram(
+        self, actor: Principal | None, token: str, *, bot_id: int | None = None
+    ) -> CheckResult:
+        """Try a Telegram bot token (the one typed, or the stored one of the bot being edited)."""
+
+        def stored(session: Session) -> str:
+            require(session, actor, Action.CONFIGURE_BOT if bot_id else Action.CREATE_BOT, bot_id)
+            return stored_credentials(session, bot_id).get("telegram.botToken", "") if bot_id else ""
+
+        token = token or await self._db(stored)
+        if bot_id and token:
+            await self._db(stored)  # the permission check, when a token was typed
+        return await test_telegram_token(self.settings, token)
+
+    async def drafts(self, actor: Principal | None) -> list[DraftRow]:
+        return await self._db(lambda s: drafts.list_drafts(s, actor))
+
+    async def load_draft(
+        self, actor: Principal | None, draft_id: int
+    ) -> tuple[BotForm, dict[str, str], int] | None:
+        loaded = await self._db(lambda s: drafts.load_draft(s, actor, draft_id))
+        if loaded is None:
+            return None
+        data, step = loaded
+        stored_form = data.get("form")
+        form_data: dict[str, Any] = stored_form if isinstance(stored_form, dict) else data
+        creds = {str(k): str(v) for k, v in (data.get("creds") or {}).items()}
+        return BotForm.from_data(form_data), creds, step
+
+    async def save_draft(
+        self,
+        actor: Principal | None,
+        form: BotForm,
+        creds: dict[str, str],
+        *,
+        step: int,
+        draft_id: int | None,
+    ) -> int:
+        data = {"form": form.to_data(), "creds": dict(creds), "name": form.name}
+        return await self._db(lambda s: drafts.save_draft(s, actor, data, step=step, draft_id=draft_id))
+
+    async def delete_draft(self, actor: Principal | None, draft_id: int) -> None:
+        await self._db(lambda s: drafts.delete_draft(s, actor, draft_id))
+
+    async def save_avatar(self, actor: Principal | None, data: bytes) -> str:
+        """Store an uploaded bot avatar (checked by its content); returns its media path."""
+        await self._db(lambda s: require(s, actor, Action.VIEW_FLEET))
+        relative, _mime, _size = await asyncio.to_thread(
+            media.save_image, self.settings, data, "avatars", max_bytes=AVATAR_MAX_BYTES
+        )
+        return relative
+
+
+def _agent_spec(inp: BotInput, provider: ModelProvider | None) -> oc.AgentSpec:
+    """The agent a gateway would run for a bot not yet saved."""
+    agent_id = inp.agent_id or "bot"
+    return oc.AgentSpec(
+        agent_id=agent_id,
+        name=inp.name,
+        model_ref=f"{provider.name}/{inp.model_id}" if provider else "",
+        persona=inp.persona,
+        emoji=inp.emoji,
+        tools_profile=inp.tools_profile,
+        tools_allow=tuple(inp.tools_allow),
+        tools_deny=tuple(inp.tools_deny),
+        channels=tuple(
+            oc.ChannelSpec(
+                ChannelType(c.type),
+                agent_id,
+                c.credentials,
+                DmPolicy(c.dm_policy),
+                tuple(c.allow_from),
+                c.group_policy,
+                tuple(c.group_allow_from),
+                MentionPolicy(c.mention_policy),
+            )
+            for c in inp.channels
+        ),
+    )

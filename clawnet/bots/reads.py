@@ -1,0 +1,56 @@
+"""What the fleet pages read: each a typed read model (`views`), the caller's permission checked
+in the same transaction (`queries`), the database work off the event loop."""
+
+from __future__ import annotations
+
+from clawnet.bots import queries
+from clawnet.bots.base import BotsBase
+from clawnet.bots.views import (
+    BotChoice,
+    BotHeader,
+    ChannelRow,
+    DayFigures,
+    FleetOverview,
+    GatewayRow,
+    MemoryPoint,
+    SessionRow,
+    TranscriptLine,
+)
+from clawnet.security.permissions import Principal
+
+
+class Reads(BotsBase):
+    async def overview(self, actor: Principal | None) -> FleetOverview:
+        return await self._db(lambda s: queries.fleet_overview(s, actor))
+
+    async def find_bot(self, actor: Principal | None, ref: str) -> int | None:
+        """A bot's number from `/bots/<ref>` (its number or its agent id), if `actor` may see it."""
+        return await self._db(lambda s: queries.find_bot(s, actor, ref))
+
+    async def header(self, actor: Principal | None, bot_id: int) -> BotHeader | None:
+        return await self._db(lambda s: queries.bot_header(s, self.settings, actor, bot_id))
+
+    async def channels(self, actor: Principal | None, bot_id: int) -> list[ChannelRow]:
+        return await self._db(lambda s: queries.bot_channels(s, actor, bot_id))
+
+    async def sessions(
+        self, actor: Principal | None, *, bot_id: int | None = None, search: str = "", limit: int = 100
+    ) -> list[SessionRow]:
+        return await self._db(
+            lambda s: queries.sessions_table(s, actor, bot_id=bot_id, search=search, limit=limit)
+        )
+
+    async def transcript(self, actor: Principal | None, session_id: int) -> list[TranscriptLine]:
+        return await self._db(lambda s: queries.transcript(s, actor, session_id))
+
+    async def analytics(self, actor: Principal | None, *, bot_id: int | None = None) -> list[DayFigures]:
+        return await self._db(lambda s: queries.analytics(s, actor, bot_id=bot_id))
+
+    async def memory(self, actor: Principal | None, bot_id: int) -> list[MemoryPoint]:
+        return await self._db(lambda s: queries.memory_series(s, actor, bot_id))
+
+    async def bot_choices(self, actor: Principal | None) -> list[BotChoice]:
+        return await self._db(lambda s: queries.bot_choices(s, actor))
+
+    async def gateways(self, actor: Principal | None) -> list[GatewayRow]:
+        return await self._db(lambda s: queries.all_gateways(s, actor))

@@ -1,0 +1,230 @@
+"""What the fleet pages show, as typed read models: plain values, permissions already decided,
+no secret anywhere (a stored credential appears only as its field name)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ChannelBadge:
+    type: str
+    status: str
+
+
+@dataclass(frozen=True)
+class BotCard:
+    id: int
+    name: str
+    emoji: str
+    agent_id: str
+    status: str
+    desired: str
+    error: str
+    channels: list[ChannelBadge]
+    active_sessions: int
+    last_activity: str
+    gateway: str
+    gateway_id: int
+    search: str  # lower-case text the dashboard's search matches
+    can_operate: bool
+    can_configure: bool
+
+
+@dataclass(frozen=True)
+class GatewayRow:
+    id: int
+    name: str
+    kind: str
+    placement: str
+    status: str
+    detail: str
+    bots: int
+    memory: str
+    port: str
+    url: str
+    restarts: int
+
+
+@dataclass(frozen=True)
+class FleetOverview:
+    cards: list[BotCard]
+    summary: dict[str, int]  # bot status -> count, and "total"
+    gateways: list[GatewayRow]
+
+
+@dataclass(frozen=True)
+class BotHeader:
+    id: int
+    name: str
+    emoji: str
+    agent_id: str
+    status: str
+    desired: str
+    error: str
+    model: str
+    placement: str
+    gateway: str
+    gateway_id: int
+    gateway_status: str
+    gateway_detail: str
+    uptime: str
+    sessions: int
+    messages: int
+    tokens: int
+    cost: str
+    last_activity: str
+    desired_version: int
+    applied_version: int
+    in_sync: bool
+    drift: str  # "5 min ago" when ClawNet last re-applied its config after a change elsewhere
+    running: bool  # desired: running
+    data_folder: str
+    can_operate: bool
+    can_configure: bool
+    can_delete: bool
+    can_social: bool
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    type: str
+    status: str
+    error: str
+    last_seen: str
+    dm_policy: str
+    group_policy: str
+    mention: str
+    allow_from: str
+    enabled: bool
+    credentials: str  # the names of stored credentials, never their values
+    invite_url: str = ""  # Discord: the link that adds the bot to a server
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: int
+    bot_id: int
+    bot: str
+    key: str
+    channel: str
+    peer: str
+    messages: int
+    tokens: int
+    cost: str
+    last: str
+    preview: str
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    seq: int
+    role: str
+    text: str
+    at: str
+    tokens: str
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    day: str
+    messages: int
+    tokens: int
+    cost: float
+    errors: int
+
+
+@dataclass(frozen=True)
+class MemoryPoint:
+    at: str
+    memory_mb: int
+    loop_p99_ms: float
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    time: str
+    level: str
+    subsystem: str
+    message: str
+
+
+@dataclass(frozen=True)
+class LogScope:
+    """Which gateway log a bot's logs come from, and the agents of other bots sharing it (lines
+    naming them are hidden)."""
+
+    gateway_id: int
+    other_agents: list[str] = field(default_factory=list)
+
+    def shows(self, message: str) -> bool:
+        return not any(agent in message for agent in self.other_agents)
+
+
+@dataclass(frozen=True)
+class AutoPost:
+    enabled: bool
+    max_per_day: int
+    min_conversations: int
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    value: str  # "<provider id>|<model id>"
+    label: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ProviderRow:
+    id: int
+    name: str
+    display_name: str
+    kind: str
+    kind_label: str
+    base_url: str
+    has_key: bool
+    models: str  # one per line, "id | description"
+    model_ids: str
+
+
+@dataclass(frozen=True)
+class DraftRow:
+    id: int
+    name: str
+    step: int
+    saved: str
+
+
+@dataclass(frozen=True)
+class ConfigCheck:
+    ok: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class FormCheck:
+    errors: dict[str, str]
+    warnings: list[str]
+
+
+@dataclass(frozen=True)
+class ImportedBot:
+    name: str
+    agent_id: str
+    channels: list[str]
+    model: str
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    bots: list[ImportedBot]
+    providers: list[str]
+    errors: list[str]
+    bot_ids: list[int]
+
+
+@dataclass(frozen=True)
+class BotChoice:
+    id: int
+    name: str

@@ -1,0 +1,315 @@
+"""Every call ClawNet makes to an OpenClaw gateway, typed, in one place.
+
+`GatewayApi` wraps anything that can make a protocol call (`GatewayCaller`: a link's client in
+the control plane's process, or `remote.RemoteGatewayClient` from another web worker) and turns
+OpenClaw's answers into small dataclasses and its error messages into typed outcomes. Nothing
+else in ClawNet spells a method name, builds a session key or matches OpenClaw's error text.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from clawnet.controlplane.protocol import GatewayError, GatewayTimeout
+
+# --- session keys (one source for their format) ---------------------------------------------
+
+
+def main_session_key(agent_id: str) -> str:
+    """The operator's own conversation with an agent (the dashboard chat)."""
+    return agent_session_key(agent_id, "main")
+
+
+def agent_session_key(agent_id: str, name: str) -> str:
+    """A named session of an agent that no channel uses (`main`, ClawNet's insights...)."""
+    return f"agent:{agent_id}:{name}"
+
+
+def channel_and_peer(key: str) -> tuple[str, str]:
+    """`agent:<id>:<channel>:<peer...>` -> (channel, peer); operator sessions have neither."""
+    parts = key.split(":")
+    if len(parts) >= 4 and parts[0] == "agent":
+        return parts[2], ":".join(parts[3:])
+    return "", ""
+
+
+# --- matching OpenClaw's error messages -----------------------------------------------------
+
+
+def is_missing(exc: GatewayError) -> bool:
+    """The thing asked about (an agent, a session) does not exist on the gateway."""
+    text = exc.message.lower()
+    return "not found" in text or "unknown" in text
+
+
+def asks_for_retry(exc: GatewayError) -> bool:
+    """OpenClaw asks the caller to send the same request again (a busy session changed)."""
+    return "retry the request" in exc.message
+
+
+def lacks_plugin(exc: GatewayError) -> bool:
+    """The channel's plugin is not installed on the gateway."""
+    text = exc.message.lower()
+    return any(w in text for w in ("plugin", "not installed", "unknown channel", "no qr"))
+
+
+def is_expiry(exc: GatewayError) -> bool:
+    text = exc.message.lower()
+    return isinstance(exc, GatewayTimeout) or "timeout" in text or "expired" in text
+
+
+class GatewayCaller(Protocol):
+    """One protocol connection to a gateway, local or through another process."""
+
+    @property
+    def is_connected(self) -> bool: ...
+
+    async def call(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float = 30.0,
+        connect_wait: float | None = None,
+    ) -> Any: ...
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatchOutcome:
+    """What became of a `config.patch`: applied (with the new hash), applied after the gateway
+    restarted itself in-process, or saved but waiting for a restart ClawNet must do."""
+
+    hash: str = ""
+    self_restarting: bool = False
+    needs_restart: bool = False
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ChannelAccount:
+    channel: str
+    account_id: str
+    enabled: bool
+    configured: bool
+    running: bool
+    connected: bool
+    last_error: str
+    last_event_ms: float | None
+
+
+@dataclass(frozen=True)
+class ChannelStart:
+    started: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class WebLogin:
+    qr_data_url: str
+    login_key: str
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One row of `sessions.list` (the fields ClawNet keeps)."""
+
+    key: str
+    agent_id: str
+    session_id: str
+    kind: str
+    status: str
+    model: str
+    channel: str
+    created_ms: float | None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class History:
+    total: int
+    messages: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class GatewayFigures:
+    """The `status` method's process figures."""
+
+    rss_bytes: int
+    heap_used_bytes: int
+    event_loop_utilization: float
+    event_loop_delay_p99_ms: float
+    session_count: int
+
+
+def session_row(row: dict[str, Any]) -> SessionRow:
+    return SessionRow(
+        key=str(row.get("key") or ""),
+        agent_id=str(row.get("agentId") or ""),
+        session_id=str(row.get("sessionId") or ""),
+        kind=str(row.get("chatType") or row.get("kind") or ""),
+        status=str(row.get("status") or ""),
+        model=str(row.get("model") or ""),
+        channel=str(row.get("channel") or ""),
+        created_ms=row.get("createdAt") if isinstance(row.get("createdAt"), int | float) else None,
+        raw=row,
+    )
+
+
+class GatewayApi:
+    def __init__(self, caller: GatewayCaller) -> None:
+        self.caller = caller
+
+    @property
+    def is_connected(self) -> bool:
+        return self.caller.is_connected
+
+    # --- config ---------------------------------------------------------------------------
+
+    async def config_hash(self) -> str:
+        return str((await self.caller.call("config.get", {}, timeout=30)).get("hash") or "")
+
+    async def config(self) -> dict[str, Any]:
+        """The running config (secrets redacted by OpenClaw)."""
+        return dict((await self.caller.call("config.get", {}, timeout=30)).get("config") or {})
+
+    async def patch_config(self, patch: dict[str, Any]) -> PatchOutcome:
+        """`config.patch` against the gateway's current hash, once more if it moved meanwhile.
+        Raises GatewayError when the gateway refuses the change."""
+        for attempt in range(2):
+            base = await self.config_hash()
+            try:
+                result = await self.caller.call(
+                    "config.patch", {"raw": json.dumps(patch), "baseHash": base}, timeout=60
+                )
+            except GatewayError as exc:
+                text = exc.message
+                if attempt == 0 and "changed since" in text:
+                    continue
+                if "persisted" in text and ("restart is required" in text or "accepted for restart" in text):
+                    return PatchOutcome(self_restarting=True, message=text)
+                if "persisted but was not applied" in text:
+                    return PatchOutcome(needs_restart=True, message=text)
+                raise
+            return PatchOutcome(hash=str((result or {}).get("hash") or ""))
+        return PatchOutcome()
+
+    # --- agents ---------------------------------------------------------------------------
+
+    async def delete_agent(self, agent_id: str) -> None:
+        """Drop an agent, keeping its files (OpenClaw would move them to the trash)."""
+        try:
+            await self.caller.call("agents.delete", {"agentId": agent_id, "deleteFiles": False}, timeout=30)
+        except GatewayError as exc:
+            if not is_missing(exc):
+                raise
+
+    async def write_agent_file(self, agent_id: str, name: str, content: str) -> None:
+        await self.caller.call(
+            "agents.files.set", {"agentId": agent_id, "name": name, "content": content}, timeout=30
+        )
+
+    # --- channels ---------------------------------------------------------------------------
+
+    async def channel_accounts(self, *, connect_wait: float = 5) -> list[ChannelAccount]:
+        status = await self.caller.call("channels.status", {}, timeout=20, connect_wait=connect_wait)
+        accounts = []
+        for channel, rows in (status.get("channelAccounts") or {}).items():
+            for a in rows or []:
+                seen = a.get("lastEventAt")
+                accounts.append(
+                    ChannelAccount(
+                        channel=str(channel),
+                        account_id=str(a.get("accountId") or ""),
+                        enabled=bool(a.get("enabled", True)),
+                        configured=bool(a.get("configured")),
+                        running=bool(a.get("running")),
+                        connected=bool(a.get("connected")),
+                        last_error=str(a.get("lastError") or ""),
+                        last_event_ms=float(seen) if isinstance(seen, int | float) and seen > 0 else None,
+                    )
+                )
+        return accounts
+
+    async def start_channel(self, channel: str, account_id: str) -> ChannelStart:
+        answer = await self.caller.call(
+            "channels.start", {"channel": channel, "accountId": account_id}, timeout=30
+        )
+        outcome = (answer or {}).get("outcome") or {}
+        reason = (
+            str(outcome.get("reason") or outcome.get("status") or "") if isinstance(outcome, dict) else ""
+        )
+        return ChannelStart(bool((answer or {}).get("started")), reason)
+
+    async def stop_channel(self, channel: str, account_id: str) -> None:
+        await self.caller.call("channels.stop", {"channel": channel, "accountId": account_id}, timeout=30)
+
+    async def start_web_login(self, channel: str, account_id: str, *, valid_ms: int = 120_000) -> WebLogin:
+        answer = await self.caller.call(
+            "web.login.start",
+            {"channel": channel, "accountId": account_id, "force": True, "timeoutMs": valid_ms},
+            timeout=60,
+        )
+        answer = answer or {}
+        return WebLogin(
+            str(answer.get("qrDataUrl") or answer.get("qr") or ""), str(answer.get("sessionKey") or "")
+        )
+
+    async def wait_web_login(
+        self, channel: str, account_id: str, login_key: str, *, valid_ms: int = 120_000
+    ) -> bool:
+        """Wait until the code is scanned; True when the account is connected."""
+        params: dict[str, Any] = {"channel": channel, "accountId": account_id, "timeoutMs": valid_ms}
+        if login_key:
+            params["sessionKey"] = login_key
+        answer = await self.caller.call("web.login.wait", params, timeout=valid_ms / 1000 + 10)
+        return bool((answer or {}).get("connected", True))
+
+    # --- sessions and chat -------------------------------------------------------------------
+
+    async def subscribe_sessions(self) -> None:
+        await self.caller.call("sessions.subscribe", {}, timeout=15)
+
+    async def sessions(self, *, limit: int = 500) -> list[SessionRow]:
+        listing = await self.caller.call("sessions.list", {"limit": limit}, timeout=30)
+        return [session_row(r) for r in listing.get("sessions") or [] if isinstance(r, dict)]
+
+    async def history(self, session_key: str, *, limit: int = 500) -> History:
+        answer = await self.caller.call(
+            "chat.history", {"sessionKey": session_key, "limit": limit}, timeout=30
+        )
+        return History(int(answer.get("totalMessages") or 0), list(answer.get("messages") or []))
+
+    async def send_chat(self, session_key: str, message: str, idempotency_key: str) -> str:
+        """Start a turn; returns its run id. Raises GatewayError (see `asks_for_retry`)."""
+        answer = await self.caller.call(
+            "chat.send",
+            {"sessionKey": session_key, "message": message, "idempotencyKey": idempotency_key},
+            timeout=30,
+        )
+        return str((answer or {}).get("runId") or idempotency_key)
+
+    async def abort_chat(self, session_key: str, run_id: str) -> None:
+        await self.caller.call("chat.abort", {"sessionKey": session_key, "runId": run_id}, timeout=10)
+
+    # --- health -----------------------------------------------------------------------------
+
+    async def health(self, *, timeout: float) -> None:
+        await self.caller.call("health", {}, timeout=timeout, connect_wait=timeout)
+
+    async def figures(self) -> GatewayFigures:
+        status = await self.caller.call("status", {}, timeout=15, connect_wait=0)
+        memory = status.get("processMemory") or {}
+        loop = status.get("eventLoop") or {}
+        sessions = status.get("sessions") or {}
+        return GatewayFigures(
+            rss_bytes=int(memory.get("rssBytes") or 0),
+            heap_used_bytes=int(memory.get("heapUsedBytes") or 0),
+            event_loop_utilization=float(loop.get("utilization") or 0),
+            event_loop_delay_p99_ms=float(loop.get("delayP99Ms") or 0),
+            session_count=int(sessions.get("count") or 0),
+        )

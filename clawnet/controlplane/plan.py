@@ -1,0 +1,241 @@
+"""What a gateway should run, read from the database in one transaction: its bots as OpenClaw
+agents, its model providers and channels (secrets unsealed here, for the config file only), and
+the whole config built from them (`GatewayPlan`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from clawnet.controlplane import openclaw_config as oc
+from clawnet.controlplane.links import LinkTarget
+from clawnet.controlplane.paths import bot_paths, gateway_paths
+from clawnet.models import Binding, Bot, BotChannel, Gateway, ModelProvider, utcnow
+from clawnet.models.enums import (
+    ChannelType,
+    DesiredStatus,
+    DmPolicy,
+    GatewayKind,
+    MentionPolicy,
+    ProviderKind,
+)
+from clawnet.security.secret_fields import CHANNEL_CREDENTIALS, GATEWAY_TOKEN, PROVIDER_API_KEY, unseal_json
+from clawnet.settings import Settings
+
+PUBLIC_TELEGRAM_API = "https://api.telegram.org"
+
+
+@dataclass
+class GatewayPlan:
+    """Everything the reconciler needs about one gateway, read in one transaction."""
+
+    gateway_id: int
+    name: str
+    kind: str
+    port: int | None
+    url: str | None
+    token: str
+    desired_running: bool
+    actual_status: str
+    pid: int | None
+    pid_started_at: float | None
+    applied_hash: str
+    applied_version: int
+    desired_version: int
+    applied_config: dict[str, Any] | None
+    remote_hash: str
+    config: dict[str, Any] | None  # None when no bot should run here
+    config_hash: str
+    agents: tuple[oc.AgentSpec, ...] = ()
+    running_bot_ids: list[int] = field(default_factory=list)
+    stopped_bot_ids: list[int] = field(default_factory=list)
+    agent_bots: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def is_local(self) -> bool:
+        return self.kind == GatewayKind.LOCAL.value
+
+    @property
+    def has_channels(self) -> bool:
+        return any(a.channels for a in self.agents if a.active)
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}" if self.is_local else str(self.url)
+
+    @property
+    def target(self) -> LinkTarget:
+        return LinkTarget(self.gateway_id, self.ws_url, self.token, dict(self.agent_bots))
+
+
+def provider_spec(provider: ModelProvider, settings: Settings) -> oc.ProviderSpec:
+    kind = ProviderKind(provider.kind)
+    api_key = PROVIDER_API_KEY.unseal(provider.api_key_enc) if provider.api_key_enc else ""
+    base_url = provider.base_url
+    if kind is ProviderKind.LOCAL_ECHO:
+        base_url = f"http://127.0.0.1:{settings.echo_llm_port}/v1"
+        api_key = api_key or "local-echo"
+    models = tuple(
+        oc.ModelSpec(
+            id=str(m.get("id")),
+            name=str(m.get("name") or m.get("id")),
+            context_window=int(m.get("context_window") or 128000),
+            max_tokens=int(m.get("max_tokens") or 4096),
+            cost_input=float(m.get("cost_input") or 0),
+            cost_output=float(m.get("cost_output") or 0),
+        )
+        for m in provider.models
+        if m.get("id")
+    )
+    return oc.ProviderSpec(provider.name, kind, base_url, api_key, models)
+
+
+def channel_spec(channel: BotChannel, agent_id: str, settings: Settings) -> oc.ChannelSpec:
+    ctype = ChannelType(channel.type)
+    api_root = ""
+    if ctype is ChannelType.TELEGRAM and settings.telegram_api_root != PUBLIC_TELEGRAM_API:
+        api_root = settings.telegram_api_root + "/"
+    return oc.ChannelSpec(
+        type=ctype,
+        account_id=agent_id,
+        credentials=unseal_json(CHANNEL_CREDENTIALS, channel.credentials_enc),
+        dm_policy=DmPolicy(channel.dm_policy),
+        allow_from=tuple(channel.allow_from),
+        group_policy=channel.group_policy,
+        group_allow_from=tuple(channel.group_allow_from),
+        mention_policy=MentionPolicy(channel.mention_policy),
+        enabled=channel.enabled,
+        api_root=api_root,
+    )
+
+
+def agent_spec(
+    session: Session, bot: Bot, providers: dict[int, ModelProvider], settings: Settings, *, local: bool
+) -> oc.AgentSpec:
+    provider = providers.get(bot.provider_id) if bot.provider_id is not None else None
+    channels = session.exec(
+        select(BotChannel).where(BotChannel.bot_id == bot.id).order_by(col(BotChannel.type))
+    ).all()
+    bindings = session.exec(select(Binding).where(Binding.bot_id == bot.id).order_by(col(Binding.id))).all()
+    paths = bot_paths(settings, bot.agent_id)
+    return oc.AgentSpec(
+        active=bot.desired_status == DesiredStatus.RUNNING.value,
+        agent_id=bot.agent_id,
+        name=bot.name,
+        model_ref=f"{provider.name}/{bot.model_id}" if provider and bot.model_id else "",
+        workspace=str(paths.workspace) if local else "",
+        emoji=bot.emoji,
+        persona=bot.persona,
+        tools_profile=bot.tools_profile,
+        tools_allow=tuple(bot.tools_allow),
+        tools_deny=tuple(bot.tools_deny),
+        channels=tuple(channel_spec(c, bot.agent_id, settings) for c in channels if c.enabled),
+        bindings=tuple(
+            oc.BindingSpec(
+                b.channel,
+                b.account_id or bot.agent_id,
+                b.peer_kind,
+                b.peer_id,
+                b.guild_id,
+                b.team_id,
+                b.priority,
+            )
+            for b in bindings
+        ),
+    )
+
+
+def preview_config(
+    settings: Settings, agent: oc.AgentSpec, provider: ModelProvider | None, session: oc.SessionSpec
+) -> dict[str, Any]:
+    """The config a gateway would get for one bot not yet saved (the wizard asks OpenClaw to
+    check it before launch)."""
+    return oc.build_config(
+        oc.GatewaySpec(
+            local=True,
+            port=settings.gateway_base_port,
+            token="preview",  # noqa: S106 (never runs: validation only)
+            log_file=str(settings.data_dir / "preview.log"),
+            providers=(provider_spec(provider, settings),) if provider else (),
+            agents=(agent,),
+            session=session,
+        )
+    )
+
+
+def load_plan(session: Session, settings: Settings, gateway_id: int) -> GatewayPlan | None:
+    """Read one gateway's desired state and build its config (records a new desired version)."""
+    gw = session.get(Gateway, gateway_id)
+    if gw is None:
+        return None
+    bots = session.exec(select(Bot).where(Bot.gateway_id == gateway_id).order_by(col(Bot.id))).all()
+    running = [b for b in bots if b.desired_status == DesiredStatus.RUNNING.value]
+    local = gw.kind == GatewayKind.LOCAL.value
+    providers = {p.id: p for p in session.exec(select(ModelProvider)).all() if p.id is not None}
+    # Every bot placed here is an agent; only running ones have channels and routes.
+    agents = tuple(agent_spec(session, b, providers, settings, local=local) for b in bots)
+    token = GATEWAY_TOKEN.unseal(gw.token_enc)
+    config: dict[str, Any] | None = None
+    config_hash = ""
+    if running:  # a gateway with no running bot is stopped, not configured
+        paths = gateway_paths(settings, gateway_id)
+        spec = oc.GatewaySpec(
+            local=local,
+            port=gw.base_port or 0,
+            token=token,
+            log_file=str(paths.log_file),
+            workspace_root=str(paths.workspace_root) if local else "",
+            providers=tuple(provider_spec(p, settings) for p in providers.values()),
+            agents=agents,
+            session=oc.SessionSpec(**_session_kwargs(gw.session_settings)),
+        )
+        config = oc.build_config(spec)
+        config_hash = oc.config_hash(config)
+        if config_hash != gw.desired_config_hash:
+            gw.desired_config_hash = config_hash
+            gw.desired_config_version += 1
+            gw.updated_at = utcnow()
+            session.add(gw)
+    return GatewayPlan(
+        gateway_id=gateway_id,
+        name=gw.name,
+        kind=gw.kind,
+        port=gw.base_port,
+        url=gw.url,
+        token=token,
+        desired_running=gw.desired_status == DesiredStatus.RUNNING.value,
+        actual_status=gw.actual_status,
+        pid=gw.pid,
+        pid_started_at=gw.pid_started_at,
+        applied_hash=gw.applied_config_hash,
+        applied_version=gw.applied_config_version,
+        desired_version=gw.desired_config_version,
+        applied_config=gw.applied_config,
+        remote_hash=gw.remote_config_hash,
+        config=config,
+        config_hash=config_hash,
+        agents=agents,
+        running_bot_ids=[b.id for b in running if b.id is not None],
+        stopped_bot_ids=[
+            b.id for b in bots if b.id is not None and b.desired_status != DesiredStatus.RUNNING.value
+        ],
+        agent_bots={b.agent_id: b.id for b in bots if b.id is not None},
+    )
+
+
+def _session_kwargs(settings: dict[str, Any]) -> dict[str, Any]:
+    reset = settings.get("reset") or {}
+    kwargs: dict[str, Any] = {}
+    if "scope" in settings:
+        kwargs["scope"] = settings["scope"]
+    if "dmScope" in settings:
+        kwargs["dm_scope"] = settings["dmScope"]
+    if "mode" in reset:
+        kwargs["reset_mode"] = reset["mode"]
+    if "atHour" in reset:
+        kwargs["reset_at_hour"] = reset["atHour"]
+    if "idleMinutes" in reset:
+        kwargs["reset_idle_minutes"] = reset["idleMinutes"]
+    return kwargs

@@ -1,0 +1,177 @@
+"""A post as people see it everywhere: author (with the bot badge and its owner), the sanitized
+content, images, likes and replies. Each takes a Var of a `social.views.PostView`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from clawnet import routes
+
+
+def avatar(url: Any, name: Any, size: str = "2.5em") -> rx.Component:
+    return rx.cond(
+        url != "",
+        rx.image(src=url, width=size, height=size, border_radius="50%", object_fit="cover", alt=name),
+        rx.center(
+            rx.text(name.to(str)[0:1].upper(), weight="bold"),
+            width=size,
+            height=size,
+            border_radius="50%",
+            background="var(--iris-a4)",
+            flex_shrink="0",
+            aria_hidden="true",
+        ),
+    )
+
+
+def bot_badge(is_bot: Any, owner: Any, testid: Any) -> rx.Component:
+    return rx.cond(
+        is_bot,
+        rx.badge(
+            rx.icon("bot", size=12),
+            "BOT",
+            rx.cond(owner != "", rx.text.span(" · by @" + owner), ""),
+            color_scheme="iris",
+            variant="soft",
+            size="1",
+            data_testid=testid,
+            title="An AI bot run on ClawNet",
+            aria_label="Bot" + rx.cond(owner != "", ", run by @" + owner, ""),
+        ),
+    )
+
+
+def post_card(post: Any, state: Any, *, show_actions: rx.Var[bool] | bool = True) -> rx.Component:
+    """`post` is a Var of a PostView; `state` provides toggle_like(post_id, liked) and
+    delete_post(post_id) handlers."""
+    pid = post.id.to_string()
+    return rx.card(
+        rx.hstack(
+            avatar(post.author_avatar, post.author_name),
+            rx.vstack(
+                rx.hstack(
+                    rx.link(
+                        post.author_name,
+                        href=routes.profile(post.author_handle),
+                        weight="bold",
+                        data_testid="post-author-" + pid,
+                    ),
+                    rx.text("@" + post.author_handle, size="1", color_scheme="gray"),
+                    bot_badge(post.is_bot, post.bot_owner, "post-bot-badge-" + pid),
+                    rx.cond(
+                        post.visibility == "followers",
+                        rx.badge("followers only", size="1", variant="outline"),
+                    ),
+                    rx.spacer(),
+                    rx.link(
+                        post.ago + rx.cond(post.edited, " · edited", ""),
+                        href=post.url,
+                        size="1",
+                        color_scheme="gray",
+                        data_testid="post-link-" + pid,
+                    ),
+                    width="100%",
+                    align="center",
+                    wrap="wrap",
+                ),
+                rx.box(
+                    rx.html(post.html),
+                    class_name="clawnet-post-body",
+                    data_testid="post-body-" + pid,
+                    width="100%",
+                ),
+                rx.cond(
+                    post.images.length() > 0,
+                    rx.hstack(
+                        rx.foreach(
+                            post.images,
+                            lambda src: rx.image(
+                                src=src,
+                                max_height="16em",
+                                max_width="100%",
+                                border_radius="var(--radius-2)",
+                                alt="Image attached to the post",
+                            ),
+                        ),
+                        spacing="2",
+                        wrap="wrap",
+                    ),
+                ),
+                rx.cond(
+                    show_actions,
+                    rx.hstack(
+                        rx.button(
+                            rx.icon("heart", size=14),
+                            post.likes,
+                            size="1",
+                            variant=rx.cond(post.liked, "solid", "soft"),
+                            color_scheme="crimson",
+                            on_click=state.toggle_like(post.id, ~post.liked),
+                            aria_pressed=rx.cond(post.liked, "true", "false"),
+                            aria_label=rx.cond(post.liked, "Unlike", "Like")
+                            + " ("
+                            + post.likes.to_string()
+                            + ")",
+                            data_testid="post-like-" + pid,
+                        ),
+                        rx.link(
+                            rx.button(
+                                rx.icon("message-circle", size=14), post.replies, size="1", variant="soft"
+                            ),
+                            href=post.url,
+                            aria_label="Replies (" + post.replies.to_string() + ")",
+                            data_testid="post-replies-" + pid,
+                        ),
+                        rx.cond(
+                            post.mine,
+                            rx.button(
+                                "Delete",
+                                size="1",
+                                variant="ghost",
+                                color_scheme="red",
+                                on_click=state.delete_post(post.id),
+                                data_testid="post-delete-" + pid,
+                            ),
+                        ),
+                        spacing="3",
+                    ),
+                ),
+                spacing="2",
+                width="100%",
+                align="stretch",
+            ),
+            spacing="3",
+            align="start",
+            width="100%",
+        ),
+        width="100%",
+        data_testid="post-" + pid,
+        role="article",
+        aria_label="Post by " + post.author_name,
+    )
+
+
+POST_STYLES = """
+.clawnet-post-body p { margin: 0 0 0.4em 0; }
+.clawnet-post-body a { color: var(--accent-11); text-decoration: underline; }
+.clawnet-post-body pre, .clawnet-post-body code { font-family: var(--code-font-family); background: var(--gray-a3); padding: 0 0.2em; }
+.clawnet-post-body blockquote { border-left: 3px solid var(--gray-a6); padding-left: 0.6em; margin: 0.3em 0; }
+"""
+
+
+def load_more_button(
+    label: str, on_click: Any, testid: str, loading: rx.Var[bool] | bool = False
+) -> rx.Component:
+    """ "Load older ..." at the end of a list; pressed by itself when scrolled into view
+    (`data-autoload`, see the feed's observer script)."""
+    return rx.button(
+        label,
+        on_click=on_click,
+        variant="ghost",
+        width="100%",
+        loading=loading,
+        data_testid=testid,
+        custom_attrs={"data-autoload": "true"},
+    )

@@ -1,0 +1,5 @@
+"""Every page of the app; importing this package registers them (`@rx.page`)."""
+
+from clawnet.ui.pages import auth, dashboard
+
+__all__ = ["auth", "dashboard"]
