@@ -23,9 +23,9 @@ from _fleet import bench_fleet, describe
 from sqlmodel import func, select
 
 from clawnet.db import session_scope
+from clawnet.enums import BotStatus, GatewayStatus
 from clawnet.events import Kind
 from clawnet.models import Bot, Gateway, TranscriptMessage
-from clawnet.models.enums import BotStatus, GatewayStatus
 
 
 def gateway_row(bot_id: int) -> Gateway:

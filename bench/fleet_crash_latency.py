@@ -19,9 +19,9 @@ from _fleet import bench_fleet, describe
 
 from clawnet.controlplane.health import RestartPolicy
 from clawnet.db import session_scope
+from clawnet.enums import BotStatus
 from clawnet.events import Kind
 from clawnet.models import Bot, Gateway
-from clawnet.models.enums import BotStatus
 
 
 async def main(kills: int) -> None:

@@ -20,8 +20,8 @@ import time
 import psutil
 from _fleet import bench_fleet, describe
 
+from clawnet.enums import BotStatus
 from clawnet.events import Kind
-from clawnet.models.enums import BotStatus
 
 
 def tree_rss(pid: int) -> int:

@@ -29,7 +29,7 @@ from clawnet.controlplane import openclaw_config as oc
 from clawnet.controlplane.echo_llm import FakeLLM
 from clawnet.controlplane.openclaw_cli import openclaw_env
 from clawnet.controlplane.protocol import GatewayConnection
-from clawnet.models.enums import BotStatus, ProviderKind
+from clawnet.enums import BotStatus, ProviderKind
 from clawnet.settings import get_settings
 
 

@@ -39,7 +39,7 @@ PEOPLE = 20
 def make_people(server, count: int) -> tuple[str, list[str]]:
     """An admin cookie and `count` members' cookies (sessions made in the database)."""
     from clawnet.accounts import service as accounts
-    from clawnet.models.enums import Role
+    from clawnet.enums import Role
 
     cookies = []
     with server_db(server) as s:

@@ -34,8 +34,8 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
     from clawnet.accounts.registration import register
+    from clawnet.enums import Role
     from clawnet.errors import UserError
-    from clawnet.models.enums import Role
 
     db.migrate()
     password = _read_password(args.password_stdin)

@@ -23,7 +23,11 @@ def _join(*parts: Part) -> Any:
     out: Any = ""
     for part in parts:
         out = out + (
-            part if isinstance(part, str) else str(part) if isinstance(part, int) else part.to_string(use_json=False)
+            part
+            if isinstance(part, str)
+            else str(part)
+            if isinstance(part, int)
+            else part.to_string(use_json=False)
         )
     return out
 

@@ -7,8 +7,8 @@ import itertools
 from sqlmodel import Session
 
 from clawnet.accounts.service import register
+from clawnet.enums import Role
 from clawnet.models import Bot, BotAssignment, User
-from clawnet.models.enums import Role
 
 _counter = itertools.count(1)
 PASSWORD = "a-long-test-password"

@@ -10,9 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from clawnet import audit
+from clawnet.enums import Role
 from clawnet.errors import UserError
 from clawnet.models import SystemFlag, User
-from clawnet.models.enums import Role
 from clawnet.security import passwords
 from clawnet.security.permissions import Principal
 from clawnet.social import profiles

@@ -45,7 +45,9 @@ class AccountsService:
     ) -> SignInOutcome:
         """Create an account and return a ticket to sign it in. Every problem is reported at once,
         by field (UserError); nothing is created then. `confirm` is the password typed twice."""
-        mismatch = {"confirm": "The two passwords differ."} if confirm is not None and confirm != password else {}
+        mismatch = (
+            {"confirm": "The two passwords differ."} if confirm is not None and confirm != password else {}
+        )
 
         def create(session: Session) -> SignInOutcome:
             try:

@@ -8,10 +8,10 @@ from sqlmodel import Session, col, func, select
 
 from clawnet import audit
 from clawnet.accounts.sign_in import revoke_all_sessions
+from clawnet.enums import Role
 from clawnet.errors import NotFound, UserError
 from clawnet.humanize import ago
 from clawnet.models import Bot, BotAssignment, User
-from clawnet.models.enums import Role
 from clawnet.security.permissions import Action, Principal, require
 
 

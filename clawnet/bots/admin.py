@@ -19,9 +19,9 @@ from clawnet.bots.views import ImportResult, ProviderRow
 from clawnet.controlplane import openclaw_config as oc
 from clawnet.controlplane.plan import agent_spec, provider_spec
 from clawnet.controlplane.protocol import GatewayAuthError, GatewayConnection, GatewayError
+from clawnet.enums import GatewayKind
 from clawnet.errors import NotFound, UserError
 from clawnet.models import Bot, Gateway, ModelProvider
-from clawnet.models.enums import GatewayKind
 from clawnet.security.permissions import Action, Principal, require
 from clawnet.security.secret_fields import GATEWAY_TOKEN
 from clawnet.social.profiles import create_bot_profile

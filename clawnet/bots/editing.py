@@ -22,9 +22,9 @@ from clawnet.bots.views import ConfigCheck, DraftRow, FormCheck, ModelChoice
 from clawnet.controlplane import openclaw_config as oc
 from clawnet.controlplane.openclaw_cli import validate_config
 from clawnet.controlplane.plan import preview_config
+from clawnet.enums import ChannelType, DmPolicy, MentionPolicy
 from clawnet.errors import NotFound
 from clawnet.models import Bot, ModelProvider
-from clawnet.models.enums import ChannelType, DmPolicy, MentionPolicy
 from clawnet.security.permissions import Action, Principal, require
 
 AVATAR_MAX_BYTES = 2 * 2**20

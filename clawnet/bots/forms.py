@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from clawnet.controlplane.openclaw_config import CHANNEL_CREDENTIAL_FIELDS
-from clawnet.models.enums import ChannelType, DmPolicy, GroupPolicy, MentionPolicy, Placement
+from clawnet.enums import ChannelType, DmPolicy, GroupPolicy, MentionPolicy, Placement
 from clawnet.security.sanitize import clean_text
 
 CHANNEL_TYPES = tuple(c.value for c in ChannelType)

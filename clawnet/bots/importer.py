@@ -17,8 +17,8 @@ from clawnet.bots.store import apply_input, replace_bindings, replace_channels
 from clawnet.bots.validation import agent_id_problem, validate_bot_input
 from clawnet.bots.views import ImportedBot, ImportResult
 from clawnet.controlplane.openclaw_config import CHANNEL_CREDENTIAL_FIELDS, PROVIDER_API
+from clawnet.enums import ChannelType, DesiredStatus, ProviderKind
 from clawnet.models import Bot, ModelProvider
-from clawnet.models.enums import ChannelType, DesiredStatus, ProviderKind
 from clawnet.security.permissions import Principal
 from clawnet.security.secret_fields import PROVIDER_API_KEY
 from clawnet.settings import Settings

@@ -21,10 +21,10 @@ from clawnet.bots.store import apply_input, replace_bindings, replace_channels, 
 from clawnet.bots.validation import available_agent_id, validate_bot_input
 from clawnet.bots.views import AutoPost
 from clawnet.controlplane.agent_files import request_data_deletion
+from clawnet.enums import BotStatus, DesiredStatus, GatewayStatus
 from clawnet.errors import NotFound, UserError
 from clawnet.events import Kind
 from clawnet.models import Bot, Gateway, utcnow
-from clawnet.models.enums import BotStatus, DesiredStatus, GatewayStatus
 from clawnet.security.permissions import Action, Principal, require
 from clawnet.social.profiles import create_bot_profile
 

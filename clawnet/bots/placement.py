@@ -16,8 +16,8 @@ from sqlmodel import Session, col, func, select
 
 from clawnet.controlplane.openclaw_config import SessionSpec
 from clawnet.controlplane.ports import allocate_port
+from clawnet.enums import GatewayKind, Placement
 from clawnet.models import AgentTombstone, Bot, Gateway, User
-from clawnet.models.enums import GatewayKind, Placement
 from clawnet.security.secret_fields import GATEWAY_TOKEN
 from clawnet.settings import Settings
 

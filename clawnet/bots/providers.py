@@ -12,9 +12,9 @@ from sqlmodel import Session, col, select
 
 from clawnet import audit
 from clawnet.bots.views import ModelChoice, ProviderRow
+from clawnet.enums import ProviderKind
 from clawnet.errors import NotFound, UserError
 from clawnet.models import Bot, ModelProvider, utcnow
-from clawnet.models.enums import ProviderKind
 from clawnet.security.permissions import Action, Principal, require
 from clawnet.security.secret_fields import PROVIDER_API_KEY
 

@@ -26,6 +26,7 @@ from clawnet.bots.views import (
     TranscriptLine,
 )
 from clawnet.controlplane.paths import bot_paths
+from clawnet.enums import BotStatus, DesiredStatus, GatewayStatus, TurnStatus
 from clawnet.humanize import ago
 from clawnet.models import (
     Bot,
@@ -38,7 +39,6 @@ from clawnet.models import (
     TranscriptMessage,
     utcnow,
 )
-from clawnet.models.enums import BotStatus, DesiredStatus, GatewayStatus, TurnStatus
 from clawnet.security.permissions import Action, Principal, accessible_bot_ids, can, require
 from clawnet.security.secret_fields import CHANNEL_CREDENTIALS, unseal_json
 from clawnet.settings import Settings

@@ -14,8 +14,7 @@ from sqlmodel import Session, col, select
 from clawnet.bots.forms import BotInput
 from clawnet.controlplane.openclaw_config import CHANNEL_CREDENTIAL_FIELDS
 from clawnet.controlplane.paths import bot_paths
-from clawnet.models import AgentTombstone, Bot, Gateway, ModelProvider
-from clawnet.models.enums import (
+from clawnet.enums import (
     ChannelType,
     DmPolicy,
     GatewayKind,
@@ -24,6 +23,7 @@ from clawnet.models.enums import (
     PeerKind,
     Placement,
 )
+from clawnet.models import AgentTombstone, Bot, Gateway, ModelProvider
 from clawnet.settings import Settings
 
 AGENT_ID_RE = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,63}$")

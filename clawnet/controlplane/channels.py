@@ -17,9 +17,9 @@ from clawnet.controlplane.db_runner import DbRunner
 from clawnet.controlplane.gateway_api import ChannelAccount
 from clawnet.controlplane.links import GatewayLink
 from clawnet.controlplane.protocol import GatewayError
+from clawnet.enums import ChannelStatus
 from clawnet.events import EventBus, Kind
 from clawnet.models import BotChannel, utcnow
-from clawnet.models.enums import ChannelStatus
 
 log = logging.getLogger(__name__)
 

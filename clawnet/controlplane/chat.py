@@ -22,10 +22,10 @@ from clawnet.controlplane.links import GatewayLinks
 from clawnet.controlplane.protocol import GatewayError
 from clawnet.controlplane.sessions import message_text
 from clawnet.controlplane.tasks import TaskSet
+from clawnet.enums import DesiredStatus, TurnStatus
 from clawnet.errors import UserError
 from clawnet.events import EventBus, Kind
 from clawnet.models import Bot, ChatTurn, utcnow
-from clawnet.models.enums import DesiredStatus, TurnStatus
 
 log = logging.getLogger(__name__)
 

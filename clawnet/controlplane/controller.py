@@ -40,8 +40,8 @@ from clawnet.controlplane.sessions import SessionSync
 from clawnet.controlplane.status import StatusBook
 from clawnet.controlplane.supervisor import Supervisor
 from clawnet.controlplane.tasks import TaskSet
+from clawnet.enums import GatewayStatus
 from clawnet.events import EventBus
-from clawnet.models.enums import GatewayStatus
 from clawnet.settings import Settings
 
 log = logging.getLogger(__name__)

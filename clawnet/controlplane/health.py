@@ -34,9 +34,9 @@ from clawnet.controlplane.paths import gateway_paths
 from clawnet.controlplane.protocol import GatewayError
 from clawnet.controlplane.status import StatusBook
 from clawnet.controlplane.supervisor import Supervisor, rotate_if_large
+from clawnet.enums import GatewayKind, GatewayStatus
 from clawnet.events import EventBus, Kind
 from clawnet.models import Gateway, GatewayMetric, LoginTicket, utcnow
-from clawnet.models.enums import GatewayKind, GatewayStatus
 from clawnet.settings import Settings
 
 log = logging.getLogger(__name__)

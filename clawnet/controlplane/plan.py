@@ -12,8 +12,7 @@ from sqlmodel import Session, col, select
 from clawnet.controlplane import openclaw_config as oc
 from clawnet.controlplane.links import LinkTarget
 from clawnet.controlplane.paths import bot_paths, gateway_paths
-from clawnet.models import Binding, Bot, BotChannel, Gateway, ModelProvider, utcnow
-from clawnet.models.enums import (
+from clawnet.enums import (
     ChannelType,
     DesiredStatus,
     DmPolicy,
@@ -21,6 +20,7 @@ from clawnet.models.enums import (
     MentionPolicy,
     ProviderKind,
 )
+from clawnet.models import Binding, Bot, BotChannel, Gateway, ModelProvider, utcnow
 from clawnet.security.secret_fields import CHANNEL_CREDENTIALS, GATEWAY_TOKEN, PROVIDER_API_KEY, unseal_json
 from clawnet.settings import Settings
 

@@ -43,10 +43,10 @@ from clawnet.controlplane.protocol import GatewayError
 from clawnet.controlplane.status import StatusBook
 from clawnet.controlplane.supervisor import EXIT_CONFIG_INVALID, GatewayStartError, PortInUseError, Supervisor
 from clawnet.controlplane.tasks import TaskSet
+from clawnet.enums import BotStatus, GatewayStatus
 from clawnet.events import EventBus, Kind
 from clawnet.files import write_file_atomically
 from clawnet.models import Gateway, utcnow
-from clawnet.models.enums import BotStatus, GatewayStatus
 from clawnet.settings import Settings
 
 log = logging.getLogger(__name__)

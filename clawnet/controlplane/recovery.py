@@ -24,9 +24,9 @@ from clawnet.controlplane.protocol import GatewayConnection, GatewayError
 from clawnet.controlplane.status import StatusBook
 from clawnet.controlplane.supervisor import GatewayStartError, ProcessExit, Supervisor, explain_exit
 from clawnet.controlplane.tasks import TaskSet
+from clawnet.enums import BotStatus, GatewayKind, GatewayStatus
 from clawnet.events import EventBus, Kind
 from clawnet.models import Bot, Gateway, utcnow
-from clawnet.models.enums import BotStatus, GatewayKind, GatewayStatus
 from clawnet.security.secret_fields import GATEWAY_TOKEN
 from clawnet.settings import Settings
 

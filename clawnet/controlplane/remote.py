@@ -20,8 +20,8 @@ from clawnet.controlplane.chat import ChatError, ChatRouter, Turn
 from clawnet.controlplane.links import GatewayLinks
 from clawnet.controlplane.protocol import GatewayError, GatewayTimeout
 from clawnet.controlplane.tasks import TaskSet
+from clawnet.enums import TurnStatus
 from clawnet.events import EventBus, FleetEvent, Kind, Subscription
-from clawnet.models.enums import TurnStatus
 
 ACCEPT_TIMEOUT_S = 20.0
 TURN_KINDS = (Kind.CHAT_DELTA, Kind.CHAT_FINAL, Kind.CHAT_FAILED)

@@ -13,9 +13,9 @@ import asyncio
 from sqlmodel import Session, col, select
 
 from clawnet.controlplane.db_runner import DbRunner
+from clawnet.enums import BotStatus, GatewayStatus
 from clawnet.events import EventBus, Kind
 from clawnet.models import Bot, Gateway, utcnow
-from clawnet.models.enums import BotStatus, GatewayStatus
 
 ALIVE_EVERY_S = 20.0  # "last seen" is written at most this often per gateway
 

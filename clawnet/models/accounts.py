@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from clawnet.models.enums import Role
+from clawnet.enums import Role
 from clawnet.models.types import UTCDateTime, utcnow
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from clawnet.models.enums import (
+from clawnet.enums import (
     BotStatus,
     ChannelStatus,
     DesiredStatus,

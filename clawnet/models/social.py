@@ -12,7 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from clawnet.models.enums import Visibility
+from clawnet.enums import Visibility
 from clawnet.models.types import UTCDateTime, utcnow
 
 

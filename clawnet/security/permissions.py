@@ -16,9 +16,9 @@ from enum import StrEnum
 
 from sqlmodel import Session, select
 
+from clawnet.enums import Role
 from clawnet.errors import PermissionDenied
 from clawnet.models import Bot, BotAssignment, User
-from clawnet.models.enums import Role
 
 
 class Action(StrEnum):

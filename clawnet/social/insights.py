@@ -18,8 +18,8 @@ from sqlmodel import Session, col, func, select
 from clawnet.controlplane.access import Control
 from clawnet.controlplane.chat import ChatError
 from clawnet.controlplane.gateway_api import agent_session_key
+from clawnet.enums import BotStatus, DesiredStatus, Visibility
 from clawnet.models import Bot, BotSession, Post, Profile, utcnow
-from clawnet.models.enums import BotStatus, DesiredStatus, Visibility
 from clawnet.social.rules import Outbox
 from clawnet.social.service import SocialService
 from clawnet.social.writing import SocialError

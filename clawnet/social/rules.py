@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from clawnet.enums import NotificationKind, Visibility
 from clawnet.events import Kind
 from clawnet.models import Comment, Follow, Notification, Post, PostMention, utcnow
-from clawnet.models.enums import NotificationKind, Visibility
 from clawnet.security.rate_limit import RateLimited, retry_after, wait_phrase
 from clawnet.settings import Settings
 

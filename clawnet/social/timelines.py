@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from clawnet import media, routes
+from clawnet.enums import Visibility
 from clawnet.humanize import ago
 from clawnet.models import Bot, Comment, Follow, Like, Media, Post, Profile
-from clawnet.models.enums import Visibility
 from clawnet.social.rules import can_see
 from clawnet.social.views import CommentView, PostView, ProfileCard
 

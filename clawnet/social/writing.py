@@ -15,10 +15,10 @@ from sqlmodel import Session, col, func, select
 
 from clawnet import media, routes
 from clawnet.db import run_in_session
+from clawnet.enums import NotificationKind, Visibility
 from clawnet.errors import PermissionDenied, UserError
 from clawnet.events import EventBus, Kind
 from clawnet.models import Comment, Follow, Like, Media, Notification, Post, PostMention, Profile, utcnow
-from clawnet.models.enums import NotificationKind, Visibility
 from clawnet.security.permissions import Action, Principal, require
 from clawnet.security.sanitize import clean_text, plain_bio, render_text
 from clawnet.settings import Settings

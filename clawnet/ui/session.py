@@ -15,8 +15,8 @@ import reflex as rx
 
 from clawnet import routes, runtime
 from clawnet.accounts.sign_in import token_from_cookie_header
+from clawnet.enums import Role
 from clawnet.errors import UserError
-from clawnet.models.enums import Role
 from clawnet.security.permissions import Action, Principal, role_allows
 from clawnet.ui.typed import Field, event, field
 

@@ -13,8 +13,8 @@ from sqlalchemy import event
 from sqlmodel import Session, create_engine, select
 
 from clawnet.accounts.service import register as register_account
+from clawnet.enums import Role
 from clawnet.models import Bot, BotAssignment, Gateway, User
-from clawnet.models.enums import Role
 from tests.support.server import ClawNetServer
 
 PASSWORD = "test-password-123"

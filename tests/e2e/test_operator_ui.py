@@ -10,7 +10,7 @@ import signal
 import pytest
 from playwright.sync_api import expect
 
-from clawnet.models.enums import Role
+from clawnet.enums import Role
 from clawnet.ui.pages.bot_detail import BotDetailState
 from clawnet.ui.pages.dashboard import DashboardState
 from tests.e2e.helpers import (

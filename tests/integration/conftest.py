@@ -24,8 +24,8 @@ from clawnet.controlplane.controller import FleetController
 from clawnet.controlplane.health import HealthIntervals, RestartPolicy
 from clawnet.controlplane.openclaw_cli import openclaw_env
 from clawnet.db import session_scope
+from clawnet.enums import Role
 from clawnet.events import EventBus
-from clawnet.models.enums import Role
 from clawnet.security.permissions import Principal
 from clawnet.settings import Settings, get_settings
 from tests.factories import make_user

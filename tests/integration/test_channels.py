@@ -15,8 +15,8 @@ from clawnet.bots.service import FleetService
 from clawnet.bots.validation import ChannelInput
 from clawnet.controlplane.health import RestartPolicy
 from clawnet.db import session_scope
+from clawnet.enums import BotStatus, ChannelStatus
 from clawnet.models import Bot, BotChannel, BotSession, Gateway, TranscriptMessage
-from clawnet.models.enums import BotStatus, ChannelStatus
 from clawnet.settings import get_settings
 from tests.integration.conftest import FleetData, start_fleet
 from tests.support.fake_telegram import FakeTelegram

@@ -12,10 +12,10 @@ import pytest
 
 from clawnet.bots.service import FleetService
 from clawnet.controlplane.health import HealthIntervals
-from clawnet.controlplane.reconciler import config_file_problem
 from clawnet.controlplane.paths import gateway_paths
+from clawnet.controlplane.reconciler import config_file_problem
+from clawnet.enums import BotStatus, GatewayStatus
 from clawnet.events import Kind
-from clawnet.models.enums import BotStatus, GatewayStatus
 from tests.integration.conftest import Fleet, FleetData, start_fleet
 from tests.integration.test_fleet_lifecycle import gateway_of
 

@@ -11,9 +11,9 @@ from sqlmodel import select
 
 from clawnet.controlplane.sessions import ChatError
 from clawnet.db import session_scope
+from clawnet.enums import BotStatus, GatewayStatus, TurnStatus
 from clawnet.events import Kind
 from clawnet.models import Bot, BotSession, ChatTurn, Gateway, TranscriptMessage
-from clawnet.models.enums import BotStatus, GatewayStatus, TurnStatus
 from tests.integration.conftest import Fleet
 
 pytestmark = pytest.mark.gateway

@@ -12,12 +12,12 @@ import pytest
 from sqlmodel import select
 
 from clawnet.bots.service import FleetService
-from clawnet.controlplane.protocol import GatewayAuthError, GatewayClient, GatewayConnection
 from clawnet.controlplane.paths import bot_paths
+from clawnet.controlplane.protocol import GatewayAuthError, GatewayClient, GatewayConnection
 from clawnet.db import session_scope
+from clawnet.enums import BotStatus, GatewayStatus
 from clawnet.events import Kind
 from clawnet.models import Bot, BotChannel, Gateway
-from clawnet.models.enums import BotStatus, GatewayStatus
 from clawnet.security.secret_fields import GATEWAY_TOKEN
 from tests.integration.conftest import Fleet, start_fleet, telegram_channel
 

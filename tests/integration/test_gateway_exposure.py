@@ -9,8 +9,8 @@ import psutil
 import pytest
 
 from clawnet.db import session_scope
+from clawnet.enums import BotStatus
 from clawnet.models import Bot, Gateway
-from clawnet.models.enums import BotStatus
 from clawnet.security import secret_fields
 from tests.integration.conftest import Fleet
 

@@ -7,9 +7,9 @@ import pytest
 from sqlmodel import select
 
 from clawnet.db import session_scope
+from clawnet.enums import BotStatus
 from clawnet.events import EventBus
 from clawnet.models import ChatTurn, Post, Profile
-from clawnet.models.enums import BotStatus
 from clawnet.social.insights import INSIGHT_SESSION, run_due_insights
 from clawnet.social.service import SocialService
 from tests.integration.conftest import Fleet

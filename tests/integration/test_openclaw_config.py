@@ -18,7 +18,7 @@ from clawnet.controlplane.openclaw_config import (
     SessionSpec,
     build_config,
 )
-from clawnet.models.enums import ChannelType, DmPolicy, GroupPolicy, MentionPolicy, ProviderKind
+from clawnet.enums import ChannelType, DmPolicy, GroupPolicy, MentionPolicy, ProviderKind
 from clawnet.settings import get_settings
 
 pytestmark = pytest.mark.gateway

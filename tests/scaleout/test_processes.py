@@ -92,8 +92,8 @@ def test_the_control_plane_runs_once_and_a_waiting_process_takes_over(installati
     from clawnet.bots.validation import BotInput
     from clawnet.controlplane.protocol import GatewayError
     from clawnet.controlplane.remote import RemoteGatewayClient
+    from clawnet.enums import Role
     from clawnet.models import Bot
-    from clawnet.models.enums import Role
     from clawnet.security.permissions import Principal
 
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"

@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import select
 
 from clawnet.accounts import service as accounts
+from clawnet.enums import Role
 from clawnet.models import AuditEvent, LoginSession, LoginTicket, Profile, User
-from clawnet.models.enums import Role
 from clawnet.security.permissions import PermissionDenied, Principal
 from clawnet.settings import get_settings
 from tests.factories import PASSWORD, make_bot, make_user

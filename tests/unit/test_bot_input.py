@@ -6,7 +6,7 @@ import pytest
 
 from clawnet.bots.service import ensure_local_echo_provider
 from clawnet.bots.validation import BotInput, ChannelInput, risky_tool_warnings, slugify, validate_bot_input
-from clawnet.models.enums import Role
+from clawnet.enums import Role
 from clawnet.settings import get_settings
 from tests.factories import make_bot, make_user
 

@@ -5,8 +5,8 @@ database query and the full card list)."""
 from __future__ import annotations
 
 from clawnet.bots.service import FleetService
+from clawnet.enums import Role
 from clawnet.events import EventBus, Kind
-from clawnet.models.enums import Role
 from clawnet.security.permissions import PermissionDenied, Principal
 from clawnet.settings import get_settings
 from tests.factories import make_bot, make_user

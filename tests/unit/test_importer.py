@@ -6,9 +6,9 @@ import pytest
 from sqlmodel import select
 
 from clawnet.bots.service import FleetService
+from clawnet.enums import Role
 from clawnet.events import EventBus
 from clawnet.models import Binding, Bot, BotChannel, ModelProvider
-from clawnet.models.enums import Role
 from clawnet.security.permissions import PermissionDenied, Principal
 from clawnet.security.secret_fields import CHANNEL_CREDENTIALS, PROVIDER_API_KEY, unseal_json
 from clawnet.settings import get_settings

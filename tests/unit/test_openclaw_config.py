@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clawnet.controlplane import openclaw_config as oc
-from clawnet.models.enums import ChannelType, DmPolicy, ProviderKind
+from clawnet.enums import ChannelType, DmPolicy, ProviderKind
 
 ECHO = oc.ProviderSpec(
     "echo", ProviderKind.LOCAL_ECHO, "http://127.0.0.1:9/v1", "local", (oc.ModelSpec("echo-1"),)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clawnet.models.enums import Role
+from clawnet.enums import Role
 from clawnet.security.permissions import (
     Action,
     PermissionDenied,

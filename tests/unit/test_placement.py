@@ -7,7 +7,7 @@ import dataclasses
 import socket
 
 from clawnet.bots.placement import allocate_port, place_bot
-from clawnet.models.enums import Role
+from clawnet.enums import Role
 from clawnet.settings import get_settings
 from tests.factories import make_bot, make_user
 

@@ -9,9 +9,9 @@ import pytest
 from sqlmodel import select
 
 from clawnet.db import session_scope
+from clawnet.enums import Role
 from clawnet.events import EventBus, Kind
 from clawnet.models import Notification, Post, Profile
-from clawnet.models.enums import Role
 from clawnet.security.permissions import PermissionDenied, Principal
 from clawnet.security.rate_limit import RateLimited
 from clawnet.settings import get_settings

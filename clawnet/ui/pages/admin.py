@@ -8,12 +8,12 @@ from sqlmodel import col, select
 from clawnet import routes
 from clawnet.accounts import service as accounts
 from clawnet.bots import queries
+from clawnet.db import session_scope
+from clawnet.enums import Role
+from clawnet.models import Bot
+from clawnet.security.permissions import Action, PermissionDenied, require
 from clawnet.ui.components.forms import data_table, native_select
 from clawnet.ui.components.layout import page_frame
-from clawnet.db import session_scope
-from clawnet.models import Bot
-from clawnet.models.enums import Role
-from clawnet.security.permissions import Action, PermissionDenied, require
 from clawnet.ui.session import SessionState
 
 ROLE_OPTIONS = [(r.value, r.value.capitalize()) for r in Role]

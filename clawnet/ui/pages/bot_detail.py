@@ -7,13 +7,9 @@ from typing import Any
 import reflex as rx
 from sqlmodel import select
 
-from clawnet.ui import live, routes, runtime
 from clawnet.bots import queries
 from clawnet.bots.checks import discord_invite_url
 from clawnet.bots.service import BotInputError, ChannelActionError, NotFound
-from clawnet.ui.components.forms import data_table, native_select, text_field
-from clawnet.ui.components.layout import page_frame
-from clawnet.ui.components.status import status_badge, status_light
 from clawnet.controlplane.logs import LEVELS, recent_logs
 from clawnet.controlplane.sessions import ChatError
 from clawnet.db import session_scope
@@ -23,6 +19,10 @@ from clawnet.security.permissions import PermissionDenied
 from clawnet.security.secret_fields import CHANNEL_CREDENTIALS, unseal_json
 from clawnet.settings import get_settings
 from clawnet.social import api_tokens
+from clawnet.ui import live, routes, runtime
+from clawnet.ui.components.forms import data_table, native_select, text_field
+from clawnet.ui.components.layout import page_frame
+from clawnet.ui.components.status import status_badge, status_light
 from clawnet.ui.session import SessionState, current_principal
 
 TABS = [

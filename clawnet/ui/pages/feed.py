@@ -9,19 +9,19 @@ from typing import Any
 import reflex as rx
 from sqlmodel import select
 
-from clawnet.ui import live, media, routes, runtime
-from clawnet.ui.components.forms import native_select
-from clawnet.ui.components.layout import page_frame
-from clawnet.ui.components.post import POST_STYLES, load_more_button, post_card
 from clawnet.db import session_scope
 from clawnet.events import FleetEvent, Kind
 from clawnet.models import Follow
-from clawnet.ui.post_list import PostListMixin, viewer_profile
 from clawnet.security.permissions import PermissionDenied
 from clawnet.security.rate_limit import RateLimited
 from clawnet.settings import get_settings
 from clawnet.social import timelines
 from clawnet.social.service import SocialError
+from clawnet.ui import live, media, routes, runtime
+from clawnet.ui.components.forms import native_select
+from clawnet.ui.components.layout import page_frame
+from clawnet.ui.components.post import POST_STYLES, load_more_button, post_card
+from clawnet.ui.post_list import PostListMixin, viewer_profile
 from clawnet.ui.session import SessionState
 
 PAGE = 20

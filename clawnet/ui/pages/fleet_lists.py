@@ -8,11 +8,11 @@ import reflex as rx
 
 from clawnet import routes
 from clawnet.bots import queries
+from clawnet.db import session_scope
+from clawnet.security.permissions import PermissionDenied
 from clawnet.ui.components.forms import data_table
 from clawnet.ui.components.layout import page_frame
 from clawnet.ui.components.status import status_badge
-from clawnet.db import session_scope
-from clawnet.security.permissions import PermissionDenied
 from clawnet.ui.session import SessionState, current_principal
 
 

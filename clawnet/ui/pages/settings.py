@@ -12,10 +12,6 @@ from clawnet.bots import providers as provider_service
 from clawnet.bots import queries
 from clawnet.bots.providers import KIND_LABELS, ProviderError, ProviderInput
 from clawnet.bots.service import BotInputError, NotFound
-from clawnet.ui.components.forms import data_table, field_error, native_select, text_area_field, text_field
-from clawnet.ui.components.layout import page_frame
-from clawnet.ui.components.post import avatar
-from clawnet.ui.components.status import status_badge
 from clawnet.db import session_scope
 from clawnet.models import Gateway
 from clawnet.security.permissions import Action, PermissionDenied, can, require
@@ -23,6 +19,10 @@ from clawnet.security.sanitize import bio_source
 from clawnet.settings import get_settings
 from clawnet.social import profiles
 from clawnet.social.service import SocialError
+from clawnet.ui.components.forms import data_table, field_error, native_select, text_area_field, text_field
+from clawnet.ui.components.layout import page_frame
+from clawnet.ui.components.post import avatar
+from clawnet.ui.components.status import status_badge
 from clawnet.ui.session import SessionState, current_principal
 
 KINDS = [(k.value, label) for k, label in KIND_LABELS.items()]

@@ -7,15 +7,15 @@ from typing import Any
 import reflex as rx
 
 from clawnet import routes, runtime
-from clawnet.ui.components.layout import page_frame
-from clawnet.ui.components.post import POST_STYLES, avatar, bot_badge, load_more_button, post_card
 from clawnet.db import session_scope
 from clawnet.models import Post
-from clawnet.ui.post_list import PostListMixin, viewer_profile
 from clawnet.security.permissions import PermissionDenied
 from clawnet.security.rate_limit import RateLimited
 from clawnet.social import notifications, timelines
 from clawnet.social.service import SocialError, can_see
+from clawnet.ui.components.layout import page_frame
+from clawnet.ui.components.post import POST_STYLES, avatar, bot_badge, load_more_button, post_card
+from clawnet.ui.post_list import PostListMixin, viewer_profile
 from clawnet.ui.session import SessionState
 
 

@@ -14,7 +14,6 @@ from typing import Any
 import reflex as rx
 from sqlmodel import select
 
-from clawnet.ui import live, media, routes, runtime
 from clawnet.bots import drafts
 from clawnet.bots.checks import discord_invite_url, test_telegram_token
 from clawnet.bots.providers import model_choices
@@ -27,18 +26,19 @@ from clawnet.bots.validation import (
     risky_tool_warnings,
     validate_bot_input,
 )
-from clawnet.ui.components.forms import field_error, native_select
-from clawnet.ui.components.layout import page_frame
 from clawnet.controlplane import openclaw_config as oc
 from clawnet.controlplane.openclaw_cli import validate_config
 from clawnet.controlplane.reconciler import preview_config
 from clawnet.db import session_scope
+from clawnet.enums import ChannelType
 from clawnet.events import FleetEvent, Kind
 from clawnet.models import Bot, BotChannel
-from clawnet.models.enums import ChannelType
 from clawnet.security.permissions import Action, PermissionDenied, can, require
 from clawnet.security.secret_fields import CHANNEL_CREDENTIALS, unseal_json
 from clawnet.settings import get_settings
+from clawnet.ui import live, media, routes, runtime
+from clawnet.ui.components.forms import field_error, native_select
+from clawnet.ui.components.layout import page_frame
 from clawnet.ui.session import SessionState, current_principal
 
 STEPS = ["Basics", "Channels", "Access", "Advanced", "Review"]

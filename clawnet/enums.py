@@ -1,4 +1,5 @@
-"""Every status and kind name ClawNet stores, in one place.
+"""The domain's vocabulary: statuses, roles, policies and kinds, as string enums (stored as their
+values). Shared by every layer, the UI included; they are not tables.
 
 Columns store the string values (portable across SQLite and PostgreSQL, readable in the
 database), and code compares against these enums, never against bare strings.
