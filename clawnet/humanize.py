@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from clawnet.models.types import utcnow
+from datetime import UTC, datetime
 
 
 def ago(moment: datetime | None, now: datetime | None = None) -> str:
     """'just now', '5 min ago', '3 h ago', '2 days ago', or 'never'."""
     if moment is None:
         return "never"
-    seconds = max(0, int(((now or utcnow()) - moment).total_seconds()))
+    seconds = max(0, int(((now or datetime.now(UTC)) - moment).total_seconds()))
     if seconds < 45:
         return "just now"
     if seconds < 3600:

@@ -9,10 +9,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$CLAWNET_ROOT"
 start=$(date +%s)
 echo "[test] ruff"
-ruff check clawnet tests bench rxconfig.py alembic/env.py
-ruff format --check --quiet clawnet tests bench rxconfig.py alembic/env.py
+ruff check clawnet tests bench scripts rxconfig.py alembic/env.py
+ruff format --check --quiet clawnet tests bench scripts rxconfig.py alembic/env.py
 echo "[test] mypy"
 mypy
+echo "[test] import-linter (the house plan's layers; pages use services)"
+lint-imports --no-cache
 echo "[test] pytest"
 python -m pytest "$@"
 if [ "$#" -eq 0 ]; then

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,12 +27,12 @@ from sqlmodel import Session, select
 
 from clawnet.controlplane import openclaw_config as oc
 from clawnet.controlplane.agent_files import (
-    config_file_problem,
     prepare_agent_files,
     purge_deleted_bot_data,
     record_tombstone,
     unlink_agent_state,
 )
+from clawnet.controlplane.config_guard import ConfigFileGuard
 from clawnet.controlplane.db_runner import DbRunner
 from clawnet.controlplane.links import GatewayLink, GatewayLinks
 from clawnet.controlplane.paths import gateway_paths
@@ -50,8 +49,6 @@ from clawnet.models import Gateway, utcnow
 from clawnet.settings import Settings
 
 log = logging.getLogger(__name__)
-
-CONFIG_RECHECK_S = 2.0  # a config file must read bad this long before it is rebuilt
 
 
 class RestartQueue(Protocol):
@@ -96,8 +93,7 @@ class Reconciler:
         self._refused_start: dict[int, tuple[str, str]] = {}
         self._refused_hot: dict[int, tuple[str, str]] = {}
         self.applying: set[int] = set()
-        self._bad_config_since: dict[int, float] = {}  # gateway -> when its file first read bad
-        self._good_config_file: dict[int, tuple[int, int]] = {}  # gateway -> (mtime, size) read well
+        self.config_files = ConfigFileGuard(self.settings, self.bus, self.tasks, self.kick)
 
     async def reconcile_all(self) -> None:
         ids = await self.db.run(lambda s: [g for g in s.exec(select(Gateway.id)).all() if g is not None])
@@ -173,55 +169,13 @@ class Reconciler:
                 return
             await self._start(plan)
             return
-        await self._check_config_file(plan)
+        if plan.gateway_id not in self.applying:
+            self.config_files.check(plan)
         self.links.ensure(plan.target)
         if plan.config_hash != plan.applied_hash:
             await self._apply_hot(plan)
         else:
             await self._settle_running(plan)
-
-    async def _check_config_file(self, plan: GatewayPlan) -> None:
-        """A running gateway's config file that stays missing or unreadable (a full disk, a bad
-        hand edit, a crash of another tool) is refused and rebuilt from the database: OpenClaw
-        would refuse to start on it after its next restart. One bad read is not enough (OpenClaw
-        rewrites the file itself after a hot change, and a read can meet it half-written): the
-        problem must still be there a little later. Valid hand edits are drift, handled when
-        OpenClaw reports `config.changed`. Never while a change is being applied."""
-        assert plan.config is not None
-        gid = plan.gateway_id
-        if gid in self.applying:
-            return
-        path = gateway_paths(self.settings, gid).config
-        try:
-            stat = path.stat()
-            signature: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
-        except OSError:
-            signature = None
-        if signature is not None and self._good_config_file.get(gid) == signature:
-            return  # unchanged since it last read well: no need to parse it on every pass
-        problem = config_file_problem(path)
-        if problem is None:
-            self._bad_config_since.pop(gid, None)
-            if signature is not None:
-                self._good_config_file[gid] = signature
-            return
-        first_seen = self._bad_config_since.setdefault(gid, time.monotonic())
-        if time.monotonic() - first_seen < CONFIG_RECHECK_S:
-            self.tasks.spawn(self._kick_later(CONFIG_RECHECK_S), f"config-recheck-{gid}")
-            return
-        self._bad_config_since.pop(gid, None)
-        write_file_atomically(path, oc.render(plan.config), mode=0o600)  # the whole desired config
-        message = f"Refused the config file {path.name} ({problem}); rebuilt it from the database."
-        log.warning("gateway %s: %s", gid, message)
-        self.bus.publish(
-            Kind.CONFIG_DRIFT,
-            {"expected_hash": plan.applied_hash, "remote_hash": "", "action": message},
-            gateway_id=gid,
-        )
-
-    async def _kick_later(self, delay_s: float) -> None:
-        await asyncio.sleep(delay_s)
-        self.kick()
 
     async def _start(self, plan: GatewayPlan) -> None:
         assert plan.config is not None and plan.port is not None
