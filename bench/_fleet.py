@@ -18,8 +18,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from clawnet import db
-from clawnet.bots.service import FleetService, ensure_local_echo_provider
-from clawnet.bots.validation import BotInput
+from clawnet.bots.forms import BotInput
+from clawnet.bots.providers import ensure_local_echo_provider
+from clawnet.bots.service import BotsService
 from clawnet.controlplane.controller import FleetController
 from clawnet.controlplane.health import HealthIntervals, RestartPolicy
 from clawnet.db import session_scope
@@ -59,7 +60,7 @@ def free_base_port() -> int:
 @dataclass
 class BenchFleet:
     controller: FleetController
-    service: FleetService
+    service: BotsService
     admin: Principal
     provider_id: int
 
@@ -85,7 +86,7 @@ async def bench_fleet(
         db.dispose_engines()
         crypto.set_key_ring(None)
         db.migrate()
-        from clawnet.accounts.service import register
+        from clawnet.accounts.registration import register
 
         with session_scope() as s:
             user = register(
@@ -102,7 +103,7 @@ async def bench_fleet(
         await controller.start()
         try:
             yield BenchFleet(
-                controller, FleetService(get_settings(), controller.bus, controller), admin, provider_id
+                controller, BotsService(get_settings(), controller.bus, controller), admin, provider_id
             )
         finally:
             await controller.stop()

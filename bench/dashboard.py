@@ -100,13 +100,13 @@ def backend_rss(server) -> int:
     return total
 
 
-def create_bots(server, count: int) -> list[int]:
+async def create_bots(server, count: int) -> list[int]:
     os.environ["CLAWNET_DATA_DIR"] = str(server.data_dir)
     from sqlmodel import select
 
     from clawnet import db
-    from clawnet.bots.service import FleetService
-    from clawnet.bots.validation import BotInput
+    from clawnet.bots.forms import BotInput
+    from clawnet.bots.service import BotsService
     from clawnet.events import EventBus
     from clawnet.models import ModelProvider, User
     from clawnet.security import crypto
@@ -119,9 +119,9 @@ def create_bots(server, count: int) -> list[int]:
     with server_db(server) as s:
         admin = Principal.of(s.exec(select(User)).first())
         provider_id = s.exec(select(ModelProvider.id)).first()
-    service = FleetService(get_settings(), EventBus())
+    service = BotsService(get_settings(), EventBus())
     return [
-        service.create_bot(
+        await service.create_bot(
             admin, BotInput(name=f"Density {n:03d}", provider_id=provider_id, model_id="echo-1")
         )
         for n in range(count)

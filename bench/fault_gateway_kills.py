@@ -56,7 +56,7 @@ async def main(kills: int) -> None:
     async with bench_fleet() as fleet:
         policy = fleet.controller.health.policy
         gateways_dir = str(fleet.controller.settings.gateways_dir)
-        bot_id = fleet.service.create_bot(fleet.admin, fleet.bot("Crash Dummy"))
+        bot_id = await fleet.service.create_bot(fleet.admin, fleet.bot("Crash Dummy"))
         await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=300)
         turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: remember me")
         assert await turn.result(120) == "remember me"

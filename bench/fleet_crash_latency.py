@@ -27,7 +27,7 @@ from clawnet.models import Bot, Gateway
 async def main(kills: int) -> None:
     policy = RestartPolicy(base_delay_s=0.2, max_delay_s=0.2, crash_loop_after=10_000)
     async with bench_fleet(policy=policy) as fleet:
-        bot_id = fleet.service.create_bot(fleet.admin, fleet.bot("Crash Dummy"))
+        bot_id = await fleet.service.create_bot(fleet.admin, fleet.bot("Crash Dummy"))
         await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=300)
         latencies, recoveries = [], []
         for n in range(kills):

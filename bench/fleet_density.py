@@ -41,7 +41,10 @@ async def main(count: int, turns: int, toggles: int) -> None:
     async with bench_fleet() as fleet:
         with fleet.controller.bus.subscribe([Kind.BOT_STATUS], maxsize=100_000) as statuses:
             started = time.perf_counter()
-            ids = [fleet.service.create_bot(fleet.admin, fleet.bot(f"Density {n:03d}")) for n in range(count)]
+            ids = [
+                await fleet.service.create_bot(fleet.admin, fleet.bot(f"Density {n:03d}"))
+                for n in range(count)
+            ]
             created = time.perf_counter() - started
             running: set[int] = set()
             while len(running) < count:
@@ -84,7 +87,7 @@ async def main(count: int, turns: int, toggles: int) -> None:
             for running_wanted, status in ((False, BotStatus.STOPPED), (True, BotStatus.RUNNING)):
                 with fleet.controller.bus.subscribe([Kind.BOT_STATUS], bot_ids=[bot_id]) as events:
                     t0 = time.perf_counter()
-                    fleet.service.set_running(fleet.admin, bot_id, running_wanted)
+                    await fleet.service.set_running(fleet.admin, bot_id, running_wanted)
                     while (await events.get(timeout=120)).payload["status"] != status.value:
                         pass
                     toggle_latencies.append(time.perf_counter() - t0)
@@ -92,7 +95,7 @@ async def main(count: int, turns: int, toggles: int) -> None:
 
         rtts = []
         for _ in range(10):
-            for link in fleet.controller.links.values():
+            for link in fleet.controller.links.all():
                 t0 = time.perf_counter()
                 await link.client.call("status", {})
                 rtts.append(time.perf_counter() - t0)

@@ -35,7 +35,7 @@ from clawnet.settings import get_settings
 
 async def clawnet_first_reply(fleet, name: str, **kw) -> float:
     started = time.perf_counter()
-    bot_id = fleet.service.create_bot(fleet.admin, fleet.bot(name, **kw))
+    bot_id = await fleet.service.create_bot(fleet.admin, fleet.bot(name, **kw))
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=600)
     turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: hello")
     assert await turn.result(600) == "hello"

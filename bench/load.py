@@ -38,13 +38,13 @@ PEOPLE = 20
 
 def make_people(server, count: int) -> tuple[str, list[str]]:
     """An admin cookie and `count` members' cookies (sessions made in the database)."""
-    from clawnet.accounts import service as accounts
+    from clawnet.accounts import registration, sign_in
     from clawnet.enums import Role
 
     cookies = []
     with server_db(server) as s:
         for n in range(count + 1):
-            user = accounts.register(
+            user = registration.register(
                 s,
                 email=f"p{n}@example.com",
                 display_name=f"Person {n}",
@@ -55,7 +55,7 @@ def make_people(server, count: int) -> tuple[str, list[str]]:
                 user.role = Role.ADMIN.value
             s.add(user)
             s.flush()
-            issued = accounts.redeem_login_ticket(s, accounts.issue_login_ticket(s, user))
+            issued = sign_in.redeem_login_ticket(s, sign_in.issue_login_ticket(s, user))
             cookies.append(f"clawnet_session={issued.token}")
     return cookies[0], cookies[1:]
 

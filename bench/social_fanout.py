@@ -32,7 +32,7 @@ def make_bot_token(server) -> str:
 
     os.environ["CLAWNET_DATA_DIR"] = str(server.data_dir)
     from clawnet import db
-    from clawnet.accounts.service import register
+    from clawnet.accounts.registration import register
     from clawnet.models import Bot, Profile
     from clawnet.security import crypto
     from clawnet.security.permissions import Principal

@@ -6,7 +6,7 @@ import itertools
 
 from sqlmodel import Session
 
-from clawnet.accounts.service import register
+from clawnet.accounts.registration import register
 from clawnet.enums import Role
 from clawnet.models import Bot, BotAssignment, User
 

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import event
 from sqlmodel import Session, create_engine, select
 
-from clawnet.accounts.service import register as register_account
+from clawnet.accounts.registration import register as register_account
 from clawnet.enums import Role
 from clawnet.models import Bot, BotAssignment, Gateway, User
 from tests.support.server import ClawNetServer

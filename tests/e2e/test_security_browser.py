@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from clawnet.security.sanitize import clean_text
 from tests.security.world import World, build_world, server_process_env
+from tests.support.aio import run_async
 from tests.support.server import running_clawnet
 from tests.support.xss_corpus import PAYLOADS
 
@@ -45,7 +46,7 @@ def chunks(items: list[str], size: int) -> list[list[str]]:
 def seed_payloads(world: World) -> dict[str, list[int]]:
     from sqlmodel import select
 
-    from clawnet.accounts import service as accounts
+    from clawnet.accounts import registration
     from clawnet.db import session_scope
     from clawnet.events import EventBus
     from clawnet.models import Bot, Profile, User
@@ -63,14 +64,14 @@ def seed_payloads(world: World) -> dict[str, list[int]]:
             mia_p = Principal.of(mia)
         # A label with each, as a payload that sanitizes to nothing is refused as an empty post.
         for n, payload in enumerate(PAYLOADS):
-            out["posts"].append(social.create_post(mia_p, f"case {n}: {payload}"))
-        thread = social.create_post(mia_p, "A thread full of payloads")
+            out["posts"].append(run_async(social.create_post(mia_p, f"case {n}: {payload}")))
+        thread = run_async(social.create_post(mia_p, "A thread full of payloads"))
         out["thread"] = [thread]
         for n, payload in enumerate(PAYLOADS):
-            social.comment(mia_p, thread, f"case {n}: {payload}")
+            run_async(social.comment(mia_p, thread, f"case {n}: {payload}"))
         with session_scope() as s:
             for n, group in enumerate(chunks(PAYLOADS, CHUNK)):
-                user = accounts.register(
+                user = registration.register(
                     s,
                     email=f"x{n}@example.com",
                     display_name=f"X {n}",

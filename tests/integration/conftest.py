@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from clawnet import db
-from clawnet.bots.service import FleetService, ensure_local_echo_provider
-from clawnet.bots.validation import BotInput, ChannelInput
+from clawnet.bots.forms import BotInput, ChannelInput
+from clawnet.bots.providers import ensure_local_echo_provider
+from clawnet.bots.service import BotsService
 from clawnet.controlplane.controller import FleetController
 from clawnet.controlplane.health import HealthIntervals, RestartPolicy
 from clawnet.controlplane.openclaw_cli import openclaw_env
@@ -36,7 +37,7 @@ from tests.support.server import free_port, free_port_range
 class Fleet:
     settings: Settings
     controller: FleetController
-    service: FleetService
+    service: BotsService
     bus: EventBus
     admin: Principal
     provider_id: int
@@ -89,7 +90,7 @@ def fleet_admin(fleet_env: Settings) -> FleetData:
 @pytest.fixture
 async def fleet(fleet_env: Settings, fleet_admin: FleetData) -> AsyncIterator[Fleet]:
     controller = await start_fleet(fleet_env)
-    service = FleetService(fleet_env, controller.bus, controller)
+    service = BotsService(fleet_env, controller.bus, controller)
     try:
         yield Fleet(
             fleet_env, controller, service, controller.bus, fleet_admin.admin, fleet_admin.provider_id

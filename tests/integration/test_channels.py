@@ -11,8 +11,8 @@ import time
 import pytest
 from sqlmodel import select
 
-from clawnet.bots.service import FleetService
-from clawnet.bots.validation import ChannelInput
+from clawnet.bots.forms import ChannelInput
+from clawnet.bots.service import BotsService
 from clawnet.controlplane.health import RestartPolicy
 from clawnet.db import session_scope
 from clawnet.enums import BotStatus, ChannelStatus
@@ -55,9 +55,9 @@ async def channel_status(bot_id: int, timeout: float = 60) -> str:
 async def test_a_telegram_user_is_answered_and_the_conversation_is_recorded(telegram, fleet_admin: FleetData):
     controller = await start_fleet(get_settings())
     controller.channel_settle_s = 3
-    service = FleetService(get_settings(), controller.bus, controller)
+    service = BotsService(get_settings(), controller.bus, controller)
     try:
-        bot_id = service.create_bot(
+        bot_id = await service.create_bot(
             fleet_admin.admin,
             fleet_admin.bot_input(
                 "Helper", channels=[ChannelInput("telegram", {"botToken": TOKEN}, "allowlist", [str(ALICE)])]
@@ -98,9 +98,9 @@ async def test_channels_come_back_after_openclaws_restart_loop_breaker_trips(
         get_settings(), policy=RestartPolicy(base_delay_s=0.2, crash_loop_after=50)
     )
     controller.channel_settle_s = 3
-    service = FleetService(get_settings(), controller.bus, controller)
+    service = BotsService(get_settings(), controller.bus, controller)
     try:
-        bot_id = service.create_bot(
+        bot_id = await service.create_bot(
             fleet_admin.admin,
             fleet_admin.bot_input("Helper", channels=[ChannelInput("telegram", {"botToken": TOKEN}, "open")]),
         )

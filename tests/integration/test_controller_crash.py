@@ -15,12 +15,13 @@ import json5
 import psutil
 import pytest
 
-from clawnet.bots.service import FleetService
+from clawnet.bots.service import BotsService
 from clawnet.controlplane.paths import gateway_paths
 from clawnet.db import session_scope
 from clawnet.events import EventBus
 from clawnet.models import Bot, Gateway
 from clawnet.settings import PROJECT_ROOT, get_settings
+from tests.support.aio import run_async
 from tests.support.server import project_env
 
 pytestmark = pytest.mark.gateway
@@ -51,7 +52,7 @@ def external(fleet_env, fleet_admin, monkeypatch, tmp_path):
         procs.append(proc)
         return proc
 
-    service = FleetService(settings, EventBus(), None)
+    service = BotsService(settings, EventBus(), None)
     yield settings, service, fleet_admin, start
     for proc in procs:  # a graceful stop ends the gateways too
         if proc.poll() is None:
@@ -110,7 +111,7 @@ def kill_hard(proc: subprocess.Popen[bytes]) -> None:
 def test_killed_during_a_bot_creation_the_gateway_runs_once_within_15_s_of_restart(external):
     settings, service, admin, start = external
     controller = start()
-    bot_id = service.create_bot(admin.admin, admin.bot_input("Phoenix"))
+    bot_id = run_async(service.create_bot(admin.admin, admin.bot_input("Phoenix")))
     # Kill the moment the gateway process exists: before it is ready, maybe before its PID is saved.
     wait_until(lambda: gateway_mains(settings.gateways_dir), 120, "a gateway process was spawned")
     kill_hard(controller)
@@ -128,15 +129,19 @@ def test_killed_during_a_bot_creation_the_gateway_runs_once_within_15_s_of_resta
 def test_killed_during_a_config_change_the_change_is_fully_applied_after_restart(external):
     settings, service, admin, start = external
     controller = start()
-    bot_id = service.create_bot(admin.admin, admin.bot_input("Chameleon", persona="First persona."))
+    bot_id = run_async(
+        service.create_bot(admin.admin, admin.bot_input("Chameleon", persona="First persona."))
+    )
     gw = wait_until(lambda: running_and_applied(bot_id), 180, "the bot runs")
     pid, old_hash = gw.pid, gw.desired_config_hash
 
     bot, _ = rows(bot_id)
-    service.update_bot(
-        admin.admin,
-        bot_id,
-        admin.bot_input("Chameleon Two", agent_id=bot.agent_id, persona="Second persona."),
+    run_async(
+        service.update_bot(
+            admin.admin,
+            bot_id,
+            admin.bot_input("Chameleon Two", agent_id=bot.agent_id, persona="Second persona."),
+        )
     )
     assert rows(bot_id)[0].config_version > bot.config_version  # saved; the controller applies it now
     time.sleep(0.3)

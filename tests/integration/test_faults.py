@@ -10,10 +10,10 @@ import json5
 import psutil
 import pytest
 
-from clawnet.bots.service import FleetService
+from clawnet.bots.service import BotsService
+from clawnet.controlplane.agent_files import config_file_problem
 from clawnet.controlplane.health import HealthIntervals
 from clawnet.controlplane.paths import gateway_paths
-from clawnet.controlplane.reconciler import config_file_problem
 from clawnet.enums import BotStatus, GatewayStatus
 from clawnet.events import Kind
 from tests.integration.conftest import Fleet, FleetData, start_fleet
@@ -27,7 +27,7 @@ FAST_PROBES = HealthIntervals(probe_s=1.0, probe_timeout_s=1.0, unresponsive_aft
 @pytest.fixture
 async def quick_fleet(fleet_env, fleet_admin: FleetData):
     controller = await start_fleet(fleet_env, intervals=FAST_PROBES)
-    service = FleetService(fleet_env, controller.bus, controller)
+    service = BotsService(fleet_env, controller.bus, controller)
     try:
         yield Fleet(
             fleet_env, controller, service, controller.bus, fleet_admin.admin, fleet_admin.provider_id
@@ -38,7 +38,7 @@ async def quick_fleet(fleet_env, fleet_admin: FleetData):
 
 async def test_a_hung_gateway_is_detected_as_unresponsive_and_recovered(quick_fleet: Fleet):
     fleet = quick_fleet
-    bot_id = fleet.service.create_bot(fleet.admin, fleet.bot_input("Sleepy"))
+    bot_id = await fleet.service.create_bot(fleet.admin, fleet.bot_input("Sleepy"))
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
     hung_pid = gateway_of(bot_id).pid
     assert hung_pid is not None
@@ -64,7 +64,7 @@ async def test_a_hung_gateway_is_detected_as_unresponsive_and_recovered(quick_fl
 
 
 async def test_a_corrupted_config_file_is_refused_and_rebuilt_from_the_database(fleet: Fleet):
-    bot_id = fleet.service.create_bot(fleet.admin, fleet.bot_input("Tidy"))
+    bot_id = await fleet.service.create_bot(fleet.admin, fleet.bot_input("Tidy"))
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
     gw = gateway_of(bot_id)
     assert gw.id is not None

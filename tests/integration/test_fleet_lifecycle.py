@@ -9,7 +9,7 @@ import psutil
 import pytest
 from sqlmodel import select
 
-from clawnet.controlplane.sessions import ChatError
+from clawnet.controlplane.chat import ChatError
 from clawnet.db import session_scope
 from clawnet.enums import BotStatus, GatewayStatus, TurnStatus
 from clawnet.events import Kind
@@ -29,7 +29,7 @@ def gateway_of(bot_id: int) -> Gateway:
 
 
 async def test_bot_runs_answers_and_its_session_lands_in_the_db_then_a_second_bot_joins_hot(fleet: Fleet):
-    bot_id = fleet.service.create_bot(
+    bot_id = await fleet.service.create_bot(
         fleet.admin, fleet.bot_input("Support Bot", persona="You are Captain Crab.")
     )
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
@@ -67,7 +67,7 @@ async def test_bot_runs_answers_and_its_session_lands_in_the_db_then_a_second_bo
         assert session_row.message_count == len(rows)
         assert s.exec(select(ChatTurn)).one().status == TurnStatus.DONE.value
 
-    second = fleet.service.create_bot(fleet.admin, fleet.bot_input("Sales Bot"))
+    second = await fleet.service.create_bot(fleet.admin, fleet.bot_input("Sales Bot"))
     await fleet.service.wait_for_bot(second, BotStatus.RUNNING, timeout=60)
     gw_after = gateway_of(second)
     assert gw_after.id == gw.id and gw_after.pid == gw.pid  # same pool, same process: a hot change
@@ -76,7 +76,7 @@ async def test_bot_runs_answers_and_its_session_lands_in_the_db_then_a_second_bo
 
 
 async def test_a_killed_gateway_is_noticed_restarted_and_keeps_its_sessions(fleet: Fleet):
-    bot_id = fleet.service.create_bot(fleet.admin, fleet.bot_input("Sturdy"))
+    bot_id = await fleet.service.create_bot(fleet.admin, fleet.bot_input("Sturdy"))
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
     turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: before the crash")
     assert await turn.result(120) == "before the crash"
@@ -106,19 +106,19 @@ async def test_a_killed_gateway_is_noticed_restarted_and_keeps_its_sessions(flee
 
 
 async def test_stopping_one_bot_in_a_pool_keeps_the_others_running_and_starting_it_is_hot(fleet: Fleet):
-    a = fleet.service.create_bot(fleet.admin, fleet.bot_input("Alpha"))
-    b = fleet.service.create_bot(fleet.admin, fleet.bot_input("Beta"))
+    a = await fleet.service.create_bot(fleet.admin, fleet.bot_input("Alpha"))
+    b = await fleet.service.create_bot(fleet.admin, fleet.bot_input("Beta"))
     await fleet.service.wait_for_bot(a, BotStatus.RUNNING, timeout=180)
     await fleet.service.wait_for_bot(b, BotStatus.RUNNING, timeout=60)
     pid = gateway_of(a).pid
-    fleet.service.set_running(fleet.admin, b, False)
+    await fleet.service.set_running(fleet.admin, b, False)
     await fleet.service.wait_for_bot(b, BotStatus.STOPPED, timeout=60)
     assert gateway_of(a).pid == pid
     with pytest.raises(ChatError, match="stopped"):
         await fleet.service.chat(fleet.admin, b, "anyone there?")
     turn = await fleet.service.chat(fleet.admin, a, "REPLY WITH: alpha still here")
     assert await turn.result(120) == "alpha still here"
-    fleet.service.set_running(fleet.admin, b, True)
+    await fleet.service.set_running(fleet.admin, b, True)
     await fleet.service.wait_for_bot(b, BotStatus.RUNNING, timeout=60)
     assert gateway_of(b).pid == pid  # no restart either way
     turn = await fleet.service.chat(fleet.admin, b, "REPLY WITH: back")

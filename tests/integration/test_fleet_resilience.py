@@ -11,7 +11,7 @@ import psutil
 import pytest
 from sqlmodel import select
 
-from clawnet.bots.service import FleetService
+from clawnet.bots.service import BotsService
 from clawnet.controlplane.paths import bot_paths
 from clawnet.controlplane.protocol import GatewayAuthError, GatewayClient, GatewayConnection
 from clawnet.db import session_scope
@@ -47,8 +47,8 @@ async def test_restarted_clawnet_adopts_running_gateways_without_duplicates_or_o
 ):
     settings = dataclasses.replace(fleet_env, stop_gateways_on_exit=False)
     first = await start_fleet(settings)
-    service = FleetService(settings, first.bus, first)
-    bot_id = service.create_bot(fleet_admin.admin, fleet_admin.bot_input("Survivor"))
+    service = BotsService(settings, first.bus, first)
+    bot_id = await service.create_bot(fleet_admin.admin, fleet_admin.bot_input("Survivor"))
     await service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
     pid = gateway_row(bot_id).pid
     before = openclaw_pids()
@@ -57,7 +57,7 @@ async def test_restarted_clawnet_adopts_running_gateways_without_duplicates_or_o
 
     second = await start_fleet(dataclasses.replace(settings, stop_gateways_on_exit=True))
     try:
-        service2 = FleetService(settings, second.bus, second)
+        service2 = BotsService(settings, second.bus, second)
         await asyncio.sleep(1)
         second.kick()
         await service2.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=60)
@@ -73,8 +73,8 @@ async def test_restarted_clawnet_adopts_running_gateways_without_duplicates_or_o
 
 
 async def test_deleting_a_bot_keeps_its_data_unless_asked(fleet: Fleet):
-    keep = fleet.service.create_bot(fleet.admin, fleet.bot_input("Keeper"))
-    drop = fleet.service.create_bot(fleet.admin, fleet.bot_input("Dropper"))
+    keep = await fleet.service.create_bot(fleet.admin, fleet.bot_input("Keeper"))
+    drop = await fleet.service.create_bot(fleet.admin, fleet.bot_input("Dropper"))
     await fleet.service.wait_for_bot(keep, BotStatus.RUNNING, timeout=180)
     await fleet.service.wait_for_bot(drop, BotStatus.RUNNING, timeout=60)
     turn = await fleet.service.chat(fleet.admin, keep, "REPLY WITH: remember me")
@@ -84,7 +84,7 @@ async def test_deleting_a_bot_keeps_its_data_unless_asked(fleet: Fleet):
     assert any(keeper_dir.state.rglob("openclaw-agent.sqlite"))  # the bot's sessions live in its own folder
 
     with fleet.bus.subscribe([Kind.CONFIG_APPLIED], gateway_ids=[gw.id]) as applied:
-        fleet.service.delete_bot(fleet.admin, keep)
+        await fleet.service.delete_bot(fleet.admin, keep)
         event = await applied.get(timeout=60)
     assert event.payload["removed_agents"] == ["keeper"]
     assert gateway_row(drop).pid == gw.pid  # removed hot: the other bot's gateway kept running
@@ -95,7 +95,7 @@ async def test_deleting_a_bot_keeps_its_data_unless_asked(fleet: Fleet):
     assert set(entries) == {"dropper"}
 
     dropper_dir = bot_paths(fleet.settings, "dropper")
-    fleet.service.delete_bot(fleet.admin, drop, delete_data=True)
+    await fleet.service.delete_bot(fleet.admin, drop, delete_data=True)
     with fleet.bus.subscribe([Kind.GATEWAY_STATUS], gateway_ids=[gw.id]) as statuses:
         while (await statuses.get(timeout=60)).payload["status"] != GatewayStatus.STOPPED.value:
             pass
@@ -108,7 +108,9 @@ async def test_deleting_a_bot_keeps_its_data_unless_asked(fleet: Fleet):
 
 
 async def test_a_config_openclaw_refuses_is_reported_naming_the_field(fleet: Fleet):
-    bot_id = fleet.service.create_bot(fleet.admin, fleet.bot_input("Picky", channels=[telegram_channel()]))
+    bot_id = await fleet.service.create_bot(
+        fleet.admin, fleet.bot_input("Picky", channels=[telegram_channel()])
+    )
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
     # Bypass the form's validation, as a corrupted row or a bug would.
     with session_scope() as s:
@@ -120,36 +122,36 @@ async def test_a_config_openclaw_refuses_is_reported_naming_the_field(fleet: Fle
     assert "refused the configuration change" in bot.last_error
     assert "groupPolicy" in bot.last_error
 
-    fleet.service.set_running(fleet.admin, bot_id, False)
+    await fleet.service.set_running(fleet.admin, bot_id, False)
     await fleet.service.wait_for_bot(bot_id, BotStatus.STOPPED, timeout=60)
-    fleet.service.set_running(fleet.admin, bot_id, True)  # now a cold start with the same bad row
+    await fleet.service.set_running(fleet.admin, bot_id, True)  # now a cold start with the same bad row
     bot = await fleet.service.wait_for_bot(bot_id, BotStatus.ERROR, timeout=120)
     assert "OpenClaw refused its configuration" in bot.last_error and "groupPolicy" in bot.last_error
 
 
 async def test_a_port_in_use_is_reported_naming_the_port_and_its_holder(fleet: Fleet):
-    bot_id = fleet.service.create_bot(fleet.admin, fleet.bot_input("Porter"))
+    bot_id = await fleet.service.create_bot(fleet.admin, fleet.bot_input("Porter"))
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
     port = gateway_row(bot_id).base_port
-    fleet.service.set_running(fleet.admin, bot_id, False)
+    await fleet.service.set_running(fleet.admin, bot_id, False)
     await fleet.service.wait_for_bot(bot_id, BotStatus.STOPPED, timeout=60)
     squatter = socket.socket()
     squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past the old gateway's TIME_WAIT
     squatter.bind(("127.0.0.1", port))
     squatter.listen()
     try:
-        fleet.service.set_running(fleet.admin, bot_id, True)
+        await fleet.service.set_running(fleet.admin, bot_id, True)
         bot = await fleet.service.wait_for_bot(bot_id, BotStatus.ERROR, timeout=60)
         assert f"Port {port} is already in use by pid" in bot.last_error
     finally:
         squatter.close()
-    fleet.controller.health.cancel_restart(gateway_row(bot_id).id)
+    fleet.controller.restarts.cancel(gateway_row(bot_id).id)
     await fleet.service.restart_bot(fleet.admin, bot_id)
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
 
 
 async def test_a_wrong_token_is_an_auth_error_not_a_hang(fleet: Fleet):
-    bot_id = fleet.service.create_bot(fleet.admin, fleet.bot_input("Guarded"))
+    bot_id = await fleet.service.create_bot(fleet.admin, fleet.bot_input("Guarded"))
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
     url = f"ws://127.0.0.1:{gateway_row(bot_id).base_port}"
     started = time.monotonic()
@@ -168,14 +170,14 @@ async def test_a_wrong_token_is_an_auth_error_not_a_hang(fleet: Fleet):
 
 
 async def test_a_rotated_gateway_token_reconnects_clawnet_on_close_4001(fleet: Fleet):
-    bot_id = fleet.service.create_bot(fleet.admin, fleet.bot_input("Rotator"))
+    bot_id = await fleet.service.create_bot(fleet.admin, fleet.bot_input("Rotator"))
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
     gw = gateway_row(bot_id)
     link = fleet.controller.links[gw.id]
     await asyncio.wait_for(link.client.connected.wait(), 30)
     first_conn = link.client.connection
     assert first_conn is not None
-    fleet.service.rotate_gateway_token(fleet.admin, gw.id)
+    await fleet.service.rotate_gateway_token(fleet.admin, gw.id)
     code, _ = await asyncio.wait_for(first_conn.wait_closed(), 60)
     assert code == 4001
     await asyncio.wait_for(link.client.connected.wait(), 30)
@@ -192,7 +194,9 @@ async def test_a_remote_gateway_is_adopted_by_url_and_token_and_hosts_bots(fleet
     with pytest.raises(Exception, match="refused this token"):
         await fleet.service.adopt_remote_gateway(fleet.admin, "Edge box", url, "wrong-token")
     gateway_id = await fleet.service.adopt_remote_gateway(fleet.admin, "Edge box", url, token)
-    bot_id = fleet.service.create_bot(fleet.admin, fleet.bot_input("Far Away", remote_gateway_id=gateway_id))
+    bot_id = await fleet.service.create_bot(
+        fleet.admin, fleet.bot_input("Far Away", remote_gateway_id=gateway_id)
+    )
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=120)
     assert gateway_row(bot_id).id == gateway_id
     assert gateway_id not in fleet.controller.supervisor.processes  # managed, not spawned

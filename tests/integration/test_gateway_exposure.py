@@ -30,8 +30,10 @@ def listening_addresses(pid: int) -> set[tuple[str, int]]:
 
 
 async def test_gateways_listen_on_loopback_only_with_unique_tokens_and_private_files(fleet: Fleet):
-    pooled = fleet.service.create_bot(fleet.admin, fleet.bot_input("Pooled Bot"))
-    dedicated = fleet.service.create_bot(fleet.admin, fleet.bot_input("Dedicated Bot", placement="dedicated"))
+    pooled = await fleet.service.create_bot(fleet.admin, fleet.bot_input("Pooled Bot"))
+    dedicated = await fleet.service.create_bot(
+        fleet.admin, fleet.bot_input("Dedicated Bot", placement="dedicated")
+    )
     for bot_id in (pooled, dedicated):
         await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
 

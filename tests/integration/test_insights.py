@@ -26,8 +26,8 @@ def bot_posts(bot_id: int) -> list[str]:
 
 async def test_a_bot_with_new_conversations_posts_one_insight_and_respects_its_daily_limit(fleet: Fleet):
     social = SocialService(fleet.settings, EventBus())
-    bot_id = fleet.service.create_bot(fleet.admin, fleet.bot_input("Tide Bot"))
-    fleet.service.set_auto_post(fleet.admin, bot_id, enabled=True, max_per_day=1, min_conversations=1)
+    bot_id = await fleet.service.create_bot(fleet.admin, fleet.bot_input("Tide Bot"))
+    await fleet.service.set_auto_post(fleet.admin, bot_id, enabled=True, max_per_day=1, min_conversations=1)
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
 
     assert await run_due_insights(fleet.controller, social) == []  # no conversation yet: not due
@@ -49,8 +49,8 @@ async def test_a_bot_with_new_conversations_posts_one_insight_and_respects_its_d
 
 async def test_an_empty_or_failed_answer_posts_nothing(fleet: Fleet):
     social = SocialService(fleet.settings, EventBus())
-    bot_id = fleet.service.create_bot(fleet.admin, fleet.bot_input("Quiet Bot"))
-    fleet.service.set_auto_post(fleet.admin, bot_id, enabled=True, max_per_day=5, min_conversations=1)
+    bot_id = await fleet.service.create_bot(fleet.admin, fleet.bot_input("Quiet Bot"))
+    await fleet.service.set_auto_post(fleet.admin, bot_id, enabled=True, max_per_day=5, min_conversations=1)
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
     rules = fleet.controller.echo_llm.rules
     for answer in ("NOTHING", "FAIL WITH: 500"):

@@ -18,6 +18,7 @@ from clawnet import db
 from clawnet.events import EventBus, Kind
 from clawnet.events.redis import RedisTransport
 from clawnet.settings import PROJECT_ROOT, get_settings
+from tests.support.aio import run_async
 from tests.support.server import free_port, free_port_range, project_env
 
 
@@ -87,9 +88,10 @@ def wait_for_text(path: Path, text: str, timeout_s: float) -> None:
 
 @pytest.mark.gateway
 def test_the_control_plane_runs_once_and_a_waiting_process_takes_over(installation, tmp_path):
-    from clawnet.accounts.service import register
-    from clawnet.bots.service import ChannelActionError, FleetService, ensure_local_echo_provider
-    from clawnet.bots.validation import BotInput
+    from clawnet.accounts.registration import register
+    from clawnet.bots import BotsService, ChannelActionError
+    from clawnet.bots.forms import BotInput
+    from clawnet.bots.providers import ensure_local_echo_provider
     from clawnet.controlplane.protocol import GatewayError
     from clawnet.controlplane.remote import RemoteGatewayClient
     from clawnet.enums import Role
@@ -117,8 +119,10 @@ def test_the_control_plane_runs_once_and_a_waiting_process_takes_over(installati
                 )
             )
             provider_id = ensure_local_echo_provider(s).id
-        service = FleetService(get_settings(), EventBus(), None)  # a web worker without the controller
-        bot_id = service.create_bot(admin, BotInput(name="Solo", provider_id=provider_id, model_id="echo-1"))
+        service = BotsService(get_settings(), EventBus(), None)  # a web worker without the controller
+        bot_id = run_async(
+            service.create_bot(admin, BotInput(name="Solo", provider_id=provider_id, model_id="echo-1"))
+        )
 
         def status() -> tuple[str, int | None]:
             with db.session_scope() as s:
@@ -142,7 +146,7 @@ def test_the_control_plane_runs_once_and_a_waiting_process_takes_over(installati
             worker_bus = EventBus(origin="web-worker")
             await worker_bus.attach_transport(RedisTransport(installation["REFLEX_REDIS_URL"]))
             try:
-                worker = FleetService(get_settings(), worker_bus, None)
+                worker = BotsService(get_settings(), worker_bus, None)
                 turn = await worker.chat(admin, bot_id, "REPLY WITH: answered across processes")
                 kinds = [kind async for kind, _ in turn.stream()]
                 reply = await turn.result(60)
@@ -160,7 +164,7 @@ def test_the_control_plane_runs_once_and_a_waiting_process_takes_over(installati
             finally:
                 await worker_bus.detach_transport()
 
-        reply, kinds = asyncio.run(chat_from_a_worker())
+        reply, kinds = run_async(chat_from_a_worker())
         assert reply == "answered across processes" and kinds[-1] == "final"
 
         os.killpg(first.pid, signal.SIGKILL)  # the leader dies; its gateway lives on

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support.aio import run_async
 from tests.support.server import ClawNetServer
 
 TELEGRAM_TOKEN = "7654321:AAF-plaintext-telegram-secret-do-not-leak"
@@ -84,7 +85,7 @@ ACCOUNTS = {  # name -> role
 def build_world(server: ClawNetServer) -> World:
     from sqlmodel import select
 
-    from clawnet.accounts import service as accounts
+    from clawnet.accounts import registration, sign_in
     from clawnet.db import session_scope
     from clawnet.models import (
         Bot,
@@ -111,7 +112,7 @@ def build_world(server: ClawNetServer) -> World:
         social = SocialService(get_settings(), EventBus())
         with session_scope() as s:
             for name, role in ACCOUNTS.items():
-                user = accounts.register(
+                user = registration.register(
                     s, email=f"{name}@example.com", display_name=name.title(), password=PASSWORD, handle=name
                 )
                 user.role = role
@@ -119,7 +120,7 @@ def build_world(server: ClawNetServer) -> World:
                 s.flush()
                 assert user.id is not None
                 world.ids[name] = user.id
-                issued = accounts.redeem_login_ticket(s, accounts.issue_login_ticket(s, user))
+                issued = sign_in.redeem_login_ticket(s, sign_in.issue_login_ticket(s, user))
                 world.session_tokens[name] = issued.token
                 world.cookies[name] = f"clawnet_session={issued.token}"
             olga = s.get(User, world.ids["olga"])
@@ -191,8 +192,8 @@ def build_world(server: ClawNetServer) -> World:
             olga_user = s.get(User, world.ids["olga"])
             assert olga_user is not None
             olga_principal = Principal.of(olga_user)
-        world.ids["post"] = social.create_post(olga_principal, "Olga's post", "followers")
-        world.ids["comment"] = social.comment(olga_principal, world.ids["post"], "Olga's comment")
+        world.ids["post"] = run_async(social.create_post(olga_principal, "Olga's post", "followers"))
+        world.ids["comment"] = run_async(social.comment(olga_principal, world.ids["post"], "Olga's comment"))
         with session_scope() as s:
             profile = s.exec(select(Profile).where(Profile.handle == "olga")).one()
             world.ids["olga_profile"] = profile.id or 0

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from clawnet.bots.service import ensure_local_echo_provider
-from clawnet.bots.validation import BotInput, ChannelInput, risky_tool_warnings, slugify, validate_bot_input
+from clawnet.bots.forms import BotInput, ChannelInput
+from clawnet.bots.providers import ensure_local_echo_provider
+from clawnet.bots.validation import risky_tool_warnings, slugify, validate_bot_input
 from clawnet.enums import Role
 from clawnet.settings import get_settings
 from tests.factories import make_bot, make_user

@@ -98,7 +98,7 @@ def test_key_from_environment_is_used_and_validated(clawnet_env, monkeypatch):
 
 def _store_one_secret_of_each_kind() -> None:
     with db.session_scope() as s:
-        from clawnet.accounts.service import register
+        from clawnet.accounts.registration import register
 
         owner = register(
             s, email="o@example.com", display_name="O", password="a-long-password", handle="owner"

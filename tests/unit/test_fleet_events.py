@@ -4,7 +4,7 @@ database query and the full card list)."""
 
 from __future__ import annotations
 
-from clawnet.bots.service import FleetService
+from clawnet.bots.service import BotsService
 from clawnet.enums import Role
 from clawnet.events import EventBus, Kind
 from clawnet.security.permissions import PermissionDenied, Principal
@@ -24,13 +24,13 @@ async def test_start_and_stop_publish_desired_state_not_a_fleet_reload(session):
     bot = make_bot(session, owner)
     session.commit()
     bus = EventBus()
-    service = FleetService(get_settings(), bus)
+    service = BotsService(get_settings(), bus)
     with bus.subscribe([Kind.FLEET_CHANGED, Kind.BOT_DESIRED, Kind.BOT_STATUS, Kind.FLEET_KICK]) as events:
-        service.set_running(Principal.of(owner), bot.id, False)
+        await service.set_running(Principal.of(owner), bot.id, False)
         stopped = drain(events)
-        service.set_running(Principal.of(owner), bot.id, False)  # already stopped: nothing to say
+        await service.set_running(Principal.of(owner), bot.id, False)  # already stopped: nothing to say
         again = drain(events)
-        service.set_running(Principal.of(owner), bot.id, True)
+        await service.set_running(Principal.of(owner), bot.id, True)
         started = drain(events)
     assert [(e.kind, e.payload) for e in stopped if e.kind != Kind.FLEET_KICK] == [
         (Kind.BOT_DESIRED, {"desired": "stopped"})
@@ -49,10 +49,10 @@ async def test_a_viewer_cannot_start_or_stop(session):
     bot = make_bot(session, owner)
     session.commit()
     bus = EventBus()
-    service = FleetService(get_settings(), bus)
+    service = BotsService(get_settings(), bus)
     with bus.subscribe([Kind.BOT_DESIRED]) as events:
         try:
-            service.set_running(Principal.of(viewer), bot.id, False)
+            await service.set_running(Principal.of(viewer), bot.id, False)
         except PermissionDenied:
             pass
         else:

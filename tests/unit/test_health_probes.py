@@ -15,21 +15,36 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from clawnet.controlplane.health import BUSY_GRACE, HealthIntervals, HealthMonitor
+from clawnet.controlplane.health import BUSY_GRACE, HealthDeps, HealthIntervals, HealthMonitor
 from tests.support.server import free_port
 
 
 @dataclass
-class FakeController:
-    pid: int
-    restarted: list[int] = field(default_factory=list)
-    links: dict = field(default_factory=dict)
+class Restarts:
+    """Stands in for the restart of a hung gateway: records after how many misses it came."""
 
-    def __post_init__(self) -> None:
-        self.supervisor = SimpleNamespace(processes={1: SimpleNamespace(pid=self.pid)})
+    misses: list[int] = field(default_factory=list)
 
-    async def restart_unresponsive(self, gateway_id: int, misses: int) -> None:
-        self.restarted.append(misses)
+    async def __call__(self, gateway_id: int, misses: int) -> None:
+        self.misses.append(misses)
+
+
+def monitor_of(pid: int) -> tuple[HealthMonitor, Restarts]:
+    """A health monitor whose only gateway is the process `pid` (no links, no database)."""
+    deps = HealthDeps(
+        settings=None,  # type: ignore[arg-type]
+        db=None,  # type: ignore[arg-type]
+        bus=None,  # type: ignore[arg-type]
+        supervisor=SimpleNamespace(processes={1: SimpleNamespace(pid=pid)}),  # type: ignore[arg-type]
+        links=SimpleNamespace(get=lambda _gid: None),  # type: ignore[arg-type]
+        status=None,  # type: ignore[arg-type]
+        scheduler=None,  # type: ignore[arg-type]
+        on_log_rotated=lambda _gid: None,
+    )
+    monitor = HealthMonitor(deps, intervals=HealthIntervals(unresponsive_after=3))
+    restarts = Restarts()
+    monitor.restart_unresponsive = restarts  # type: ignore[method-assign]
+    return monitor, restarts
 
 
 @pytest.fixture
@@ -54,14 +69,13 @@ async def miss(monitor: HealthMonitor, port: int, times: int, pause_s: float = 0
 
 
 async def run_probes(pid: int, misses: int, pause_s: float = 0.6) -> list[int]:
-    ctl = FakeController(pid)
-    monitor = HealthMonitor(ctl, intervals=HealthIntervals(unresponsive_after=3))  # type: ignore[arg-type]
+    monitor, restarts = monitor_of(pid)
     monitor._http = httpx.AsyncClient(timeout=0.3)
     try:
         await miss(monitor, free_port(), misses, pause_s)
     finally:
         await monitor._http.aclose()
-    return ctl.restarted
+    return restarts.misses
 
 
 async def test_a_stopped_gateway_is_restarted_after_three_misses(process):

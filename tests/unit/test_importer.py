@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from clawnet.bots.service import FleetService
+from clawnet.bots.service import BotsService
 from clawnet.enums import Role
 from clawnet.events import EventBus
 from clawnet.models import Binding, Bot, BotChannel, ModelProvider
@@ -45,13 +45,13 @@ SAMPLE = """
 
 @pytest.fixture
 def service(migrated):
-    return FleetService(get_settings(), EventBus())
+    return BotsService(get_settings(), EventBus())
 
 
-def test_agents_channels_and_bindings_become_bots(session, service):
+async def test_agents_channels_and_bindings_become_bots(session, service):
     operator = Principal.of(make_user(session, Role.OPERATOR))
     session.commit()
-    result = service.import_config(operator, SAMPLE)
+    result = await service.import_config(operator, SAMPLE)
     assert result.errors == []
     assert {(b.agent_id, tuple(b.channels)) for b in result.bots} == {
         ("support", ("telegram",)),
@@ -70,7 +70,7 @@ def test_agents_channels_and_bindings_become_bots(session, service):
     assert binding.guild_id == "42"
 
 
-def test_a_file_with_problems_imports_nothing_and_lists_them_all(session, service):
+async def test_a_file_with_problems_imports_nothing_and_lists_them_all(session, service):
     operator = Principal.of(make_user(session, Role.OPERATOR))
     session.commit()
     broken = (
@@ -80,7 +80,7 @@ def test_a_file_with_problems_imports_nothing_and_lists_them_all(session, servic
         .replace('"Sales"', '"Bad Name That Is Fine"')
     )
     broken = broken.replace("sales: {", "'Bad Id': {")
-    result = service.import_config(operator, broken)
+    result = await service.import_config(operator, broken)
     assert result.bot_ids == []
     assert any("no model provider 'nowhere'" in e for e in result.errors)
     assert any("channels.telegram.accounts.help" in e for e in result.errors)
@@ -92,19 +92,19 @@ def test_a_file_with_problems_imports_nothing_and_lists_them_all(session, servic
     )  # rolled back
 
 
-def test_dry_run_previews_without_writing(session, service):
+async def test_dry_run_previews_without_writing(session, service):
     operator = Principal.of(make_user(session, Role.OPERATOR))
     session.commit()
-    result = service.import_config(operator, SAMPLE, dry_run=True)
+    result = await service.import_config(operator, SAMPLE, dry_run=True)
     assert result.errors == [] and len(result.bots) == 2
     session.expire_all()
     assert session.exec(select(Bot)).all() == []
 
 
-def test_not_json5_and_viewer_are_refused(session, service):
+async def test_not_json5_and_viewer_are_refused(session, service):
     viewer = Principal.of(make_user(session, Role.VIEWER))
     operator = Principal.of(make_user(session, Role.OPERATOR))
     session.commit()
-    assert "not valid JSON5" in service.import_config(operator, "{agents: ").errors[0]
+    assert "not valid JSON5" in (await service.import_config(operator, "{agents: ")).errors[0]
     with pytest.raises(PermissionDenied):
-        service.import_config(viewer, SAMPLE)
+        await service.import_config(viewer, SAMPLE)

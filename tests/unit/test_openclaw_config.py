@@ -170,7 +170,7 @@ def test_a_stopped_bot_keeps_its_agent_but_its_channels_are_off_and_unrouted():
 
 
 def test_a_config_file_problem_names_what_is_wrong(tmp_path):
-    from clawnet.controlplane.reconciler import config_file_problem
+    from clawnet.controlplane.agent_files import config_file_problem
 
     path = tmp_path / "openclaw.json"
     assert config_file_problem(path) == "it is missing"

@@ -61,7 +61,7 @@ def test_ports_are_spaced_and_skip_ones_in_use(session):
 
 def test_a_gateway_that_deleted_an_agent_id_never_gets_it_back(session):
     from clawnet.bots.validation import agent_id_problem
-    from clawnet.controlplane.reconciler import record_tombstone
+    from clawnet.controlplane.agent_files import record_tombstone
 
     s = settings(gateway_base_port=31000)
     owner = make_user(session, Role.OPERATOR)
