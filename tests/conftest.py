@@ -74,3 +74,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Browser tests run last: Playwright's sync API keeps an event loop running for the rest of
     the session, and asyncio tests cannot start their own loop after it."""
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+    # pytest-timeout's 300 s (pyproject) is a hang guard. A test that starts real gateways several
+    # times (9-20 s each on 2 cores) or a module's ClawNet server must reach its own, clearer waits.
+    for item in items:
+        slow = item.get_closest_marker("gateway") or item.get_closest_marker("e2e")
+        if slow and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(900))

@@ -30,7 +30,7 @@ def new_page(browser):
 
     def make():
         context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(60_000)  # waits, not speeds: pages answer in ms when well
         contexts.append(context)
         return context.new_page()
 

@@ -157,8 +157,13 @@ def test_the_xss_corpus_executes_nowhere(browser, xss_world):
             more = page.get_by_test_id("timeline-more")
             if not more.count():
                 break
+            shown = bodies.count()
             more.click()
-            page.wait_for_timeout(300)
+            page.wait_for_function(  # the next page arrived (not a fixed pause)
+                "n => document.querySelectorAll('[data-testid^=post-body-]').length > n",
+                arg=shown,
+                timeout=60_000,
+            )
         assert bodies.count() >= len(PAYLOADS)
         assert poke_all(page, "[data-testid^=post-body-] *") > len(PAYLOADS)
         assert_inert(page, "[data-testid^=post-body-]")

@@ -146,6 +146,11 @@ def standalone_gateway(
             except OSError:
                 pass
             time.sleep(0.3)
+        else:
+            pytest.fail(
+                "the standalone gateway was not ready within 180 s:\n"
+                + (root / "stdout.log").read_text()[-2000:]
+            )
         yield f"ws://127.0.0.1:{port}", token, proc
     finally:
         with contextlib.suppress(ProcessLookupError):

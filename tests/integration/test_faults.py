@@ -54,7 +54,7 @@ async def test_a_hung_gateway_is_detected_as_unresponsive_and_recovered(quick_fl
             if event.kind == Kind.GATEWAY_EXITED:
                 break
         assert event.payload["pid"] == hung_pid
-    await fleet.service.wait_for_bot(bot_id, BotStatus.ERROR, timeout=10)  # the kill is recorded
+    await fleet.service.wait_for_bot(bot_id, BotStatus.ERROR, timeout=60)  # the kill is recorded
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)  # and recovered
     gw = gateway_of(bot_id)
     assert gw.pid != hung_pid
@@ -84,7 +84,7 @@ async def test_a_corrupted_config_file_is_refused_and_rebuilt_from_the_database(
     # The rebuilt file is what the gateway starts from after its next crash.
     assert gw.pid is not None
     os.kill(gw.pid, signal.SIGKILL)
-    await fleet.service.wait_for_bot(bot_id, BotStatus.ERROR, timeout=10)
+    await fleet.service.wait_for_bot(bot_id, BotStatus.ERROR, timeout=60)
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
     turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: config intact")
     assert await turn.result(120) == "config intact"

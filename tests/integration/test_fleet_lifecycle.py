@@ -85,9 +85,11 @@ async def test_a_killed_gateway_is_noticed_restarted_and_keeps_its_sessions(flee
 
     with fleet.bus.subscribe([Kind.GATEWAY_EXITED, Kind.GATEWAY_STATUS]) as events:
         os.kill(old_pid, signal.SIGKILL)
-        exited = await events.get(timeout=5)
-        assert exited.kind == Kind.GATEWAY_EXITED and exited.payload["pid"] == old_pid
-    await fleet.service.wait_for_bot(bot_id, BotStatus.ERROR, timeout=10)  # the crash is recorded
+        # Noticed (how fast: bench/fleet_crash_latency.py); a status event may come first.
+        while (exited := await events.get(timeout=60)).kind != Kind.GATEWAY_EXITED:
+            pass
+        assert exited.payload["pid"] == old_pid
+    await fleet.service.wait_for_bot(bot_id, BotStatus.ERROR, timeout=60)  # the crash is recorded
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)  # and recovered
     gw = gateway_of(bot_id)
     assert gw.pid != old_pid and gw.restart_count == 1
