@@ -15,9 +15,16 @@ from sqlmodel import Session
 
 from clawnet import audit
 from clawnet.bots.base import BotsBase
-from clawnet.bots.forms import BotForm, BotInput, apply_form_changes
+from clawnet.bots.forms import BotForm, BotInput, apply_form_changes, channel_creds
 from clawnet.bots.placement import place_bot
-from clawnet.bots.store import apply_input, replace_bindings, replace_channels, stored_input, summary
+from clawnet.bots.store import (
+    apply_input,
+    replace_bindings,
+    replace_channels,
+    stored_credentials,
+    stored_input,
+    summary,
+)
 from clawnet.bots.validation import available_agent_id, validate_bot_input
 from clawnet.bots.views import AutoPost
 from clawnet.controlplane.agent_files import request_data_deletion
@@ -106,7 +113,22 @@ class Lifecycle(BotsBase):
     def _save(self, session: Session, who: Principal, bot: Bot, inp: BotInput) -> None:
         assert bot.id is not None
         inp = replace(inp, agent_id=bot.agent_id)  # the agent id is the bot's identity in its gateway
-        errors = validate_bot_input(session, self.settings, inp, owner_id=bot.owner_id, bot_id=bot.id)
+        # A credential left empty keeps the stored one: check the bot as it will be.
+        stored = stored_credentials(session, bot.id)
+        checked = replace(
+            inp,
+            channels=[
+                replace(
+                    c,
+                    credentials={
+                        **channel_creds(stored, c.type),
+                        **{k: v for k, v in c.credentials.items() if v},
+                    },
+                )
+                for c in inp.channels
+            ],
+        )
+        errors = validate_bot_input(session, self.settings, checked, owner_id=bot.owner_id, bot_id=bot.id)
         if errors:
             raise UserError(field_errors=errors)
         before = summary(bot)

@@ -83,6 +83,8 @@ async def test_a_killed_gateway_is_noticed_restarted_and_keeps_its_sessions(flee
     old_pid = gateway_of(bot_id).pid
     assert old_pid is not None
 
+    gateway_id = gateway_of(bot_id).id
+    statuses = fleet.bus.subscribe([Kind.GATEWAY_STATUS], gateway_ids=[gateway_id])
     with fleet.bus.subscribe([Kind.GATEWAY_EXITED, Kind.GATEWAY_STATUS]) as events:
         os.kill(old_pid, signal.SIGKILL)
         # Noticed (how fast: bench/fleet_crash_latency.py); a status event may come first.
@@ -91,6 +93,12 @@ async def test_a_killed_gateway_is_noticed_restarted_and_keeps_its_sessions(flee
         assert exited.payload["pid"] == old_pid
     await fleet.service.wait_for_bot(bot_id, BotStatus.ERROR, timeout=60)  # the crash is recorded
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)  # and recovered
+    # Every live view of the gateway heard it come back, not only the bot's card.
+    heard = []
+    with statuses:
+        while (event := statuses.get_nowait()) is not None:
+            heard.append(event.payload["status"])
+    assert "restarting" in heard and heard[-1] == "running", heard
     gw = gateway_of(bot_id)
     assert gw.pid != old_pid and gw.restart_count == 1
     assert not psutil.pid_exists(old_pid) or psutil.Process(old_pid).status() == psutil.STATUS_ZOMBIE
