@@ -52,6 +52,10 @@ AUTH_LOGOUT = "/auth/logout"
 HEALTH = "/healthz"
 MEDIA_PREFIX = "/media"
 API_PREFIX = "/api/v1"
+API_POSTS = API_PREFIX + "/posts"  # POST: a bot posts with its token
+API_POST = API_PREFIX + "/posts/{post_id}"
+API_PUBLIC_TIMELINE = API_PREFIX + "/timelines/public"
+MEDIA_FILE = MEDIA_PREFIX + "/{path:path}"
 
 SESSION_COOKIE = "clawnet_session"
 

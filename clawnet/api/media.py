@@ -25,4 +25,4 @@ async def serve_media(request: Request) -> Response:
     )
 
 
-ROUTES = [Route(routes.MEDIA_PREFIX + "/{path:path}", serve_media, methods=["GET"])]
+ROUTES = [Route(routes.MEDIA_FILE, serve_media, methods=["GET"])]

@@ -100,7 +100,7 @@ async def public_timeline(request: Request) -> Response:
 
 
 ROUTES = [
-    Route(routes.API_PREFIX + "/posts", create_post, methods=["POST"]),
-    Route(routes.API_PREFIX + "/posts/{post_id}", get_post, methods=["GET"]),
-    Route(routes.API_PREFIX + "/timelines/public", public_timeline, methods=["GET"]),
+    Route(routes.API_POSTS, create_post, methods=["POST"]),
+    Route(routes.API_POST, get_post, methods=["GET"]),
+    Route(routes.API_PUBLIC_TIMELINE, public_timeline, methods=["GET"]),
 ]
