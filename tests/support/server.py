@@ -1,5 +1,6 @@
-"""Run ClawNet exactly as `scripts/run.sh` does (`reflex run --env prod --single-port`), as a
-child process with its own data folder on a free loopback port. It is stopped by its process
+"""Run ClawNet exactly as `scripts/run.sh` does (the frontend built for the port unless it is
+current, then served with the backend on one port), as a child process with its own data folder
+on a free loopback port. It is stopped by its process
 group id (the child's PID), never by name, so nothing it started outlives the test."""
 
 from __future__ import annotations
@@ -157,18 +158,13 @@ def _start_clawnet(
     }
     if "DATABASE_URL" not in env:
         child_env.pop("DATABASE_URL", None)  # the server's own data folder, not the caller's
+    python = str(PROJECT_ROOT / ".venv/bin/python")
     cmd = [
-        str(PROJECT_ROOT / ".venv/bin/reflex"),
-        "run",
-        "--env",
-        "prod",
-        "--single-port",
-        "--frontend-port",
+        "bash",
+        "-c",
+        '"$0" scripts/prod_frontend.py build "$1" && exec "$0" scripts/prod_frontend.py serve "$1" 127.0.0.1',
+        python,
         str(port),
-        "--backend-port",
-        str(port),
-        "--backend-host",
-        "127.0.0.1",
     ]
     log = log_path.open("wb")
     process = subprocess.Popen(
