@@ -46,6 +46,7 @@ class FeedState(PostListMixin, rx.State):
     # The images uploaded for the next post (the service checks they are the poster's own).
     _attachment_ids: list[int] = []
     _viewer_id: int = 0
+    _follows: set[int] = set()  # whose posts reach the home timeline (read before watching)
     _watch_gen: int = 0
 
     async def _page(self, *, max_id: int | None = None, min_id: int | None = None) -> list[PostView]:
@@ -61,6 +62,7 @@ class FeedState(PostListMixin, rx.State):
     async def on_load(self) -> Any:
         principal = await current_principal(self)
         self._viewer_id = await runtime.social().viewer_id(principal)
+        self._follows = await runtime.social().followees(principal)
         self.max_chars = runtime.social().settings.post_max_chars
         wanted = self.router.url.query_parameters.get("timeline", "")
         self.timeline = HOME if self._viewer_id and wanted in (HOME, "") else PUBLIC
@@ -180,9 +182,9 @@ class FeedState(PostListMixin, rx.State):
         async with self:
             self._watch_gen += 1
             viewer = self._viewer_id
-            principal = await current_principal(self)
-        # Whose posts reach this home timeline; refreshed when the viewer follows someone.
-        scope = {"follows": await runtime.social().followees(principal)}
+            # Refreshed when the viewer follows someone (read in on_load, so that the bus is
+            # subscribed to at once).
+            scope = {"follows": set(self._follows)}
 
         def relevant(event: FleetEvent) -> bool:
             if event.kind == Kind.POST_CHANGED:
@@ -197,7 +199,8 @@ class FeedState(PostListMixin, rx.State):
             if any(
                 e.payload.get("what") == "followed" and e.payload.get("follower_id") == viewer for e in batch
             ):
-                scope["follows"] = await runtime.social().followees(await current_principal(self))
+                self._follows = await runtime.social().followees(await current_principal(self))
+                scope["follows"] = set(self._follows)
             await self._apply(batch, scope["follows"])
 
         await live.follow(
@@ -332,17 +335,17 @@ def timeline_tab(label: str, which: str) -> rx.Component:
 
 
 def anonymous_note() -> rx.Component:
-    return rx.callout(
-        rx.hstack(
-            rx.text("You are reading the public timeline."),
+    # Text and links only inside the callout's <p> (a <div> there is invalid HTML, and the page's
+    # prerendered markup would then not match what React renders).
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("info")),
+        rx.callout.text(
+            "You are reading the public timeline. ",
             rx.link("Sign in", href=routes.LOGIN),
-            rx.text("or"),
+            " or ",
             rx.link("create an account", href=routes.REGISTER),
-            rx.text("to post."),
-            spacing="1",
-            wrap="wrap",
+            " to post.",
         ),
-        icon="info",
         data_testid="feed-anonymous-note",
     )
 
