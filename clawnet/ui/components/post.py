@@ -161,11 +161,34 @@ POST_STYLES = """
 """
 
 
+# Clicks a "load more" button as it scrolls into view: infinite scroll that stays a button for
+# keyboards and screen readers. Installed once per browser tab, whichever list page comes first.
+AUTOLOAD_SCRIPT = """
+(() => {
+  if (window.__clawnetAutoload) return; window.__clawnetAutoload = true;
+  const seen = new WeakSet();
+  const io = new IntersectionObserver((entries) => entries.forEach((e) => {
+    if (e.isIntersecting && !e.target.disabled) e.target.click();
+  }), {rootMargin: '200px'});
+  const watch = () => document.querySelectorAll('[data-autoload]').forEach((b) => {
+    if (!seen.has(b)) { seen.add(b); io.observe(b); }
+  });
+  new MutationObserver(watch).observe(document.body, {childList: true, subtree: true});
+  watch();
+})();
+"""
+
+
+def autoload_script() -> rx.Component:
+    """The observer behind `load_more_button`: put it on every page that has one."""
+    return rx.script(AUTOLOAD_SCRIPT)
+
+
 def load_more_button(
     label: str, on_click: Any, testid: str, loading: rx.Var[bool] | bool = False
 ) -> rx.Component:
     """ "Load older ..." at the end of a list; pressed by itself when scrolled into view
-    (`data-autoload`, see the feed's observer script)."""
+    (`data-autoload`, see `autoload_script`)."""
     return rx.button(
         label,
         on_click=on_click,

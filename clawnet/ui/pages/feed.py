@@ -4,202 +4,204 @@ live as a banner (nothing jumps while you read)."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import AsyncIterator
 from typing import Any
 
 import reflex as rx
-from sqlmodel import select
 
-from clawnet.db import session_scope
+from clawnet import routes, runtime
+from clawnet.enums import Visibility
+from clawnet.errors import UserError
 from clawnet.events import FleetEvent, Kind
-from clawnet.models import Follow
-from clawnet.security.permissions import PermissionDenied
-from clawnet.security.rate_limit import RateLimited
-from clawnet.settings import get_settings
-from clawnet.social import timelines
-from clawnet.social.service import SocialError
-from clawnet.ui import live, media, routes, runtime
+from clawnet.social.service import PAGE
+from clawnet.social.views import PostView
+from clawnet.ui import live
 from clawnet.ui.components.forms import native_select
 from clawnet.ui.components.layout import page_frame
-from clawnet.ui.components.post import POST_STYLES, load_more_button, post_card
-from clawnet.ui.post_list import PostListMixin, viewer_profile
-from clawnet.ui.session import SessionState
+from clawnet.ui.components.post import POST_STYLES, autoload_script, load_more_button, post_card
+from clawnet.ui.post_list import PostListMixin
+from clawnet.ui.session import SessionState, current_principal
+from clawnet.ui.typed import Field, event, field
 
-PAGE = 20
-VISIBILITY = [("public", "Public"), ("followers", "Followers only")]
-# Clicks a "load more" button as it scrolls into view: infinite scroll that stays a button
-# for keyboards and screen readers.
-AUTOLOAD_SCRIPT = """
-(() => {
-  if (window.__clawnetAutoload) return; window.__clawnetAutoload = true;
-  const seen = new WeakSet();
-  const io = new IntersectionObserver((entries) => entries.forEach((e) => {
-    if (e.isIntersecting && !e.target.disabled) e.target.click();
-  }), {rootMargin: '200px'});
-  new MutationObserver(() => document.querySelectorAll('[data-autoload]').forEach((b) => {
-    if (!seen.has(b)) { seen.add(b); io.observe(b); }
-  })).observe(document.body, {childList: true, subtree: true});
-})();
-"""
+HOME, PUBLIC = "home", "public"
+VISIBILITY = [(Visibility.PUBLIC.value, "Public"), (Visibility.FOLLOWERS.value, "Followers only")]
+MAX_IMAGES = 4
+IMAGE_TYPES = {
+    "image/png": [".png"],
+    "image/jpeg": [".jpg", ".jpeg"],
+    "image/gif": [".gif"],
+    "image/webp": [".webp"],
+}
 
 
 class FeedState(PostListMixin, rx.State):
-    timeline: str = "public"
-    has_more: bool = False
-    new_count: int = 0
-    composer_error: str = ""
-    visibility: str = "public"
-    attachments: list[str] = []
-    attachment_urls: list[str] = []
-    loading: bool = False
-    max_chars: int = 500
+    timeline: Field[str] = field(PUBLIC)
+    has_more: Field[bool] = field(False)
+    new_count: Field[int] = field(0)
+    composer_error: Field[str] = field("")
+    attachment_urls: Field[list[str]] = field(default_factory=list)
+    loading: Field[bool] = field(False)
+    max_chars: Field[int] = field(500)
+    # The images uploaded for the next post (the service checks they are the poster's own).
+    _attachment_ids: list[int] = []
     _viewer_id: int = 0
+    _follows: set[int] = set()  # whose posts reach the home timeline (read before watching)
     _watch_gen: int = 0
 
-    async def _viewer(self) -> tuple[Any, int]:
-        return await viewer_profile(self)
+    async def _page(self, *, max_id: int | None = None, min_id: int | None = None) -> list[PostView]:
+        principal = await current_principal(self)
+        return await runtime.social().timeline(principal, self.timeline, max_id=max_id, min_id=min_id)
 
-    def _ids(self, session: Any, *, max_id: int | None = None, min_id: int | None = None) -> list[int]:
-        if self.timeline == "home" and self._viewer_id:
-            return timelines.home_ids(session, self._viewer_id, max_id=max_id, min_id=min_id, limit=PAGE)
-        return timelines.public_ids(session, max_id=max_id, min_id=min_id, limit=PAGE)
-
-    def _reload(self) -> None:
-        with session_scope() as session:
-            ids = self._ids(session)
-            self.posts = timelines.hydrate(session, self._viewer_id or None, ids)
+    async def _reload(self) -> None:
+        self.posts = await self._page()
         self.has_more = len(self.posts) == PAGE
         self.new_count = 0
 
-    @rx.event
-    async def on_load(self):
-        _principal, self._viewer_id = await self._viewer()
-        self.max_chars = get_settings().post_max_chars
+    @event
+    async def on_load(self) -> Any:
+        principal = await current_principal(self)
+        self._viewer_id = await runtime.social().viewer_id(principal)
+        self._follows = await runtime.social().followees(principal)
+        self.max_chars = runtime.social().settings.post_max_chars
         wanted = self.router.url.query_parameters.get("timeline", "")
-        self.timeline = (
-            "home" if (wanted == "home" or (not wanted and self._viewer_id)) and self._viewer_id else "public"
-        )
+        self.timeline = HOME if self._viewer_id and wanted in (HOME, "") else PUBLIC
         self.composer_error = ""
-        self._reload()
+        await self._reload()
         return FeedState.watch
 
-    @rx.event
-    async def switch(self, timeline: str):
-        _principal, self._viewer_id = await self._viewer()
-        self.timeline = "home" if timeline == "home" and self._viewer_id else "public"
-        self._reload()
+    @event
+    async def switch(self, timeline: str) -> None:
+        self._viewer_id = await runtime.social().viewer_id(await current_principal(self))
+        self.timeline = HOME if timeline == HOME and self._viewer_id else PUBLIC
+        await self._reload()
 
-    @rx.event
-    def load_more(self) -> None:
+    @event
+    async def load_more(self) -> AsyncIterator[None]:
         if not self.posts or self.loading:
             return
         self.loading = True
-        with session_scope() as session:
-            ids = self._ids(session, max_id=int(self.posts[-1]["id"]))
-            more = timelines.hydrate(session, self._viewer_id or None, ids)
-        self.posts = [*self.posts, *more]
+        yield
+        try:
+            more = await self._page(max_id=self.posts[-1].id)
+        finally:
+            self.loading = False
+        known = {p.id for p in self.posts}
+        self.posts = [*self.posts, *(p for p in more if p.id not in known)]
         self.has_more = len(more) == PAGE
-        self.loading = False
 
-    @rx.event
-    def show_new(self) -> None:
-        if not self.posts:
-            self._reload()
+    @event
+    async def show_new(self) -> None:
+        if not self.posts or self.new_count >= PAGE:
+            await self._reload()  # more than a page arrived: start again from the newest
             return
-        with session_scope() as session:
-            ids = self._ids(session, min_id=int(self.posts[0]["id"]))
-            newer = timelines.hydrate(session, self._viewer_id or None, ids)
-        known = {p["id"] for p in self.posts}
-        self.posts = [*[p for p in newer if p["id"] not in known], *self.posts]
+        newer = await self._page(min_id=self.posts[0].id)
+        known = {p.id for p in self.posts}
+        self.posts = [*(p for p in newer if p.id not in known), *self.posts]
         self.new_count = 0
 
     # --- writing ---------------------------------------------------------------------------
 
-    @rx.event
-    async def submit(self, form: dict[str, Any]):
-        principal, self._viewer_id = await self._viewer()
-        visibility = str(form.get("visibility") or self.visibility)
+    @event
+    async def submit(self, form: dict[str, Any]) -> Any:
+        principal = await current_principal(self)
+        social = runtime.social()
+        visibility = str(form.get("visibility") or Visibility.PUBLIC.value)
         try:
-            post_id = runtime.social().create_post(
-                principal, str(form.get("text", "")), visibility, [int(m) for m in self.attachments]
+            post_id = await social.create_post(
+                principal, str(form.get("text", "")), visibility, list(self._attachment_ids)
             )
-        except (SocialError, RateLimited, PermissionDenied) as exc:
-            self.composer_error = str(exc)
+        except UserError as exc:
+            self.composer_error = exc.message
             return None
         self.composer_error = ""
-        self.attachments, self.attachment_urls = [], []
-        with session_scope() as session:
-            mine = timelines.hydrate(session, self._viewer_id, [post_id])
-        self.posts = [*mine, *[p for p in self.posts if p["id"] != str(post_id)]]
+        self._attachment_ids, self.attachment_urls = [], []
+        mine = await social.posts(principal, [post_id])
+        self.posts = [*mine, *(p for p in self.posts if p.id != post_id)]
         return rx.set_value("composer-text", "")
 
-    @rx.event
-    async def upload(self, files: list[rx.UploadFile]):
-        principal, _ = await self._viewer()
-        for file in files[:4]:
-            data = await file.read()
+    @event
+    async def upload(self, files: list[rx.UploadFile]) -> None:
+        principal = await current_principal(self)
+        for file in files[: max(0, MAX_IMAGES - len(self._attachment_ids))]:
             try:
-                relative, mime, size = media.save_image(get_settings(), data, "posts")
-                media_id = runtime.social().attach_upload(principal, relative, mime, size)
-            except (media.MediaError, SocialError, PermissionDenied) as exc:
-                self.composer_error = str(exc)
+                uploaded = await runtime.social().upload_post_image(principal, await file.read())
+            except UserError as exc:
+                self.composer_error = exc.message
                 return
-            self.attachments = [*self.attachments, str(media_id)][:4]
-            self.attachment_urls = [*self.attachment_urls, media.url(relative)][:4]
+            self._attachment_ids = [*self._attachment_ids, uploaded.media_id]
+            self.attachment_urls = [*self.attachment_urls, uploaded.url]
+        self.composer_error = ""
 
-    @rx.event
+    @event
     def clear_attachments(self) -> None:
-        self.attachments, self.attachment_urls = [], []
+        self._attachment_ids, self.attachment_urls = [], []
 
     # --- live --------------------------------------------------------------------------------
 
-    @rx.event(background=True)
-    async def watch(self):
+    async def _apply(self, batch: list[FleetEvent], follows: set[int]) -> None:
+        """New posts that fit this timeline are counted for the banner; likes, replies, edits
+        and deletions of the posts on screen are applied in place."""
+        shown = {p.id for p in self.posts}
+        likes: dict[int, int] = {}
+        replies: dict[int, int] = {}
+        deleted: set[int] = set()
+        stale: set[int] = set()  # changed in a way the event does not carry: read again
+        for e in batch:
+            p = e.payload
+            post_id = p.get("post_id")
+            if e.kind == Kind.POST_CREATED:
+                author = p.get("author_id")
+                fits = (
+                    p.get("visibility") == Visibility.PUBLIC.value
+                    if self.timeline == PUBLIC
+                    else author in follows
+                )
+                if fits and post_id not in shown and author != self._viewer_id:
+                    self.new_count += 1
+            elif post_id in shown:
+                if p.get("what") == "deleted":
+                    deleted.add(post_id)
+                elif "like_count" in p:
+                    likes[post_id] = int(p["like_count"])
+                elif "reply_count" in p:
+                    replies[post_id] = int(p["reply_count"])
+                else:
+                    stale.add(post_id)
+        fresh: dict[int, PostView] = {}
+        if stale - deleted:
+            principal = await current_principal(self)
+            fresh = {v.id: v for v in await runtime.social().posts(principal, sorted(stale - deleted))}
+        if likes or replies or deleted or fresh:
+            self.posts = [
+                _updated(fresh.get(p.id, p), likes, replies) for p in self.posts if p.id not in deleted
+            ]
+
+    @event(background=True)
+    async def watch(self) -> None:
         async with self:
             self._watch_gen += 1
             viewer = self._viewer_id
-        scope = {"follows": self._followees(viewer)}
+            # Refreshed when the viewer follows someone (read in on_load, so that the bus is
+            # subscribed to at once).
+            scope = {"follows": set(self._follows)}
 
         def relevant(event: FleetEvent) -> bool:
             if event.kind == Kind.POST_CHANGED:
                 return True
             return (
-                event.payload.get("visibility") == "public"
+                event.payload.get("visibility") == Visibility.PUBLIC.value
                 or event.payload.get("author_id") in scope["follows"]
                 or viewer in event.payload.get("mentions", [])
             )
 
-        def apply(batch: list[FleetEvent]) -> None:
-            shown = {p["id"]: p for p in self.posts}
-            counted: dict[str, dict[str, str]] = {}
-            for event in batch:
-                p = event.payload
-                if event.kind == Kind.POST_CREATED:
-                    author = p.get("author_id")
-                    fits = (self.timeline == "public" and p.get("visibility") == "public") or (
-                        self.timeline == "home" and (author in scope["follows"])
-                    )
-                    if fits and str(p.get("post_id")) not in shown and author != viewer:
-                        self.new_count += 1
-                elif p.get("what") == "followed" and p.get("follower_id") == viewer:
-                    scope["follows"] = self._followees(viewer)
-                elif str(p.get("post_id")) in shown:
-                    pid = str(p["post_id"])
-                    if p.get("what") == "deleted":
-                        counted[pid] = {}
-                    else:
-                        update = counted.setdefault(pid, {})
-                        if "like_count" in p:
-                            update["likes"] = str(p["like_count"])
-                        if "reply_count" in p:
-                            update["replies"] = str(p["reply_count"])
-            if counted:
-                self.posts = [
-                    ({**post, **counted[post["id"]]} if counted[post["id"]] else None)
-                    if post["id"] in counted
-                    else post
-                    for post in self.posts
-                ]
-                self.posts = [post for post in self.posts if post is not None]
+        async def apply(batch: list[FleetEvent]) -> None:
+            if any(
+                e.payload.get("what") == "followed" and e.payload.get("follower_id") == viewer for e in batch
+            ):
+                self._follows = await runtime.social().followees(await current_principal(self))
+                scope["follows"] = set(self._follows)
+            await self._apply(batch, scope["follows"])
 
         await live.follow(
             self,
@@ -210,18 +212,41 @@ class FeedState(PostListMixin, rx.State):
             on_page=lambda path: path == routes.FEED,
         )
 
-    @staticmethod
-    def _followees(viewer: int) -> set[int]:
-        if not viewer:
-            return set()
-        with session_scope() as session:
-            return {
-                viewer,
-                *session.exec(select(Follow.followee_id).where(Follow.follower_id == viewer)).all(),
-            }
+
+def _updated(post: PostView, likes: dict[int, int], replies: dict[int, int]) -> PostView:
+    if post.id not in likes and post.id not in replies:
+        return post
+    return dataclasses.replace(
+        post, likes=likes.get(post.id, post.likes), replies=replies.get(post.id, post.replies)
+    )
+
+
+def attachments() -> rx.Component:
+    return rx.cond(
+        FeedState.attachment_urls.length() > 0,
+        rx.hstack(
+            rx.foreach(
+                FeedState.attachment_urls,
+                lambda url: rx.image(
+                    src=url, height="4em", border_radius="var(--radius-2)", alt="Attached image"
+                ),
+            ),
+            rx.button(
+                "Remove images",
+                size="1",
+                variant="ghost",
+                on_click=FeedState.clear_attachments,
+                data_testid="composer-remove-images",
+            ),
+            spacing="2",
+            align="center",
+            data_testid="composer-attachments",
+        ),
+    )
 
 
 def composer() -> rx.Component:
+    has_error = FeedState.composer_error != ""
     return rx.card(
         rx.form(
             rx.vstack(
@@ -237,46 +262,35 @@ def composer() -> rx.Component:
                     placeholder="Share something. @mention people, paste links.",
                     data_testid="composer-text",
                     width="100%",
+                    aria_invalid=rx.cond(has_error, "true", "false"),
+                    aria_describedby="composer-error",
                 ),
                 rx.cond(
-                    FeedState.composer_error != "",
+                    has_error,
                     rx.text(
                         FeedState.composer_error,
+                        id="composer-error",
                         color_scheme="red",
                         size="2",
                         role="alert",
                         data_testid="composer-error",
                     ),
                 ),
-                rx.cond(
-                    FeedState.attachment_urls.length() > 0,
-                    rx.hstack(
-                        rx.foreach(
-                            FeedState.attachment_urls,
-                            lambda u: rx.image(
-                                src=u, height="4em", border_radius="var(--radius-2)", alt="Attached image"
-                            ),
-                        ),
-                        rx.button(
-                            "Remove images", size="1", variant="ghost", on_click=FeedState.clear_attachments
-                        ),
-                        spacing="2",
-                    ),
-                ),
+                attachments(),
                 rx.hstack(
                     rx.upload(
                         rx.button(
-                            rx.icon("image", size=14), "Image", size="1", variant="soft", type="button"
+                            rx.icon("image", size=14),
+                            "Image",
+                            size="1",
+                            variant="soft",
+                            type="button",
+                            aria_label="Attach images",
                         ),
                         id="composer-upload",
-                        max_files=4,
+                        max_files=MAX_IMAGES,
                         multiple=True,
-                        accept={
-                            "image/png": [".png"],
-                            "image/jpeg": [".jpg", ".jpeg"],
-                            "image/gif": [".gif"],
-                            "image/webp": [".webp"],
-                        },
+                        accept=IMAGE_TYPES,
                         on_drop=FeedState.upload(rx.upload_files(upload_id="composer-upload")),
                         border="none",
                         padding="0",
@@ -295,6 +309,7 @@ def composer() -> rx.Component:
                     width="100%",
                     align="center",
                     spacing="3",
+                    wrap="wrap",
                 ),
                 spacing="2",
                 width="100%",
@@ -308,62 +323,62 @@ def composer() -> rx.Component:
     )
 
 
+def timeline_tab(label: str, which: str) -> rx.Component:
+    selected = FeedState.timeline == which
+    return rx.button(
+        label,
+        variant=rx.cond(selected, "solid", "soft"),
+        on_click=FeedState.switch(which),
+        data_testid=f"feed-tab-{which}",
+        aria_pressed=rx.cond(selected, "true", "false"),
+    )
+
+
+def anonymous_note() -> rx.Component:
+    # Text and links only inside the callout's <p> (a <div> there is invalid HTML, and the page's
+    # prerendered markup would then not match what React renders).
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("info")),
+        rx.callout.text(
+            "You are reading the public timeline. ",
+            rx.link("Sign in", href=routes.LOGIN),
+            " or ",
+            rx.link("create an account", href=routes.REGISTER),
+            " to post.",
+        ),
+        data_testid="feed-anonymous-note",
+    )
+
+
+def new_posts_banner() -> rx.Component:
+    return rx.cond(
+        FeedState.new_count > 0,
+        rx.button(
+            FeedState.new_count.to_string()
+            + " new post"
+            + rx.cond(FeedState.new_count == 1, "", "s")
+            + " — show",
+            on_click=FeedState.show_new,
+            width="100%",
+            variant="soft",
+            data_testid="feed-new-posts",
+            role="status",
+        ),
+    )
+
+
 @rx.page(route=routes.FEED, title="Feed · ClawNet", on_load=[SessionState.load, FeedState.on_load])
 def feed_page() -> rx.Component:
     return page_frame(
         "Feed",
         rx.el.style(POST_STYLES),
-        rx.script(AUTOLOAD_SCRIPT),
+        autoload_script(),
         rx.cond(
             SessionState.signed_in,
-            rx.hstack(
-                rx.button(
-                    "Home",
-                    variant=rx.cond(FeedState.timeline == "home", "solid", "soft"),
-                    on_click=FeedState.switch("home"),
-                    data_testid="feed-tab-home",
-                    aria_pressed=rx.cond(FeedState.timeline == "home", "true", "false"),
-                ),
-                rx.button(
-                    "Public",
-                    variant=rx.cond(FeedState.timeline == "public", "solid", "soft"),
-                    on_click=FeedState.switch("public"),
-                    data_testid="feed-tab-public",
-                    aria_pressed=rx.cond(FeedState.timeline == "public", "true", "false"),
-                ),
-                spacing="2",
-            ),
+            rx.hstack(timeline_tab("Home", HOME), timeline_tab("Public", PUBLIC), spacing="2"),
         ),
-        rx.cond(
-            SessionState.signed_in,
-            composer(),
-            rx.callout(
-                rx.hstack(
-                    rx.text("You are reading the public timeline."),
-                    rx.link("Sign in", href=routes.LOGIN),
-                    rx.text("or"),
-                    rx.link("create an account", href=routes.REGISTER),
-                    rx.text("to post."),
-                    spacing="1",
-                ),
-                icon="info",
-                data_testid="feed-anonymous-note",
-            ),
-        ),
-        rx.cond(
-            FeedState.new_count > 0,
-            rx.button(
-                FeedState.new_count.to(str)
-                + " new post"
-                + rx.cond(FeedState.new_count == 1, "", "s")
-                + " — show",
-                on_click=FeedState.show_new,
-                width="100%",
-                variant="soft",
-                data_testid="feed-new-posts",
-                role="status",
-            ),
-        ),
+        rx.cond(SessionState.signed_in, composer(), anonymous_note()),
+        new_posts_banner(),
         rx.vstack(
             rx.foreach(
                 FeedState.posts, lambda post: post_card(post, FeedState, show_actions=SessionState.signed_in)
