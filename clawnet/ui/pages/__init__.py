@@ -1,5 +1,5 @@
 """Every page of the app; importing this package registers them (`@rx.page`)."""
 
-from clawnet.ui.pages import auth, dashboard
+from clawnet.ui.pages import admin, auth, dashboard, fleet_lists, settings
 
-__all__ = ["auth", "dashboard"]
+__all__ = ["admin", "auth", "dashboard", "fleet_lists", "settings"]
