@@ -141,6 +141,8 @@ def path_for(state: type[BaseState], world: World) -> str:
     module = state.__module__
     if module.endswith("bot_detail"):
         return f"/bots/{world.ids['bot']}"
+    if module.startswith("clawnet.ui.pages.settings."):
+        return "/settings"
     if state.__name__ == "ProfileState":
         return "/u/olga"
     if state.__name__ == "PostState":
@@ -231,7 +233,7 @@ async def test_the_sweep_changes_the_victims_data_when_the_owner_runs_it(world):
             ("BotDetailState", "on_load"),
             ("BotDetailState", "save_auto_post"),
             ("BotDetailState", "revoke_token"),
-            ("SettingsState", "save_profile"),
+            ("MyProfileState", "save_profile"),
             ("WizardState", "discard_draft"),
             ("FeedState", "delete_post"),
         ]:

@@ -1,4 +1,4 @@
-"""The Bots list and the Sessions list."""
+"""The Bots list (`/bots`) and the Sessions list (`/sessions`)."""
 
 from __future__ import annotations
 
@@ -6,47 +6,64 @@ from typing import Any
 
 import reflex as rx
 
-from clawnet import routes
-from clawnet.bots import queries
-from clawnet.db import session_scope
-from clawnet.security.permissions import PermissionDenied
+from clawnet import routes, runtime
+from clawnet.bots.views import BotCard, SessionRow
+from clawnet.errors import UserError
 from clawnet.ui.components.forms import data_table
 from clawnet.ui.components.layout import page_frame
-from clawnet.ui.components.status import status_badge
+from clawnet.ui.components.status import status_badge, status_label
 from clawnet.ui.session import SessionState, current_principal
+from clawnet.ui.typed import Field, event, field
+
+SESSIONS_LIMIT = 200
 
 
 class BotsListState(rx.State):
-    rows: list[dict[str, str]] = []
+    rows: Field[list[BotCard]] = field(default_factory=list)
+    loaded: Field[bool] = field(False)
 
-    @rx.event
-    async def on_load(self):
-        principal = await current_principal(self)
-        if principal is None:
-            return
+    @event
+    async def on_load(self) -> None:
         try:
-            with session_scope() as session:
-                self.rows = queries.fleet_overview(session, principal)["cards"]
-        except PermissionDenied:
+            self.rows = (await runtime.bots().overview(await current_principal(self))).cards
+        except UserError:
             self.rows = []
+        self.loaded = True
 
 
-def bot_row(row: rx.Var[dict[str, str]]) -> rx.Component:
+def channel_badge(ch: Any) -> rx.Component:
+    return rx.badge(
+        ch.type,
+        variant="soft",
+        color_scheme=rx.cond(ch.status == "connected", "green", "gray"),
+        title=status_label(ch.status),
+        data_status=ch.status,
+    )
+
+
+def bot_row(card: Any) -> rx.Component:
+    bid = card.id.to_string()
     return rx.table.row(
         rx.table.cell(
             rx.link(
-                row["emoji"] + " " + row["name"],
-                href="/bots/" + row["id"],
-                data_testid="bots-row-link-" + row["id"],
+                card.emoji + " " + card.name,
+                href=routes.bot_detail(card.id),
+                data_testid="bots-row-link-" + bid,
             )
         ),
-        rx.table.cell(rx.code(row["agent_id"])),
-        rx.table.cell(status_badge(row["status"], "bots-row-status-" + row["id"])),
-        rx.table.cell(row["channels"]),
-        rx.table.cell(row["sessions"]),
-        rx.table.cell(row["last_activity"]),
-        rx.table.cell(row["gateway"]),
-        data_testid="bots-row-" + row["id"],
+        rx.table.cell(rx.code(card.agent_id)),
+        rx.table.cell(status_badge(card.status, "bots-row-status-" + bid)),
+        rx.table.cell(
+            rx.cond(
+                card.channels.length() > 0,
+                rx.hstack(rx.foreach(card.channels, channel_badge), spacing="1", wrap="wrap"),
+                rx.text("—"),
+            )
+        ),
+        rx.table.cell(card.active_sessions),
+        rx.table.cell(card.last_activity),
+        rx.table.cell(card.gateway),
+        data_testid="bots-row-" + bid,
     )
 
 
@@ -57,7 +74,7 @@ def bots_page() -> rx.Component:
     return page_frame(
         "Bots",
         rx.cond(
-            BotsListState.rows.length() == 0,
+            BotsListState.loaded & (BotsListState.rows.length() == 0),
             rx.text("No bots yet.", color_scheme="gray", data_testid="bots-empty"),
         ),
         data_table(
@@ -82,45 +99,46 @@ def bots_page() -> rx.Component:
 
 
 class SessionsListState(rx.State):
-    rows: list[dict[str, str]] = []
-    search: str = ""
-
-    @rx.event
-    async def on_load(self):
-        await self._load()
+    rows: Field[list[SessionRow]] = field(default_factory=list)
+    search: Field[str] = field("")
+    loaded: Field[bool] = field(False)
 
     async def _load(self) -> None:
-        principal = await current_principal(self)
-        if principal is None:
-            return
         try:
-            with session_scope() as session:
-                self.rows = queries.sessions_table(session, principal, search=self.search, limit=200)
-        except PermissionDenied:
+            self.rows = await runtime.bots().sessions(
+                await current_principal(self), search=self.search, limit=SESSIONS_LIMIT
+            )
+        except UserError:
             self.rows = []
+        self.loaded = True
 
-    @rx.event
-    async def run_search(self, form: dict[str, Any]):
+    @event
+    async def on_load(self) -> None:
+        await self._load()
+
+    @event
+    async def run_search(self, form: dict[str, Any]) -> None:
         self.search = str(form.get("q", ""))[:200]
         await self._load()
 
 
-def session_row(row: rx.Var[dict[str, str]]) -> rx.Component:
+def session_row(row: Any) -> rx.Component:
+    sid = row.id.to_string()
     return rx.table.row(
         rx.table.cell(
             rx.link(
-                row["bot"],
-                href="/bots/" + row["bot_id"] + "?tab=sessions&session=" + row["id"],
-                data_testid="sessions-row-link-" + row["id"],
+                row.bot,
+                href=routes.bot_detail(row.bot_id, "sessions", session=row.id),
+                data_testid="sessions-row-link-" + sid,
             )
         ),
-        rx.table.cell(row["channel"]),
-        rx.table.cell(row["peer"]),
-        rx.table.cell(row["messages"]),
-        rx.table.cell(row["tokens"]),
-        rx.table.cell(row["last"]),
-        rx.table.cell(rx.text(row["preview"], size="1", color_scheme="gray")),
-        data_testid="sessions-row-" + row["id"],
+        rx.table.cell(row.channel),
+        rx.table.cell(row.peer),
+        rx.table.cell(row.messages),
+        rx.table.cell(row.tokens),
+        rx.table.cell(row.last),
+        rx.table.cell(rx.text(row.preview, size="1", color_scheme="gray")),
+        data_testid="sessions-row-" + sid,
     )
 
 
@@ -136,18 +154,24 @@ def sessions_page() -> rx.Component:
             rx.hstack(
                 rx.input(
                     name="q",
+                    default_value=SessionsListState.search,
                     placeholder="Search by bot, conversation or text",
                     aria_label="Search sessions",
                     data_testid="sessions-search",
                     width="24em",
                 ),
-                rx.button("Search", type="submit", variant="soft"),
+                rx.button("Search", type="submit", variant="soft", data_testid="sessions-search-submit"),
             ),
             on_submit=SessionsListState.run_search,
+            aria_label="Search sessions",
         ),
         rx.cond(
-            SessionsListState.rows.length() == 0,
-            rx.text("No conversations yet.", color_scheme="gray", data_testid="sessions-page-empty"),
+            SessionsListState.loaded & (SessionsListState.rows.length() == 0),
+            rx.text(
+                rx.cond(SessionsListState.search != "", "No conversation matches.", "No conversations yet."),
+                color_scheme="gray",
+                data_testid="sessions-page-empty",
+            ),
         ),
         data_table(
             ("Bot", "Channel", "With", "Messages", "Tokens", "Last message", "Preview"),

@@ -1,0 +1,37 @@
+"""The Settings page (`/settings`): one section per module, each shown to those it concerns."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from clawnet import routes
+from clawnet.ui.components.layout import page_frame
+from clawnet.ui.pages.settings.gateways import GatewaysState, gateways_section
+from clawnet.ui.pages.settings.import_export import ImportExportState, import_export_sections
+from clawnet.ui.pages.settings.profile import MyProfileState, profile_section
+from clawnet.ui.pages.settings.providers import ProvidersState, providers_section
+from clawnet.ui.pages.settings.state import SettingsState
+from clawnet.ui.session import SessionState
+
+
+@rx.page(
+    route=routes.SETTINGS,
+    title="Settings · ClawNet",
+    on_load=[
+        SessionState.require_sign_in,
+        SettingsState.on_load,
+        MyProfileState.load,
+        ProvidersState.load,
+        ImportExportState.load,
+        GatewaysState.load,
+    ],
+)
+def settings_page() -> rx.Component:
+    return page_frame(
+        "Settings",
+        profile_section(),
+        rx.cond(SettingsState.sees_fleet, providers_section()),
+        import_export_sections(),
+        rx.cond(SettingsState.can_manage_gateways, gateways_section()),
+        testid="settings-page",
+    )
