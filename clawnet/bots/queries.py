@@ -25,6 +25,7 @@ from clawnet.bots.views import (
     SessionRow,
     TranscriptLine,
 )
+from clawnet.controlplane.gateway_api import main_session_key
 from clawnet.controlplane.paths import bot_paths
 from clawnet.enums import BotStatus, DesiredStatus, GatewayStatus, TurnStatus
 from clawnet.humanize import ago
@@ -227,6 +228,7 @@ def bot_header(
         can_configure=can(session, actor, Action.CONFIGURE_BOT, bot_id),
         can_delete=can(session, actor, Action.DELETE_BOT, bot_id),
         can_social=can(session, actor, Action.MANAGE_BOT_SOCIAL, bot_id),
+        chat_session_key=main_session_key(bot.agent_id),
     )
 
 

@@ -84,6 +84,7 @@ class BotHeader:
     can_configure: bool
     can_delete: bool
     can_social: bool
+    chat_session_key: str = ""  # the session the page's chat panel talks in
 
 
 @dataclass(frozen=True)

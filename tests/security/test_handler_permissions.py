@@ -139,7 +139,7 @@ def arguments(handler: Any, world: World) -> dict[str, Any] | None:
 
 def path_for(state: type[BaseState], world: World) -> str:
     module = state.__module__
-    if module.endswith("bot_detail"):
+    if module.endswith("bot_detail") or ".bot_detail." in module:
         return f"/bots/{world.ids['bot']}"
     if module.startswith("clawnet.ui.pages.settings."):
         return "/settings"
@@ -231,8 +231,8 @@ async def test_the_sweep_changes_the_victims_data_when_the_owner_runs_it(world):
         start = fingerprint(world)
         for state_name, name in [
             ("BotDetailState", "on_load"),
-            ("BotDetailState", "save_auto_post"),
-            ("BotDetailState", "revoke_token"),
+            ("BotSocialState", "save_auto_post"),
+            ("BotSocialState", "revoke_token"),
             ("MyProfileState", "save_profile"),
             ("WizardState", "discard_draft"),
             ("FeedState", "delete_post"),

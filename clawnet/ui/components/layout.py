@@ -110,15 +110,24 @@ def navbar() -> rx.Component:
 
 
 def page_frame(
-    title: str, *children: rx.Component, testid: str, actions: rx.Component | None = None
+    title: str | rx.Var[str] | rx.Component,
+    *children: rx.Component,
+    testid: str,
+    actions: rx.Component | None = None,
 ) -> rx.Component:
-    """A signed-in page: navigation, a heading, then the page's content."""
+    """A signed-in page: navigation, a heading (`title`, or a component of the page's own that
+    holds its heading), then the page's content."""
+    heading = (
+        title
+        if isinstance(title, rx.Component)
+        else rx.heading(title, size="7", data_testid=f"{testid}-title")
+    )
     return rx.box(
         navbar(),
         rx.el.main(
             rx.vstack(
                 rx.hstack(
-                    rx.heading(title, size="7", data_testid=f"{testid}-title"),
+                    heading,
                     rx.spacer(),
                     actions if actions is not None else rx.fragment(),
                     width="100%",
