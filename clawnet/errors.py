@@ -23,7 +23,10 @@ class UserError(Exception):
         super().__init__(self.message)
 
     def __str__(self) -> str:
-        return self.message
+        """The message, with what is wrong with each field (for logs, scripts and the API)."""
+        if not self.field_errors or self.message != FIX_FIELDS:
+            return self.message
+        return self.message + " " + " ".join(f"{field}: {text}" for field, text in self.field_errors.items())
 
 
 class NotFound(UserError):

@@ -214,7 +214,7 @@ class FleetController:
             self.chats.on_chat_event(link.gateway_id, payload)
         elif name == "config.changed":
             self.tasks.spawn(
-                self.reconciler.on_config_changed(link.gateway_id, str(payload.get("hash") or "")),
+                self.reconciler.drift.on_config_changed(link.gateway_id, str(payload.get("hash") or "")),
                 f"config-changed-{link.gateway_id}",
             )
         elif name in ("tick", "health"):
@@ -222,7 +222,7 @@ class FleetController:
 
     async def on_connected(self, link: GatewayLink) -> None:
         await link.api.subscribe_sessions()
-        await self.reconciler.check_remote_hash(link.gateway_id, await link.api.config_hash())
+        await self.reconciler.drift.check_remote_hash(link.gateway_id, await link.api.config_hash())
         self.status.note_alive(link.gateway_id, force=True)
         self.tasks.spawn(self.sessions.backfill(link), f"backfill-{link.gateway_id}")
         self.tasks.spawn(self._settle_channels(link), f"channels-{link.gateway_id}")

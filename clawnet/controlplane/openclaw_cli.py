@@ -4,6 +4,7 @@ validation by the real binary (so "config rejected" names the field and the reas
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import tempfile
@@ -14,6 +15,16 @@ from typing import Any
 
 from clawnet.controlplane.openclaw_config import render
 from clawnet.settings import Settings
+
+
+@functools.cache
+def installed_version(openclaw_bin: Path) -> str:
+    """The version of the installed OpenClaw (its package.json next to the CLI), or ""."""
+    try:
+        package = json.loads((openclaw_bin.resolve().parent / "package.json").read_text())
+    except (OSError, ValueError):
+        return ""
+    return str(package.get("version") or "")
 
 
 def openclaw_env(

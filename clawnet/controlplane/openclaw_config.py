@@ -147,6 +147,10 @@ class GatewaySpec:
     providers: tuple[ProviderSpec, ...] = ()
     agents: tuple[AgentSpec, ...] = ()
     session: SessionSpec = field(default_factory=SessionSpec)
+    # The OpenClaw version the file is written for. OpenClaw stamps `meta.lastTouchedVersion` on
+    # every write of its own and, at start, restores its last-known-good backup over a file that
+    # lost `meta` ("missing-meta-vs-last-good"): a file ClawNet writes must carry it too.
+    openclaw_version: str = ""
 
 
 # --- Building ---------------------------------------------------------------------------
@@ -291,6 +295,8 @@ def build_config(spec: GatewaySpec) -> dict[str, Any]:
         config["bindings"] = bindings
     config["session"] = spec.session.to_config()
     config["tools"] = {"profile": "messaging"}
+    if spec.local and spec.openclaw_version:
+        config["meta"] = {"lastTouchedVersion": spec.openclaw_version}
     return config
 
 

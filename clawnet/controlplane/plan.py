@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from clawnet.controlplane import openclaw_config as oc
 from clawnet.controlplane.links import LinkTarget
+from clawnet.controlplane.openclaw_cli import installed_version
 from clawnet.controlplane.paths import bot_paths, gateway_paths
 from clawnet.enums import (
     ChannelType,
@@ -190,6 +191,7 @@ def load_plan(session: Session, settings: Settings, gateway_id: int) -> GatewayP
             providers=tuple(provider_spec(p, settings) for p in providers.values()),
             agents=agents,
             session=oc.SessionSpec(**_session_kwargs(gw.session_settings)),
+            openclaw_version=installed_version(settings.openclaw_bin) if local else "",
         )
         config = oc.build_config(spec)
         config_hash = oc.config_hash(config)

@@ -34,6 +34,7 @@ from clawnet.controlplane.agent_files import (
 )
 from clawnet.controlplane.config_guard import ConfigFileGuard
 from clawnet.controlplane.db_runner import DbRunner
+from clawnet.controlplane.drift import DriftWatch
 from clawnet.controlplane.links import GatewayLink, GatewayLinks
 from clawnet.controlplane.paths import gateway_paths
 from clawnet.controlplane.plan import GatewayPlan, load_plan
@@ -94,6 +95,7 @@ class Reconciler:
         self._refused_hot: dict[int, tuple[str, str]] = {}
         self.applying: set[int] = set()
         self.config_files = ConfigFileGuard(self.settings, self.bus, self.tasks, self.kick)
+        self.drift = DriftWatch(self.db, self.bus, self.kick, self.applying)
 
     async def reconcile_all(self) -> None:
         ids = await self.db.run(lambda s: [g for g in s.exec(select(Gateway.id)).all() if g is not None])
@@ -227,6 +229,8 @@ class Reconciler:
             return
         self._refused_start.pop(gid, None)
         await self._record_applied(plan, remote_hash="")
+        if not await self.drift.runs_what_was_written(link, plan):
+            return
         self.bus.publish(
             Kind.CONFIG_APPLIED,
             {"version": plan.desired_version, "hash": plan.config_hash, "how": "start", "pid": proc.pid},
@@ -303,6 +307,7 @@ class Reconciler:
         patch = oc.restate_invariants(
             oc.without_agent_removals(oc.merge_patch(old, new_fp, plan.config)), plan.config
         )
+        patch.pop("meta", None)  # machine-owned: OpenClaw stamps it on its own writes
         self.applying.add(gid)
         try:
             if not plan.is_local:
@@ -444,57 +449,3 @@ class Reconciler:
         else:
             await self.status.set_gateway(plan.gateway_id, GatewayStatus.RUNNING, "")
             await self._settle_running(plan)
-
-    # --- drift -----------------------------------------------------------------------------
-
-    async def check_remote_hash(self, gateway_id: int, remote_hash: str) -> None:
-        """On (re)connect: remember the gateway's config hash, or notice it drifted meanwhile."""
-        if gateway_id in self.applying or not remote_hash:
-            return
-
-        def remember(s: Session) -> str | None:
-            gw = s.get(Gateway, gateway_id)
-            if gw is None:
-                return None
-            if not gw.remote_config_hash:
-                gw.remote_config_hash = remote_hash
-                s.add(gw)
-                return ""
-            return gw.remote_config_hash
-
-        stored = await self.db.run(remember)
-        if stored and stored != remote_hash:
-            await self.on_config_changed(gateway_id, remote_hash)
-
-    async def on_config_changed(self, gateway_id: int, remote_hash: str) -> None:
-        """A `config.changed` event: if ClawNet did not cause it, the config drifted."""
-        if gateway_id in self.applying or not remote_hash:
-            return
-
-        def stored_hash(s: Session) -> str:
-            gw = s.get(Gateway, gateway_id)
-            return gw.remote_config_hash if gw is not None else ""
-
-        expected = await self.db.run(stored_hash)
-        if not expected or expected == remote_hash:
-            return
-
-        def mark(s: Session) -> None:
-            gw = s.get(Gateway, gateway_id)
-            if gw is not None:
-                gw.drift_detected_at = utcnow()
-                gw.applied_config_hash = ""  # forces a full re-apply of the desired config
-                gw.applied_config = None
-                s.add(gw)
-
-        await self.db.run(mark)
-        self.bus.publish(
-            Kind.CONFIG_DRIFT,
-            {
-                "expected_hash": expected,
-                "remote_hash": remote_hash,
-                "action": "re-applying ClawNet's configuration",
-            },
-            gateway_id=gateway_id,
-        )
-        self.kick()

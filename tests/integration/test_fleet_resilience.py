@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import socket
 import time
 
@@ -19,6 +20,7 @@ from clawnet.enums import BotStatus, GatewayStatus
 from clawnet.events import Kind
 from clawnet.models import Bot, BotChannel, Gateway
 from clawnet.security.secret_fields import GATEWAY_TOKEN
+from clawnet.settings import get_settings
 from tests.integration.conftest import Fleet, start_fleet, telegram_channel
 
 pytestmark = pytest.mark.gateway
@@ -34,10 +36,20 @@ def gateway_row(bot_id: int) -> Gateway:
 
 
 def openclaw_pids() -> set[int]:
+    """Live OpenClaw gateway main processes of this test's installation (found by their config,
+    which lives under its gateways folder): other installations on the machine do not count."""
+    root = str(get_settings().gateways_dir.resolve())
     pids = set()
     for p in psutil.process_iter(["pid", "name", "cmdline"]):
         described = " ".join([p.info["name"] or "", *(p.info["cmdline"] or [])])
-        if "openclaw-gateway" in described or "openclaw gateway" in described:
+        if "openclaw-gateway" not in described and "openclaw gateway" not in described:
+            continue
+        try:
+            ours = p.environ().get("OPENCLAW_CONFIG_PATH", "").startswith(root + os.sep)
+            alive = p.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            continue
+        if ours and alive:
             pids.add(p.info["pid"])
     return pids
 
@@ -99,7 +111,7 @@ async def test_deleting_a_bot_keeps_its_data_unless_asked(fleet: Fleet):
     with fleet.bus.subscribe([Kind.GATEWAY_STATUS], gateway_ids=[gw.id]) as statuses:
         while (await statuses.get(timeout=60)).payload["status"] != GatewayStatus.STOPPED.value:
             pass
-    fleet.service.kick()  # the next pass purges what was asked for
+    fleet.service.control.kick()  # the next pass purges what was asked for
     await fleet.controller.reconciler.reconcile_all()
     assert not dropper_dir.root.exists()  # asked for: deleted
     assert keeper_dir.root.exists()
@@ -117,7 +129,7 @@ async def test_a_config_openclaw_refuses_is_reported_naming_the_field(fleet: Fle
         channel = s.exec(select(BotChannel).where(BotChannel.bot_id == bot_id)).one()
         channel.group_policy = "sometimes"
         s.add(channel)
-    fleet.service.kick()
+    fleet.service.control.kick()
     bot = await fleet.service.wait_for_bot(bot_id, BotStatus.ERROR, timeout=60)
     assert "refused the configuration change" in bot.last_error
     assert "groupPolicy" in bot.last_error

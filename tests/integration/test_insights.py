@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from clawnet.controlplane.access import LocalControl
+from clawnet.controlplane.gateway_api import agent_session_key
 from clawnet.db import session_scope
 from clawnet.enums import BotStatus
 from clawnet.events import EventBus
@@ -30,20 +32,22 @@ async def test_a_bot_with_new_conversations_posts_one_insight_and_respects_its_d
     await fleet.service.set_auto_post(fleet.admin, bot_id, enabled=True, max_per_day=1, min_conversations=1)
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
 
-    assert await run_due_insights(fleet.controller, social) == []  # no conversation yet: not due
+    assert (
+        await run_due_insights(LocalControl(fleet.controller), social) == []
+    )  # no conversation yet: not due
     turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: high tide is at noon")
     await turn.result(120)
     fleet.controller.echo_llm.rules.append(("for ClawNet, the community feed", INSIGHT))
-    posted = await run_due_insights(fleet.controller, social)
+    posted = await run_due_insights(LocalControl(fleet.controller), social)
     assert len(posted) == 1 and bot_posts(bot_id) == [INSIGHT]
     with session_scope() as s:
         insight_turn = s.exec(select(ChatTurn).where(ChatTurn.purpose == "insight")).one()
-        assert insight_turn.session_key == INSIGHT_SESSION.format(agent_id="tide-bot")
+        assert insight_turn.session_key == agent_session_key("tide-bot", INSIGHT_SESSION)
         assert "Leave out anything private" in insight_turn.message
 
     turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: more conversation")
     await turn.result(120)
-    assert await run_due_insights(fleet.controller, social) == []  # the daily limit holds
+    assert await run_due_insights(LocalControl(fleet.controller), social) == []  # the daily limit holds
     assert bot_posts(bot_id) == [INSIGHT]
 
 
@@ -57,5 +61,5 @@ async def test_an_empty_or_failed_answer_posts_nothing(fleet: Fleet):
         turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: a fresh conversation")
         await turn.result(120)
         rules[:] = [("for ClawNet, the community feed", answer)]
-        assert await run_due_insights(fleet.controller, social) == [], answer
+        assert await run_due_insights(LocalControl(fleet.controller), social) == [], answer
     assert bot_posts(bot_id) == []

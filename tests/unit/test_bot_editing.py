@@ -91,7 +91,9 @@ def everything(session, bot_id: int):
     return stored_input(session, bot)
 
 
-async def test_editing_the_persona_keeps_bindings_denied_tools_and_every_other_setting(session, service, imported):
+async def test_editing_the_persona_keeps_bindings_denied_tools_and_every_other_setting(
+    session, service, imported
+):
     owner, bot_id = imported
     before = everything(session, bot_id)
     exported_before = await service.export_config(owner, bot_id)
@@ -122,7 +124,9 @@ async def test_a_changed_channel_policy_changes_only_that_channel(session, servi
     assert after.bindings == before.bindings and after.tools_deny == before.tools_deny
 
 
-async def test_removing_a_channel_removes_only_its_bindings_and_keeps_the_others_secrets(session, service, imported):
+async def test_removing_a_channel_removes_only_its_bindings_and_keeps_the_others_secrets(
+    session, service, imported
+):
     owner, bot_id = imported
     form, _ = await service.edit_form(owner, bot_id)
     await service.update_from_form(owner, bot_id, form, form.with_channel("discord", False), {})
@@ -138,13 +142,17 @@ async def test_two_people_editing_different_fields_both_keep_their_change(sessio
     form_a, _ = await service.edit_form(owner, bot_id)
     form_b, _ = await service.edit_form(owner, bot_id)
     await service.update_from_form(owner, bot_id, form_a, dataclasses.replace(form_a, emoji="🦀"), {})
-    await service.update_from_form(owner, bot_id, form_b, dataclasses.replace(form_b, tools_profile="messaging"), {})
+    await service.update_from_form(
+        owner, bot_id, form_b, dataclasses.replace(form_b, tools_profile="messaging"), {}
+    )
     after = everything(session, bot_id)
     assert after.emoji == "🦀" and after.tools_profile == "messaging"
     assert session.exec(select(Binding).where(Binding.bot_id == bot_id)).all()
 
 
-async def test_a_changed_model_provider_reaches_the_control_plane_at_once(session, service, control, imported):
+async def test_a_changed_model_provider_reaches_the_control_plane_at_once(
+    session, service, control, imported
+):
     admin = Principal.of(make_user(session, Role.ADMIN))
     session.commit()
     provider = session.exec(select(ModelProvider).where(ModelProvider.name == "acme")).one()

@@ -61,7 +61,9 @@ async def test_a_status_is_published_when_it_changes_and_when_announced(book):
         ]
 
 
-async def test_a_failed_pass_is_recorded_on_its_gateway_and_the_others_still_reconcile(book, migrated, caplog):
+async def test_a_failed_pass_is_recorded_on_its_gateway_and_the_others_still_reconcile(
+    book, migrated, caplog
+):
     status, bus = book
     broken, healthy = add_gateway("broken"), add_gateway("healthy")
     reconciled: list[int] = []
