@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import select
 
 from clawnet.bots.service import BotsService
-from clawnet.controlplane.paths import bot_paths
+from clawnet.controlplane.paths import bot_paths, gateway_paths
 from clawnet.controlplane.protocol import GatewayAuthError, GatewayClient, GatewayConnection
 from clawnet.db import session_scope
 from clawnet.enums import BotStatus, GatewayStatus
@@ -217,3 +217,35 @@ async def test_a_remote_gateway_is_adopted_by_url_and_token_and_hosts_bots(fleet
     turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: hello from afar")
     assert await turn.result(120) == "hello from afar"
     assert proc.poll() is None
+
+
+async def test_bots_added_hot_are_still_there_after_clawnet_restarts_its_gateways(fleet_env, fleet_admin):
+    """OpenClaw keeps a last-known-good copy of its config and, at start, restores it over a file
+    that looks damaged to it; a file ClawNet rewrites must not look so, and if a gateway ever runs
+    other agents than ClawNet wrote, ClawNet notices and re-applies its own."""
+    first = await start_fleet(fleet_env)
+    service = BotsService(fleet_env, first.bus, first)
+    try:
+        a = await service.create_bot(fleet_admin.admin, fleet_admin.bot_input("Early Bird"))
+        await service.wait_for_bot(a, BotStatus.RUNNING, timeout=180)
+        b = await service.create_bot(fleet_admin.admin, fleet_admin.bot_input("Late Comer"))
+        await service.wait_for_bot(b, BotStatus.RUNNING, timeout=120)  # added hot: OpenClaw wrote the file
+        old_pid = gateway_row(b).pid
+    finally:
+        await first.stop()  # stops its gateways (the default)
+
+    second = await start_fleet(fleet_env)
+    try:
+        service = BotsService(fleet_env, second.bus, second)
+        deadline = time.monotonic() + 240
+        while not (gateway_row(b).pid not in (None, old_pid) and gateway_row(b).actual_status == "running"):
+            assert time.monotonic() < deadline, "the gateway did not start again"
+            await asyncio.sleep(0.5)
+        turn = await service.chat(fleet_admin.admin, b, "REPLY WITH: still on the roster")
+        assert await turn.result(120) == "still on the roster"
+        running = await second.links[gateway_row(b).id].api.config()
+        assert set(running["agents"]["entries"]) == {"early-bird", "late-comer"}
+        log = (gateway_paths(fleet_env, gateway_row(b).id).log_file).read_text(errors="replace")
+        assert "auto-restored from backup" not in log.lower()
+    finally:
+        await second.stop()

@@ -215,9 +215,15 @@ def test_introspection_finds_the_handlers_of_every_page():
 @pytest.mark.parametrize("who", ["anonymous", "mia", "vera", "otto"])
 async def test_every_handler_refuses_a_caller_who_may_not_act(world, who):
     cookie = "" if who == "anonymous" else world.cookies[who]
+    log_before = world.server.log_path.stat().st_size
     problems, calls = await sweep(world, cookie, who)
     assert calls >= 100, calls
     assert not problems, "\n".join(problems)
+    # Refused cleanly: no handler crashed on a caller without rights (say, a missing principal).
+    with world.server.log_path.open("rb") as log:
+        log.seek(log_before)
+        crashes = log.read().decode(errors="replace")
+    assert "Traceback" not in crashes, crashes[crashes.find("Traceback") - 200 :][:3000]
 
 
 async def test_the_sweep_changes_the_victims_data_when_the_owner_runs_it(world):
