@@ -158,19 +158,21 @@ class WizardState(rx.State):
         self.warnings = runtime.bots().tool_warnings(self._current())
 
     def _start(self) -> None:
-        """A fresh wizard (every var back to its default, the secrets forgotten)."""
+        """A fresh wizard (every var back to its default, the secrets forgotten); a launch
+        still followed from before stops."""
+        rev, watch_gen = self.form_rev, self._watch_gen
         self.reset()
         self._base = BotForm()
         self._creds = {}
         self._gateway_id = 0
+        self._watch_gen = watch_gen + 1
+        self.form_rev = rev + 1  # the inputs show the loaded form
 
     # --- loading ----------------------------------------------------------------------------
 
     @event
     async def on_load(self) -> Any:
-        rev = self.form_rev
         self._start()
-        self.form_rev = rev + 1
         principal = await current_principal(self)
         if principal is None:
             return None  # SessionState.require_fleet sends the browser to sign in
