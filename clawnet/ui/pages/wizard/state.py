@@ -103,6 +103,11 @@ def review_of(form: BotForm, models: list[ModelChoice]) -> Review:
     )
 
 
+def _typed_in(form: BotForm) -> tuple[str, ...]:
+    """The fields whose inputs keep what is typed (`default_value`, saved on blur)."""
+    return (form.name, form.persona, form.emoji, form.reset_idle_minutes, form.reset_at_hour)
+
+
 class WizardState(rx.State):
     step: Field[int] = field(1)
     edit_bot_id: Field[int] = field(0)
@@ -166,13 +171,23 @@ class WizardState(rx.State):
         self._creds = {}
         self._gateway_id = 0
         self._watch_gen = watch_gen + 1
-        self.form_rev = rev + 1  # the inputs show the loaded form
+        self.form_rev = rev
 
     # --- loading ----------------------------------------------------------------------------
 
     @event
     async def on_load(self) -> Any:
+        shown = _typed_in(self._current())
         self._start()
+        result = await self._load()
+        if _typed_in(self._current()) != shown:
+            # The inputs that keep what is typed show the loaded form. (Not when it is blank, as
+            # on a first visit: what someone types while the page loads stays.)
+            self.form_rev += 1
+        return result
+
+    async def _load(self) -> Any:
+        """The form to start from: a bot (`?edit=`), a draft (`?draft=`) or a new one."""
         principal = await current_principal(self)
         if principal is None:
             return None  # SessionState.require_fleet sends the browser to sign in
