@@ -123,10 +123,8 @@ class Editing(BotsBase):
             require(session, actor, Action.CONFIGURE_BOT if bot_id else Action.CREATE_BOT, bot_id)
             return stored_credentials(session, bot_id).get("telegram.botToken", "") if bot_id else ""
 
-        token = token or await self._db(stored)
-        if bot_id and token:
-            await self._db(stored)  # the permission check, when a token was typed
-        return await test_telegram_token(self.settings, token)
+        stored_token = await self._db(stored)  # also the permission check, before any request
+        return await test_telegram_token(self.settings, token or stored_token)
 
     async def drafts(self, actor: Principal | None) -> list[DraftRow]:
         return await self._db(lambda s: drafts.list_drafts(s, actor))

@@ -1,5 +1,5 @@
 """Every page of the app; importing this package registers them (`@rx.page`)."""
 
-from clawnet.ui.pages import admin, auth, bot_detail, dashboard, feed, fleet_lists, settings, social
+from clawnet.ui.pages import admin, auth, bot_detail, dashboard, feed, fleet_lists, settings, social, wizard
 
-__all__ = ["admin", "auth", "bot_detail", "dashboard", "feed", "fleet_lists", "settings", "social"]
+__all__ = ["admin", "auth", "bot_detail", "dashboard", "feed", "fleet_lists", "settings", "social", "wizard"]
