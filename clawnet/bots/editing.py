@@ -158,7 +158,7 @@ class Editing(BotsBase):
 
     async def save_avatar(self, actor: Principal | None, data: bytes) -> str:
         """Store an uploaded bot avatar (checked by its content); returns its media path."""
-        await self._db(lambda s: require(s, actor, Action.VIEW_FLEET))
+        await self._db(lambda s: require(s, actor, Action.CREATE_BOT))  # only who can make or edit bots
         relative, _mime, _size = await asyncio.to_thread(
             media.save_image, self.settings, data, "avatars", max_bytes=AVATAR_MAX_BYTES
         )

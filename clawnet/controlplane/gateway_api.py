@@ -177,15 +177,19 @@ class GatewayApi:
         """The running config (secrets redacted by OpenClaw)."""
         return dict((await self.caller.call("config.get", {}, timeout=30)).get("config") or {})
 
-    async def patch_config(self, patch: dict[str, Any]) -> PatchOutcome:
-        """`config.patch` against the gateway's current hash, once more if it moved meanwhile.
-        Raises GatewayError when the gateway refuses the change."""
+    async def patch_config(
+        self, patch: dict[str, Any], *, replace_paths: list[str] | None = None
+    ) -> PatchOutcome:
+        """`config.patch` against the gateway's current hash, once more if it moved meanwhile;
+        `replace_paths` names the arrays it replaces or deletes on purpose. Raises GatewayError
+        when the gateway refuses the change."""
         for attempt in range(2):
             base = await self.config_hash()
+            params: dict[str, Any] = {"raw": json.dumps(patch), "baseHash": base}
+            if replace_paths:
+                params["replacePaths"] = replace_paths
             try:
-                result = await self.caller.call(
-                    "config.patch", {"raw": json.dumps(patch), "baseHash": base}, timeout=60
-                )
+                result = await self.caller.call("config.patch", params, timeout=60)
             except GatewayError as exc:
                 text = exc.message
                 if attempt == 0 and "changed since" in text:

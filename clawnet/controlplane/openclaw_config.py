@@ -359,6 +359,35 @@ def merge_patch(old: Mapping[str, Any], new_fp: Mapping[str, Any], new: Mapping[
     return patch
 
 
+def replace_paths(old: Mapping[str, Any], patch: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """The array paths a patch replaces or deletes, for `config.patch`'s `replacePaths`.
+
+    OpenClaw refuses a patch that removes array entries unless each such path is named, and
+    merges arrays of objects with an `id` (a provider's models) by id unless named. ClawNet's
+    config is the whole truth for every array it writes, so each array the patch sets where one
+    was applied before is named, and a deleted object names every array inside it."""
+    paths: list[str] = []
+    for key, value in patch.items():
+        path = f"{prefix}.{key}" if prefix else key
+        before = old.get(key)
+        if isinstance(value, list):
+            if isinstance(before, list):
+                paths.append(path)
+        elif value is None:
+            paths.extend(_array_paths(before, path))
+        elif isinstance(value, Mapping) and isinstance(before, Mapping):
+            paths.extend(replace_paths(before, value, path))
+    return paths
+
+
+def _array_paths(value: Any, path: str) -> list[str]:
+    if isinstance(value, list):
+        return [path]
+    if isinstance(value, Mapping):
+        return [p for key, item in value.items() for p in _array_paths(item, f"{path}.{key}")]
+    return []
+
+
 def restate_invariants(patch: dict[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     """Add to a patch the keys OpenClaw itself may have rewritten since the last apply.
 

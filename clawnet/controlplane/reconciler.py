@@ -314,7 +314,7 @@ class Reconciler:
                 await self._push_remote_persona(link, plan)
             remote_hash = ""
             if patch:
-                outcome = await link.api.patch_config(patch)
+                outcome = await link.api.patch_config(patch, replace_paths=oc.replace_paths(old, patch))
                 if outcome.needs_restart:
                     self.applying.discard(gid)
                     await self._restart_to_apply(plan)

@@ -133,3 +133,22 @@ async def test_stopping_one_bot_in_a_pool_keeps_the_others_running_and_starting_
     assert gateway_of(b).pid == pid  # no restart either way
     turn = await fleet.service.chat(fleet.admin, b, "REPLY WITH: back")
     assert await turn.result(120) == "back"
+
+
+async def test_taking_a_tool_off_the_deny_list_is_applied_hot(fleet: Fleet):
+    """OpenClaw refuses a patch that shrinks an array unless the patch names it: the reconciler
+    names every array it replaces, so removing entries works like adding them."""
+    bot_id = await fleet.service.create_bot(
+        fleet.admin, fleet.bot_input("Careful", tools_deny=["exec", "browser", "write"])
+    )
+    await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
+    gw = gateway_of(bot_id)
+    with fleet.bus.subscribe([Kind.CONFIG_APPLIED, Kind.ERROR], gateway_ids=[gw.id]) as events:
+        await fleet.service.update_bot(
+            fleet.admin, bot_id, fleet.bot_input("Careful", agent_id="careful", tools_deny=["exec"])
+        )
+        event = await events.get(timeout=120)
+    assert event.kind == Kind.CONFIG_APPLIED and event.payload["how"] == "hot", event.payload
+    running = await fleet.controller.links[gw.id].api.config()
+    assert running["agents"]["entries"]["careful"]["tools"]["deny"] == ["exec"]
+    assert gateway_of(bot_id).pid == gw.pid

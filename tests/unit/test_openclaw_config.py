@@ -182,3 +182,24 @@ def test_a_config_file_problem_names_what_is_wrong(tmp_path):
     assert (config_file_problem(path) or "").startswith("it cannot be read")
     path.write_text("{gateway: {mode: 'local'}, agents: {}}")
     assert config_file_problem(path) is None
+
+
+def test_a_patch_names_every_array_it_replaces_or_deletes():
+    from clawnet.controlplane.openclaw_config import replace_paths
+
+    old = {
+        "agents": {"entries": {"a": {"tools": {"deny": ["exec", "browser"]}}, "b": {"skills": ["x"]}}},
+        "channels": {"telegram": {"accounts": {"a": {"allowFrom": ["1"], "groupAllowFrom": []}}}},
+        "models": {"providers": {"p": {"models": [{"id": "m1"}, {"id": "m2"}]}}},
+    }
+    patch = {
+        "agents": {"entries": {"a": {"tools": {"deny": ["exec"]}}, "c": {"skills": ["y"]}}},
+        "channels": {"telegram": {"accounts": {"a": None}}},
+        "models": {"providers": {"p": {"models": [{"id": "m1"}]}}},
+    }
+    assert sorted(replace_paths(old, patch)) == [
+        "agents.entries.a.tools.deny",  # an entry removed
+        "channels.telegram.accounts.a.allowFrom",  # arrays inside a deleted object
+        "channels.telegram.accounts.a.groupAllowFrom",
+        "models.providers.p.models",  # objects with ids: replaced, not merged by id
+    ]  # agents.entries.c.skills is new: nothing to confirm
