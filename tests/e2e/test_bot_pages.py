@@ -1,0 +1,181 @@
+"""A bot's pages as an owner uses them, in a real Chromium against a real ClawNet with real
+gateways: the wizard's review says what will run, an edit changes only what was edited, the bot
+page opens by agent id and says plainly when there is no such bot, each chat turn shows once, and
+the feed settings (auto-posting, API tokens) are on the bot's page and work."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.helpers import bot_id_from_url, bot_row, register, sign_in
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.server import running_clawnet
+
+pytestmark = pytest.mark.e2e
+OWNER = "owner@example.com"
+TOKEN = "123456789:AAH0f2l4xmPBtFakeTokenForTests_abcdefg"
+ROUTER_TOKEN = "987654321:AAH0f2l4xmPBtRouterTokenForTests_abcd"
+
+ROUTED_CONFIG = """{
+  agents: {defaults: {model: {primary: "echo/echo-1"}}, entries: {
+    router: {name: "Router", tools: {profile: "minimal", deny: ["exec", "browser"]}},
+  }},
+  channels: {telegram: {botToken: "TOKEN", dmPolicy: "allowlist", allowFrom: ["111111111"]}},
+  bindings: [{agentId: "router", match: {channel: "telegram", peer: {kind: "group", id: "-100200300"}}}],
+}""".replace("TOKEN", ROUTER_TOKEN)
+
+
+def eventually(check, what: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, f"not within {timeout_s:.0f} s: {what}"
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def telegram():
+    with FakeTelegram() as fake:
+        fake.add_bot(TOKEN, "greeter_bot")
+        fake.add_bot(ROUTER_TOKEN, "router_bot")
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, telegram):
+    env = {"CLAWNET_TELEGRAM_API_ROOT": telegram.api_root}
+    with running_clawnet(tmp_path_factory.mktemp("clawnet-bot-pages"), env) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def owner_ready(server, browser):
+    context = browser.new_context()
+    page = context.new_page()
+    register(page, server.url, OWNER, "Olive Owner", "olive")
+    expect(page.get_by_test_id("dashboard-page")).to_be_visible()
+    context.close()
+
+
+def test_the_review_names_the_model_and_the_access_rules(server, owner_ready, new_page):
+    page = new_page()
+    sign_in(page, server.url, OWNER)
+    page.goto(f"{server.url}/bots/new")
+    page.get_by_label("Name").fill("Greeter")
+    page.get_by_test_id("wizard-next").click()
+    page.get_by_test_id("wizard-channel-telegram").click()
+    token = page.get_by_label("Bot token")
+    token.fill(TOKEN)
+    token.blur()
+    page.get_by_test_id("wizard-next").click()
+    page.get_by_label("Direct messages").select_option("allowlist")
+    page.get_by_label("Who may message the bot").fill("111111111")
+    page.get_by_test_id("wizard-allow-telegram-add").click()
+    page.get_by_test_id("wizard-next").click()
+    page.get_by_test_id("wizard-next").click()
+    expect(page.get_by_test_id("review-model")).to_have_text("Local echo (no API key) · Echo")
+    access = page.get_by_test_id("review-access-telegram")
+    expect(access).to_contain_text("111111111")
+    expect(access).to_contain_text("llowlist")
+    expect(page.get_by_test_id("review-config-check")).to_contain_text(
+        "OpenClaw accepts this configuration", timeout=60_000
+    )
+    page.get_by_test_id("wizard-launch").click()
+    expect(page.get_by_test_id("launch-open")).to_be_visible(timeout=180_000)
+    lines = page.get_by_test_id("launch-progress-line")
+    expect(lines.last).to_contain_text("Running", timeout=180_000)
+
+
+def test_the_bot_page_opens_by_agent_id_and_says_when_there_is_no_such_bot(server, owner_ready, new_page):
+    page = new_page()
+    sign_in(page, server.url, OWNER)
+    bot = bot_row(server, "Greeter")
+    page.goto(f"{server.url}/bots/{bot.agent_id}")
+    expect(page.get_by_test_id("bot-name")).to_have_text("Greeter")
+    expect(page).to_have_title("Greeter · ClawNet")
+    for missing in ("nope", "99999"):
+        page.goto(f"{server.url}/bots/{missing}")
+        expect(page.get_by_test_id("bot-not-found")).to_contain_text("does not exist")
+        expect(page.get_by_test_id("bot-name")).to_have_count(0)
+
+
+def test_each_chat_turn_shows_once(server, owner_ready, new_page):
+    page = new_page()
+    sign_in(page, server.url, OWNER)
+    bot = bot_row(server, "Greeter")
+    page.goto(f"{server.url}/bots/{bot.id}?tab=sessions")
+    expect(page.get_by_test_id("bot-status")).to_have_text("Running", timeout=180_000)
+    panel = page.get_by_test_id("chat-panel")
+    for word in ("first", "second"):
+        page.get_by_test_id("chat-input").fill(f"REPLY WITH: echo {word}")
+        page.get_by_test_id("chat-send").click()
+        expect(page.get_by_test_id("chat-reply")).to_have_text(f"echo {word}", timeout=120_000)
+        expect(page.get_by_test_id("transcript")).to_contain_text(f"echo {word}", timeout=60_000)
+    # The turns are in the transcript; the local echo of the last one has given way to it.
+    for text in ("REPLY WITH: echo first", "REPLY WITH: echo second"):
+        expect(panel.get_by_text(text, exact=True)).to_have_count(1)
+    for text in ("echo first", "echo second"):
+        expect(panel.get_by_text(text, exact=True)).to_have_count(1)
+
+
+def test_auto_posting_and_a_token_the_owner_creates_on_the_bot_page(server, owner_ready, new_page):
+    page = new_page()
+    sign_in(page, server.url, OWNER)
+    bot = bot_row(server, "Greeter")
+    page.goto(f"{server.url}/bots/{bot.id}?tab=configuration")
+    social = page.get_by_test_id("bot-social")
+    expect(social).to_be_visible()
+    page.get_by_test_id("autopost-enabled").check()
+    page.get_by_test_id("autopost-max").fill("3")
+    page.get_by_test_id("autopost-save").click()
+    eventually(lambda: bot_row(server, "Greeter").auto_post_enabled, "auto-posting saved")
+    assert bot_row(server, "Greeter").auto_post_max_per_day == 3
+
+    page.get_by_test_id("token-name").fill("my script")
+    page.get_by_test_id("token-create").click()
+    token = page.get_by_test_id("token-new-value").inner_text(timeout=30_000).strip()
+    assert token.startswith("cnb_")
+    response = httpx.post(
+        f"{server.url}/api/v1/posts",
+        json={"text": "Posted by my script"},
+        headers={"Authorization": f"Bearer {token}", "Origin": server.url},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    post_id = response.json()["id"]
+    page.goto(f"{server.url}/feed?timeline=public")
+    expect(page.get_by_test_id(f"post-body-{post_id}")).to_have_text("Posted by my script")
+    expect(page.get_by_test_id(f"post-bot-badge-{post_id}")).to_be_visible()
+
+
+def test_editing_the_persona_in_the_wizard_keeps_routing_and_denied_tools(server, owner_ready, new_page):
+    page = new_page()
+    sign_in(page, server.url, OWNER)
+    page.goto(f"{server.url}/settings")
+    page.get_by_label("openclaw.json to import").fill(ROUTED_CONFIG)
+    page.get_by_test_id("import-preview").click()
+    page.get_by_test_id("import-confirm").click()
+    expect(page.get_by_test_id("import-done")).to_contain_text("Imported 1 bot")
+    bot = bot_row(server, "Router")
+
+    def exported() -> str:
+        page.goto(f"{server.url}/bots/{bot.id}?tab=configuration")
+        page.get_by_test_id("config-export").click()
+        return page.get_by_test_id("config-export-text").inner_text(timeout=30_000)
+
+    before = exported()
+    assert '"deny"' in before and "-100200300" in before
+    page.get_by_test_id("config-edit").click()
+    expect(page.get_by_label("Persona")).to_be_visible()
+    page.get_by_label("Persona").fill("You route messages kindly.")
+    page.get_by_label("Name").click()  # moves the focus: the persona is saved
+    for _ in range(4):
+        page.get_by_test_id("wizard-next").click()
+    page.get_by_test_id("wizard-launch").click()
+    expect(page.get_by_test_id("launch-open")).to_be_visible(timeout=120_000)
+    eventually(lambda: bot_row(server, "Router").persona == "You route messages kindly.", "the persona saved")
+    assert exported() == before  # the persona lives in the bot's files: the config is untouched
+    assert bot_id_from_url(page.url) == bot.id
