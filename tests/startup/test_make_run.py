@@ -23,8 +23,8 @@ pytestmark = pytest.mark.e2e
 NOT_REBUILT = "frontend unchanged since its last build: not rebuilding"
 
 
-@contextlib.contextmanager
-def make_run(data_dir: Path, port: int, log: Path) -> Iterator[str]:
+def installation(data_dir: Path, port: int) -> dict[str, str]:
+    """The environment of one installation, the same at every start (as a person's shell is)."""
     env = {
         **project_env(),
         "CLAWNET_DATA_DIR": str(data_dir),
@@ -34,6 +34,11 @@ def make_run(data_dir: Path, port: int, log: Path) -> Iterator[str]:
         "CLAWNET_GATEWAY_BASE_PORT": str(free_port_range()),
     }
     env.pop("DATABASE_URL", None)
+    return env
+
+
+@contextlib.contextmanager
+def make_run(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
     with log.open("wb") as out:
         proc = subprocess.Popen(
             ["make", "run"],
@@ -71,9 +76,10 @@ def make_run(data_dir: Path, port: int, log: Path) -> Iterator[str]:
 
 def test_a_restart_with_nothing_changed_serves_the_existing_build_and_compiles_pages_once(tmp_path):
     port = free_port()
-    with make_run(tmp_path / "data", port, tmp_path / "first.log") as first:
+    env = installation(tmp_path / "data", port)
+    with make_run(env, port, tmp_path / "first.log") as first:
         assert NOT_REBUILT not in first  # a new port: built once
-    with make_run(tmp_path / "data", port, tmp_path / "second.log") as second:
+    with make_run(env, port, tmp_path / "second.log") as second:
         assert NOT_REBUILT in second
     for output in (first, second):
         assert "is being redefined" not in output

@@ -44,7 +44,7 @@ NO_PROFILE = ProfileCard(
 
 
 class ProfileState(PostListMixin, rx.State):
-    profile: Field[ProfileCard] = field(NO_PROFILE)
+    profile: Field[ProfileCard] = field(default_factory=lambda: NO_PROFILE)
     missing: Field[bool] = field(False)
     has_more: Field[bool] = field(False)
 
