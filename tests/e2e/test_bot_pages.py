@@ -108,7 +108,7 @@ def test_each_chat_turn_shows_once(server, owner_ready, new_page):
     bot = bot_row(server, "Greeter")
     page.goto(f"{server.url}/bots/{bot.id}?tab=sessions")
     expect(page.get_by_test_id("bot-status")).to_have_text("Running", timeout=180_000)
-    panel = page.get_by_test_id("chat-panel")
+    panel = page.get_by_test_id("transcript")  # the conversation, the local echo of a turn included
     for word in ("first", "second"):
         page.get_by_test_id("chat-input").fill(f"REPLY WITH: echo {word}")
         page.get_by_test_id("chat-send").click()
@@ -128,7 +128,9 @@ def test_auto_posting_and_a_token_the_owner_creates_on_the_bot_page(server, owne
     page.goto(f"{server.url}/bots/{bot.id}?tab=configuration")
     social = page.get_by_test_id("bot-social")
     expect(social).to_be_visible()
-    page.get_by_test_id("autopost-enabled").check()
+    enabled = page.get_by_test_id("autopost-enabled")
+    enabled.click()  # a controlled checkbox: it shows checked once the server has the change
+    expect(enabled).to_be_checked()
     page.get_by_test_id("autopost-max").fill("3")
     page.get_by_test_id("autopost-save").click()
     eventually(lambda: bot_row(server, "Greeter").auto_post_enabled, "auto-posting saved")
