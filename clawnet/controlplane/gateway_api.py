@@ -55,9 +55,18 @@ def lacks_plugin(exc: GatewayError) -> bool:
     return any(w in text for w in ("plugin", "not installed", "unknown channel", "no qr"))
 
 
+def owns_inherited_auth(exc: GatewayError) -> bool:
+    """OpenClaw refuses to delete the agent its `agents.defaults.authInheritance` points at."""
+    return "authInheritance" in exc.message
+
+
 def is_expiry(exc: GatewayError) -> bool:
     text = exc.message.lower()
     return isinstance(exc, GatewayTimeout) or "timeout" in text or "expired" in text
+
+
+# Explicitly no inherited credentials: a patch naming this path keeps OpenClaw from pinning an owner.
+NO_AUTH_INHERITANCE: dict[str, Any] = {"agents": {"defaults": {"authInheritance": None}}}
 
 
 class GatewayCaller(Protocol):
@@ -205,11 +214,23 @@ class GatewayApi:
     # --- agents ---------------------------------------------------------------------------
 
     async def delete_agent(self, agent_id: str) -> None:
-        """Drop an agent, keeping its files (OpenClaw would move them to the trash)."""
-        try:
-            await self.caller.call("agents.delete", {"agentId": agent_id, "deleteFiles": False}, timeout=30)
-        except GatewayError as exc:
-            if not is_missing(exc):
+        """Drop an agent, keeping its files (OpenClaw would move them to the trash).
+
+        OpenClaw pins `agents.defaults.authInheritance` to a gateway's first agent when a second
+        one joins, then refuses to delete that agent. ClawNet's bots never inherit credentials
+        (their model keys are in the config), so the pin is removed and the delete tried again."""
+        for attempt in range(2):
+            try:
+                await self.caller.call(
+                    "agents.delete", {"agentId": agent_id, "deleteFiles": False}, timeout=30
+                )
+                return
+            except GatewayError as exc:
+                if is_missing(exc):
+                    return
+                if attempt == 0 and owns_inherited_auth(exc):
+                    await self.patch_config(NO_AUTH_INHERITANCE)
+                    continue
                 raise
 
     async def write_agent_file(self, agent_id: str, name: str, content: str) -> None:

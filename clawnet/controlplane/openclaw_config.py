@@ -392,11 +392,19 @@ def restate_invariants(patch: dict[str, Any], new: Mapping[str, Any]) -> dict[st
     """Add to a patch the keys OpenClaw itself may have rewritten since the last apply.
 
     OpenClaw drops `agents.ownership` when a gateway is down to one agent; a later patch adding
-    an agent must state it again, or the gateway refuses the multi-agent roster."""
+    an agent must state it again, or the gateway refuses the multi-agent roster. And a write that
+    changes the roster makes OpenClaw pin `agents.defaults.authInheritance` to the agent that was
+    alone (after which that agent cannot be deleted) unless the patch names that path: ClawNet's
+    bots inherit no credentials, so a roster change says so."""
     if "agents" in patch and isinstance(patch["agents"], dict):
+        agents = dict(patch["agents"])
         ownership = (new.get("agents") or {}).get("ownership")
         if ownership:
-            patch = {**patch, "agents": {**patch["agents"], "ownership": ownership}}
+            agents["ownership"] = ownership
+        if "entries" in agents:
+            defaults = agents.get("defaults")
+            agents["defaults"] = {**(defaults if isinstance(defaults, dict) else {}), "authInheritance": None}
+        patch = {**patch, "agents": agents}
     return patch
 
 

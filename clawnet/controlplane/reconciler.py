@@ -228,14 +228,10 @@ class Reconciler:
             await self._start_failed(plan, str(exc), retry=exited_code != EXIT_CONFIG_INVALID)
             return
         self._refused_start.pop(gid, None)
-        await self._record_applied(plan, remote_hash="")
+        # Read back before saying "running": OpenClaw may have started from another file.
         if not await self.drift.runs_what_was_written(link, plan):
             return
-        self.bus.publish(
-            Kind.CONFIG_APPLIED,
-            {"version": plan.desired_version, "hash": plan.config_hash, "how": "start", "pid": proc.pid},
-            gateway_id=gid,
-        )
+        await self._record_applied(plan, remote_hash="", news={"how": "start", "pid": proc.pid})
 
     async def _start_failed(self, plan: GatewayPlan, message: str, *, retry: bool) -> None:
         gid = plan.gateway_id
@@ -340,17 +336,10 @@ class Reconciler:
         finally:
             self.applying.discard(gid)
         self._refused_hot.pop(gid, None)
-        await self._record_applied(plan, remote_hash=remote_hash)
-        self.bus.publish(
-            Kind.CONFIG_APPLIED,
-            {
-                "version": plan.desired_version,
-                "hash": plan.config_hash,
-                "how": "hot",
-                "changed": sorted(patch),
-                "removed_agents": removed,
-            },
-            gateway_id=gid,
+        await self._record_applied(
+            plan,
+            remote_hash=remote_hash,
+            news={"how": "hot", "changed": sorted(patch), "removed_agents": removed},
         )
 
     async def _restart_to_apply(self, plan: GatewayPlan) -> None:
@@ -397,7 +386,8 @@ class Reconciler:
             return plan.running_bot_ids  # a shared section changed: every bot may be affected
         return [plan.agent_bots[a] for a in touched if a in plan.agent_bots]
 
-    async def _record_applied(self, plan: GatewayPlan, *, remote_hash: str) -> None:
+    async def _record_applied(self, plan: GatewayPlan, *, remote_hash: str, news: dict[str, Any]) -> None:
+        """Record the applied config, say so (`config.applied` with `news`), then the statuses."""
         assert plan.config is not None
         fingerprinted = oc.fingerprint_secrets(plan.config)
 
@@ -417,6 +407,11 @@ class Reconciler:
             s.add(gw)
 
         await self.db.run(record)
+        self.bus.publish(
+            Kind.CONFIG_APPLIED,
+            {"version": plan.desired_version, "hash": plan.config_hash, **news},
+            gateway_id=plan.gateway_id,
+        )
         # The status itself goes through the book, so every live view hears it.
         await self.status.set_gateway(plan.gateway_id, GatewayStatus.RUNNING, "")
         await self.status.set_bots(plan.running_bot_ids, BotStatus.RUNNING, "")
