@@ -11,7 +11,9 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import bot_id_from_url, bot_row, register, sign_in
+from clawnet.controlplane.kicks import write_kick
+from clawnet.models import Bot, Gateway
+from tests.e2e.helpers import bot_id_from_url, bot_row, register, server_db, sign_in
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.server import running_clawnet
 
@@ -181,3 +183,41 @@ def test_editing_the_persona_in_the_wizard_keeps_routing_and_denied_tools(server
     eventually(lambda: bot_row(server, "Router").persona == "You route messages kindly.", "the persona saved")
     assert exported() == before  # the persona lives in the bot's files: the config is untouched
     assert bot_id_from_url(page.url) == bot.id
+
+
+def test_the_launch_shows_only_the_changes_of_its_own_gateway(server, owner_ready, new_page):
+    page = new_page()
+    sign_in(page, server.url, OWNER)
+    page.goto(f"{server.url}/bots/new")
+    page.get_by_label("Name").fill("Loner")
+    for _ in range(3):
+        page.get_by_test_id("wizard-next").click()
+    page.get_by_test_id("wizard-placement").select_option("dedicated")
+    page.get_by_test_id("wizard-next").click()
+    expect(page.get_by_test_id("review-config-check")).to_contain_text(
+        "OpenClaw accepts this configuration", timeout=60_000
+    )
+    page.get_by_test_id("wizard-launch").click()
+    lines = page.get_by_test_id("launch-progress-line")
+    expect(lines.filter(has_text="Running")).to_have_count(1, timeout=180_000)
+    expect(lines.filter(has_text="Configuration applied")).to_have_count(1, timeout=60_000)
+    shown = lines.all_inner_texts()
+
+    # Meanwhile another gateway (the pool Greeter runs on) applies a change of its own.
+    greeter = bot_row(server, "Greeter")
+    with server_db(server) as s:
+        pool = s.get(Gateway, greeter.gateway_id)
+        assert pool is not None and pool.id != bot_row(server, "Loner").gateway_id
+        applied = pool.applied_config_version
+        bot = s.get(Bot, greeter.id)
+        bot.emoji = "🦉"
+        s.add(bot)
+    write_kick(server.database_url)  # as another web worker asks the control plane
+
+    def pool_applied() -> bool:
+        with server_db(server) as s:
+            return s.get(Gateway, greeter.gateway_id).applied_config_version > applied
+
+    eventually(pool_applied, "the pool applied its change", timeout_s=120)
+    time.sleep(5)  # its news reaches open pages in milliseconds: none may reach this one
+    assert lines.all_inner_texts() == shown

@@ -23,7 +23,11 @@ def listening_addresses(pid: int) -> set[tuple[str, int]]:
     proc = psutil.Process(pid)
     out = set()
     for p in [proc, *proc.children(recursive=True)]:
-        for conn in p.net_connections(kind="inet"):
+        try:
+            connections = p.net_connections(kind="inet")
+        except psutil.NoSuchProcess:
+            continue  # a short-lived helper that ended meanwhile listens nowhere
+        for conn in connections:
             if conn.status == psutil.CONN_LISTEN:
                 out.add((conn.laddr.ip, conn.laddr.port))
     return out
