@@ -173,7 +173,7 @@ def test_editing_the_persona_in_the_wizard_keeps_routing_and_denied_tools(server
     before = exported()
     assert '"deny"' in before and "-100200300" in before
     page.get_by_test_id("config-edit").click()
-    expect(page.get_by_label("Persona")).to_be_visible()
+    expect(page.get_by_label("Name")).to_have_value("Router")  # the stored bot is loaded: edit it
     page.get_by_label("Persona").fill("You route messages kindly.")
     page.get_by_label("Name").click()  # moves the focus: the persona is saved
     for _ in range(4):
