@@ -13,8 +13,9 @@ by anything else drops it) holds two hashes:
   inputs   every file under clawnet/ and assets/ (not assets/external/, which the compile derives),
            rxconfig.py, reflex.lock/ (JSON by content: Reflex reformats package.json), every
            installed Python distribution and version (reflex, its component packages), bun's pin
-           (tools/package-lock.json), this script, the Python version, the port, and every
-           CLAWNET_*, REFLEX_*, VITE_* and NODE_* environment variable (settings can reach pages);
+           (tools/package-lock.json), this script, the Python version, the port, the ClawNet
+           settings rxconfig.py passes to Reflex (port, host, public URL) and every REFLEX_*,
+           VITE_* and NODE_* environment variable;
   outputs  what the backend reads from .web at run time (.web/backend/, .web/routes.json) and the
            built index.html, so a `make dev` or test run that recompiled .web in between also
            forces a rebuild.
@@ -33,7 +34,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WEB = ROOT / ".web"
 STAMP = WEB / "build" / "clawnet-stamp"
-ENV_PREFIXES = ("CLAWNET_", "REFLEX_", "VITE_", "NODE_")
+ENV_PREFIXES = ("REFLEX_", "VITE_", "NODE_")
+# The ClawNet settings that reach the compiled frontend (through rxconfig.py); the others (data
+# folder, gateway ports, limits...) are read at run time only and need no rebuild. Pages never read
+# settings while they are compiled (they reach them through services, at run time).
+FRONTEND_SETTINGS = ("CLAWNET_PORT", "CLAWNET_BACKEND_PORT", "CLAWNET_HOST", "CLAWNET_PUBLIC_URL")
 
 
 def _add_tree(h: hashlib._Hash, top: Path, skip: tuple[str, ...] = ()) -> None:
@@ -63,7 +68,9 @@ def inputs_hash(port: str) -> str:
         h.update(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b"missing"))
     dists = sorted({f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions()})
     h.update("\n".join(dists).encode())
-    env = sorted((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIXES))
+    env = sorted(
+        (k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIXES) or k in FRONTEND_SETTINGS
+    )
     h.update(json.dumps([sys.version, port, env]).encode())
     return h.hexdigest()
 
