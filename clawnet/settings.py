@@ -120,6 +120,13 @@ class Settings:
     media_max_bytes: int
     # Which process runs the control plane: "embedded" (inside the web backend) or "external".
     controller_mode: str = "embedded"
+    # Where bootstrap installed OpenClaw's channel plugins (one template state folder per plugin).
+    openclaw_plugins_dir: Path = PROJECT_ROOT / ".tools/openclaw-plugins"
+    # Service addresses of the plugin channels, for tests against fakes on loopback only; empty =
+    # the real service. Gateways get them as the variables the plugins read.
+    discord_api_url: str = ""
+    slack_api_url: str = ""
+    whatsapp_web_socket_url: str = ""
 
     @property
     def is_sqlite(self) -> bool:
@@ -171,6 +178,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         stop_gateways_on_exit=_bool(env, "CLAWNET_STOP_GATEWAYS_ON_EXIT", True),
         echo_llm_port=_port(env, "CLAWNET_ECHO_PORT", 18799),
         telegram_api_root=(env.get("CLAWNET_TELEGRAM_API_ROOT") or "https://api.telegram.org").rstrip("/"),
+        openclaw_plugins_dir=Path(
+            env.get("CLAWNET_OPENCLAW_PLUGINS_DIR") or PROJECT_ROOT / ".tools/openclaw-plugins"
+        ),
+        discord_api_url=env.get("CLAWNET_DISCORD_API_URL", ""),
+        slack_api_url=env.get("CLAWNET_SLACK_API_URL", ""),
+        whatsapp_web_socket_url=env.get("CLAWNET_WHATSAPP_WEB_SOCKET_URL", ""),
         post_max_chars=_int(env, "CLAWNET_POST_MAX_CHARS", 500, minimum=1),
         posts_per_window=_int(env, "CLAWNET_POSTS_PER_WINDOW", 300, minimum=1),
         posts_window_s=_int(env, "CLAWNET_POSTS_WINDOW_S", 3 * 3600, minimum=1),
