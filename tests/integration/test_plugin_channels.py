@@ -86,19 +86,30 @@ async def test_the_four_plugin_channels_load_offline_and_fail_in_plain_words(
     controller.channel_settle_s = 3
     service = BotsService(settings, controller.bus, controller)
     try:
+        discord = ChannelInput(
+            "discord",
+            {
+                "token": "MTIzNDU2Nzg5MDEyMzQ1Njc4.GfakeT.ok3nForTestsOnly_abcdefghijklmnopqrstu",
+                "applicationId": "123456789012345678",
+            },
+        )
+        slack = ChannelInput("slack", {"botToken": "xoxb-1-fake", "appToken": "xapp-1-fake"})
+        # Two channels at creation; the other two added to the running bot (a running gateway
+        # loads a new plugin only when restarted: ClawNet does that on its own).
         bot_id = await service.create_bot(
+            fleet_admin.admin, fleet_admin.bot_input("Polyglot", channels=[discord, slack])
+        )
+        await service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=240)
+        assert (await channel_errors(bot_id, want=2)).keys() == {"discord", "slack"}
+        await service.update_bot(
             fleet_admin.admin,
+            bot_id,
             fleet_admin.bot_input(
                 "Polyglot",
+                agent_id="polyglot",
                 channels=[
-                    ChannelInput(
-                        "discord",
-                        {
-                            "token": "MTIzNDU2Nzg5MDEyMzQ1Njc4.GfakeT.ok3nForTestsOnly_abcdefghijklmnopqrstu",
-                            "applicationId": "123456789012345678",
-                        },
-                    ),
-                    ChannelInput("slack", {"botToken": "xoxb-1-fake", "appToken": "xapp-1-fake"}),
+                    discord,
+                    slack,
                     ChannelInput("whatsapp", {}),
                     ChannelInput("signal", {"account": "+15555550123"}),
                 ],
@@ -109,12 +120,12 @@ async def test_the_four_plugin_channels_load_offline_and_fail_in_plain_words(
             bot = s.get(Bot, bot_id)
             assert bot is not None and bot.gateway_id is not None
             gateway_id = bot.gateway_id
+        errors = await channel_errors(bot_id, want=4)
+        print(json.dumps(errors, indent=1))
         # The gateway's own state holds OpenClaw's install records (what makes it trust the code).
         state = gateway_paths(settings, gateway_id).state
         assert {"discord", "slack", "whatsapp", "signal"} <= installed_in(state)
 
-        errors = await channel_errors(bot_id, want=4)
-        print(json.dumps(errors, indent=1))
         assert not any("PluginTrustRefusal" in e or "plugin is not installed" in e for e in errors.values())
         assert errors["discord"].startswith("Discord could not be reached"), errors
         assert errors["slack"].startswith("Slack refused"), errors
