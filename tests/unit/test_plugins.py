@@ -21,7 +21,7 @@ def test_a_fresh_state_gets_the_records_once_and_keeps_them(tmp_path):
 
 
 def test_a_plugin_bootstrap_did_not_install_is_named(tmp_path):
-    with pytest.raises(PluginsUnavailable, match="'discord'.*bootstrap"):
+    with pytest.raises(PluginsUnavailable, match=r"'discord'.*bootstrap"):
         ensure_installed(tmp_path / "no-plugins", tmp_path / "state", {"discord"})
 
 
