@@ -129,7 +129,11 @@ def pending_count(session: Session, actor: Principal | None) -> int:
     allowed = _visible(session, actor)
     if allowed is not None and not allowed:
         return 0
-    query = select(AccessRequest.id).where(col(AccessRequest.expires_at) > datetime.now(UTC))
+    query = (
+        select(AccessRequest.id)
+        .join(Bot, col(Bot.id) == col(AccessRequest.bot_id))
+        .where(col(AccessRequest.expires_at) > datetime.now(UTC))
+    )
     if allowed is not None:
         query = query.where(col(AccessRequest.bot_id).in_(allowed))
     return len(session.exec(query).all())
