@@ -79,7 +79,9 @@ async def main(strangers: int, interval_s: float, log_trigger: bool) -> None:
                     flush=True,
                 )
                 [request] = [
-                    r for r in await service.access_requests(admin, bot_id=bot_id) if r.sender_id == str(sender)
+                    r
+                    for r in await service.access_requests(admin, bot_id=bot_id)
+                    if r.sender_id == str(sender)
                 ]
                 await service.dismiss_access(admin, request.id)
                 await asyncio.sleep(random.uniform(0.5, 1.5))  # no phase lock with any poll
@@ -90,7 +92,9 @@ async def main(strangers: int, interval_s: float, log_trigger: bool) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--strangers", type=int, default=20)
     parser.add_argument("--interval", type=float, default=pairing.POLL_INTERVAL_S)
     parser.add_argument("--no-log-trigger", action="store_true")
