@@ -22,9 +22,11 @@ from clawnet import audit
 from clawnet.bots import access_views
 from clawnet.bots.access_views import AccessRequestView, ApprovedSenderView
 from clawnet.bots.base import BotsBase
+from clawnet.bots.validation import allow_entry_problem
 from clawnet.controlplane.gateway_api import GatewayApi, is_request_gone
 from clawnet.controlplane.protocol import GatewayError
 from clawnet.controlplane.remote import ControlOpError
+from clawnet.enums import ChannelType
 from clawnet.errors import NotFound, Unavailable, UserError
 from clawnet.events import Kind
 from clawnet.models import AccessRequest, ApprovedSender, Bot, BotChannel, utcnow
@@ -137,17 +139,13 @@ class Access(BotsBase):
                     BotChannel.bot_id == pending.bot_id, BotChannel.type == pending.channel
                 )
             ).first()
-            if channel is not None and sender not in channel.allow_from:
+            if channel is not None and sender not in channel.allow_from and _fits(channel.type, sender):
                 channel.allow_from = [*channel.allow_from, sender]
                 channel.updated_at = utcnow()
                 session.add(channel)
-            approved = session.exec(
-                select(ApprovedSender).where(
-                    ApprovedSender.bot_id == pending.bot_id,
-                    ApprovedSender.channel == pending.channel,
-                    ApprovedSender.sender_id == sender,
-                )
-            ).first() or ApprovedSender(bot_id=pending.bot_id, channel=pending.channel, sender_id=sender)
+            approved = _approval(session, pending.bot_id, pending.channel, sender) or ApprovedSender(
+                bot_id=pending.bot_id, channel=pending.channel, sender_id=sender
+            )
             approved.sender_name = pending.sender_name
             approved.approved_by_id, approved.approved_by = who.user_id, who.label
             approved.approved_at = utcnow()
@@ -208,7 +206,8 @@ class Access(BotsBase):
             require(session, actor, Action.CONFIGURE_BOT, bot_id)
             bot = session.get(Bot, bot_id)
             row = _channel(session, bot_id, channel)
-            if bot is None or row is None or sender_id not in row.allow_from:
+            known = row is not None and sender_id in row.allow_from
+            if bot is None or not (known or _approval(session, bot_id, channel, sender_id)):
                 raise NotFound(f"{sender_id or 'That sender'} is not an allowed sender of this channel.")
             return bot.gateway_id, bot.agent_id
 
@@ -227,13 +226,7 @@ class Access(BotsBase):
             row.allow_from = [e for e in row.allow_from if e != sender_id]
             row.updated_at = utcnow()
             session.add(row)
-            approval = session.exec(
-                select(ApprovedSender).where(
-                    ApprovedSender.bot_id == bot_id,
-                    ApprovedSender.channel == channel,
-                    ApprovedSender.sender_id == sender_id,
-                )
-            ).first()
+            approval = _approval(session, bot_id, channel, sender_id)
             name = approval.sender_name if approval is not None else ""
             if approval is not None:
                 session.delete(approval)
@@ -254,6 +247,25 @@ class Access(BotsBase):
         self.bus.publish(Kind.ACCESS_SENDERS, {"channel": channel}, bot_id=bot_id)
         self._changed(bot_id)
         return f"Revoked {label}." + (f" {note}" if note else "")
+
+
+def _fits(channel_type: str, sender: str) -> bool:
+    """Whether the sender id is one ClawNet's own allowlist accepts for the channel (a Signal
+    sender known only by a uuid is not): only then is it kept in the allowlist as well."""
+    try:
+        return allow_entry_problem(ChannelType(channel_type), sender) is None
+    except ValueError:
+        return False
+
+
+def _approval(session: Session, bot_id: int, channel: str, sender_id: str) -> ApprovedSender | None:
+    return session.exec(
+        select(ApprovedSender).where(
+            ApprovedSender.bot_id == bot_id,
+            ApprovedSender.channel == channel,
+            ApprovedSender.sender_id == sender_id,
+        )
+    ).first()
 
 
 def _channel(session: Session, bot_id: int, channel: str) -> BotChannel | None:

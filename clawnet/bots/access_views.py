@@ -152,15 +152,18 @@ def approved_senders(session: Session, actor: Principal | None, bot_id: int) -> 
     for ch in session.exec(
         select(BotChannel).where(BotChannel.bot_id == bot_id).order_by(col(BotChannel.type))
     ).all():
-        for sender in ch.allow_from:
-            if sender.strip() in ("", "*"):
-                continue
+        listed = [s for s in ch.allow_from if s.strip() not in ("", "*")]
+        # An approval whose id the allowlist cannot hold (a Signal uuid) lives in the gateway only.
+        extra = [a.sender_id for (c, _), a in approvals.items() if c == ch.type and a.sender_id not in listed]
+        for sender in [*listed, *extra]:
             approval = approvals.get((ch.type, sender))
             how = (
                 f"approved {ago(approval.approved_at)} by {approval.approved_by or 'someone'}"
                 if approval is not None
                 else "in the allowlist"
             )
+            if sender in extra:
+                how += " (kept by the gateway only: the allowlist cannot hold this id)"
             out.append(
                 ApprovedSenderView(
                     key=f"{ch.type}:{sender}",

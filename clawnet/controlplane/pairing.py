@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 POLL_INTERVAL_S = 1.0
 TARGETS_REFRESH_S = 5.0
 LOG_TRIGGER = "pairing request"  # Telegram logs "telegram pairing request" as it creates one
+POLL_WAIT_S = 2.0  # a gateway slower than this to answer does not hold up the others
 RESOLVED_MEMORY_S = 30.0  # a decided request a poll already under way saw is not shown again
 
 
@@ -158,16 +159,18 @@ class AccessRequestSync:
         self._targets: set[int] = set()
         self._targets_at = 0.0
         self._resolved: dict[tuple[int, str, str, str], float] = {}
+        self._inflight: dict[int, asyncio.Task[None]] = {}
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="access-requests")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in [self._task, *self._inflight.values()]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         self.db.shutdown()
 
     def forget(self, gateway_id: int) -> None:
@@ -212,7 +215,21 @@ class AccessRequestSync:
         if loop.time() - self._targets_at > TARGETS_REFRESH_S:
             self._targets = await self.db.run(pairing_gateways)
             self._targets_at = loop.time()
-        await asyncio.gather(*(self.poll(gateway_id) for gateway_id in self._targets))
+        polls = []
+        for gateway_id in self._targets:
+            task = self._inflight.get(gateway_id)
+            if task is None or task.done():
+                task = asyncio.create_task(self._poll_logged(gateway_id), name=f"access-poll-{gateway_id}")
+                self._inflight[gateway_id] = task
+            polls.append(task)
+        if polls:
+            await asyncio.wait(polls, timeout=POLL_WAIT_S)
+
+    async def _poll_logged(self, gateway_id: int) -> None:
+        try:
+            await self.poll(gateway_id)
+        except Exception:
+            log.exception("polling access requests of gateway %s failed", gateway_id)
 
     async def poll(self, gateway_id: int) -> None:
         link = self.links.connected(gateway_id)

@@ -92,6 +92,7 @@ class FakeCaller:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.gone = False
+        self.sender = "222"
 
     @property
     def is_connected(self) -> bool:
@@ -102,8 +103,8 @@ class FakeCaller:
         if self.gone:
             raise GatewayError("INVALID_REQUEST", "pending DM access request no longer exists")
         if method == "channels.pairing.approve":
-            return {"requestId": "a", "senderId": "222", "notification": "sent"}
-        return {"requestId": "a", "senderId": "222"}
+            return {"requestId": "a", "senderId": self.sender, "notification": "sent"}
+        return {"requestId": "a", "senderId": self.sender}
 
 
 class FakeControl:
@@ -211,3 +212,23 @@ async def test_a_request_decided_elsewhere_is_dropped_with_a_clear_message(world
     session.expire_all()
     assert session.exec(select(AccessRequest)).all() == []
     assert session.exec(select(AuditEvent).where(AuditEvent.action == "access.dismiss")).all() == []
+
+
+async def test_an_id_the_allowlist_cannot_hold_is_still_listed_and_revocable(world, session):
+    """A Signal sender known only by a uuid: OpenClaw keeps the approval; ClawNet's allowlist
+    (phone numbers for Signal) cannot, so it is listed from the approval record."""
+    service, owner = world["service"], world["owner"]
+    row = session.exec(select(AccessRequest)).one()
+    row.channel, row.sender_id = "signal", "uuid:0b7e"
+    session.add(BotChannel(bot_id=world["bot"], type="signal"))
+    session.add(row)
+    session.commit()
+    world["caller"].sender = "uuid:0b7e"
+    await service.approve_access(owner, world["request"])
+    session.expire_all()
+    signal = session.exec(select(BotChannel).where(BotChannel.type == "signal")).one()
+    assert signal.allow_from == []
+    [listed] = [s for s in await service.approved_senders(owner, world["bot"]) if s.channel == "signal"]
+    assert listed.sender_id == "uuid:0b7e" and "gateway only" in listed.how
+    assert (await service.revoke_sender(owner, world["bot"], "signal", "uuid:0b7e")).startswith("Revoked")
+    assert [s for s in await service.approved_senders(owner, world["bot"]) if s.channel == "signal"] == []
