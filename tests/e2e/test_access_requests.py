@@ -139,6 +139,12 @@ def test_a_strangers_request_appears_live_and_approving_lets_them_in(server, tel
     expect(page.locator(f"[data-testid^='access-request-'][data-sender='{STRANGER}']")).to_be_visible()
     shot(page, "access-bot-channels-request-again")
 
+    page.goto(f"{server.url}/admin")  # every decision is in the audit log
+    audit = page.get_by_test_id("audit-log")
+    expect(audit).to_contain_text(f"approved telegram sender Mallory (@mallory) ({STRANGER}) for Doorman")
+    expect(audit).to_contain_text(f"revoked telegram sender Mallory (@mallory) ({STRANGER}) for Doorman")
+    shot(page, "access-audit-log")
+
 
 def test_dismissing_keeps_a_stranger_out_and_a_viewer_cannot_decide(server, telegram, doorman, new_page):
     viewer_id = make_account(server, VIEWER, Role.VIEWER, "watcher")
