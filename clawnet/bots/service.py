@@ -2,7 +2,8 @@
 
 It is assembled from parts, one module each: `lifecycle` (create, edit, start, stop, restart,
 delete), `operations` (chat, channel actions, logs), `reads` (what the pages show), `editing`
-(the setup wizard's form, checks and drafts) and `admin` (providers, gateways, import/export).
+(the setup wizard's form, checks and drafts), `admin` (providers, gateways, import/export) and
+`access` (DM access requests and approved senders).
 Every method takes the acting `Principal` and checks permission itself; database work runs off
 the event loop; the control plane is reached through `controlplane.access`, in this process or
 another.
@@ -10,6 +11,7 @@ another.
 
 from __future__ import annotations
 
+from clawnet.bots.access import Access
 from clawnet.bots.admin import Admin
 from clawnet.bots.editing import Editing
 from clawnet.bots.lifecycle import Lifecycle
@@ -21,7 +23,7 @@ from clawnet.events import EventBus
 from clawnet.settings import Settings
 
 
-class BotsService(Lifecycle, Operations, Reads, Editing, Admin):
+class BotsService(Lifecycle, Operations, Reads, Editing, Admin, Access):
     def __init__(
         self, settings: Settings, bus: EventBus, control: Control | FleetController | None = None
     ) -> None:

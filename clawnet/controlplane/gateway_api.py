@@ -60,6 +60,11 @@ def owns_inherited_auth(exc: GatewayError) -> bool:
     return "authInheritance" in exc.message
 
 
+def is_request_gone(exc: GatewayError) -> bool:
+    """A pairing request was already approved, dismissed or expired."""
+    return "no longer exists" in exc.message.lower()
+
+
 def is_expiry(exc: GatewayError) -> bool:
     text = exc.message.lower()
     return isinstance(exc, GatewayTimeout) or "timeout" in text or "expired" in text
@@ -154,6 +159,43 @@ class GatewayFigures:
     event_loop_utilization: float
     event_loop_delay_p99_ms: float
     session_count: int
+
+
+@dataclass(frozen=True)
+class PairingRequest:
+    """One pending DM pairing request (`channels.pairing.list`). OpenClaw never exposes the
+    pairing code here, and keeps no copy of the message that triggered the request."""
+
+    request_id: str
+    channel: str
+    account_id: str
+    sender_id: str
+    metadata: dict[str, str]  # e.g. Telegram: username, firstName, lastName
+    created_at: str  # ISO 8601, as OpenClaw wrote it
+    last_seen_at: str
+    expires_at: str
+    notify_supported: bool
+
+
+@dataclass(frozen=True)
+class PairingApproval:
+    sender_id: str
+    notification: str  # not-requested | sent | unsupported | failed
+
+
+def pairing_request(row: dict[str, Any]) -> PairingRequest:
+    meta = row.get("metadata") if isinstance(row.get("metadata"), dict) else {}
+    return PairingRequest(
+        request_id=str(row.get("requestId") or ""),
+        channel=str(row.get("channel") or ""),
+        account_id=str(row.get("accountId") or ""),
+        sender_id=str(row.get("senderId") or ""),
+        metadata={str(k): str(v) for k, v in (meta or {}).items() if v},
+        created_at=str(row.get("createdAt") or ""),
+        last_seen_at=str(row.get("lastSeenAt") or row.get("createdAt") or ""),
+        expires_at=str(row.get("expiresAt") or ""),
+        notify_supported=bool(row.get("notifySupported")),
+    )
 
 
 def session_row(row: dict[str, Any]) -> SessionRow:
@@ -295,6 +337,37 @@ class GatewayApi:
             params["sessionKey"] = login_key
         answer = await self.caller.call("web.login.wait", params, timeout=valid_ms / 1000 + 10)
         return bool((answer or {}).get("connected", True))
+
+    # --- DM pairing (access requests) ------------------------------------------------------
+    # OpenClaw emits no event for a new request: callers poll `pairing_requests`. Approved
+    # senders live in the gateway's pairing store; no method lists or removes them.
+
+    async def pairing_requests(self, *, timeout: float = 10) -> list[PairingRequest]:
+        """Pending requests of every channel account whose DM policy is "pairing"."""
+        answer = await self.caller.call("channels.pairing.list", {}, timeout=timeout, connect_wait=0)
+        return [pairing_request(r) for r in (answer or {}).get("requests") or [] if isinstance(r, dict)]
+
+    async def approve_pairing(
+        self, channel: str, account_id: str, request_id: str, *, notify: bool = False
+    ) -> PairingApproval:
+        """Allow the sender (OpenClaw adds them to its pairing store) and, if asked and the
+        channel can, tell them. Raises GatewayError (`is_request_gone` when it is no longer
+        pending)."""
+        answer = await self.caller.call(
+            "channels.pairing.approve",
+            {"channel": channel, "accountId": account_id, "requestId": request_id, "notify": notify},
+            timeout=30,
+        )
+        answer = answer or {}
+        return PairingApproval(str(answer.get("senderId") or ""), str(answer.get("notification") or ""))
+
+    async def dismiss_pairing(self, channel: str, account_id: str, request_id: str) -> None:
+        """Drop the request without allowing the sender (they may ask again later)."""
+        await self.caller.call(
+            "channels.pairing.dismiss",
+            {"channel": channel, "accountId": account_id, "requestId": request_id},
+            timeout=30,
+        )
 
     # --- sessions and chat -------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from clawnet.events import FleetEvent, Kind
 from clawnet.security.permissions import Principal
 from clawnet.ui.components.forms import data_table
 from clawnet.ui.components.status import status_badge, status_light
+from clawnet.ui.pages.bot_detail.access import access_section
 from clawnet.ui.pages.bot_detail.state import BotDetailState, part
 from clawnet.ui.session import current_principal, error_toast
 from clawnet.ui.typed import Field, event, field
@@ -172,6 +173,7 @@ def channels_tab() -> rx.Component:
             ),
         ),
         rx.cond(s.has_whatsapp, whatsapp_card()),
+        access_section(),
         spacing="4",
         width="100%",
     )
