@@ -16,6 +16,11 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+DISCORD_API_URL = "https://discord.com/api/v10"
+SLACK_API_URL = "https://slack.com/api/"
+WEB = ("https://", "http://")
+
+
 class SettingsError(ValueError):
     """A setting from the environment is missing or malformed."""
 
@@ -49,6 +54,13 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     value = _int(env, name, default, minimum=1)
     if value > 65535:
         raise SettingsError(f"{name} must be a TCP port (1-65535), got {value}.")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ...]) -> str:
+    value = (env.get(name) or "").strip() or default
+    if value and not value.startswith(schemes):
+        raise SettingsError(f"{name} must start with {' or '.join(schemes)}, got {value!r}.")
     return value
 
 
@@ -120,6 +132,11 @@ class Settings:
     media_max_bytes: int
     # Which process runs the control plane: "embedded" (inside the web backend) or "external".
     controller_mode: str = "embedded"
+    # Where the credential tests (and gateways, through the plugins' own variables) reach Discord,
+    # Slack and WhatsApp Web. Settable for testing only: fakes on loopback stand in for them.
+    discord_api_url: str = DISCORD_API_URL
+    slack_api_url: str = SLACK_API_URL
+    whatsapp_web_socket_url: str = ""  # empty: WhatsApp's own address
 
     @property
     def is_sqlite(self) -> bool:
@@ -177,6 +194,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         follows_per_day=_int(env, "CLAWNET_FOLLOWS_PER_DAY", 400, minimum=1),
         media_max_bytes=_int(env, "CLAWNET_MEDIA_MAX_BYTES", 8 * 1024 * 1024, minimum=1),
         controller_mode=controller_mode,
+        discord_api_url=_url(env, "CLAWNET_DISCORD_API_URL", DISCORD_API_URL, WEB).rstrip("/"),
+        slack_api_url=_url(env, "CLAWNET_SLACK_API_URL", SLACK_API_URL, WEB).rstrip("/") + "/",
+        whatsapp_web_socket_url=_url(env, "CLAWNET_WHATSAPP_WEB_SOCKET_URL", "", ("ws://", "wss://")),
     )
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from clawnet.controlplane.openclaw_config import render
-from clawnet.settings import Settings
+from clawnet.settings import DISCORD_API_URL, SLACK_API_URL, Settings
 
 
 @functools.cache
@@ -48,6 +48,20 @@ def openclaw_env(
     }
     if not has_channels:
         env["OPENCLAW_SKIP_CHANNELS"] = "1"
+    return {**env, **service_address_env(settings)}
+
+
+def service_address_env(settings: Settings) -> dict[str, str]:
+    """The variables the channel plugins read for their service's address (set only when a test
+    points them at a fake on loopback): @openclaw/discord's DISCORD_API_URL, @openclaw/slack's
+    SLACK_API_URL, @openclaw/whatsapp's OPENCLAW_WHATSAPP_WEB_SOCKET_URL."""
+    env: dict[str, str] = {}
+    if settings.discord_api_url != DISCORD_API_URL:
+        env["DISCORD_API_URL"] = settings.discord_api_url
+    if settings.slack_api_url != SLACK_API_URL:
+        env["SLACK_API_URL"] = settings.slack_api_url
+    if settings.whatsapp_web_socket_url:
+        env["OPENCLAW_WHATSAPP_WEB_SOCKET_URL"] = settings.whatsapp_web_socket_url
     return env
 
 

@@ -24,6 +24,8 @@ class CredentialField:
     key: str  # "<channel>.<field>", as the service's `creds` and error keys name it
     label: str
     hint: str
+    secret: bool = True  # False: a setting (shown as typed, and as stored when editing)
+    choices: tuple[tuple[str, str], ...] = ()  # a select instead of a text field
 
     @property
     def channel(self) -> str:
@@ -48,8 +50,34 @@ CREDENTIAL_FIELDS = (
         "slack.signingSecret", "Signing secret (optional)", "Basic Information → App Credentials."
     ),
     CredentialField("signal.account", "Signal number", "International format, like +15555550123."),
+    CredentialField(
+        "signal.transport",
+        "How the gateway reaches signal-cli",
+        "OpenClaw does not include Signal: signal-cli must run with this number registered or linked.",
+        secret=False,
+        choices=(
+            ("managed-native", "The gateway starts signal-cli (installed on the gateway's machine)"),
+            ("external-native", "A signal-cli daemon you run (signal-cli -a <number> daemon --http …)"),
+            ("container", "The signal-cli-rest-api container (MODE=json-rpc)"),
+        ),
+    ),
+    CredentialField(
+        "signal.url",
+        "signal-cli address",
+        "Where the daemon or container listens, like http://127.0.0.1:8080 (not needed when the "
+        "gateway starts signal-cli).",
+        secret=False,
+    ),
 )
+# The channels whose credentials can be tried before the bot exists ("Test connection").
+TESTABLE_CHANNELS = {
+    "telegram": "Test connection",
+    "discord": "Test connection",
+    "slack": "Test connection",
+    "signal": "Check signal-cli",
+}
 CREDENTIAL_KEYS = frozenset(f.key for f in CREDENTIAL_FIELDS)
+PLAIN_KEYS = frozenset(f.key for f in CREDENTIAL_FIELDS if not f.secret)
 CREDENTIAL_MAX_CHARS = 500
 
 ALLOW_PLACEHOLDERS = {
@@ -131,7 +159,7 @@ LIST_FIELDS = {"allow": ("allow", "allow_from"), "group": ("group_allow", "group
 # Which step shows each error key of the service ("name", "channels.telegram.botToken", ...).
 STEP_FIELDS = {
     1: ("name", "agent_id", "provider_id", "model_id", "persona", "emoji", "avatar"),
-    2: ("botToken", "token", "applicationId", "appToken", "signingSecret", "account"),
+    2: ("botToken", "token", "applicationId", "appToken", "signingSecret", "account", "transport", "url"),
     3: ("dm_policy", "allow_from", "group_policy", "group_allow_from", "mention_policy"),
     4: (
         "session_scope",
