@@ -25,9 +25,25 @@ NO_PLUGIN = (
     "This gateway has no WhatsApp support installed, so no QR code can be made. On the gateway "
     "host run `openclaw plugins install @openclaw/whatsapp`, then restart the bot."
 )
-UNREACHABLE = (
-    "WhatsApp could not be reached from the gateway host, so no QR code could be made. Check that "
+UNREACHABLE_AS = (
+    "WhatsApp could not be reached from the gateway host{}, so no QR code could be made. Check that "
     "machine's internet access, then press Pair again."
+)
+UNREACHABLE = UNREACHABLE_AS.format("")
+# What the plugin's failures say when WhatsApp Web cannot be reached (Node's network errors, the
+# WebSocket's, Baileys' "Connection Closed/Failure"); seen: "WhatsApp login failed: WebSocket
+# Error (getaddrinfo ENOTFOUND web.whatsapp.com)", "... (connect ECONNREFUSED 127.0.0.1:1)".
+NETWORK_WORDS = (
+    "enotfound",
+    "eai_again",
+    "econnrefused",
+    "econnreset",
+    "etimedout",
+    "ehostunreach",
+    "enetunreach",
+    "websocket error",
+    "connection closed",
+    "connection failure",
 )
 EXPIRED = "The QR code expired before it was scanned. Press Pair again for a new one."
 LINKED = "WhatsApp is linked: the bot now answers on this phone's WhatsApp."
@@ -78,8 +94,11 @@ def failure(message: str) -> str:
         return ""
     if "expired" in text or "refs attempts ended" in text or "no active whatsapp login" in text:
         return EXPIRED
-    if any(w in text for w in ("timed out waiting for whatsapp qr", "failed to get qr", "connection")):
+    if "timed out waiting for whatsapp qr" in text or "failed to get qr" in text:
         return UNREACHABLE
+    if any(w in text for w in NETWORK_WORDS):
+        detail = message.split("failed: ", 1)[-1].strip().rstrip(".")
+        return UNREACHABLE_AS.format(f" ({detail})" if detail else "")
     if "logged out" in text or "401" in text:
         return "WhatsApp ended the link (the phone logged this device out). Press Pair again."
     return f"WhatsApp pairing failed: {message.rstrip('.')}."

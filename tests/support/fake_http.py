@@ -56,10 +56,12 @@ class FakeHttp:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._loop is not None:
+        """Stop the server (again is a no-op: a test may take a service away early)."""
+        loop, self._loop = self._loop, None
+        if loop is not None:
             with contextlib.suppress(Exception):
-                asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(5)
-            self._loop.call_soon_threadsafe(self._loop.stop)
+                asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(5)
+            loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(5)
 

@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
+from clawnet.bots import whatsapp
 from clawnet.bots.forms import BotForm
 from clawnet.bots.providers import ProviderInput, ensure_local_echo_provider
 from clawnet.bots.service import BotsService
 from clawnet.bots.views import PairingStep
 from clawnet.bots.whatsapp import EXPIRED, FIRST_QR_VALID_S, NEXT_QR_VALID_S, NO_PLUGIN, UNREACHABLE
-from clawnet.controlplane.gateway_api import GatewayApi
+from clawnet.controlplane.gateway_api import GatewayApi, WebLogin
 from clawnet.controlplane.protocol import GatewayError
 from clawnet.enums import ChannelType, ProviderKind, Role
 from clawnet.errors import PermissionDenied, UserError
@@ -209,3 +210,21 @@ async def test_only_those_who_configure_the_bot_may_pair_it(session, service, co
         with pytest.raises(PermissionDenied):
             await service.whatsapp_pairing_qr(who, bot_id)
     assert caller.calls == []
+
+
+@pytest.mark.parametrize(
+    ("message", "detail"),
+    [
+        (
+            "WhatsApp login failed: WebSocket Error (getaddrinfo ENOTFOUND web.whatsapp.com)",
+            "getaddrinfo ENOTFOUND",
+        ),
+        ("WhatsApp login failed: WebSocket Error (connect ECONNREFUSED 127.0.0.1:1)", "ECONNREFUSED"),
+    ],
+)
+def test_a_gateway_without_network_is_said_plainly(message, detail):
+    """The plugin's own words when WhatsApp Web cannot be reached (seen with a real gateway)."""
+    step = whatsapp.started(WebLogin("", "", message))
+    assert step.state == "failed"
+    assert step.message.startswith("WhatsApp could not be reached from the gateway host (")
+    assert detail in step.message and "so no QR code could be made" in step.message
