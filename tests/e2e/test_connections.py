@@ -9,12 +9,24 @@ import re
 
 import pytest
 from playwright.sync_api import expect
+from sqlmodel import select
 
+from clawnet.bots.forms import BotInput, ChannelInput
+from clawnet.bots.service import BotsService
 from clawnet.bots.whatsapp import NO_PLUGIN, UNREACHABLE_AS
-from tests.e2e.helpers import bot_id_from_url, register, sign_in
+from clawnet.controlplane.access import RemoteControl
+from clawnet.enums import ProviderKind
+from clawnet.events import EventBus
+from clawnet.models import Gateway, ModelProvider, User
+from clawnet.security.permissions import Principal
+from clawnet.settings import load_settings
+from tests.e2e.helpers import bot_id_from_url, register, server_db, sign_in
 from tests.support.fake_http import closed_port_url
 from tests.support.fake_services import FakeDiscord, FakeModelApi, FakeSignalCli, FakeSlack
+from tests.support.reflex_client import run_in_thread
 from tests.support.server import running_clawnet
+from tests.support.standalone_gateway import standalone_gateway
+from tests.support.whatsapp_standin import WhatsAppStandIn
 
 pytestmark = pytest.mark.e2e
 ADMIN = "ops@example.com"
@@ -170,3 +182,71 @@ def test_whatsapp_pairing_says_plainly_why_no_qr_code_came(server, admin_ready, 
     pairing = page.get_by_test_id("whatsapp-pairing")
     pairing.get_by_test_id("whatsapp-pair").click()
     expect(pairing.get_by_test_id("whatsapp-status")).to_have_text(why, timeout=90_000)
+
+
+def create_bot_on_gateway(server, email: str, gateway_id: int, name: str) -> int:
+    """A WhatsApp bot on `gateway_id`, made by the bots service as another ClawNet process would
+    (one that does not run the control plane: the change reaches it through the database)."""
+    settings = load_settings({"CLAWNET_DATA_DIR": str(server.data_dir), "DATABASE_URL": server.database_url})
+    with server_db(server) as s:
+        owner = Principal.of(s.exec(select(User).where(User.email == email)).one())
+        echo = s.exec(select(ModelProvider).where(ModelProvider.kind == ProviderKind.LOCAL_ECHO.value)).one()
+    bus = EventBus()
+    service = BotsService(settings, bus, RemoteControl(bus, server.database_url))
+    inp = BotInput(
+        name=name,
+        provider_id=echo.id,
+        model_id="echo-1",
+        channels=[ChannelInput("whatsapp", {}, "pairing", [])],
+        remote_gateway_id=gateway_id,
+    )
+    return run_in_thread(lambda: service.create_bot(owner, inp))
+
+
+def test_the_qr_code_appears_counts_down_is_replaced_when_whatsapp_rotates_it_then_links(
+    server, admin_ready, new_page, tmp_path
+):
+    """A real gateway adopted as a remote one, through a stand-in for WhatsApp's side (which cannot
+    be faked below the gateway: Baileys pins WhatsApp's certificate)."""
+    page = new_page()
+    sign_in(page, server.url, ADMIN)
+    with (
+        standalone_gateway(load_settings({}), tmp_path / "phone-box") as (url, token, _proc),
+        WhatsAppStandIn(url, rotate_s=8) as whatsapp,
+    ):
+        page.goto(f"{server.url}/settings")
+        page.get_by_test_id("remote-name").fill("Phone box")
+        page.get_by_test_id("remote-url").fill(whatsapp.url)
+        page.get_by_test_id("remote-token").fill(token)
+        page.get_by_test_id("remote-adopt").click()
+        expect(page.get_by_test_id("settings-gateways-table")).to_contain_text("Phone box")
+        with server_db(server) as s:
+            gateway_id = s.exec(select(Gateway.id).where(Gateway.name == "Phone box")).one()
+        bot_id = create_bot_on_gateway(server, ADMIN, gateway_id, "Paired Bot")
+
+        page.goto(f"{server.url}/bots/{bot_id}?tab=channels")
+        expect(page.get_by_test_id("bot-status")).to_have_text("Running", timeout=180_000)
+        pairing = page.get_by_test_id("whatsapp-pairing")
+        pairing.get_by_test_id("whatsapp-pair").click()
+        qr = pairing.get_by_test_id("whatsapp-qr")
+        expect(qr).to_have_attribute("src", re.compile("^data:image/png;base64,"))
+        assert qr.get_attribute("src") == whatsapp.codes[0]
+        valid = pairing.get_by_test_id("whatsapp-qr-valid")
+        expect(valid).to_have_text(re.compile(r"^This code stays valid for (60|5\d) s\.$"))
+        first = int(re.findall(r"\d+", valid.inner_text())[0])
+        expect(valid).not_to_have_text(f"This code stays valid for {first} s.")  # it counts down
+        page.screenshot(path=str(tmp_path / "whatsapp-qr.png"))
+
+        expect(qr).to_have_attribute("data-rotation", "1", timeout=30_000)  # WhatsApp rotated it
+        assert qr.get_attribute("src") == whatsapp.codes[1] != whatsapp.codes[0]
+        expect(valid).to_have_text(re.compile(r"^This code stays valid for (20|1\d) s\.$"))
+        expect(pairing).to_contain_text("WhatsApp made a new code: scan this one.")
+
+        whatsapp.scan()
+        expect(pairing.get_by_test_id("whatsapp-status")).to_have_text(
+            "WhatsApp is linked: the bot now answers on this phone's WhatsApp.", timeout=30_000
+        )
+        expect(qr).to_have_count(0)
+        waits = [params for method, params in whatsapp.calls if method == "web.login.wait"]
+        assert waits and all(p["channel"] == "whatsapp" and p["accountId"] for p in waits)
+        assert {p.get("currentQrDataUrl") for p in waits} >= set(whatsapp.codes[:2])  # the code on screen

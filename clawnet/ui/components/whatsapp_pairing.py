@@ -167,6 +167,11 @@ def pairing_panel(bot_id: Any, can_pair: Any) -> rx.Component:
                         aria_live="off",
                         data_testid="whatsapp-qr-valid",
                     ),
+                    rx.text(
+                        "When it runs out, WhatsApp sends a new code and it shows here, for up to 3 minutes.",
+                        size="1",
+                        color_scheme="gray",
+                    ),
                     spacing="2",
                 ),
             ),
