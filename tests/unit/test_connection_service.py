@@ -228,3 +228,27 @@ def test_a_gateway_without_network_is_said_plainly(message, detail):
     assert step.state == "failed"
     assert step.message.startswith("WhatsApp could not be reached from the gateway host (")
     assert detail in step.message and "so no QR code could be made" in step.message
+
+
+async def test_signal_says_how_it_reaches_signal_cli_and_the_form_shows_it_back(session, service):
+    owner = Principal.of(make_user(session, Role.OPERATOR))
+    ensure_local_echo_provider(session)
+    session.commit()
+    form = BotForm(
+        name="Signaller", agent_id="signaller", model=(await service.model_choices(owner))[0].value
+    ).with_channel("signal", True)
+    typed = {"signal.account": "+15555550123", "signal.transport": "external-native", "signal.url": "ftp://x"}
+    checked = await service.check_form(owner, form, typed)
+    assert checked.errors["channels.signal.url"].startswith("The address signal-cli's HTTP daemon listens on")
+    typed["signal.url"] = "http://127.0.0.1:8080"
+    assert (await service.check_form(owner, form, typed)).errors == {}
+    bot_id = await service.create_bot(owner, form.to_input(typed))
+    # How signal-cli is reached is a setting, shown again when editing; the number is not.
+    assert await service.plain_settings(owner, bot_id) == {
+        "signal.transport": "external-native",
+        "signal.url": "http://127.0.0.1:8080",
+    }
+    viewer = Principal.of(make_user(session, Role.VIEWER))
+    session.commit()
+    with pytest.raises(PermissionDenied):
+        await service.plain_settings(viewer, bot_id)
