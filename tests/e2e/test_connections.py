@@ -107,7 +107,10 @@ def test_test_connection_tries_discord_slack_and_signal_from_the_wizard(
     page.get_by_test_id("wizard-channel-signal").click()
     type_secret(page, "wizard-cred-signal-account", SIGNAL_NUMBER)
     expect(page.get_by_test_id("wizard-cred-signal-url")).to_have_count(0)  # the gateway starts signal-cli
+    needs = page.get_by_test_id("wizard-cred-signal-transport-needs")  # what signal-cli must provide
+    expect(needs).to_contain_text("installed on the gateway's machine")
     page.get_by_test_id("wizard-cred-signal-transport").select_option("external-native")
+    expect(needs).to_contain_text("signal-cli -a <number> daemon --http 127.0.0.1:8080")
     with FakeSignalCli([SIGNAL_NUMBER]) as daemon:
         type_secret(page, "wizard-cred-signal-url", daemon.url)
         page.get_by_test_id("wizard-signal-test").click()

@@ -88,15 +88,21 @@ class WizardChannels(WizardState):
 
 def credential_input(spec: CredentialField) -> rx.Component:
     if spec.choices:
+        chosen = WizardState.plain.get(spec.key, spec.choices[0][0])
         return rx.vstack(
             native_select(
                 spec.label,
                 list(spec.choices),
                 testid=spec.testid,
-                value=WizardState.plain.get(spec.key, spec.choices[0][0]),
+                value=chosen,
                 on_change=lambda v: WizardChannels.set_credential(spec.key, v),
             ),
-            rx.text(spec.hint, size="1", color_scheme="gray"),
+            rx.text(
+                rx.match(chosen, *spec.choice_hints, spec.hint),
+                size="1",
+                color_scheme="gray",
+                data_testid=spec.testid + "-needs",
+            ),
             error_of("channels." + spec.key, spec.testid),
             spacing="1",
             width="100%",

@@ -26,6 +26,7 @@ class CredentialField:
     hint: str
     secret: bool = True  # False: a setting (shown as typed, and as stored when editing)
     choices: tuple[tuple[str, str], ...] = ()  # a select instead of a text field
+    choice_hints: tuple[tuple[str, str], ...] = ()  # what each choice needs (instead of `hint`)
 
     @property
     def channel(self) -> str:
@@ -59,6 +60,26 @@ CREDENTIAL_FIELDS = (
             ("managed-native", "The gateway starts signal-cli (installed on the gateway's machine)"),
             ("external-native", "A signal-cli daemon you run (signal-cli -a <number> daemon --http …)"),
             ("container", "The signal-cli-rest-api container (MODE=json-rpc)"),
+        ),
+        choice_hints=(
+            (
+                "managed-native",
+                "signal-cli must be installed on the gateway's machine (on its PATH) with this number "
+                "registered (signal-cli -a <number> register, then verify) or linked to a phone "
+                "(signal-cli link); the gateway starts it on 127.0.0.1:8080.",
+            ),
+            (
+                "external-native",
+                "Run signal-cli's HTTP daemon with this number registered or linked: signal-cli -a "
+                "<number> daemon --http 127.0.0.1:8080. The gateway uses its JSON-RPC (/api/v1/rpc) "
+                "and its event stream (/api/v1/events).",
+            ),
+            (
+                "container",
+                "Run bbernhard/signal-cli-rest-api with MODE=json-rpc and this number registered or "
+                "linked inside it. The gateway sends through /v2/send and receives on the "
+                "/v1/receive WebSocket.",
+            ),
         ),
     ),
     CredentialField(
