@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from clawnet.controlplane.protocol import GatewayError, GatewayTimeout
+from clawnet.controlplane.protocol import GatewayError
 
 # --- session keys (one source for their format) ---------------------------------------------
 
@@ -61,11 +61,6 @@ def lacks_plugin(exc: GatewayError) -> bool:
 def owns_inherited_auth(exc: GatewayError) -> bool:
     """OpenClaw refuses to delete the agent its `agents.defaults.authInheritance` points at."""
     return "authInheritance" in exc.message
-
-
-def is_expiry(exc: GatewayError) -> bool:
-    text = exc.message.lower()
-    return isinstance(exc, GatewayTimeout) or "timeout" in text or "expired" in text
 
 
 # Explicitly no inherited credentials: a patch naming this path keeps OpenClaw from pinning an owner.
