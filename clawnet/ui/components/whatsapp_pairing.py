@@ -18,13 +18,13 @@ import reflex as rx
 
 from clawnet import runtime
 from clawnet.bots.views import PairingStep
+from clawnet.bots.whatsapp import EXPIRED, LOGIN_VALID_S, QR_WAIT_S
 from clawnet.errors import UserError
 from clawnet.ui.live import client_connected
 from clawnet.ui.session import current_principal
 from clawnet.ui.typed import Field, event, field
 
-LOGIN_VALID_S = 180  # the gateway drops a pairing after 3 minutes
-ASKING = "Asking WhatsApp for a QR code through the bot's gateway (up to 30 s)…"
+ASKING = f"Asking WhatsApp for a QR code through the bot's gateway (up to {QR_WAIT_S} s)…"
 
 
 class WhatsAppPairingState(rx.State):
@@ -73,7 +73,7 @@ class WhatsAppPairingState(rx.State):
         shown = step
         while step.state in ("qr", "waiting"):
             if time.monotonic() - started > LOGIN_VALID_S:
-                step = PairingStep("failed", "The QR code expired before it was scanned. Press Pair again.")
+                step = PairingStep("failed", EXPIRED)
             else:
                 waiting = asyncio.ensure_future(bots.whatsapp_pairing_wait(actor, int(bot_id), shown))
                 while not waiting.done():
