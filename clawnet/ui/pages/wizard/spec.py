@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from clawnet.bots.editing import PLAIN_CREDENTIALS
+
 STEPS = ("Basics", "Channels", "Access", "Advanced", "Review")
 REVIEW_STEP = len(STEPS)
 LAUNCH_STEP = REVIEW_STEP + 1
@@ -24,13 +26,17 @@ class CredentialField:
     key: str  # "<channel>.<field>", as the service's `creds` and error keys name it
     label: str
     hint: str
-    secret: bool = True  # False: a setting (shown as typed, and as stored when editing)
     choices: tuple[tuple[str, str], ...] = ()  # a select instead of a text field
     choice_hints: tuple[tuple[str, str], ...] = ()  # what each choice needs (instead of `hint`)
 
     @property
     def channel(self) -> str:
         return self.key.partition(".")[0]
+
+    @property
+    def secret(self) -> bool:
+        """False for a setting among the credentials: shown as typed, and as stored when editing."""
+        return self.key not in PLAIN_CREDENTIALS
 
     @property
     def testid(self) -> str:
@@ -55,7 +61,6 @@ CREDENTIAL_FIELDS = (
         "signal.transport",
         "How the gateway reaches signal-cli",
         "OpenClaw does not include Signal: signal-cli must run with this number registered or linked.",
-        secret=False,
         choices=(
             ("managed-native", "The gateway starts signal-cli (installed on the gateway's machine)"),
             ("external-native", "A signal-cli daemon you run (signal-cli -a <number> daemon --http …)"),
@@ -87,7 +92,6 @@ CREDENTIAL_FIELDS = (
         "signal-cli address",
         "Where the daemon or container listens, like http://127.0.0.1:8080 (not needed when the "
         "gateway starts signal-cli).",
-        secret=False,
     ),
 )
 # The channels whose credentials can be tried before the bot exists ("Test connection").
@@ -98,7 +102,7 @@ TESTABLE_CHANNELS = {
     "signal": "Check signal-cli",
 }
 CREDENTIAL_KEYS = frozenset(f.key for f in CREDENTIAL_FIELDS)
-PLAIN_KEYS = frozenset(f.key for f in CREDENTIAL_FIELDS if not f.secret)
+PLAIN_KEYS = PLAIN_CREDENTIALS
 CREDENTIAL_MAX_CHARS = 500
 
 ALLOW_PLACEHOLDERS = {
