@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import httpx
 
 from clawnet.bots.validation import TELEGRAM_TOKEN_RE
-from clawnet.settings import Settings
+from clawnet.settings import DISCORD_API_URL, SLACK_API_URL, Settings
 
 DISCORD_BOT_PERMISSIONS = 274877975552  # read/send messages, threads, reactions, embeds, history
 # Discord application flags: the Message Content intent, granted or granted while unverified.
@@ -103,7 +103,7 @@ async def test_discord_token(settings: Settings, token: str, application_id: str
             "Copy it from the Developer Portal (your app → Bot → Reset Token).",
         )
     headers = {"Authorization": f"Bot {token}"}
-    api = settings.discord_api_url
+    api = settings.discord_api_url or DISCORD_API_URL
     app: Answer | None = None
     try:
         me = await call("Discord", "GET", f"{api}/users/@me", headers=headers)
@@ -151,7 +151,7 @@ async def test_slack_tokens(settings: Settings, bot_token: str, app_token: str =
     bot_token, app_token = bot_token.strip(), app_token.strip()
     if not bot_token.startswith("xoxb-"):
         return CheckResult(False, "Type the bot token first: it starts with xoxb- (OAuth & Permissions).")
-    api = settings.slack_api_url
+    api = settings.slack_api_url or SLACK_API_URL
     try:
         auth = await call(
             "Slack", "POST", f"{api}auth.test", headers={"Authorization": f"Bearer {bot_token}"}

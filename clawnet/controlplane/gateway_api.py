@@ -107,6 +107,7 @@ class ChannelAccount:
     connected: bool
     last_error: str
     last_event_ms: float | None
+    linked: bool | None = None  # WhatsApp: whether a phone is linked (None: not a linked channel)
 
 
 @dataclass(frozen=True)
@@ -272,6 +273,7 @@ class GatewayApi:
                         connected=bool(a.get("connected")),
                         last_error=str(a.get("lastError") or ""),
                         last_event_ms=float(seen) if isinstance(seen, int | float) and seen > 0 else None,
+                        linked=a["linked"] if isinstance(a.get("linked"), bool) else None,
                     )
                 )
         return accounts

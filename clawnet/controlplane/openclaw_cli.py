@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from clawnet.controlplane.openclaw_config import render
-from clawnet.settings import DISCORD_API_URL, SLACK_API_URL, Settings
+from clawnet.controlplane.plugins import ensure_installed, plugins_in
+from clawnet.settings import Settings
 
 
 @functools.cache
@@ -48,20 +49,14 @@ def openclaw_env(
     }
     if not has_channels:
         env["OPENCLAW_SKIP_CHANNELS"] = "1"
-    return {**env, **service_address_env(settings)}
-
-
-def service_address_env(settings: Settings) -> dict[str, str]:
-    """The variables the channel plugins read for their service's address (set only when a test
-    points them at a fake on loopback): @openclaw/discord's DISCORD_API_URL, @openclaw/slack's
-    SLACK_API_URL, @openclaw/whatsapp's OPENCLAW_WHATSAPP_WEB_SOCKET_URL."""
-    env: dict[str, str] = {}
-    if settings.discord_api_url != DISCORD_API_URL:
-        env["DISCORD_API_URL"] = settings.discord_api_url
-    if settings.slack_api_url != SLACK_API_URL:
-        env["SLACK_API_URL"] = settings.slack_api_url
-    if settings.whatsapp_web_socket_url:
-        env["OPENCLAW_WHATSAPP_WEB_SOCKET_URL"] = settings.whatsapp_web_socket_url
+    # Fakes of the channels' services on loopback, in tests (the variables the plugins read).
+    for name, value in (
+        ("DISCORD_API_URL", settings.discord_api_url),
+        ("SLACK_API_URL", settings.slack_api_url),
+        ("OPENCLAW_WHATSAPP_WEB_SOCKET_URL", settings.whatsapp_web_socket_url),
+    ):
+        if value:
+            env[name] = value
     return env
 
 
@@ -88,6 +83,9 @@ async def validate_config(
         config_path = root / "openclaw.json5"
         config_path.write_text(render(config))
         (root / "home").mkdir()
+        needed = plugins_in(config)
+        if needed:  # validate as a gateway would run it: with the plugins' own schemas
+            await asyncio.to_thread(ensure_installed, settings.openclaw_plugins_dir, root / "state", needed)
         env = openclaw_env(settings, config_path=config_path, state_dir=root / "state", home=root / "home")
         proc = await asyncio.create_subprocess_exec(
             str(settings.openclaw_bin),

@@ -45,6 +45,13 @@ SECRET_KEYS = frozenset(
     {"token", "botToken", "appToken", "signingSecret", "userToken", "apiKey", "webhookSecret"}
 )
 REDACTED = "__CLAWNET_REDACTED__"
+# The OpenClaw plugin each channel type needs (Telegram is bundled; see controlplane/plugins.py).
+CHANNEL_PLUGIN_IDS: dict[ChannelType, str] = {
+    ChannelType.DISCORD: "discord",
+    ChannelType.SLACK: "slack",
+    ChannelType.WHATSAPP: "whatsapp",
+    ChannelType.SIGNAL: "signal",
+}
 # The credential fields each channel type takes (what the wizard asks for).
 CHANNEL_CREDENTIAL_FIELDS: dict[ChannelType, tuple[str, ...]] = {
     ChannelType.TELEGRAM: ("botToken",),
@@ -297,6 +304,11 @@ def build_config(spec: GatewaySpec) -> dict[str, Any]:
             section["accounts"][c.account_id] = _channel_account(c, a.active)
     if channels:
         config["channels"] = channels
+        plugins = sorted(
+            CHANNEL_PLUGIN_IDS[ChannelType(t)] for t in channels if ChannelType(t) in CHANNEL_PLUGIN_IDS
+        )
+        if plugins:
+            config["plugins"] = {"entries": {pid: {"enabled": True} for pid in plugins}}
     bindings = _bindings(spec.agents)
     if bindings:
         config["bindings"] = bindings
