@@ -101,7 +101,7 @@ class Operations(BotsBase):
                 "whatsapp", agent_id, valid_ms=whatsapp.QR_WAIT_S * 1000, force=relink
             )
         except GatewayError as exc:
-            raise ChannelActionError(_pairing_error(exc)) from None
+            raise ChannelActionError(pairing_error(exc)) from None
         return whatsapp.started(login)
 
     async def whatsapp_pairing_wait(
@@ -119,7 +119,7 @@ class Operations(BotsBase):
                 valid_ms=whatsapp.WAIT_STEP_S * 1000,
             )
         except GatewayError as exc:
-            raise ChannelActionError(_pairing_error(exc)) from None
+            raise ChannelActionError(pairing_error(exc)) from None
         return whatsapp.waited(login, shown.qr)
 
     async def log_scope(self, actor: Principal | None, bot_id: int) -> LogScope | None:
@@ -140,7 +140,7 @@ class Operations(BotsBase):
         ]
 
 
-def _pairing_error(exc: GatewayError) -> str:
+def pairing_error(exc: GatewayError) -> str:
     if lacks_plugin(exc):
         return whatsapp.NO_PLUGIN
     if isinstance(exc, GatewayTimeout):
