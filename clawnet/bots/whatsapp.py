@@ -12,6 +12,8 @@ provider is not available"."""
 
 from __future__ import annotations
 
+import re
+
 from clawnet.bots.views import PairingStep
 from clawnet.controlplane.gateway_api import WebLogin
 
@@ -98,6 +100,7 @@ def failure(message: str) -> str:
         return UNREACHABLE
     if any(w in text for w in NETWORK_WORDS):
         detail = message.split("failed: ", 1)[-1].strip().rstrip(".")
+        detail = re.sub(r"^WebSocket Error \((.*)\)$", r"\1", detail)  # the network's own words
         return UNREACHABLE_AS.format(f" ({detail})" if detail else "")
     if "logged out" in text or "401" in text:
         return "WhatsApp ended the link (the phone logged this device out). Press Pair again."
