@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from clawnet.controlplane.protocol import GatewayError, GatewayTimeout
+from clawnet.controlplane.protocol import GatewayError
 
 # --- session keys (one source for their format) ---------------------------------------------
 
@@ -52,7 +52,10 @@ def asks_for_retry(exc: GatewayError) -> bool:
 def lacks_plugin(exc: GatewayError) -> bool:
     """The channel's plugin is not installed on the gateway."""
     text = exc.message.lower()
-    return any(w in text for w in ("plugin", "not installed", "unknown channel", "no qr"))
+    return any(
+        w in text
+        for w in ("plugin", "not installed", "unknown channel", "no qr", "login provider is not available")
+    )
 
 
 def owns_inherited_auth(exc: GatewayError) -> bool:
@@ -63,11 +66,6 @@ def owns_inherited_auth(exc: GatewayError) -> bool:
 def is_request_gone(exc: GatewayError) -> bool:
     """A pairing request was already approved, dismissed or expired."""
     return "no longer exists" in exc.message.lower()
-
-
-def is_expiry(exc: GatewayError) -> bool:
-    text = exc.message.lower()
-    return isinstance(exc, GatewayTimeout) or "timeout" in text or "expired" in text
 
 
 # Explicitly no inherited credentials: a patch naming this path keeps OpenClaw from pinning an owner.
@@ -125,8 +123,26 @@ class ChannelStart:
 
 @dataclass(frozen=True)
 class WebLogin:
+    """An answer of `web.login.start` or `web.login.wait`: a QR code (a new one when WhatsApp
+    rotated it), a link made, or neither, with the channel's own words."""
+
     qr_data_url: str
     login_key: str
+    message: str = ""
+    connected: bool = False
+
+
+QR_PARAM_MAX = 16384  # web.login.wait's currentQrDataUrl is at most this long
+
+
+def web_login(answer: Any, login_key: str = "") -> WebLogin:
+    answer = answer if isinstance(answer, dict) else {}
+    return WebLogin(
+        str(answer.get("qrDataUrl") or answer.get("qr") or ""),
+        str(answer.get("sessionKey") or login_key),
+        str(answer.get("message") or ""),
+        answer.get("connected") is True,
+    )
 
 
 @dataclass(frozen=True)
@@ -317,26 +333,30 @@ class GatewayApi:
     async def stop_channel(self, channel: str, account_id: str) -> None:
         await self.caller.call("channels.stop", {"channel": channel, "accountId": account_id}, timeout=30)
 
-    async def start_web_login(self, channel: str, account_id: str, *, valid_ms: int = 120_000) -> WebLogin:
+    async def start_web_login(
+        self, channel: str, account_id: str, *, valid_ms: int = 30_000, force: bool = False
+    ) -> WebLogin:
+        """Ask for a QR code (`valid_ms`: how long the channel may take to get one). `force`
+        drops an existing link first."""
         answer = await self.caller.call(
             "web.login.start",
-            {"channel": channel, "accountId": account_id, "force": True, "timeoutMs": valid_ms},
-            timeout=60,
+            {"channel": channel, "accountId": account_id, "force": force, "timeoutMs": valid_ms},
+            timeout=valid_ms / 1000 + 30,
         )
-        answer = answer or {}
-        return WebLogin(
-            str(answer.get("qrDataUrl") or answer.get("qr") or ""), str(answer.get("sessionKey") or "")
-        )
+        return web_login(answer)
 
     async def wait_web_login(
-        self, channel: str, account_id: str, login_key: str, *, valid_ms: int = 120_000
-    ) -> bool:
-        """Wait until the code is scanned; True when the account is connected."""
+        self, channel: str, account_id: str, login_key: str, *, current_qr: str = "", valid_ms: int = 25_000
+    ) -> WebLogin:
+        """Wait up to `valid_ms` for the code to be scanned. Given the QR code shown, the answer
+        comes early with a new one when the channel rotates it."""
         params: dict[str, Any] = {"channel": channel, "accountId": account_id, "timeoutMs": valid_ms}
         if login_key:
             params["sessionKey"] = login_key
+        if current_qr.startswith("data:image/png;base64,") and len(current_qr) <= QR_PARAM_MAX:
+            params["currentQrDataUrl"] = current_qr
         answer = await self.caller.call("web.login.wait", params, timeout=valid_ms / 1000 + 10)
-        return bool((answer or {}).get("connected", True))
+        return web_login(answer, login_key)
 
     # --- DM pairing (access requests) ------------------------------------------------------
     # OpenClaw emits no event for a new request: callers poll `pairing_requests`. Approved

@@ -58,8 +58,12 @@ CHANNEL_CREDENTIAL_FIELDS: dict[ChannelType, tuple[str, ...]] = {
     ChannelType.DISCORD: ("token", "applicationId"),
     ChannelType.SLACK: ("botToken", "appToken", "signingSecret"),
     ChannelType.WHATSAPP: (),
-    ChannelType.SIGNAL: ("account",),
+    # Signal: the number, and how the gateway reaches signal-cli (`transport.kind`, `transport.url`).
+    ChannelType.SIGNAL: ("account", "transport", "url"),
 }
+# signal-cli as OpenClaw's Signal plugin reaches it: started by the gateway itself (on its PATH),
+# a native daemon someone runs (JSON-RPC + SSE at `url`), or bbernhard/signal-cli-rest-api.
+SIGNAL_TRANSPORTS = ("managed-native", "external-native", "container")
 
 
 @dataclass(frozen=True)
@@ -232,6 +236,9 @@ def _channel_account(c: ChannelSpec, active: bool = True) -> dict[str, Any]:
         account["requireMention"] = require_mention
     elif c.type == ChannelType.SIGNAL:
         account["account"] = creds.get("account", "")
+        kind, url = creds.get("transport") or "managed-native", creds.get("url", "")
+        if kind != "managed-native" and url:
+            account["transport"] = {"kind": kind, "url": url}
     if c.type in (ChannelType.TELEGRAM, ChannelType.WHATSAPP, ChannelType.SIGNAL):
         account["groups"] = {"*": {"requireMention": require_mention}}
     account["groupPolicy"] = c.group_policy
