@@ -12,13 +12,15 @@ import pytest
 from sqlmodel import select
 
 from clawnet.bots.service import BotsService
+from clawnet.bots.providers import ensure_local_echo_provider
+from clawnet.bots.store import stored_input
 from clawnet.controlplane.gateway_api import GatewayApi, pairing_request
 from clawnet.controlplane.pairing import Observed, forget_in_store, sender_name, store_requests
 from clawnet.controlplane.protocol import GatewayError
 from clawnet.enums import Role
 from clawnet.errors import NotFound, PermissionDenied
 from clawnet.events import EventBus, Kind
-from clawnet.models import AccessRequest, ApprovedSender, AuditEvent, BotChannel, Gateway
+from clawnet.models import AccessRequest, ApprovedSender, AuditEvent, Bot, BotChannel, Gateway
 from clawnet.security.permissions import Principal
 from clawnet.settings import get_settings
 from tests.factories import assign, make_bot, make_user
@@ -232,3 +234,23 @@ async def test_an_id_the_allowlist_cannot_hold_is_still_listed_and_revocable(wor
     assert listed.sender_id == "uuid:0b7e" and "gateway only" in listed.how
     assert (await service.revoke_sender(owner, world["bot"], "signal", "uuid:0b7e")).startswith("Revoked")
     assert [s for s in await service.approved_senders(owner, world["bot"]) if s.channel == "signal"] == []
+
+
+async def test_an_edit_that_drops_an_approved_sender_takes_their_access_away_like_revoke(world, session):
+    """OpenClaw also admits the senders in its own pairing store: an allowlist edit (wizard, API)
+    must remove them there too, or the removed sender would still be answered."""
+    service, owner = world["service"], world["owner"]
+    await service.approve_access(owner, world["request"])
+    session.expire_all()
+    inp = stored_input(session, session.get(Bot, world["bot"]))
+    inp.provider_id, inp.model_id = ensure_local_echo_provider(session).id, "echo-1"
+    session.commit()
+    [telegram] = inp.channels
+    assert telegram.allow_from == ["111", "222"]
+    telegram.allow_from = ["111"]
+    telegram.credentials = {"botToken": "123456789:AAH0f2l4xmPBtFakeTokenForTests_abcdefg"}
+    await service.update_bot(owner, world["bot"], inp)
+    assert service.control.forgotten == [(world["gateway"], "telegram", world["agent"], "222")]
+    session.expire_all()
+    assert session.exec(select(ApprovedSender)).all() == []
+    assert session.exec(select(BotChannel.allow_from)).one() == ["111"]
