@@ -7,7 +7,7 @@ loopback port, so each channel fails fast instead of reaching the internet). Rep
 the time to "serving" (/readyz ready, or only channels failing) and the process tree's RSS
 15 s later; then medians.
 
-    .venv/bin/python bench/gateway_plugins.py [--runs 3]
+    .venv/bin/python bench/gateway_plugins.py [--runs 3] [--each]
 """
 
 from __future__ import annotations
@@ -41,7 +41,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def config(port: int, token: str, log: Path, with_plugins: bool) -> dict:
+ALL = ("discord", "slack", "whatsapp", "signal")
+
+
+def config(port: int, token: str, log: Path, with_plugins: bool, only: tuple[str, ...] = ALL) -> dict:
     cfg: dict = {
         "gateway": {
             "mode": "local",
@@ -53,10 +56,8 @@ def config(port: int, token: str, log: Path, with_plugins: bool) -> dict:
         "meta": {"lastTouchedVersion": "2026.9.6"},
     }
     if with_plugins:
-        cfg["plugins"] = {
-            "entries": {p: {"enabled": True} for p in ("discord", "slack", "whatsapp", "signal")}
-        }
-        cfg["channels"] = {
+        cfg["plugins"] = {"entries": {p: {"enabled": True} for p in only}}
+        channels = {
             "discord": {
                 "enabled": True,
                 "token": "MTIz.fake." + "x" * 60,
@@ -66,6 +67,7 @@ def config(port: int, token: str, log: Path, with_plugins: bool) -> dict:
             "whatsapp": {"enabled": True},
             "signal": {"enabled": True, "account": "+15555550123"},
         }
+        cfg["channels"] = {k: v for k, v in channels.items() if k in only}
     return cfg
 
 
@@ -77,7 +79,7 @@ def tree_rss(pid: int) -> int:
         return 0
 
 
-async def one_run(with_plugins: bool) -> tuple[float, int]:
+async def one_run(with_plugins: bool, only: tuple[str, ...] = ALL) -> tuple[float, int]:
     settings = load_settings()
     dead = free_port()
     settings = dataclasses.replace(
@@ -90,7 +92,7 @@ async def one_run(with_plugins: bool) -> tuple[float, int]:
         for d in ("state", "home"):
             (root / d).mkdir()
         port, token = free_port(), secrets.token_hex(16)
-        cfg = config(port, token, root / "openclaw.log", with_plugins)
+        cfg = config(port, token, root / "openclaw.log", with_plugins, only)
         (root / "openclaw.json5").write_text(json.dumps(cfg))
         ensure_installed(settings.openclaw_plugins_dir, root / "state", plugins_in(cfg))
         env = openclaw_env(
@@ -132,7 +134,12 @@ async def one_run(with_plugins: bool) -> tuple[float, int]:
             proc.wait()
 
 
-async def main(runs: int) -> None:
+async def main(runs: int, each: bool) -> None:
+    if each:  # which plugin costs what: one channel at a time
+        for plugin in ALL:
+            ready_s, rss = await one_run(True, (plugin,))
+            print(f"only {plugin:9}: serving after {ready_s:5.1f} s, RSS {rss / 2**20:6.0f} MiB", flush=True)
+        print()
     results: dict[bool, list[tuple[float, int]]] = {False: [], True: []}
     for i in range(runs):
         for with_plugins in (False, True):
@@ -144,6 +151,8 @@ async def main(runs: int) -> None:
             )
     print()
     for with_plugins, rows in results.items():
+        if not rows:
+            continue
         label = "with Discord+Slack+WhatsApp+Signal" if with_plugins else "without plugins (plain gateway) "
         print(
             f"{label}: median start {statistics.median(r[0] for r in rows):5.1f} s, "
@@ -154,4 +163,6 @@ async def main(runs: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    asyncio.run(main(parser.parse_args().runs))
+    parser.add_argument("--each", action="store_true", help="also start with each plugin channel alone")
+    args = parser.parse_args()
+    asyncio.run(main(args.runs, args.each))
