@@ -63,7 +63,10 @@ def replace_channels(session: Session, bot: Bot, channels: list[ChannelInput]) -
             inp.mention_policy,
         )
         row.allow_from = [a.strip() for a in inp.allow_from if a.strip()]
-        row.group_allow_from = [a.strip() for a in inp.group_allow_from if a.strip()]
+        row.group_allow_from = list(dict.fromkeys(a.strip() for a in inp.group_allow_from if a.strip()))
+        row.group_mentions = {
+            gid: mention for gid, mention in inp.group_mentions.items() if gid in row.group_allow_from
+        }
         row.enabled = inp.enabled
         row.updated_at = utcnow()
         session.add(row)
@@ -86,6 +89,7 @@ def replace_bindings(session: Session, bot: Bot, bindings: list[BindingInput]) -
                 peer_id=b.peer_id.strip() or None,
                 guild_id=b.guild_id.strip() or None,
                 team_id=b.team_id.strip() or None,
+                roles=[r.strip() for r in b.roles if r.strip()],
                 priority=b.priority,
             )
         )
@@ -100,6 +104,7 @@ def _binding_input(b: Binding) -> BindingInput:
         team_id=b.team_id or "",
         priority=b.priority,
         account_id=b.account_id or "",
+        roles=list(b.roles or []),
     )
 
 
@@ -136,6 +141,7 @@ def stored_input(session: Session, bot: Bot) -> BotInput:
                 group_allow_from=list(c.group_allow_from),
                 mention_policy=c.mention_policy,
                 enabled=c.enabled,
+                group_mentions=dict(c.group_mentions or {}),
             )
             for c in channels
         ],

@@ -66,15 +66,24 @@ class ValidationResult:
 
 
 async def validate_config(
-    settings: Settings, config: Mapping[str, Any], timeout: float = 60.0
+    settings: Settings,
+    config: Mapping[str, Any],
+    timeout: float = 60.0,
+    *,
+    state_dir: Path | None = None,
+    home: Path | None = None,
 ) -> ValidationResult:
-    """Ask the real `openclaw config validate` about `config` (about 2 s)."""
+    """Ask the real `openclaw config validate` about `config` (about 2 s). With `state_dir` and
+    `home`, it runs in that gateway's environment (its installed plugins; validating writes
+    nothing there); otherwise in an empty one."""
     with tempfile.TemporaryDirectory(prefix="clawnet-validate-") as tmp:
         root = Path(tmp)
         config_path = root / "openclaw.json5"
         config_path.write_text(render(config))
-        (root / "home").mkdir()
-        env = openclaw_env(settings, config_path=config_path, state_dir=root / "state", home=root / "home")
+        if state_dir is None or home is None:
+            state_dir, home = root / "state", root / "home"
+            home.mkdir()
+        env = openclaw_env(settings, config_path=config_path, state_dir=state_dir, home=home)
         proc = await asyncio.create_subprocess_exec(
             str(settings.openclaw_bin),
             "config",
