@@ -25,13 +25,20 @@ from clawnet.bots.routing_rules import (
     channel_groups,
     channel_name,
     rule_rows,
+    summary_of,
     where_of,
 )
-from clawnet.bots.store import replace_bindings, replace_channels, stored_credentials, stored_input
+from clawnet.bots.store import (
+    binding_input,
+    replace_bindings,
+    replace_channels,
+    stored_credentials,
+    stored_input,
+)
 from clawnet.bots.validation import validate_bot_input
 from clawnet.enums import ChannelType
 from clawnet.errors import NotFound, UserError
-from clawnet.models import Bot, BotChannel
+from clawnet.models import Binding, Bot, BotChannel
 from clawnet.security.permissions import Action, Principal, can, require
 
 MAX_RULES = 200
@@ -95,11 +102,35 @@ def _notes(session: Session, bot: Bot, rules: list[BindingInput]) -> dict[int, s
         if account in ("", "*", bot.agent_id):
             continue
         other = session.exec(select(Bot).where(Bot.agent_id == account)).first()
-        if other is not None and other.gateway_id != bot.gateway_id:
+        if other is None:
+            notes[i] = "No bot has this account any more: the rule does nothing."
+        elif other.gateway_id != bot.gateway_id:
             notes[i] = (
                 f"{other.name} runs on another gateway: this rule takes effect only while both bots share one."
             )
     return notes
+
+
+def _incoming(session: Session, actor: Principal, bot: Bot) -> list[str]:
+    """Other bots' rules that take some of this bot's messages (theirs on its accounts, or on
+    any account of its gateway), in words; bots the person may not see stay unnamed."""
+    found = session.exec(
+        select(Binding, Bot)
+        .join(Bot, col(Bot.id) == col(Binding.bot_id))
+        .where(Binding.bot_id != bot.id)
+        .where(
+            (col(Binding.account_id) == bot.agent_id)
+            | ((col(Binding.account_id) == "*") & (col(Bot.gateway_id) == bot.gateway_id))
+        )
+        .order_by(col(Bot.name), col(Binding.id))
+    ).all()
+    out = []
+    for row, other in found:
+        rule = binding_input(row)
+        name = other.name if can(session, actor, Action.VIEW_BOT, other.id) else "Another bot you cannot see"
+        where = "any account" if rule.account_id == "*" else "this bot's account"
+        out.append(f"{name}: {summary_of(rule, f'{channel_name(rule.channel)}: {where}')}")
+    return out
 
 
 def _permission_problems(
@@ -154,6 +185,7 @@ class Routing(BotsBase):
                 where=_where_choices(session, who, bot, inp.bindings),
                 groups=groups,
                 can_configure=can(session, who, Action.CONFIGURE_BOT, bot_id),
+                incoming=_incoming(session, who, bot),
             )
 
         return await self._db(read)

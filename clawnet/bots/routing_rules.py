@@ -126,6 +126,7 @@ class RoutingView:
     where: list[AccountChoice]
     groups: list[ChannelGroups]
     can_configure: bool
+    incoming: list[str]  # other bots' rules that take messages from this bot's accounts
 
 
 def channel_groups(

@@ -75,7 +75,7 @@ def replace_channels(session: Session, bot: Bot, channels: list[ChannelInput]) -
 def replace_bindings(session: Session, bot: Bot, bindings: list[BindingInput]) -> None:
     assert bot.id is not None
     existing = session.exec(select(Binding).where(Binding.bot_id == bot.id).order_by(col(Binding.id))).all()
-    if [_binding_input(b) for b in existing] == bindings:
+    if [binding_input(b) for b in existing] == bindings:
         return  # unchanged: keep the rows (and their order) as they are
     for row in existing:
         session.delete(row)
@@ -95,7 +95,7 @@ def replace_bindings(session: Session, bot: Bot, bindings: list[BindingInput]) -
         )
 
 
-def _binding_input(b: Binding) -> BindingInput:
+def binding_input(b: Binding) -> BindingInput:
     return BindingInput(
         channel=b.channel,
         peer_kind=b.peer_kind or "",
@@ -145,7 +145,7 @@ def stored_input(session: Session, bot: Bot) -> BotInput:
             )
             for c in channels
         ],
-        bindings=[_binding_input(b) for b in bindings],
+        bindings=[binding_input(b) for b in bindings],
         start=bot.desired_status == "running",
     )
 

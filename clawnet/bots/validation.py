@@ -11,7 +11,8 @@ import unicodedata
 
 from sqlmodel import Session, col, select
 
-from clawnet.bots.forms import BotInput
+from clawnet.bots.forms import BindingInput, BotInput
+from clawnet.bots.store import binding_input
 from clawnet.controlplane.openclaw_config import CHANNEL_CREDENTIAL_FIELDS
 from clawnet.controlplane.paths import bot_paths
 from clawnet.enums import (
@@ -23,7 +24,7 @@ from clawnet.enums import (
     PeerKind,
     Placement,
 )
-from clawnet.models import AgentTombstone, Bot, BotChannel, Gateway, ModelProvider
+from clawnet.models import AgentTombstone, Binding, Bot, BotChannel, Gateway, ModelProvider
 from clawnet.settings import Settings
 
 AGENT_ID_RE = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,63}$")
@@ -188,8 +189,11 @@ def binding_problems(
     *,
     own_channels: set[str],
     pending_accounts: frozenset[tuple[str, str]] = frozenset(),
+    saved: list[BindingInput] | None = None,
 ) -> dict[str, str]:
-    """What is wrong with each routing rule of `inp`, keyed `bindings.<n>[.<field>]`."""
+    """What is wrong with each routing rule of `inp`, keyed `bindings.<n>[.<field>]`. A rule
+    already saved may name the account of a bot deleted since: it does nothing, but does not
+    stop the bot from being edited."""
     errors: dict[str, str] = {}
     seen: set[tuple[object, ...]] = set()
     for i, b in enumerate(inp.bindings):
@@ -210,6 +214,7 @@ def binding_problems(
         elif (
             account != "*"
             and (channel.value, account) not in pending_accounts
+            and b not in (saved or [])
             and not _has_account(session, account, channel)
         ):
             errors[f"{prefix}.account_id"] = f"No bot has a {name} account called '{account}'."
@@ -403,7 +408,14 @@ def validate_bot_input(
             if problem := allow_entry_problem(ctype, entry.strip()):
                 errors[f"{prefix}.allow_from"] = problem
                 break
-    errors.update(binding_problems(session, inp, own_channels=seen, pending_accounts=pending_accounts))
+    saved = (
+        [binding_input(b) for b in session.exec(select(Binding).where(Binding.bot_id == bot_id)).all()]
+        if bot_id is not None
+        else []
+    )
+    errors.update(
+        binding_problems(session, inp, own_channels=seen, pending_accounts=pending_accounts, saved=saved)
+    )
     return errors
 
 

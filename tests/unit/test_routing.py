@@ -383,3 +383,25 @@ async def test_saving_groups_checks_each_id_then_asks_openclaw(session, fleet, s
     account = verdicts.configs[-1]["channels"]["telegram"]["accounts"]["alpha"]
     assert account["groups"] == {"*": {"requireMention": False}, "-1009876543210": {"requireMention": True}}
     assert account["botToken"].startswith("123456789:")  # checked with its real credentials
+
+
+async def test_a_rule_on_a_deleted_bots_account_does_nothing_but_does_not_block_edits(
+    session, fleet, service
+):
+    owner, ids = fleet
+    await service.delete_bot(owner, ids["alpha"])
+    form, _ = await service.edit_form(owner, ids["beta"])
+    await service.update_from_form(
+        owner, ids["beta"], form, dataclasses.replace(form, persona="Still here."), {}
+    )
+    rules = everything(session, ids["beta"]).bindings
+    assert [r.account_id for r in rules] == ["alpha", ""]  # kept as imported
+    rows = await service.describe_rules(owner, ids["beta"], rules)
+    assert rows[0].note == "No bot has this account any more: the rule does nothing." and rows[0].error == ""
+    with pytest.raises(UserError) as refused:  # but a new rule on that account is refused
+        await service.save_rules(
+            owner, ids["beta"], [*rules, BindingInput("telegram", "direct", "5555", account_id="alpha")]
+        )
+    assert (
+        "No bot has a Telegram account called 'alpha'" in refused.value.field_errors["bindings.2.account_id"]
+    )
