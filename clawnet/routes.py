@@ -41,6 +41,7 @@ BOT_DETAIL = "/bots/[bot_id]"
 SESSIONS = "/sessions"
 FEED = "/feed"
 NOTIFICATIONS = "/notifications"
+ACCESS = "/access"  # pending DM access requests of every bot the person may see
 PROFILE = "/u/[handle]"
 POST_DETAIL = "/posts/[post_id]"
 SETTINGS = "/settings"

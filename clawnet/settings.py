@@ -16,6 +16,12 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+# The real services' addresses (what an empty `discord_api_url` / `slack_api_url` means).
+DISCORD_API_URL = "https://discord.com/api/v10"
+SLACK_API_URL = "https://slack.com/api/"
+WEB = ("https://", "http://")
+
+
 class SettingsError(ValueError):
     """A setting from the environment is missing or malformed."""
 
@@ -49,6 +55,14 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     value = _int(env, name, default, minimum=1)
     if value > 65535:
         raise SettingsError(f"{name} must be a TCP port (1-65535), got {value}.")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str:
+    """An optional address ("" when unset) that must use one of `schemes`."""
+    value = (env.get(name) or "").strip()
+    if value and not value.startswith(schemes):
+        raise SettingsError(f"{name} must start with {' or '.join(schemes)}, got {value!r}.")
     return value
 
 
@@ -120,6 +134,14 @@ class Settings:
     media_max_bytes: int
     # Which process runs the control plane: "embedded" (inside the web backend) or "external".
     controller_mode: str = "embedded"
+    # Where bootstrap installed OpenClaw's channel plugins (one template state folder per plugin).
+    openclaw_plugins_dir: Path = PROJECT_ROOT / ".tools/openclaw-plugins"
+    # Service addresses of the plugin channels, for tests against fakes on loopback only; empty =
+    # the real service (DISCORD_API_URL, SLACK_API_URL below). Gateways get them as the variables
+    # the plugins read; the credential tests ("Test connection") call them too.
+    discord_api_url: str = ""
+    slack_api_url: str = ""
+    whatsapp_web_socket_url: str = ""
 
     @property
     def is_sqlite(self) -> bool:
@@ -146,6 +168,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     previous = tuple(
         k.strip() for k in (env.get("CLAWNET_PREVIOUS_SECRET_KEYS") or "").split(",") if k.strip()
     )
+    slack_api_url = _url(env, "CLAWNET_SLACK_API_URL", WEB)  # Slack's client joins "<method>"
+    slack_api_url = slack_api_url.rstrip("/") + "/" if slack_api_url else ""
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -171,6 +195,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         stop_gateways_on_exit=_bool(env, "CLAWNET_STOP_GATEWAYS_ON_EXIT", True),
         echo_llm_port=_port(env, "CLAWNET_ECHO_PORT", 18799),
         telegram_api_root=(env.get("CLAWNET_TELEGRAM_API_ROOT") or "https://api.telegram.org").rstrip("/"),
+        openclaw_plugins_dir=Path(
+            env.get("CLAWNET_OPENCLAW_PLUGINS_DIR") or PROJECT_ROOT / ".tools/openclaw-plugins"
+        ),
+        discord_api_url=_url(env, "CLAWNET_DISCORD_API_URL", WEB).rstrip("/"),
+        slack_api_url=slack_api_url,
+        whatsapp_web_socket_url=_url(env, "CLAWNET_WHATSAPP_WEB_SOCKET_URL", ("ws://", "wss://")),
         post_max_chars=_int(env, "CLAWNET_POST_MAX_CHARS", 500, minimum=1),
         posts_per_window=_int(env, "CLAWNET_POSTS_PER_WINDOW", 300, minimum=1),
         posts_window_s=_int(env, "CLAWNET_POSTS_WINDOW_S", 3 * 3600, minimum=1),

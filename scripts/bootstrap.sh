@@ -62,6 +62,38 @@ if [ "$(cat tools/node_modules/.clawnet-stamp 2>/dev/null)" != "$node_stamp" ]; 
   step "bun $(tools/node_modules/.bin/bun --version), $(tools/node_modules/.bin/openclaw --version) ready ($(elapsed "$t"))"
 fi
 
+# 3b. OpenClaw's channel plugins (Discord, Slack, WhatsApp, Signal), pinned in tools/openclaw-plugins.json.
+#     Gateways load only plugins with an install record of OpenClaw's own (npm source + integrity) in
+#     their state; so each plugin is installed once here, by OpenClaw, into its own template state
+#     folder, and ClawNet copies the install record into a gateway's state before starting it
+#     (clawnet/controlplane/plugins.py). Gateways load the plugin files from here, offline.
+plugins_stamp=$( (cat tools/openclaw-plugins.json; tools/node_modules/.bin/openclaw --version) | sha256sum | cut -c1-16)
+plugins_dir=.tools/openclaw-plugins
+if [ "$(cat "$plugins_dir/.clawnet-stamp" 2>/dev/null)" != "$plugins_stamp" ]; then
+  t=$(date +%s); step "installing OpenClaw's channel plugins (first time ~1 min)"
+  rm -rf "$plugins_dir" && mkdir -p "$plugins_dir"
+  plugins_version=$(.venv/bin/python -c 'import json; print(json.load(open("tools/openclaw-plugins.json"))["version"])')
+  pids=()
+  for id in $(.venv/bin/python -c 'import json; print(" ".join(json.load(open("tools/openclaw-plugins.json"))["plugins"]))'); do
+    d="$plugins_dir/$id"
+    mkdir -p "$d/state" "$d/home"
+    echo '{"gateway": {"mode": "local"}}' > "$d/openclaw.json5"
+    # OPENCLAW_PATH_BOOTSTRAPPED: use the npm on our PATH (the wheel's own launcher is broken).
+    env HOME="$PWD/$d/home" OPENCLAW_STATE_DIR="$PWD/$d/state" OPENCLAW_CONFIG_PATH="$PWD/$d/openclaw.json5" \
+      OPENCLAW_PATH_BOOTSTRAPPED=1 OPENCLAW_NO_AUTO_UPDATE=1 NPM_CONFIG_CACHE="$PWD/.tools/npm-cache" \
+      openclaw plugins install "npm:@openclaw/$id@$plugins_version" --pin > "$d/install.log" 2>&1 &
+    pids+=("$!:$id")
+  done
+  for entry in "${pids[@]}"; do
+    if ! wait "${entry%%:*}"; then
+      cat "$plugins_dir/${entry#*:}/install.log" >&2
+      echo "bootstrap: installing the OpenClaw plugin ${entry#*:} failed (log above)" >&2; exit 1
+    fi
+  done
+  echo "$plugins_stamp" > "$plugins_dir/.clawnet-stamp"
+  step "channel plugins ready: $(ls "$plugins_dir" | tr '\n' ' ')($(elapsed "$t"))"
+fi
+
 # 4. Debian packages the tests need: chromium (Playwright cannot download its own browser here);
 #    Redis and PostgreSQL servers, which the scale-out tests start on loopback themselves.
 missing=()

@@ -4,7 +4,7 @@ Existing rows get no roles and no per-group mention settings (their groups follo
 channel's mention policy, as before).
 
 Revision ID: 5ff6967d2d01
-Revises: 5127cc72c04a
+Revises: b5954b8ed56c
 Create Date: 2026-12-02 02:28:05.449911
 """
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '5ff6967d2d01'
-down_revision: str | Sequence[str] | None = '5127cc72c04a'
+down_revision: str | Sequence[str] | None = 'b5954b8ed56c'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -11,19 +11,21 @@ from sqlmodel import Session, select
 from clawnet import audit
 from clawnet.bots import providers
 from clawnet.bots.base import BotsBase
+from clawnet.bots.checks import CheckResult
 from clawnet.bots.importer import import_openclaw_config
 from clawnet.bots.placement import place_bot, session_spec_of
+from clawnet.bots.provider_check import test_provider_key
 from clawnet.bots.providers import ProviderInput
 from clawnet.bots.queries import visible_bots
 from clawnet.bots.views import ImportResult, ProviderRow
 from clawnet.controlplane import openclaw_config as oc
 from clawnet.controlplane.plan import agent_spec, provider_spec
 from clawnet.controlplane.protocol import GatewayAuthError, GatewayConnection, GatewayError
-from clawnet.enums import GatewayKind
+from clawnet.enums import GatewayKind, ProviderKind
 from clawnet.errors import NotFound, UserError
 from clawnet.models import Bot, Gateway, ModelProvider
 from clawnet.security.permissions import Action, Principal, require
-from clawnet.security.secret_fields import GATEWAY_TOKEN
+from clawnet.security.secret_fields import GATEWAY_TOKEN, PROVIDER_API_KEY
 from clawnet.social.profiles import create_bot_profile
 
 
@@ -44,6 +46,30 @@ class Admin(BotsBase):
         saved = await self._db(save)
         self._changed()
         return saved
+
+    async def test_provider(
+        self, actor: Principal | None, inp: ProviderInput, provider_id: int | None = None
+    ) -> CheckResult:
+        """Try a provider's key (the one typed, or the stored one when `inp.api_key` is empty)
+        against its base URL, and whether it offers the models listed."""
+
+        def stored_key(session: Session) -> str:
+            require(session, actor, Action.MANAGE_PROVIDERS)
+            row = session.get(ModelProvider, provider_id) if provider_id is not None else None
+            return PROVIDER_API_KEY.unseal(row.api_key_enc) if row is not None and row.api_key_enc else ""
+
+        stored = await self._db(stored_key)  # also the permission check, before any request
+        key = inp.api_key.strip() or stored
+        try:
+            kind = ProviderKind(inp.kind)
+        except ValueError:
+            return CheckResult(False, "Choose a provider type first.")
+        base_url = inp.base_url
+        if kind is ProviderKind.LOCAL_ECHO:
+            base_url = f"http://127.0.0.1:{self.settings.echo_llm_port}/v1"
+        name = inp.display_name.strip() or providers.KIND_LABELS[kind].split(" (")[0]
+        model_ids = [m["id"] for m in providers.parse_models(inp.models_text)]
+        return await test_provider_key(kind, name, base_url, key, model_ids)
 
     async def delete_provider(self, actor: Principal | None, provider_id: int) -> None:
         await self._db(lambda s: providers.delete_provider(s, actor, provider_id))

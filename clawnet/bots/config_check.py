@@ -1,5 +1,6 @@
 """Asking OpenClaw before saving: the configuration a change to a bot would give its gateway,
-checked by the real `openclaw config validate` in that gateway's environment.
+checked by the real `openclaw config validate` (offline, with the channel plugins that config
+needs, as `openclaw_cli.validate_config` sets them up).
 
 A saved bot on a gateway is checked inside its gateway's whole config (its routing rules name
 other bots' accounts, and every bot of the gateway shares one `bindings` list); a bot not yet
@@ -10,7 +11,6 @@ like the form's fields (`bindings.<n>`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
@@ -18,10 +18,9 @@ from sqlmodel import Session
 from clawnet.bots.forms import BotInput
 from clawnet.controlplane import openclaw_config as oc
 from clawnet.controlplane.openclaw_cli import ValidationResult, validate_config
-from clawnet.controlplane.paths import gateway_paths
 from clawnet.controlplane.plan import candidate_config, preview_config
-from clawnet.enums import ChannelType, DmPolicy, GatewayKind, MentionPolicy
-from clawnet.models import Bot, Gateway, ModelProvider
+from clawnet.enums import ChannelType, DmPolicy, MentionPolicy
+from clawnet.models import Bot, ModelProvider
 from clawnet.settings import Settings
 
 
@@ -70,11 +69,9 @@ def agent_spec_of(inp: BotInput, provider: ModelProvider | None) -> oc.AgentSpec
 
 @dataclass
 class Candidate:
-    """The config to check, and where to check it (the gateway's own state and HOME)."""
+    """The config to check, and which of its bindings are the bot's own rules."""
 
     config: dict[str, Any]
-    state_dir: Path | None = None
-    home: Path | None = None
     rule_paths: dict[int, int] = field(default_factory=dict)  # config bindings index -> rule index
 
 
@@ -84,23 +81,12 @@ def candidate(session: Session, settings: Settings, inp: BotInput, bot_id: int |
     agent = agent_spec_of(inp, provider)
     bot = session.get(Bot, bot_id) if bot_id else None
     config = candidate_config(session, settings, bot, agent) if bot is not None else None
-    state_dir = home = None
-    if config is not None and bot is not None and bot.gateway_id is not None:
-        gw = session.get(Gateway, bot.gateway_id)
-        paths = gateway_paths(settings, bot.gateway_id)
-        if (
-            gw is not None
-            and gw.kind == GatewayKind.LOCAL.value
-            and paths.state.is_dir()
-            and paths.home.is_dir()
-        ):
-            state_dir, home = paths.state, paths.home
     if config is None:
         session_spec = oc.SessionSpec(
             inp.session_scope, inp.dm_scope, inp.reset_mode, inp.reset_at_hour, inp.reset_idle_minutes
         )
         config = preview_config(settings, agent, provider, session_spec)
-    return Candidate(config, state_dir, home, _rule_paths(config, agent))
+    return Candidate(config, _rule_paths(config, agent))
 
 
 def _rule_paths(config: dict[str, Any], agent: oc.AgentSpec) -> dict[int, int]:
@@ -120,7 +106,7 @@ def _rule_paths(config: dict[str, Any], agent: oc.AgentSpec) -> dict[int, int]:
 
 async def check_with_openclaw(settings: Settings, cand: Candidate) -> tuple[ValidationResult, dict[str, str]]:
     """OpenClaw's verdict, and its complaints about the bot's own rules keyed `bindings.<n>`."""
-    result = await validate_config(settings, cand.config, state_dir=cand.state_dir, home=cand.home)
+    result = await validate_config(settings, cand.config)
     field_errors: dict[str, str] = {}
     for path, message in result.issues:
         parts = path.split(".")

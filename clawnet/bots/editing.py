@@ -1,6 +1,6 @@
 """What the setup wizard needs from the bots domain: the form (new, from a draft, or from a saved
-bot), checks of each step, the real `openclaw config validate` before launch, drafts, a Telegram
-token test and avatar uploads. Secrets typed into the wizard stay server-side: they come in as
+bot), checks of each step, the real `openclaw config validate` before launch, drafts, the channels'
+credential tests and avatar uploads. Secrets typed into the wizard stay server-side: they come in as
 `creds` ("<channel>.<field>" -> value) and never go back out."""
 
 from __future__ import annotations
@@ -13,18 +13,22 @@ from sqlmodel import Session
 from clawnet import media
 from clawnet.bots import drafts
 from clawnet.bots.base import BotsBase
-from clawnet.bots.checks import CheckResult, test_telegram_token
+from clawnet.bots.checks import CheckResult, test_discord_token, test_slack_tokens, test_telegram_token
 from clawnet.bots.config_check import Candidate, candidate, check_with_openclaw
 from clawnet.bots.forms import BotForm, BotInput, apply_form_changes, form_of
 from clawnet.bots.providers import model_choices
+from clawnet.bots.signal_check import test_signal
 from clawnet.bots.store import stored_credentials, stored_input
 from clawnet.bots.validation import available_agent_id, risky_tool_warnings, validate_bot_input
 from clawnet.bots.views import ConfigCheck, DraftRow, FormCheck, ModelChoice
+from clawnet.enums import ChannelType
 from clawnet.errors import NotFound
 from clawnet.models import Bot
 from clawnet.security.permissions import Action, Principal, require
 
 AVATAR_MAX_BYTES = 2 * 2**20
+# Credential fields that are settings, not secrets: a form may show their stored values.
+PLAIN_CREDENTIALS = frozenset({"signal.transport", "signal.url"})
 
 
 class Editing(BotsBase):
@@ -51,6 +55,17 @@ class Editing(BotsBase):
             if bot is None:
                 raise NotFound("No such bot.")
             return form_of(stored_input(session, bot)), sorted(stored_credentials(session, bot_id))
+
+        return await self._db(read)
+
+    async def plain_settings(self, actor: Principal | None, bot_id: int) -> dict[str, str]:
+        """The channel settings stored beside the credentials that are no secret (how Signal's
+        gateway reaches signal-cli), so a form can show them."""
+
+        def read(session: Session) -> dict[str, str]:
+            require(session, actor, Action.CONFIGURE_BOT, bot_id)
+            stored = stored_credentials(session, bot_id)
+            return {k: v for k, v in stored.items() if k in PLAIN_CREDENTIALS}
 
         return await self._db(read)
 
@@ -112,17 +127,38 @@ class Editing(BotsBase):
             return ConfigCheck(True, "OpenClaw accepts this configuration.")
         return ConfigCheck(False, f"OpenClaw would refuse this configuration: {result.describe()}")
 
-    async def test_telegram(
-        self, actor: Principal | None, token: str, *, bot_id: int | None = None
+    async def test_channel(
+        self, actor: Principal | None, channel: str, creds: dict[str, str], *, bot_id: int | None = None
     ) -> CheckResult:
-        """Try a Telegram bot token (the one typed, or the stored one of the bot being edited)."""
+        """Try one channel's credentials against its service: the ones typed (`creds`,
+        "<channel>.<field>"), or for a bot being edited the stored ones where nothing was typed."""
 
-        def stored(session: Session) -> str:
+        def stored(session: Session) -> dict[str, str]:
             require(session, actor, Action.CONFIGURE_BOT if bot_id else Action.CREATE_BOT, bot_id)
-            return stored_credentials(session, bot_id).get("telegram.botToken", "") if bot_id else ""
+            return stored_credentials(session, bot_id) if bot_id else {}
 
-        stored_token = await self._db(stored)  # also the permission check, before any request
-        return await test_telegram_token(self.settings, token or stored_token)
+        known = await self._db(stored)  # also the permission check, before any request
+        prefix = f"{channel}."
+        value = {
+            k.removeprefix(prefix): v
+            for k, v in {**known, **{k: v for k, v in creds.items() if v}}.items()
+            if k.startswith(prefix)
+        }
+        if channel == ChannelType.TELEGRAM:
+            return await test_telegram_token(self.settings, value.get("botToken", ""))
+        if channel == ChannelType.DISCORD:
+            return await test_discord_token(
+                self.settings, value.get("token", ""), value.get("applicationId", "")
+            )
+        if channel == ChannelType.SLACK:
+            return await test_slack_tokens(
+                self.settings, value.get("botToken", ""), value.get("appToken", "")
+            )
+        if channel == ChannelType.SIGNAL:
+            return await test_signal(
+                self.settings, value.get("transport", ""), value.get("url", ""), value.get("account", "")
+            )
+        return CheckResult(False, "There is nothing to test for this channel before the bot runs.")
 
     async def drafts(self, actor: Principal | None) -> list[DraftRow]:
         return await self._db(lambda s: drafts.list_drafts(s, actor))

@@ -172,6 +172,9 @@ def import_openclaw_config(session: Session, settings: Settings, actor: Principa
         identity = entry.get("identity") or {}
         channels = []
         for ctype_value, _account_id, account in owned.get(agent_id, []):
+            transport = account.get("transport")
+            if isinstance(transport, dict):  # Signal's {kind, url}: kept as two fields
+                account = {**account, "transport": transport.get("kind"), "url": transport.get("url")}
             creds = {
                 k: str(account[k])
                 for k in CHANNEL_CREDENTIAL_FIELDS[ChannelType(ctype_value)]

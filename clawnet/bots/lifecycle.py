@@ -8,10 +8,11 @@ gateway except `restart_bot` and `wait_for_bot`.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import replace
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from clawnet import audit
 from clawnet.bots.base import BotsBase
@@ -28,12 +29,34 @@ from clawnet.bots.store import (
 from clawnet.bots.validation import available_agent_id, validate_bot_input
 from clawnet.bots.views import AutoPost
 from clawnet.controlplane.agent_files import request_data_deletion
+from clawnet.controlplane.remote import ControlOpError
 from clawnet.enums import BotStatus, DesiredStatus, GatewayStatus
 from clawnet.errors import NotFound, UserError
 from clawnet.events import Kind
-from clawnet.models import Bot, Gateway, utcnow
+from clawnet.models import Bot, BotChannel, Gateway, utcnow
+from clawnet.models.access import ApprovedSender
 from clawnet.security.permissions import Action, Principal, require
 from clawnet.social.profiles import create_bot_profile
+
+log = logging.getLogger(__name__)
+# (gateway id, agent id, [(channel, sender id)]) an edit took off the bot's allowlists
+_Removed = tuple[int | None, str, list[tuple[str, str]]]
+
+
+def bot_channels(session: Session, bot_id: int) -> list[BotChannel]:
+    return list(session.exec(select(BotChannel).where(BotChannel.bot_id == bot_id)))
+
+
+def forget_approval(session: Session, bot_id: int, channel: str, sender: str) -> None:
+    row = session.exec(
+        select(ApprovedSender).where(
+            ApprovedSender.bot_id == bot_id,
+            ApprovedSender.channel == channel,
+            ApprovedSender.sender_id == sender,
+        )
+    ).first()
+    if row is not None:
+        session.delete(row)
 
 
 def _bot(session: Session, bot_id: int) -> Bot:
@@ -88,11 +111,11 @@ class Lifecycle(BotsBase):
     async def update_bot(self, actor: Principal | None, bot_id: int, inp: BotInput) -> None:
         """Replace the bot's settings with `inp` (empty credentials keep the stored ones)."""
 
-        def update(session: Session) -> None:
+        def update(session: Session) -> _Removed:
             who = require(session, actor, Action.CONFIGURE_BOT, bot_id)
-            self._save(session, who, _bot(session, bot_id), inp)
+            return self._save(session, who, _bot(session, bot_id), inp)
 
-        await self._db(update)
+        await self._forget_removed(await self._db(update))
         self._changed(bot_id)
 
     async def update_from_form(
@@ -101,16 +124,27 @@ class Lifecycle(BotsBase):
         """Apply what changed between the wizard's form as loaded (`base`) and as submitted:
         everything else about the bot, shown in the form or not, stays as it is."""
 
-        def update(session: Session) -> None:
+        def update(session: Session) -> _Removed:
             who = require(session, actor, Action.CONFIGURE_BOT, bot_id)
             bot = _bot(session, bot_id)
             merged = apply_form_changes(stored_input(session, bot), base, form, creds)
-            self._save(session, who, bot, merged)
+            return self._save(session, who, bot, merged)
 
-        await self._db(update)
+        await self._forget_removed(await self._db(update))
         self._changed(bot_id)
 
-    def _save(self, session: Session, who: Principal, bot: Bot, inp: BotInput) -> None:
+    async def _forget_removed(self, removed: _Removed) -> None:
+        """Senders taken off an allowlist by an edit lose access like a revoke: OpenClaw also
+        allows the senders in its own pairing store, so they are removed there too."""
+        gateway_id, agent_id, senders = removed
+        for channel, sender in senders:
+            try:
+                await self.control.forget_paired_sender(gateway_id, channel, agent_id, sender)
+            except ControlOpError as exc:
+                log.warning("could not remove %s sender %s from the pairing store: %s", channel, sender, exc)
+
+    def _save(self, session: Session, who: Principal, bot: Bot, inp: BotInput) -> _Removed:
+        """Store `inp` as the bot's settings; returns the senders it took off allowlists."""
         assert bot.id is not None
         inp = replace(inp, agent_id=bot.agent_id)  # the agent id is the bot's identity in its gateway
         # A credential left empty keeps the stored one: check the bot as it will be.
@@ -132,6 +166,17 @@ class Lifecycle(BotsBase):
         if errors:
             raise UserError(field_errors=errors)
         before = summary(bot)
+        approved_on = bot.gateway_id  # where the senders were approved (the edit may move the bot)
+        allowed_before = {c.type: set(c.allow_from) for c in bot_channels(session, bot.id)}
+        allowed_after = {c.type: set(c.allow_from) for c in inp.channels}
+        dropped = sorted(
+            (channel, sender)
+            for channel, senders in allowed_before.items()
+            for sender in senders - allowed_after.get(channel, set())
+            if sender != "*"
+        )
+        for channel, sender in dropped:
+            forget_approval(session, bot.id, channel, sender)
         apply_input(bot, inp)
         bot.config_version += 1
         if inp.remote_gateway_id is not None:
@@ -150,6 +195,7 @@ class Lifecycle(BotsBase):
             before=before,
             after=summary(bot),
         )
+        return approved_on, bot.agent_id, dropped
 
     async def delete_bot(self, actor: Principal | None, bot_id: int, *, delete_data: bool = False) -> None:
         """Remove a bot. Its gateway drops the agent without deleting files; the bot's data

@@ -9,19 +9,19 @@ import asyncio
 from sqlmodel import Session
 
 from clawnet import audit
+from clawnet.bots import whatsapp
 from clawnet.bots.base import BotsBase
 from clawnet.bots.queries import log_scope
-from clawnet.bots.views import LogEntry, LogScope
+from clawnet.bots.views import LogEntry, LogScope, PairingStep
 from clawnet.controlplane.chat import ChatError, Turn
-from clawnet.controlplane.gateway_api import GatewayApi, is_expiry, lacks_plugin, main_session_key
+from clawnet.controlplane.gateway_api import GatewayApi, lacks_plugin, main_session_key
 from clawnet.controlplane.logs import recent_logs
-from clawnet.controlplane.protocol import GatewayError
+from clawnet.controlplane.protocol import GatewayError, GatewayTimeout
 from clawnet.errors import NotFound, UserError
 from clawnet.models import Bot
 from clawnet.security.permissions import Action, Principal, require
 
 MAX_MESSAGE = 20000
-QR_VALID_S = 120
 
 
 class ChannelActionError(UserError):
@@ -91,33 +91,36 @@ class Operations(BotsBase):
             return f"{channel} restarted."
         return f"{channel} did not start: {outcome.reason or 'no reason given'}."
 
-    async def whatsapp_pairing_qr(self, actor: Principal | None, bot_id: int) -> tuple[str, str]:
-        """Start WhatsApp's QR login through the gateway: (QR image data URL, login key)."""
+    async def whatsapp_pairing_qr(
+        self, actor: Principal | None, bot_id: int, *, relink: bool = False
+    ) -> PairingStep:
+        """Start WhatsApp's QR login through the bot's gateway. `relink` drops an existing link."""
         api, agent_id = await self._gateway_of(actor, bot_id, Action.CONFIGURE_BOT, "channel.whatsapp_pair")
         try:
-            login = await api.start_web_login("whatsapp", agent_id, valid_ms=QR_VALID_S * 1000)
+            login = await api.start_web_login(
+                "whatsapp", agent_id, valid_ms=whatsapp.QR_WAIT_S * 1000, force=relink
+            )
         except GatewayError as exc:
-            if lacks_plugin(exc):
-                raise ChannelActionError(
-                    "This gateway has no WhatsApp support installed. On the gateway host run "
-                    "`openclaw plugins install @openclaw/whatsapp`, then restart the bot."
-                ) from None
-            raise ChannelActionError(f"WhatsApp pairing could not start: {exc.message}") from None
-        if not login.qr_data_url.startswith("data:image/"):
-            raise ChannelActionError("The gateway did not return a QR code. Try again in a moment.")
-        return login.qr_data_url, login.login_key
+            raise ChannelActionError(pairing_error(exc)) from None
+        return whatsapp.started(login)
 
-    async def whatsapp_pairing_wait(self, actor: Principal | None, bot_id: int, login_key: str) -> str:
+    async def whatsapp_pairing_wait(
+        self, actor: Principal | None, bot_id: int, shown: PairingStep
+    ) -> PairingStep:
+        """Wait a while for the code on screen (`shown`) to be scanned: the link, a new code when
+        WhatsApp rotates it, "waiting" when neither came, or the failure."""
         api, agent_id = await self._gateway_of(actor, bot_id, Action.CONFIGURE_BOT, "")
         try:
-            connected = await api.wait_web_login("whatsapp", agent_id, login_key, valid_ms=QR_VALID_S * 1000)
+            login = await api.wait_web_login(
+                "whatsapp",
+                agent_id,
+                shown.login_key,
+                current_qr=shown.qr,
+                valid_ms=whatsapp.WAIT_STEP_S * 1000,
+            )
         except GatewayError as exc:
-            if is_expiry(exc):
-                raise ChannelActionError(
-                    "The QR code timed out before it was scanned. Press Pair again for a new one."
-                ) from None
-            raise ChannelActionError(f"WhatsApp pairing failed: {exc.message}") from None
-        return "WhatsApp is linked." if connected else "WhatsApp did not confirm the link."
+            raise ChannelActionError(pairing_error(exc)) from None
+        return whatsapp.waited(login, shown.qr)
 
     async def log_scope(self, actor: Principal | None, bot_id: int) -> LogScope | None:
         return await self._db(lambda s: log_scope(s, actor, bot_id))
@@ -135,3 +138,11 @@ class Operations(BotsBase):
         return [
             LogEntry(ln.time, ln.level, ln.subsystem, ln.message) for ln in lines if scope.shows(ln.message)
         ]
+
+
+def pairing_error(exc: GatewayError) -> str:
+    if lacks_plugin(exc):
+        return whatsapp.NO_PLUGIN
+    if isinstance(exc, GatewayTimeout):
+        return "The gateway did not answer in time. Press Pair again."
+    return whatsapp.failure(exc.message) or f"WhatsApp pairing failed: {exc.message}"

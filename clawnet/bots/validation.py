@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from clawnet.bots.forms import BindingInput, BotInput
 from clawnet.bots.store import binding_input
-from clawnet.controlplane.openclaw_config import CHANNEL_CREDENTIAL_FIELDS
+from clawnet.controlplane.openclaw_config import CHANNEL_CREDENTIAL_FIELDS, SIGNAL_TRANSPORTS
 from clawnet.controlplane.paths import bot_paths
 from clawnet.enums import (
     ChannelType,
@@ -85,6 +85,8 @@ GROUP_ID_FORMATS: dict[ChannelType, tuple[re.Pattern[str], str]] = {
     ),
 }
 GROUP_WORD = {ChannelType.DISCORD: "server", ChannelType.SLACK: "channel"}
+# An http(s) address without credentials (OpenClaw's schema refuses user@host), path allowed.
+SIGNAL_URL_RE = re.compile(r"^https?://[^/?#@\s]+(/[^\s]*)?$", re.IGNORECASE)
 
 
 def slugify(name: str) -> str:
@@ -306,9 +308,20 @@ def credential_problems(channel: ChannelType, creds: dict[str, str]) -> dict[str
             errors["appToken"] = (
                 "The app-level token starts with xapp- (Basic Information → App-Level Tokens, scope connections:write)."
             )
-    elif channel is ChannelType.SIGNAL and not E164_RE.fullmatch(value["account"]):
-        errors["account"] = "The Signal number in international format, like +15555550123."
+    elif channel is ChannelType.SIGNAL:
+        if not E164_RE.fullmatch(value["account"]):
+            errors["account"] = "The Signal number in international format, like +15555550123."
+        errors |= signal_transport_problems(value["transport"] or "managed-native", value["url"])
     return errors
+
+
+def signal_transport_problems(kind: str, url: str) -> dict[str, str]:
+    """How the gateway reaches signal-cli: a known kind, and for a daemon its http(s) address."""
+    if kind not in SIGNAL_TRANSPORTS:
+        return {"transport": "Choose how the gateway reaches signal-cli."}
+    if kind != "managed-native" and not SIGNAL_URL_RE.fullmatch(url):
+        return {"url": "The address signal-cli's HTTP daemon listens on, like http://127.0.0.1:8080."}
+    return {}
 
 
 def validate_bot_input(

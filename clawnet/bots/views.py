@@ -229,3 +229,15 @@ class ImportResult:
 class BotChoice:
     id: int
     name: str
+
+
+@dataclass(frozen=True)
+class PairingStep:
+    """Where a WhatsApp pairing stands: `state` is "qr" (show `qr`, valid `valid_s` more
+    seconds), "waiting" (the same code, still valid), "linked" or "failed" (`message` says why)."""
+
+    state: str
+    message: str
+    qr: str = ""
+    valid_s: int = 0
+    login_key: str = ""

@@ -14,7 +14,7 @@ from clawnet.controlplane.chat import ChatError, Turn
 from clawnet.controlplane.controller import FleetController
 from clawnet.controlplane.gateway_api import GatewayApi
 from clawnet.controlplane.kicks import write_kick
-from clawnet.controlplane.remote import RemoteChats, RemoteGatewayClient
+from clawnet.controlplane.remote import ControlOpError, RemoteChats, RemoteGatewayClient, call_control_op
 from clawnet.events import EventBus, Kind
 
 
@@ -44,6 +44,12 @@ class Control(Protocol):
         ...
 
     async def restart_gateway(self, gateway_id: int) -> None: ...
+
+    async def forget_paired_sender(
+        self, gateway_id: int | None, channel: str, account_id: str, sender: str
+    ) -> str:
+        """Remove an approved sender from OpenClaw's pairing stores; what is left to say, or ""."""
+        ...
 
 
 class LocalControl:
@@ -77,6 +83,11 @@ class LocalControl:
 
     async def restart_gateway(self, gateway_id: int) -> None:
         await self.controller.restart_gateway(gateway_id)
+
+    async def forget_paired_sender(
+        self, gateway_id: int | None, channel: str, account_id: str, sender: str
+    ) -> str:
+        return await self.controller.access.forget_paired_sender(gateway_id, channel, account_id, sender)
 
 
 class RemoteControl:
@@ -120,3 +131,11 @@ class RemoteControl:
 
     async def restart_gateway(self, gateway_id: int) -> None:
         self.kick()  # the controller restarts what the database says should run
+
+    async def forget_paired_sender(
+        self, gateway_id: int | None, channel: str, account_id: str, sender: str
+    ) -> str:
+        if not self._transport:
+            raise ControlOpError("The control plane is not running in this process.")
+        args = {"gateway_id": gateway_id, "channel": channel, "account_id": account_id, "sender": sender}
+        return str(await call_control_op(self.bus, "forget_paired_sender", args) or "")

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
+from clawnet.controlplane.channel_errors import plain_channel_error
 from clawnet.controlplane.db_runner import DbRunner
 from clawnet.controlplane.gateway_api import ChannelAccount
 from clawnet.controlplane.links import GatewayLink
@@ -31,7 +32,9 @@ def account_status(account: ChannelAccount) -> tuple[ChannelStatus, str]:
     if account.connected:
         return ChannelStatus.CONNECTED, ""
     if account.last_error:
-        return ChannelStatus.ERROR, account.last_error
+        return ChannelStatus.ERROR, plain_channel_error(account.channel, account.last_error)
+    if account.linked is False:  # WhatsApp before its QR code was scanned: say so, not nothing
+        return ChannelStatus.DISCONNECTED, plain_channel_error(account.channel, "not linked")
     return ChannelStatus.DISCONNECTED, ""
 
 

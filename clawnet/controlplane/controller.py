@@ -33,6 +33,7 @@ from clawnet.controlplane.health import (
 from clawnet.controlplane.kicks import listen_for_kicks
 from clawnet.controlplane.links import GatewayLink, GatewayLinks
 from clawnet.controlplane.logs import LogTails
+from clawnet.controlplane.pairing import AccessRequestSync
 from clawnet.controlplane.reconciler import Reconciler, ReconcilerDeps
 from clawnet.controlplane.recovery import Recovery, RecoveryDeps
 from clawnet.controlplane.remote import RemoteRequests
@@ -119,7 +120,14 @@ class FleetController:
                 start_timeout_s=start_timeout_s,
             )
         )
-        self.remote = RemoteRequests(self.bus, self.chats, self.links, self.tasks)
+        self.access = AccessRequestSync(settings, self.bus, self.links)
+        self.remote = RemoteRequests(
+            self.bus,
+            self.chats,
+            self.links,
+            self.tasks,
+            ops={"forget_paired_sender": self.access.forget_paired_sender},
+        )
         self.echo_llm: FakeLLM | None = FakeLLM(port=settings.echo_llm_port) if run_echo_llm else None
         self._kick = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
@@ -140,6 +148,7 @@ class FleetController:
         await self.recovery.adopt_survivors()
         self.health.start()
         self.log_tails.start()
+        self.access.start()
         self._loops = [
             asyncio.create_task(self._reconcile_loop(), name="fleet-reconcile"),
             asyncio.create_task(
@@ -172,6 +181,7 @@ class FleetController:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self._guarded("stopping log tails", self.log_tails.stop())
+        await self._guarded("stopping the access request poll", self.access.stop())
         for gateway_id in self.links.ids():
             await self._guarded("closing gateway connections", self.links.drop(gateway_id))
         if self.echo_llm is not None:
@@ -221,6 +231,7 @@ class FleetController:
             self.status.note_alive(link.gateway_id)
 
     async def on_connected(self, link: GatewayLink) -> None:
+        self.access.forget(link.gateway_id)
         await link.api.subscribe_sessions()
         await self.reconciler.drift.check_remote_hash(link.gateway_id, await link.api.config_hash())
         self.status.note_alive(link.gateway_id, force=True)

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from clawnet.controlplane.protocol import GatewayError, GatewayTimeout
+from clawnet.controlplane.protocol import GatewayError
 
 # --- session keys (one source for their format) ---------------------------------------------
 
@@ -52,7 +52,10 @@ def asks_for_retry(exc: GatewayError) -> bool:
 def lacks_plugin(exc: GatewayError) -> bool:
     """The channel's plugin is not installed on the gateway."""
     text = exc.message.lower()
-    return any(w in text for w in ("plugin", "not installed", "unknown channel", "no qr"))
+    return any(
+        w in text
+        for w in ("plugin", "not installed", "unknown channel", "no qr", "login provider is not available")
+    )
 
 
 def owns_inherited_auth(exc: GatewayError) -> bool:
@@ -60,9 +63,9 @@ def owns_inherited_auth(exc: GatewayError) -> bool:
     return "authInheritance" in exc.message
 
 
-def is_expiry(exc: GatewayError) -> bool:
-    text = exc.message.lower()
-    return isinstance(exc, GatewayTimeout) or "timeout" in text or "expired" in text
+def is_request_gone(exc: GatewayError) -> bool:
+    """A pairing request was already approved, dismissed or expired."""
+    return "no longer exists" in exc.message.lower()
 
 
 # Explicitly no inherited credentials: a patch naming this path keeps OpenClaw from pinning an owner.
@@ -109,6 +112,7 @@ class ChannelAccount:
     connected: bool
     last_error: str
     last_event_ms: float | None
+    linked: bool | None = None  # WhatsApp: whether a phone is linked (None: not a linked channel)
 
 
 @dataclass(frozen=True)
@@ -119,8 +123,26 @@ class ChannelStart:
 
 @dataclass(frozen=True)
 class WebLogin:
+    """An answer of `web.login.start` or `web.login.wait`: a QR code (a new one when WhatsApp
+    rotated it), a link made, or neither, with the channel's own words."""
+
     qr_data_url: str
     login_key: str
+    message: str = ""
+    connected: bool = False
+
+
+QR_PARAM_MAX = 16384  # web.login.wait's currentQrDataUrl is at most this long
+
+
+def web_login(answer: Any, login_key: str = "") -> WebLogin:
+    answer = answer if isinstance(answer, dict) else {}
+    return WebLogin(
+        str(answer.get("qrDataUrl") or answer.get("qr") or ""),
+        str(answer.get("sessionKey") or login_key),
+        str(answer.get("message") or ""),
+        answer.get("connected") is True,
+    )
 
 
 @dataclass(frozen=True)
@@ -153,6 +175,43 @@ class GatewayFigures:
     event_loop_utilization: float
     event_loop_delay_p99_ms: float
     session_count: int
+
+
+@dataclass(frozen=True)
+class PairingRequest:
+    """One pending DM pairing request (`channels.pairing.list`). OpenClaw never exposes the
+    pairing code here, and keeps no copy of the message that triggered the request."""
+
+    request_id: str
+    channel: str
+    account_id: str
+    sender_id: str
+    metadata: dict[str, str]  # e.g. Telegram: username, firstName, lastName
+    created_at: str  # ISO 8601, as OpenClaw wrote it
+    last_seen_at: str
+    expires_at: str
+    notify_supported: bool
+
+
+@dataclass(frozen=True)
+class PairingApproval:
+    sender_id: str
+    notification: str  # not-requested | sent | unsupported | failed
+
+
+def pairing_request(row: dict[str, Any]) -> PairingRequest:
+    meta = row.get("metadata") if isinstance(row.get("metadata"), dict) else {}
+    return PairingRequest(
+        request_id=str(row.get("requestId") or ""),
+        channel=str(row.get("channel") or ""),
+        account_id=str(row.get("accountId") or ""),
+        sender_id=str(row.get("senderId") or ""),
+        metadata={str(k): str(v) for k, v in (meta or {}).items() if v},
+        created_at=str(row.get("createdAt") or ""),
+        last_seen_at=str(row.get("lastSeenAt") or row.get("createdAt") or ""),
+        expires_at=str(row.get("expiresAt") or ""),
+        notify_supported=bool(row.get("notifySupported")),
+    )
 
 
 def session_row(row: dict[str, Any]) -> SessionRow:
@@ -256,6 +315,7 @@ class GatewayApi:
                         connected=bool(a.get("connected")),
                         last_error=str(a.get("lastError") or ""),
                         last_event_ms=float(seen) if isinstance(seen, int | float) and seen > 0 else None,
+                        linked=a["linked"] if isinstance(a.get("linked"), bool) else None,
                     )
                 )
         return accounts
@@ -273,26 +333,61 @@ class GatewayApi:
     async def stop_channel(self, channel: str, account_id: str) -> None:
         await self.caller.call("channels.stop", {"channel": channel, "accountId": account_id}, timeout=30)
 
-    async def start_web_login(self, channel: str, account_id: str, *, valid_ms: int = 120_000) -> WebLogin:
+    async def start_web_login(
+        self, channel: str, account_id: str, *, valid_ms: int = 30_000, force: bool = False
+    ) -> WebLogin:
+        """Ask for a QR code (`valid_ms`: how long the channel may take to get one). `force`
+        drops an existing link first."""
         answer = await self.caller.call(
             "web.login.start",
-            {"channel": channel, "accountId": account_id, "force": True, "timeoutMs": valid_ms},
-            timeout=60,
+            {"channel": channel, "accountId": account_id, "force": force, "timeoutMs": valid_ms},
+            timeout=valid_ms / 1000 + 30,
         )
-        answer = answer or {}
-        return WebLogin(
-            str(answer.get("qrDataUrl") or answer.get("qr") or ""), str(answer.get("sessionKey") or "")
-        )
+        return web_login(answer)
 
     async def wait_web_login(
-        self, channel: str, account_id: str, login_key: str, *, valid_ms: int = 120_000
-    ) -> bool:
-        """Wait until the code is scanned; True when the account is connected."""
+        self, channel: str, account_id: str, login_key: str, *, current_qr: str = "", valid_ms: int = 25_000
+    ) -> WebLogin:
+        """Wait up to `valid_ms` for the code to be scanned. Given the QR code shown, the answer
+        comes early with a new one when the channel rotates it."""
         params: dict[str, Any] = {"channel": channel, "accountId": account_id, "timeoutMs": valid_ms}
         if login_key:
             params["sessionKey"] = login_key
+        if current_qr.startswith("data:image/png;base64,") and len(current_qr) <= QR_PARAM_MAX:
+            params["currentQrDataUrl"] = current_qr
         answer = await self.caller.call("web.login.wait", params, timeout=valid_ms / 1000 + 10)
-        return bool((answer or {}).get("connected", True))
+        return web_login(answer, login_key)
+
+    # --- DM pairing (access requests) ------------------------------------------------------
+    # OpenClaw emits no event for a new request: callers poll `pairing_requests`. Approved
+    # senders live in the gateway's pairing store; no method lists or removes them.
+
+    async def pairing_requests(self, *, timeout: float = 10) -> list[PairingRequest]:
+        """Pending requests of every channel account whose DM policy is "pairing"."""
+        answer = await self.caller.call("channels.pairing.list", {}, timeout=timeout, connect_wait=0)
+        return [pairing_request(r) for r in (answer or {}).get("requests") or [] if isinstance(r, dict)]
+
+    async def approve_pairing(
+        self, channel: str, account_id: str, request_id: str, *, notify: bool = False
+    ) -> PairingApproval:
+        """Allow the sender (OpenClaw adds them to its pairing store) and, if asked and the
+        channel can, tell them. Raises GatewayError (`is_request_gone` when it is no longer
+        pending)."""
+        answer = await self.caller.call(
+            "channels.pairing.approve",
+            {"channel": channel, "accountId": account_id, "requestId": request_id, "notify": notify},
+            timeout=30,
+        )
+        answer = answer or {}
+        return PairingApproval(str(answer.get("senderId") or ""), str(answer.get("notification") or ""))
+
+    async def dismiss_pairing(self, channel: str, account_id: str, request_id: str) -> None:
+        """Drop the request without allowing the sender (they may ask again later)."""
+        await self.caller.call(
+            "channels.pairing.dismiss",
+            {"channel": channel, "accountId": account_id, "requestId": request_id},
+            timeout=30,
+        )
 
     # --- sessions and chat -------------------------------------------------------------------
 

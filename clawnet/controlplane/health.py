@@ -33,7 +33,7 @@ from clawnet.controlplane.links import GatewayLinks
 from clawnet.controlplane.paths import gateway_paths
 from clawnet.controlplane.protocol import GatewayError
 from clawnet.controlplane.status import StatusBook
-from clawnet.controlplane.supervisor import Supervisor, rotate_if_large
+from clawnet.controlplane.supervisor import Supervisor, core_ready, rotate_if_large
 from clawnet.enums import GatewayKind, GatewayStatus
 from clawnet.events import EventBus, Kind
 from clawnet.models import Gateway, GatewayMetric, LoginTicket, utcnow
@@ -199,7 +199,7 @@ class HealthMonitor:
         if kind == GatewayKind.LOCAL.value and port and self._http is not None:
             try:
                 response = await self._http.get(f"http://127.0.0.1:{port}/readyz")
-                ok = response.status_code == 200 and response.json().get("ready") is True
+                ok = core_ready(response.status_code, response.json())
             except (httpx.HTTPError, ValueError):
                 ok = False
         link = self.links.get(gateway_id)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from clawnet.controlplane.openclaw_config import render
+from clawnet.controlplane.plugins import ensure_installed, plugins_in
 from clawnet.settings import Settings
 
 
@@ -48,6 +49,14 @@ def openclaw_env(
     }
     if not has_channels:
         env["OPENCLAW_SKIP_CHANNELS"] = "1"
+    # Fakes of the channels' services on loopback, in tests (the variables the plugins read).
+    for name, value in (
+        ("DISCORD_API_URL", settings.discord_api_url),
+        ("SLACK_API_URL", settings.slack_api_url),
+        ("OPENCLAW_WHATSAPP_WEB_SOCKET_URL", settings.whatsapp_web_socket_url),
+    ):
+        if value:
+            env[name] = value
     return env
 
 
@@ -66,24 +75,18 @@ class ValidationResult:
 
 
 async def validate_config(
-    settings: Settings,
-    config: Mapping[str, Any],
-    timeout: float = 60.0,
-    *,
-    state_dir: Path | None = None,
-    home: Path | None = None,
+    settings: Settings, config: Mapping[str, Any], timeout: float = 60.0
 ) -> ValidationResult:
-    """Ask the real `openclaw config validate` about `config` (about 2 s). With `state_dir` and
-    `home`, it runs in that gateway's environment (its installed plugins; validating writes
-    nothing there); otherwise in an empty one."""
+    """Ask the real `openclaw config validate` about `config` (about 2 s)."""
     with tempfile.TemporaryDirectory(prefix="clawnet-validate-") as tmp:
         root = Path(tmp)
         config_path = root / "openclaw.json5"
         config_path.write_text(render(config))
-        if state_dir is None or home is None:
-            state_dir, home = root / "state", root / "home"
-            home.mkdir()
-        env = openclaw_env(settings, config_path=config_path, state_dir=state_dir, home=home)
+        (root / "home").mkdir()
+        needed = plugins_in(config)
+        if needed:  # validate as a gateway would run it: with the plugins' own schemas
+            await asyncio.to_thread(ensure_installed, settings.openclaw_plugins_dir, root / "state", needed)
+        env = openclaw_env(settings, config_path=config_path, state_dir=root / "state", home=root / "home")
         proc = await asyncio.create_subprocess_exec(
             str(settings.openclaw_bin),
             "config",

@@ -47,14 +47,25 @@ SECRET_KEYS = frozenset(
     {"token", "botToken", "appToken", "signingSecret", "userToken", "apiKey", "webhookSecret"}
 )
 REDACTED = "__CLAWNET_REDACTED__"
+# The OpenClaw plugin each channel type needs (Telegram is bundled; see controlplane/plugins.py).
+CHANNEL_PLUGIN_IDS: dict[ChannelType, str] = {
+    ChannelType.DISCORD: "discord",
+    ChannelType.SLACK: "slack",
+    ChannelType.WHATSAPP: "whatsapp",
+    ChannelType.SIGNAL: "signal",
+}
 # The credential fields each channel type takes (what the wizard asks for).
 CHANNEL_CREDENTIAL_FIELDS: dict[ChannelType, tuple[str, ...]] = {
     ChannelType.TELEGRAM: ("botToken",),
     ChannelType.DISCORD: ("token", "applicationId"),
     ChannelType.SLACK: ("botToken", "appToken", "signingSecret"),
     ChannelType.WHATSAPP: (),
-    ChannelType.SIGNAL: ("account",),
+    # Signal: the number, and how the gateway reaches signal-cli (`transport.kind`, `transport.url`).
+    ChannelType.SIGNAL: ("account", "transport", "url"),
 }
+# signal-cli as OpenClaw's Signal plugin reaches it: started by the gateway itself (on its PATH),
+# a native daemon someone runs (JSON-RPC + SSE at `url`), or bbernhard/signal-cli-rest-api.
+SIGNAL_TRANSPORTS = ("managed-native", "external-native", "container")
 
 
 @dataclass(frozen=True)
@@ -227,6 +238,9 @@ def _channel_account(c: ChannelSpec, active: bool = True) -> dict[str, Any]:
                 account[key] = creds[key]
     elif c.type == ChannelType.SIGNAL:
         account["account"] = creds.get("account", "")
+        kind, url = creds.get("transport") or "managed-native", creds.get("url", "")
+        if kind != "managed-native" and url:
+            account["transport"] = {"kind": kind, "url": url}
     account.update(
         group_settings(c.type, c.group_policy, c.group_allow_from, c.mention_policy, c.group_mentions)
     )
@@ -295,6 +309,11 @@ def build_config(spec: GatewaySpec) -> dict[str, Any]:
             section["accounts"][c.account_id] = _channel_account(c, a.active)
     if channels:
         config["channels"] = channels
+        plugins = sorted(
+            CHANNEL_PLUGIN_IDS[ChannelType(t)] for t in channels if ChannelType(t) in CHANNEL_PLUGIN_IDS
+        )
+        if plugins:
+            config["plugins"] = {"entries": {pid: {"enabled": True} for pid in plugins}}
     bindings = _bindings(spec.agents)
     if bindings:
         config["bindings"] = bindings

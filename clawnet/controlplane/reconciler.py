@@ -38,6 +38,7 @@ from clawnet.controlplane.drift import DriftWatch
 from clawnet.controlplane.links import GatewayLink, GatewayLinks
 from clawnet.controlplane.paths import gateway_paths
 from clawnet.controlplane.plan import GatewayPlan, load_plan
+from clawnet.controlplane.plugins import PluginsUnavailable, ensure_installed, plugins_in
 from clawnet.controlplane.ports import move_port
 from clawnet.controlplane.protocol import GatewayError
 from clawnet.controlplane.status import StatusBook
@@ -194,6 +195,14 @@ class Reconciler:
             bot_status=BotStatus.STARTING,
         )
         try:
+            # Channel plugins load only with an install record in the gateway's own state.
+            await asyncio.to_thread(
+                ensure_installed, self.settings.openclaw_plugins_dir, paths.state, plugins_in(plan.config)
+            )
+        except PluginsUnavailable as exc:
+            await self._start_failed(plan, str(exc), retry=False)
+            return
+        try:
             proc = await self.supervisor.spawn(gid, plan.port, has_channels=plan.has_channels)
         except PortInUseError as exc:
             if plan.applied_version == 0:
@@ -298,6 +307,10 @@ class Reconciler:
         if plan.is_local:
             prepare_agent_files(self.settings, plan.gateway_id, plan.agents)
         old = plan.applied_config or {}
+        if plan.is_local and plugins_in(plan.config) - plugins_in(old):
+            # A channel whose plugin this process did not load at start: only a restart loads it.
+            await self._restart_to_apply(plan)
+            return
         new_fp = oc.fingerprint_secrets(plan.config)
         removed = oc.removed_agents(old, plan.config)
         patch = oc.restate_invariants(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from clawnet.controlplane.chat import ChatError, ChatRouter, Turn
@@ -120,7 +121,39 @@ def _end(turn: Turn, status: TurnStatus, text: str, error: str) -> None:
 
 # Only these gateway methods may be called on a worker's behalf (channel actions); nothing that
 # changes a gateway's configuration travels this way.
-REMOTE_METHODS = frozenset({"channels.stop", "channels.start", "web.login.start", "web.login.wait"})
+REMOTE_METHODS = frozenset(
+    {
+        "channels.stop",
+        "channels.start",
+        "web.login.start",
+        "web.login.wait",
+        "channels.pairing.list",
+        "channels.pairing.approve",
+        "channels.pairing.dismiss",
+    }
+)
+# Control-plane operations other than gateway calls (they need the controller's host), by name.
+ControlOps = Mapping[str, Callable[..., Awaitable[Any]]]
+
+
+class ControlOpError(Exception):
+    """A control-plane operation asked for from another process failed or got no answer."""
+
+
+async def call_control_op(bus: EventBus, op: str, args: dict[str, Any], *, timeout: float = 30.0) -> Any:
+    """Run the control plane's operation `op` in the controller's process and return its answer."""
+    request_id = uuid.uuid4().hex
+    with bus.subscribe(
+        [Kind.CONTROL_RESULT], where=lambda e: e.payload.get("request_id") == request_id
+    ) as results:
+        bus.publish(Kind.CONTROL_REQUEST, {"request_id": request_id, "op": op, "args": args})
+        try:
+            result = await results.get(timeout=timeout + ACCEPT_TIMEOUT_S)
+        except TimeoutError:
+            raise ControlOpError("The control plane did not answer; try again in a moment.") from None
+    if "answer" in result.payload:
+        return result.payload["answer"]
+    raise ControlOpError(str(result.payload.get("error") or f"{op} failed"))
 
 
 class RemoteGatewayClient:
@@ -168,19 +201,42 @@ class RemoteRequests:
     """In the control plane's process: chats and channel-action gateway calls asked for by web
     workers without the control plane."""
 
-    def __init__(self, bus: EventBus, chats: ChatRouter, links: GatewayLinks, tasks: TaskSet) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        chats: ChatRouter,
+        links: GatewayLinks,
+        tasks: TaskSet,
+        ops: ControlOps | None = None,
+    ) -> None:
         self.bus = bus
         self.chats = chats
         self.links = links
         self.tasks = tasks
+        self.ops = dict(ops or {})
 
     async def serve(self) -> None:
-        with self.bus.subscribe([Kind.CHAT_REQUEST, Kind.GATEWAY_CALL]) as requests:
+        with self.bus.subscribe([Kind.CHAT_REQUEST, Kind.GATEWAY_CALL, Kind.CONTROL_REQUEST]) as requests:
             async for request in requests:
                 if request.kind == Kind.CHAT_REQUEST:
                     self.tasks.spawn(self._answer_chat(request), "remote-chat")
+                elif request.kind == Kind.CONTROL_REQUEST:
+                    self.tasks.spawn(self._answer_op(request), "remote-control-op")
                 else:
                     self.tasks.spawn(self._answer_gateway_call(request), "remote-gateway-call")
+
+    async def _answer_op(self, request: FleetEvent) -> None:
+        p = request.payload
+        reply: dict[str, Any] = {"request_id": p.get("request_id")}
+        op = self.ops.get(str(p.get("op") or ""))
+        if op is None:
+            reply["error"] = f"{p.get('op')} cannot be asked for from another process"
+        else:
+            try:
+                reply["answer"] = await op(**dict(p.get("args") or {}))
+            except Exception as exc:  # the asking process shows the reason
+                reply["error"] = str(exc) or type(exc).__name__
+        self.bus.publish(Kind.CONTROL_RESULT, reply)
 
     async def _answer_gateway_call(self, request: FleetEvent) -> None:
         p = request.payload

@@ -154,6 +154,21 @@ def explain_exit(code: int | None, stdout_path: Path) -> str:
     return f"The gateway stopped ({how}): {detail}"
 
 
+# What OpenClaw's /readyz lists as "failing" when a channel cannot connect (a refused token, an
+# unreachable service): the gateway itself serves; the channel's own status says what is wrong.
+CHANNEL_IDS = frozenset({"telegram", "discord", "slack", "whatsapp", "signal"})
+
+
+def core_ready(status_code: int, body: Any) -> bool:
+    """Ready, or only channels failing (which must not stop the gateway from running its bots)."""
+    if not isinstance(body, dict):
+        return False
+    if status_code == 200 and body.get("ready") is True:
+        return True
+    failing = body.get("failing")
+    return status_code == 503 and isinstance(failing, list) and bool(failing) and set(failing) <= CHANNEL_IDS
+
+
 class Supervisor:
     """Runs local gateway processes and reports their exits to `on_exit`."""
 
@@ -328,7 +343,7 @@ class Supervisor:
                     raise GatewayStartError(f"The gateway did not become ready within {timeout:.0f} s.")
                 with contextlib.suppress(httpx.HTTPError, ValueError):
                     response = await http.get(f"{url}/readyz")
-                    if response.status_code == 200 and response.json().get("ready") is True:
+                    if core_ready(response.status_code, response.json()):
                         break
                 await asyncio.wait({proc.exited}, timeout=0.05)
         if client is not None:

@@ -23,6 +23,13 @@ class Kind:
     # A gateway call (channel actions) asked for by a process without the control plane:
     GATEWAY_CALL = "gateway.call"  # payload: request_id, method, params, timeout
     GATEWAY_CALL_RESULT = "gateway.call.result"  # payload: request_id, answer | code, message
+    # Another control-plane operation asked for by a process without the control plane:
+    CONTROL_REQUEST = "control.request"  # payload: request_id, op, args
+    CONTROL_RESULT = "control.result"  # payload: request_id, answer | error
+    # DM pairing: a bot's pending access requests changed (new, expired, decided), or its
+    # approved senders did.
+    ACCESS_REQUESTS = "access.requests"  # payload: pending (the bot's count), resolved?
+    ACCESS_SENDERS = "access.senders"  # payload: channel, sender_id
     CONFIG_APPLIED = "config.applied"  # payload: version, hash, changed
     CONFIG_DRIFT = "config.drift"  # payload: expected_hash, remote_hash, action
     RECONCILE = "reconcile"  # payload: actions

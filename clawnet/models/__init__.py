@@ -1,6 +1,7 @@
 """ClawNet's tables, one module per domain. Importing this package registers every table on
 `SQLModel.metadata` (Alembic and the app both rely on that)."""
 
+from clawnet.models.access import AccessRequest, ApprovedSender
 from clawnet.models.accounts import (
     AuditEvent,
     BotAssignment,
@@ -64,11 +65,15 @@ ALL_TABLES = (
     Follow,
     Notification,
     Media,
+    AccessRequest,
+    ApprovedSender,
 )
 
 __all__ = [
     "ALL_TABLES",
+    "AccessRequest",
     "AgentTombstone",
+    "ApprovedSender",
     "AuditEvent",
     "Binding",
     "Bot",

@@ -3,14 +3,7 @@ model, and a FleetController that spawns real OpenClaw gateways on free loopback
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import secrets
-import signal
 import subprocess
-import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +16,6 @@ from clawnet.bots.providers import ensure_local_echo_provider
 from clawnet.bots.service import BotsService
 from clawnet.controlplane.controller import FleetController
 from clawnet.controlplane.health import HealthIntervals, RestartPolicy
-from clawnet.controlplane.openclaw_cli import openclaw_env
 from clawnet.db import session_scope
 from clawnet.enums import Role
 from clawnet.events import EventBus
@@ -31,6 +23,7 @@ from clawnet.security.permissions import Principal
 from clawnet.settings import Settings, get_settings
 from tests.factories import make_user
 from tests.support.server import free_port, free_port_range
+from tests.support.standalone_gateway import standalone_gateway as standalone
 
 
 @dataclass
@@ -104,59 +97,5 @@ def standalone_gateway(
     fleet_env: Settings, tmp_path: Path
 ) -> Iterator[tuple[str, str, subprocess.Popen[bytes]]]:
     """An OpenClaw gateway ClawNet did not start (as on another host): (url, token, process)."""
-    root = tmp_path / "remote-gateway"
-    for folder in ("home", "state"):
-        (root / folder).mkdir(parents=True)
-    port = free_port_range()
-    token = secrets.token_urlsafe(32)
-    config = root / "openclaw.json5"
-    config.write_text(
-        json.dumps(
-            {
-                "gateway": {
-                    "mode": "local",
-                    "port": port,
-                    "bind": "loopback",
-                    "auth": {"mode": "token", "token": token},
-                },
-                "logging": {"file": str(root / "openclaw.log")},
-            }
-        )
-    )
-    env = openclaw_env(
-        fleet_env, config_path=config, state_dir=root / "state", home=root / "home", has_channels=False
-    )
-    with (root / "stdout.log").open("wb") as out:
-        proc = subprocess.Popen(
-            [str(fleet_env.openclaw_bin), "gateway", "run"],
-            env=env,
-            cwd=root,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, (root / "stdout.log").read_text()[-2000:]
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as resp:
-                    if json.loads(resp.read()).get("ready"):
-                        break
-            except OSError:
-                pass
-            time.sleep(0.3)
-        else:
-            pytest.fail(
-                "the standalone gateway was not ready within 180 s:\n"
-                + (root / "stdout.log").read_text()[-2000:]
-            )
-        yield f"ws://127.0.0.1:{port}", token, proc
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+    with standalone(fleet_env, tmp_path / "remote-gateway") as gateway:
+        yield gateway

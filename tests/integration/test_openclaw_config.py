@@ -220,3 +220,23 @@ async def test_an_invalid_config_is_refused_naming_the_field(clawnet_env):
     result = await validate_config(get_settings(), config)
     assert not result.valid
     assert ("agents.entries.Bad Id", "Invalid key in record") in result.issues
+
+
+@pytest.mark.parametrize(
+    ("transport", "url"),
+    [
+        ("managed-native", ""),
+        ("external-native", "http://127.0.0.1:8080"),
+        ("container", "http://signal-cli:8080"),
+    ],
+)
+async def test_each_way_of_reaching_signal_cli_validates(clawnet_env, transport, url):
+    creds = {"account": "+15555550100", "transport": transport, "url": url}
+    channel = ChannelSpec(
+        ChannelType.SIGNAL, "bot1", creds, DmPolicy.PAIRING, (), "disabled", (), MentionPolicy.MENTION
+    )
+    config = build_config(_spec((_agent(1, (channel,)),)))
+    account = config["channels"]["signal"]["accounts"]["bot1"]
+    assert account.get("transport") == ({"kind": transport, "url": url} if url else None)
+    result = await validate_config(get_settings(), config)
+    assert result.valid, result.describe()

@@ -22,7 +22,7 @@ import reflex as rx
 from reflex.state import BaseState
 
 import clawnet.ui.pages
-from tests.security.world import World, diff, fingerprint
+from tests.security.world import APPROVED_SENDER, World, diff, fingerprint
 from tests.support.reflex_client import ReflexClient
 
 # Uploads arrive over HTTP (Reflex's /_upload route), not as WebSocket events; they are covered by
@@ -34,6 +34,7 @@ def clawnet_states() -> list[type[BaseState]]:
     for module in pkgutil.iter_modules(clawnet.ui.pages.__path__):
         importlib.import_module(f"clawnet.ui.pages.{module.name}")
     importlib.import_module("clawnet.ui.notify")
+    importlib.import_module("clawnet.ui.access_count")
     found: list[type[BaseState]] = []
 
     def walk(cls: type[BaseState]) -> None:
@@ -76,6 +77,8 @@ def arguments(handler: Any, world: World) -> dict[str, Any] | None:
         "gateway_id": str(ids["gateway"]),
         "draft_id": str(ids["draft"]),
         "session_id": str(ids["session"]),
+        "request_id": str(ids["access_request"]),
+        "sender_id": APPROVED_SENDER,
         "role": "admin",
         "currently": "active",
         "target": 5,
@@ -153,6 +156,7 @@ def path_for(state: type[BaseState], world: World) -> str:
         "AdminState": "/admin",
         "FeedState": "/feed",
         "NotificationsState": "/notifications",
+        "AccessState": "/access",
         "BotsListState": "/bots",
         "SessionsListState": "/sessions",
         "LoginState": "/login",
@@ -244,6 +248,7 @@ async def test_the_sweep_changes_the_victims_data_when_the_owner_runs_it(world):
             ("MyProfileState", "save_profile"),
             ("WizardState", "discard_draft"),
             ("FeedState", "delete_post"),
+            ("BotAccessState", "revoke"),
         ]:
             state, handler = by_name[(state_name, name)]
             before = fingerprint(world)
@@ -254,7 +259,14 @@ async def test_the_sweep_changes_the_victims_data_when_the_owner_runs_it(world):
                 settle_s=0.5,
             )
             changed_tables |= set(diff(before, fingerprint(world)))
-        expected = {"bots", "bot_api_tokens", "olga's profiles", "bot_drafts", "olga's posts"}
+        expected = {
+            "bots",
+            "bot_api_tokens",
+            "olga's profiles",
+            "bot_drafts",
+            "olga's posts",
+            "approved_senders",
+        }
         deadline = time.monotonic() + 60  # a write may land after its handler's settle window
         while not expected <= changed_tables and time.monotonic() < deadline:
             await asyncio.sleep(0.5)

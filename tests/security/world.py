@@ -10,6 +10,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.support.aio import run_async
@@ -19,6 +20,7 @@ TELEGRAM_TOKEN = "7654321:AAF-plaintext-telegram-secret-do-not-leak"
 PROVIDER_KEY = "sk-plaintext-provider-secret-do-not-leak"
 GATEWAY_TOKEN = "gw-plaintext-gateway-secret-do-not-leak"
 PASSWORD = "world-password-123"
+APPROVED_SENDER = "555"  # on olga's bot's Telegram allowlist, approved through an access request
 
 
 @dataclass
@@ -88,6 +90,8 @@ def build_world(server: ClawNetServer) -> World:
     from clawnet.accounts import registration, sign_in
     from clawnet.db import session_scope
     from clawnet.models import (
+        AccessRequest,
+        ApprovedSender,
         Bot,
         BotApiToken,
         BotAssignment,
@@ -162,6 +166,27 @@ def build_world(server: ClawNetServer) -> World:
                     credentials_enc=secret_fields.seal_json(
                         secret_fields.CHANNEL_CREDENTIALS, {"botToken": TELEGRAM_TOKEN}
                     ),
+                    allow_from=[APPROVED_SENDER],
+                )
+            )
+            # A stranger waiting for olga's decision, and one she let in.
+            now = datetime.now(UTC)
+            access_request = AccessRequest(
+                gateway_id=gateway.id,
+                bot_id=bot.id,
+                channel="telegram",
+                account_id="victim",
+                request_id="opaque-request-id",
+                sender_id="666",
+                sender_name="Stranger",
+                requested_at=now,
+                last_seen_at=now,
+                expires_at=now + timedelta(days=3650),
+            )
+            s.add(access_request)
+            s.add(
+                ApprovedSender(
+                    bot_id=bot.id, channel="telegram", sender_id=APPROVED_SENDER, sender_name="Friend"
                 )
             )
             s.add(
@@ -186,6 +211,7 @@ def build_world(server: ClawNetServer) -> World:
                 gateway=gateway.id or 0,
                 draft=draft.id or 0,
                 session=session_row.id or 0,
+                access_request=access_request.id or 0,
             )
             world.ids["token"] = s.exec(select(BotApiToken.id)).one() or 0
         with session_scope() as s:
@@ -240,6 +266,8 @@ def fingerprint(world: World) -> dict[str, list[tuple]]:
             "bots": _rows(conn, "bots", "WHERE id = ?", (ids["bot"],)),
             "foreign bots": _rows(conn, "bots", "WHERE owner_id NOT IN (?, ?)", (ids["otto"], ids["ada"])),
             "bot_channels": _rows(conn, "bot_channels", "WHERE bot_id = ?", (ids["bot"],)),
+            "access_requests": _rows(conn, "access_requests", "WHERE bot_id = ?", (ids["bot"],)),
+            "approved_senders": _rows(conn, "approved_senders", "WHERE bot_id = ?", (ids["bot"],)),
             "bindings": _rows(conn, "bindings", "WHERE bot_id = ?", (ids["bot"],)),
             "bot_sessions": _rows(conn, "bot_sessions", "WHERE bot_id = ?", (ids["bot"],)),
             "bot_drafts": _rows(conn, "bot_drafts", "WHERE user_id = ?", (ids["olga"],)),

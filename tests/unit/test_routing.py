@@ -185,7 +185,7 @@ class Verdicts:
         self.issues: tuple[tuple[str, str], ...] = ()
         self.configs: list[dict] = []
 
-    async def __call__(self, settings, config, timeout=60.0, *, state_dir=None, home=None):
+    async def __call__(self, settings, config, timeout=60.0):
         self.configs.append(config)
         return ValidationResult(not self.issues, self.issues)
 

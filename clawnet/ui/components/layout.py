@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from clawnet import routes
+from clawnet.ui.access_count import AccessCountState
 from clawnet.ui.notify import NotifyState
 from clawnet.ui.session import SessionState
 
@@ -34,6 +35,32 @@ def notifications_link() -> rx.Component:
         on_mount=NotifyState.start,
         data_testid="nav-notifications",
         aria_label="Notifications: " + NotifyState.unread.to(str) + " unread",
+    )
+
+
+def access_link() -> rx.Component:
+    """Access requests, with how many wait for a decision (live)."""
+    return rx.link(
+        rx.hstack(
+            rx.text("Access", weight="medium", size="3"),
+            rx.cond(
+                AccessCountState.pending > 0,
+                rx.badge(
+                    AccessCountState.pending,
+                    color_scheme="orange",
+                    variant="solid",
+                    radius="full",
+                    data_testid="nav-access-count",
+                ),
+            ),
+            spacing="1",
+            align="center",
+        ),
+        href=routes.ACCESS,
+        underline="none",
+        on_mount=AccessCountState.start,
+        data_testid="nav-access",
+        aria_label="Access requests: " + AccessCountState.pending.to(str) + " waiting",
     )
 
 
@@ -81,6 +108,7 @@ def navbar() -> rx.Component:
                             nav_link("Dashboard", routes.DASHBOARD, "nav-dashboard"),
                             nav_link("Bots", routes.BOTS, "nav-bots"),
                             nav_link("Sessions", routes.SESSIONS, "nav-sessions"),
+                            access_link(),
                             spacing="5",
                         ),
                     ),

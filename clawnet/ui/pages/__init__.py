@@ -1,5 +1,27 @@
 """Every page of the app; importing this package registers them (`@rx.page`)."""
 
-from clawnet.ui.pages import admin, auth, bot_detail, dashboard, feed, fleet_lists, settings, social, wizard
+from clawnet.ui.pages import (
+    access,
+    admin,
+    auth,
+    bot_detail,
+    dashboard,
+    feed,
+    fleet_lists,
+    settings,
+    social,
+    wizard,
+)
 
-__all__ = ["admin", "auth", "bot_detail", "dashboard", "feed", "fleet_lists", "settings", "social", "wizard"]
+__all__ = [
+    "access",
+    "admin",
+    "auth",
+    "bot_detail",
+    "dashboard",
+    "feed",
+    "fleet_lists",
+    "settings",
+    "social",
+    "wizard",
+]

@@ -15,6 +15,8 @@ from clawnet.events import FleetEvent, Kind
 from clawnet.security.permissions import Principal
 from clawnet.ui.components.forms import data_table
 from clawnet.ui.components.status import status_badge, status_light
+from clawnet.ui.components.whatsapp_pairing import pairing_panel
+from clawnet.ui.pages.bot_detail.access import access_section
 from clawnet.ui.pages.bot_detail.state import BotDetailState, part
 from clawnet.ui.session import current_principal, error_toast
 from clawnet.ui.typed import Field, event, field
@@ -23,8 +25,6 @@ from clawnet.ui.typed import Field, event, field
 @part("channels")
 class BotChannelsState(BotDetailState):
     channels: Field[list[ChannelRow]] = field(default_factory=list)
-    whatsapp_qr: Field[str] = field("")
-    whatsapp_status: Field[str] = field("")
 
     @rx.var
     def invite_url(self) -> str:
@@ -35,7 +35,6 @@ class BotChannelsState(BotDetailState):
         return any(c.type == "whatsapp" for c in self.channels)
 
     async def _load_part(self, actor: Principal | None) -> None:
-        self.whatsapp_qr = self.whatsapp_status = ""
         self.channels = await runtime.bots().channels(actor, self.current_bot)
 
     async def _follow_part(self, batch: list[FleetEvent], actor: Principal | None) -> None:
@@ -61,26 +60,6 @@ class BotChannelsState(BotDetailState):
         except UserError as exc:
             return error_toast(exc)
         return rx.toast.info(message)
-
-    @event(background=True)
-    async def pair_whatsapp(self) -> None:
-        async with self:
-            actor = await current_principal(self)
-            bot_id = self.current_bot
-            self.whatsapp_qr, self.whatsapp_status = "", "Asking the gateway for a QR code…"
-        bots = runtime.bots()
-        try:
-            qr, key = await bots.whatsapp_pairing_qr(actor, bot_id)
-            async with self:
-                self.whatsapp_qr = qr
-                self.whatsapp_status = "Scan this code in WhatsApp → Settings → Linked devices."
-            result = await bots.whatsapp_pairing_wait(actor, bot_id, key)
-        except UserError as exc:
-            async with self:
-                self.whatsapp_qr, self.whatsapp_status = "", str(exc)
-            return
-        async with self:
-            self.whatsapp_qr, self.whatsapp_status = "", result
 
 
 def channel_row(ch: Any) -> rx.Component:
@@ -117,35 +96,6 @@ def channel_row(ch: Any) -> rx.Component:
     )
 
 
-def whatsapp_card() -> rx.Component:
-    s = BotChannelsState
-    return rx.card(
-        rx.vstack(
-            rx.heading("WhatsApp pairing", size="3"),
-            rx.button(
-                "Pair WhatsApp",
-                on_click=s.pair_whatsapp,
-                data_testid="whatsapp-pair",
-                disabled=~BotDetailState.header.can_configure,
-            ),
-            rx.cond(
-                s.whatsapp_qr != "",
-                rx.image(
-                    src=s.whatsapp_qr,
-                    width="240px",
-                    alt="WhatsApp pairing QR code",
-                    data_testid="whatsapp-qr",
-                ),
-            ),
-            rx.cond(
-                s.whatsapp_status != "",
-                rx.text(s.whatsapp_status, role="status", data_testid="whatsapp-status"),
-            ),
-            spacing="3",
-        )
-    )
-
-
 def channels_tab() -> rx.Component:
     s = BotChannelsState
     return rx.vstack(
@@ -171,7 +121,11 @@ def channels_tab() -> rx.Component:
                 icon="link",
             ),
         ),
-        rx.cond(s.has_whatsapp, whatsapp_card()),
+        rx.cond(
+            s.has_whatsapp,
+            pairing_panel(BotDetailState.current_bot, BotDetailState.header.can_configure),
+        ),
+        access_section(),
         spacing="4",
         width="100%",
     )

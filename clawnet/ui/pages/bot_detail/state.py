@@ -57,6 +57,8 @@ GATEWAY_EVENTS = frozenset(
 WATCHED = [
     *sorted(HEADER_EVENTS | GATEWAY_EVENTS),
     Kind.CHANNEL_STATUS,
+    Kind.ACCESS_REQUESTS,
+    Kind.ACCESS_SENDERS,
     Kind.CHAT_DELTA,
     Kind.CHAT_FINAL,
     Kind.CHAT_FAILED,

@@ -21,6 +21,8 @@ from clawnet.ui.typed import Field, event, field
 KINDS = [(k.value, label) for k, label in KIND_LABELS.items()]
 NEW = 0  # `editing` for a provider being added; -1 when the form is closed
 CLOSED = -1
+TYPED_FIELDS = frozenset({"display_name", "base_url", "api_key", "models"})
+TYPED_MAX_CHARS = 20000
 
 
 class ProvidersState(rx.State):
@@ -33,6 +35,12 @@ class ProvidersState(rx.State):
     form_models: Field[str] = field("")
     form_has_key: Field[bool] = field(False)
     errors: Field[dict[str, str]] = field(default_factory=dict)
+    check: Field[str] = field("")  # the form's "Test connection" result
+    check_ok: Field[bool] = field(False)
+    testing: Field[bool] = field(False)
+    row_checks: Field[dict[str, str]] = field(default_factory=dict)  # provider id -> a saved one's test
+    row_checks_ok: Field[dict[str, bool]] = field(default_factory=dict)
+    _typed: dict[str, str] = {}  # the form's fields as typed (the key stays on the server)
 
     async def _reload(self) -> None:
         try:
@@ -45,9 +53,13 @@ class ProvidersState(rx.State):
         self.editing, self.errors = CLOSED, {}
         await self._reload()
 
+    def _clear_check(self) -> None:
+        self._typed, self.check, self.check_ok = {}, "", False
+
     @event
     def new_provider(self) -> None:
         self.editing, self.errors = NEW, {}
+        self._clear_check()
         self.form_kind, self.form_name, self.form_display = ProviderKind.OPENAI.value, "", ""
         self.form_base_url, self.form_models, self.form_has_key = "", "", False
 
@@ -58,6 +70,7 @@ class ProvidersState(rx.State):
         if row is None:
             return
         self.editing, self.errors = row.id, {}
+        self._clear_check()
         self.form_kind, self.form_name, self.form_display = row.kind, row.name, row.display_name
         self.form_base_url, self.form_models, self.form_has_key = row.base_url, row.models, row.has_key
 
@@ -68,6 +81,62 @@ class ProvidersState(rx.State):
     @event
     def set_form_kind(self, kind: str) -> None:
         self.form_kind = str(kind)
+        self.check = ""
+
+    @event
+    def remember(self, name: str, value: str) -> None:
+        """A field of the open form as typed (for Test connection before saving)."""
+        if self.editing != CLOSED and str(name) in TYPED_FIELDS:
+            self._typed = {**self._typed, str(name): str(value)[:TYPED_MAX_CHARS]}
+            self.check = ""
+
+    def _form_input(self) -> ProviderInput:
+        typed = self._typed
+        return ProviderInput(
+            kind=self.form_kind,
+            name=self.form_name,
+            display_name=typed.get("display_name", self.form_display),
+            base_url=typed.get("base_url", self.form_base_url),
+            api_key=typed.get("api_key", ""),
+            models_text=typed.get("models", self.form_models),
+        )
+
+    @event(background=True)
+    async def test_form(self) -> None:
+        """Try the key typed (or the stored one) against the base URL typed, before saving."""
+        async with self:
+            if self.editing == CLOSED or self.testing:
+                return
+            self.testing, self.check = True, ""
+            principal = await current_principal(self)
+            inp, provider_id = self._form_input(), self.editing or None
+        try:
+            result = await runtime.bots().test_provider(principal, inp, provider_id)
+            message, ok = result.message, result.ok
+        except UserError as exc:
+            message, ok = str(exc), False
+        async with self:
+            self.testing, self.check, self.check_ok = False, message, ok
+
+    @event(background=True)
+    async def test_saved(self, provider_id: int) -> None:
+        """Try a saved provider's stored key."""
+        async with self:
+            row = next((p for p in self.providers if str(p.id) == str(provider_id)), None)
+            if row is None:
+                return
+            principal = await current_principal(self)
+            self.row_checks = {**self.row_checks, str(row.id): "Testing…"}
+            self.row_checks_ok = {**self.row_checks_ok, str(row.id): True}
+        inp = ProviderInput(row.kind, row.name, row.display_name, row.base_url, "", row.models)
+        try:
+            result = await runtime.bots().test_provider(principal, inp, row.id)
+            message, ok = result.message, result.ok
+        except UserError as exc:
+            message, ok = str(exc), False
+        async with self:
+            self.row_checks = {**self.row_checks, str(row.id): message}
+            self.row_checks_ok = {**self.row_checks_ok, str(row.id): ok}
 
     @event
     async def save_provider(self, form: dict[str, Any]) -> Any:
@@ -106,6 +175,33 @@ class ProvidersState(rx.State):
         return rx.toast.success("Provider removed.")
 
 
+def provider_test() -> rx.Component:
+    s = ProvidersState
+    return rx.hstack(
+        rx.button(
+            "Test connection",
+            type="button",
+            size="1",
+            variant="soft",
+            loading=s.testing,
+            on_click=s.test_form,
+            data_testid="provider-test",
+        ),
+        rx.cond(
+            s.check != "",
+            rx.text(
+                s.check,
+                size="2",
+                color_scheme=rx.cond(s.check_ok, "green", "red"),
+                role="status",
+                data_testid="provider-check",
+            ),
+        ),
+        spacing="3",
+        align="center",
+    )
+
+
 def provider_form() -> rx.Component:
     errors = ProvidersState.errors
     return rx.card(
@@ -135,6 +231,7 @@ def provider_form() -> rx.Component:
                     testid="provider-display",
                     error=errors.get("display_name", ""),
                     default_value=ProvidersState.form_display,
+                    on_blur=lambda v: ProvidersState.remember("display_name", v),
                 ),
                 text_field(
                     "Base URL (OpenAI-compatible only)",
@@ -143,6 +240,7 @@ def provider_form() -> rx.Component:
                     error=errors.get("base_url", ""),
                     default_value=ProvidersState.form_base_url,
                     placeholder="https://api.example.com/v1",
+                    on_blur=lambda v: ProvidersState.remember("base_url", v),
                 ),
                 text_field(
                     "API key",
@@ -152,6 +250,7 @@ def provider_form() -> rx.Component:
                     type="password",
                     auto_complete="off",
                     placeholder=rx.cond(ProvidersState.form_has_key, "•••••• stored — type to replace", ""),
+                    on_blur=lambda v: ProvidersState.remember("api_key", v),
                 ),
                 text_area_field(
                     "Models, one per line: id | description",
@@ -161,7 +260,9 @@ def provider_form() -> rx.Component:
                     default_value=ProvidersState.form_models,
                     rows="4",
                     placeholder="gpt-5-mini | fast and cheap",
+                    on_blur=lambda v: ProvidersState.remember("models", v),
                 ),
+                provider_test(),
                 rx.hstack(
                     rx.button(
                         "Cancel",
@@ -210,6 +311,14 @@ def provider_row(p: Any) -> rx.Component:
                         data_testid="provider-edit-" + p.name,
                     ),
                     rx.button(
+                        "Test",
+                        size="1",
+                        variant="soft",
+                        on_click=ProvidersState.test_saved(p.id),
+                        aria_label="Test the connection of " + p.display_name,
+                        data_testid="provider-test-" + p.name,
+                    ),
+                    rx.button(
                         "Remove",
                         size="1",
                         variant="soft",
@@ -226,6 +335,20 @@ def provider_row(p: Any) -> rx.Component:
     )
 
 
+def provider_row_check(p: Any) -> rx.Component:
+    key = p.id.to_string()
+    return rx.cond(
+        ProvidersState.row_checks.get(key, "") != "",
+        rx.callout(
+            p.display_name + ": " + ProvidersState.row_checks.get(key, ""),
+            size="1",
+            color_scheme=rx.cond(ProvidersState.row_checks_ok.get(key, False), "green", "red"),
+            role="status",
+            data_testid="provider-row-check-" + p.name,
+        ),
+    )
+
+
 def providers_section() -> rx.Component:
     return rx.vstack(
         rx.heading("Model providers", size="4", id="providers"),
@@ -235,6 +358,7 @@ def providers_section() -> rx.Component:
             provider_row,
             "providers-table",
         ),
+        rx.foreach(ProvidersState.providers, provider_row_check),
         rx.cond(
             SettingsState.can_manage_providers & (ProvidersState.editing == CLOSED),
             rx.button("Add a provider", on_click=ProvidersState.new_provider, data_testid="provider-add"),

@@ -2,37 +2,48 @@
 
 A secret typed here goes to the backend-only `_creds` ("<channel>.<field>" -> value) when the
 field loses focus; the browser keeps no copy in state and only learns that the field is set
-("typed", or "stored" for a bot being edited)."""
+("typed", or "stored" for a bot being edited). A few fields among them are settings, not
+secrets (how the gateway reaches signal-cli): those are shown as typed or stored (`plain`).
+"Test connection" tries a channel's credentials against its service before the bot exists."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import reflex as rx
 
 from clawnet import runtime
 from clawnet.errors import UserError
+from clawnet.ui.components.forms import native_select
 from clawnet.ui.pages.wizard.spec import (
     CHANNEL_INFO,
     CREDENTIAL_FIELDS,
     CREDENTIAL_KEYS,
     CREDENTIAL_MAX_CHARS,
     LAUNCH_STEP,
+    PLAIN_KEYS,
+    TESTABLE_CHANNELS,
     CredentialField,
 )
 from clawnet.ui.pages.wizard.state import WizardState
 from clawnet.ui.pages.wizard.widgets import error_of, labelled
 from clawnet.ui.session import current_principal
-from clawnet.ui.typed import event
+from clawnet.ui.typed import Field, event, field
 
-TELEGRAM_CRED = "telegram.botToken"
 # What a channel's card says besides its credential fields.
 CHANNEL_NOTES = {
     "discord": "After saving, invite the bot to your server with the link on the bot's Channels tab.",
-    "whatsapp": "No token needed: once the bot runs, open its Channels tab and scan the QR code with "
-    "WhatsApp (Settings → Linked devices).",
+    "whatsapp": "No token needed: once the bot runs, scan the QR code shown after Create bot (or on "
+    "its Channels tab) with WhatsApp (Settings → Linked devices).",
 }
+SIGNAL_URL = "signal.url"  # shown only when the gateway does not start signal-cli itself
 
 
 class WizardChannels(WizardState):
+    checks: Field[dict[str, str]] = field(default_factory=dict)  # channel -> the last test's words
+    checks_ok: Field[dict[str, bool]] = field(default_factory=dict)
+    testing: Field[str] = field("")  # the channel being tested
+
     @event
     def toggle_channel(self, ctype: str, checked: bool) -> None:
         if str(ctype) in CHANNEL_INFO and self.step < LAUNCH_STEP:
@@ -47,39 +58,77 @@ class WizardChannels(WizardState):
             return
         self._creds = {**self._creds, key: secret}
         self.creds_set = {**self.creds_set, key: "typed"}
+        if key in PLAIN_KEYS:
+            self.plain = {**self.plain, key: secret}
         self._clear_errors("channels." + key)
-        if key == TELEGRAM_CRED:
-            self.telegram_check, self.telegram_check_ok = "", False
+        channel = key.partition(".")[0]
+        if channel in self.checks:
+            self.checks = {k: v for k, v in self.checks.items() if k != channel}
 
-    @event
-    async def test_telegram(self) -> None:
-        """Try the Telegram token typed (or, editing, the stored one) with Telegram's getMe."""
+    @event(background=True)
+    async def test_channel(self, ctype: str) -> None:
+        """Try the channel's credentials as typed (or, editing, as stored) against its service."""
+        ctype = str(ctype)
+        async with self:
+            if ctype not in TESTABLE_CHANNELS or self.testing:
+                return
+            self.testing = ctype
+            principal = await current_principal(self)
+            creds, bot_id = dict(self._creds), self._bot_id()
         try:
-            result = await runtime.bots().test_telegram(
-                await current_principal(self), self._creds.get(TELEGRAM_CRED, ""), bot_id=self._bot_id()
-            )
+            result = await runtime.bots().test_channel(principal, ctype, creds, bot_id=bot_id)
+            message, ok = result.message, result.ok
         except UserError as exc:
-            self.telegram_check, self.telegram_check_ok = str(exc), False
-            return
-        self.telegram_check, self.telegram_check_ok = result.message, result.ok
+            message, ok = str(exc), False
+        async with self:
+            self.testing = ""
+            self.checks = {**self.checks, ctype: message}
+            self.checks_ok = {**self.checks_ok, ctype: ok}
 
 
 def credential_input(spec: CredentialField) -> rx.Component:
+    if spec.choices:
+        chosen = WizardState.plain.get(spec.key, spec.choices[0][0])
+        return rx.vstack(
+            native_select(
+                spec.label,
+                list(spec.choices),
+                testid=spec.testid,
+                value=chosen,
+                on_change=lambda v: WizardChannels.set_credential(spec.key, v),
+            ),
+            rx.text(
+                rx.match(chosen, *spec.choice_hints, spec.hint),
+                size="1",
+                color_scheme="gray",
+                data_testid=spec.testid + "-needs",
+            ),
+            error_of("channels." + spec.key, spec.testid),
+            spacing="1",
+            width="100%",
+        )
     state = WizardState.creds_set.get(spec.key, "")
-    return labelled(
-        spec.label,
-        rx.input(
-            id=spec.testid,
-            type="password",
-            auto_complete="off",
-            on_blur=lambda v: WizardChannels.set_credential(spec.key, v),
-            placeholder=rx.match(
+    shown: dict[str, Any] = (
+        {
+            "type": "password",
+            "placeholder": rx.match(
                 state,
                 ("stored", "•••••• stored — type to replace"),
                 ("typed", "•••••• entered — type to replace"),
                 "",
             ),
+        }
+        if spec.secret
+        else {"type": "text", "default_value": WizardState.plain.get(spec.key, "")}
+    )
+    return labelled(
+        spec.label,
+        rx.input(
+            id=spec.testid,
+            auto_complete="off",
+            on_blur=lambda v: WizardChannels.set_credential(spec.key, v),
             data_testid=spec.testid,
+            **shown,
         ),
         spec.testid,
         spec.hint,
@@ -87,23 +136,25 @@ def credential_input(spec: CredentialField) -> rx.Component:
     )
 
 
-def telegram_test() -> rx.Component:
+def channel_test(ctype: str) -> rx.Component:
+    s = WizardChannels
     return rx.hstack(
         rx.button(
-            "Test connection",
+            TESTABLE_CHANNELS[ctype],
             size="1",
             variant="soft",
-            on_click=WizardChannels.test_telegram,
-            data_testid="wizard-telegram-test",
+            on_click=s.test_channel(ctype),
+            loading=s.testing == ctype,
+            data_testid=f"wizard-{ctype}-test",
         ),
         rx.cond(
-            WizardState.telegram_check != "",
+            s.checks.get(ctype, "") != "",
             rx.text(
-                WizardState.telegram_check,
+                s.checks.get(ctype, ""),
                 size="2",
-                color_scheme=rx.cond(WizardState.telegram_check_ok, "green", "red"),
+                color_scheme=rx.cond(s.checks_ok.get(ctype, False), "green", "red"),
                 role="status",
-                data_testid="wizard-telegram-check",
+                data_testid=f"wizard-{ctype}-check",
             ),
         ),
         spacing="3",
@@ -112,9 +163,18 @@ def telegram_test() -> rx.Component:
 
 
 def channel_setup(ctype: str) -> rx.Component:
-    children = [credential_input(spec) for spec in CREDENTIAL_FIELDS if spec.channel == ctype]
-    if ctype == "telegram":
-        children.append(telegram_test())
+    children = [
+        rx.cond(
+            WizardState.plain.get("signal.transport", "managed-native") != "managed-native",
+            credential_input(spec),
+        )
+        if spec.key == SIGNAL_URL
+        else credential_input(spec)
+        for spec in CREDENTIAL_FIELDS
+        if spec.channel == ctype
+    ]
+    if ctype in TESTABLE_CHANNELS:
+        children.append(channel_test(ctype))
     if ctype in CHANNEL_NOTES:
         children.append(rx.text(CHANNEL_NOTES[ctype], size="2", color_scheme="gray"))
     return rx.card(

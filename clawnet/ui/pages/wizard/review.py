@@ -19,6 +19,7 @@ from clawnet.errors import UserError
 from clawnet.events import FleetEvent, Kind
 from clawnet.security.permissions import Principal
 from clawnet.ui import live
+from clawnet.ui.components.whatsapp_pairing import pairing_panel
 from clawnet.ui.pages.wizard.spec import LAUNCH_STEP, step_of
 from clawnet.ui.pages.wizard.state import WizardState
 from clawnet.ui.pages.wizard.widgets import review_row
@@ -224,6 +225,10 @@ def step_launch() -> rx.Component:
                 WizardState.launch_error == "",
                 rx.hstack(rx.spinner(), rx.text("Starting…"), role="status"),
             ),
+        ),
+        rx.cond(
+            running & WizardState.form.channels.contains("whatsapp"),
+            pairing_panel(WizardState.launched_bot_id, WizardState.launched_bot_id != 0),
         ),
         spacing="3",
         width="100%",

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from clawnet.bots.editing import PLAIN_CREDENTIALS
+
 STEPS = ("Basics", "Channels", "Access", "Advanced", "Review")
 REVIEW_STEP = len(STEPS)
 LAUNCH_STEP = REVIEW_STEP + 1
@@ -24,10 +26,17 @@ class CredentialField:
     key: str  # "<channel>.<field>", as the service's `creds` and error keys name it
     label: str
     hint: str
+    choices: tuple[tuple[str, str], ...] = ()  # a select instead of a text field
+    choice_hints: tuple[tuple[str, str], ...] = ()  # what each choice needs (instead of `hint`)
 
     @property
     def channel(self) -> str:
         return self.key.partition(".")[0]
+
+    @property
+    def secret(self) -> bool:
+        """False for a setting among the credentials: shown as typed, and as stored when editing."""
+        return self.key not in PLAIN_CREDENTIALS
 
     @property
     def testid(self) -> str:
@@ -48,8 +57,52 @@ CREDENTIAL_FIELDS = (
         "slack.signingSecret", "Signing secret (optional)", "Basic Information → App Credentials."
     ),
     CredentialField("signal.account", "Signal number", "International format, like +15555550123."),
+    CredentialField(
+        "signal.transport",
+        "How the gateway reaches signal-cli",
+        "OpenClaw does not include Signal: signal-cli must run with this number registered or linked.",
+        choices=(
+            ("managed-native", "The gateway starts signal-cli (installed on the gateway's machine)"),
+            ("external-native", "A signal-cli daemon you run (signal-cli -a <number> daemon --http …)"),
+            ("container", "The signal-cli-rest-api container (MODE=json-rpc)"),
+        ),
+        choice_hints=(
+            (
+                "managed-native",
+                "signal-cli must be installed on the gateway's machine (on its PATH) with this number "
+                "registered (signal-cli -a <number> register, then verify) or linked to a phone "
+                "(signal-cli link); the gateway starts it on 127.0.0.1:8080.",
+            ),
+            (
+                "external-native",
+                "Run signal-cli's HTTP daemon with this number registered or linked: signal-cli -a "
+                "<number> daemon --http 127.0.0.1:8080. The gateway uses its JSON-RPC (/api/v1/rpc) "
+                "and its event stream (/api/v1/events).",
+            ),
+            (
+                "container",
+                "Run bbernhard/signal-cli-rest-api with MODE=json-rpc and this number registered or "
+                "linked inside it. The gateway sends through /v2/send and receives on the "
+                "/v1/receive WebSocket.",
+            ),
+        ),
+    ),
+    CredentialField(
+        "signal.url",
+        "signal-cli address",
+        "Where the daemon or container listens, like http://127.0.0.1:8080 (not needed when the "
+        "gateway starts signal-cli).",
+    ),
 )
+# The channels whose credentials can be tried before the bot exists ("Test connection").
+TESTABLE_CHANNELS = {
+    "telegram": "Test connection",
+    "discord": "Test connection",
+    "slack": "Test connection",
+    "signal": "Check signal-cli",
+}
 CREDENTIAL_KEYS = frozenset(f.key for f in CREDENTIAL_FIELDS)
+PLAIN_KEYS = PLAIN_CREDENTIALS
 CREDENTIAL_MAX_CHARS = 500
 
 ALLOW_PLACEHOLDERS = {
@@ -131,7 +184,7 @@ LIST_FIELDS = {"allow": ("allow", "allow_from"), "group": ("group_allow", "group
 # Which step shows each error key of the service ("name", "channels.telegram.botToken", ...).
 STEP_FIELDS = {
     1: ("name", "agent_id", "provider_id", "model_id", "persona", "emoji", "avatar"),
-    2: ("botToken", "token", "applicationId", "appToken", "signingSecret", "account"),
+    2: ("botToken", "token", "applicationId", "appToken", "signingSecret", "account", "transport", "url"),
     3: ("dm_policy", "allow_from", "group_policy", "group_allow_from", "mention_policy", "group_mentions"),
     4: (
         "session_scope",

@@ -32,6 +32,7 @@ from clawnet.ui.pages.wizard.spec import (
     LAUNCH_STEP,
     MENTIONS,
     PLACEMENTS,
+    PLAIN_KEYS,
     RESET_MODES,
     REVIEW_STEP,
     SESSION_SCOPES,
@@ -127,8 +128,7 @@ class WizardState(rx.State):
     errors: Field[dict[str, str]] = field(default_factory=dict)
     warnings: Field[list[str]] = field(default_factory=list)
     chip_errors: Field[dict[str, str]] = field(default_factory=dict)
-    telegram_check: Field[str] = field("")
-    telegram_check_ok: Field[bool] = field(False)
+    plain: Field[dict[str, str]] = field(default_factory=dict)  # the credential fields that are settings
     config_check: Field[str] = field("")
     config_ok: Field[bool] = field(False)
     checking: Field[bool] = field(False)
@@ -206,6 +206,7 @@ class WizardState(rx.State):
                 self._base = BotForm.from_data(form.to_data())
                 self.form = form
                 self.creds_set = dict.fromkeys(stored, "stored")
+                self.plain = await bots.plain_settings(principal, int(edit))
                 return None
             self.form = await bots.new_form(principal)
             self.drafts = await bots.drafts(principal)
@@ -224,6 +225,7 @@ class WizardState(rx.State):
             self.form = form
             self._creds = dict(creds)
             self.creds_set = {k: "typed" for k, v in creds.items() if v}
+            self.plain = {k: v for k, v in creds.items() if k in PLAIN_KEYS}
             self.draft_id = int(draft)
             self.step = min(max(step, 1), REVIEW_STEP)
             self._refresh_warnings()
