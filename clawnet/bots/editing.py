@@ -14,18 +14,16 @@ from clawnet import media
 from clawnet.bots import drafts
 from clawnet.bots.base import BotsBase
 from clawnet.bots.checks import CheckResult, test_discord_token, test_slack_tokens, test_telegram_token
-from clawnet.bots.forms import BotForm, BotInput, form_of
+from clawnet.bots.config_check import Candidate, candidate, check_with_openclaw
+from clawnet.bots.forms import BotForm, BotInput, apply_form_changes, form_of
 from clawnet.bots.providers import model_choices
 from clawnet.bots.signal_check import test_signal
 from clawnet.bots.store import stored_credentials, stored_input
 from clawnet.bots.validation import available_agent_id, risky_tool_warnings, validate_bot_input
 from clawnet.bots.views import ConfigCheck, DraftRow, FormCheck, ModelChoice
-from clawnet.controlplane import openclaw_config as oc
-from clawnet.controlplane.openclaw_cli import validate_config
-from clawnet.controlplane.plan import preview_config
-from clawnet.enums import ChannelType, DmPolicy, MentionPolicy
+from clawnet.enums import ChannelType
 from clawnet.errors import NotFound
-from clawnet.models import Bot, ModelProvider
+from clawnet.models import Bot
 from clawnet.security.permissions import Action, Principal, require
 
 AVATAR_MAX_BYTES = 2 * 2**20
@@ -114,16 +112,17 @@ class Editing(BotsBase):
         if checked.errors:
             return ConfigCheck(False, f"{len(checked.errors)} setting(s) need attention (marked below).")
 
-        def build(session: Session) -> dict[str, object]:
-            inp = self._input(session, form, creds, bot_id)
-            provider = session.get(ModelProvider, inp.provider_id) if inp.provider_id is not None else None
-            session_spec = oc.SessionSpec(
-                inp.session_scope, inp.dm_scope, inp.reset_mode, inp.reset_at_hour, inp.reset_idle_minutes
-            )
-            return preview_config(self.settings, _agent_spec(inp, provider), provider, session_spec)
+        def build(session: Session) -> Candidate:
+            bot = session.get(Bot, bot_id) if bot_id else None
+            if bot is None:
+                return candidate(session, self.settings, self._input(session, form, creds, None), None)
+            # An edit keeps what the form does not show (routing rules, a disabled channel...).
+            stored = stored_input(session, bot)
+            filled = {**stored_credentials(session, bot_id or 0), **{k: v for k, v in creds.items() if v}}
+            inp = apply_form_changes(stored, form_of(stored), form, filled)
+            return candidate(session, self.settings, inp, bot_id)
 
-        config = await self._db(build)
-        result = await validate_config(self.settings, config)
+        result, _ = await check_with_openclaw(self.settings, await self._db(build))
         if result.valid:
             return ConfigCheck(True, "OpenClaw accepts this configuration.")
         return ConfigCheck(False, f"OpenClaw would refuse this configuration: {result.describe()}")
@@ -198,31 +197,3 @@ class Editing(BotsBase):
             media.save_image, self.settings, data, "avatars", max_bytes=AVATAR_MAX_BYTES
         )
         return relative
-
-
-def _agent_spec(inp: BotInput, provider: ModelProvider | None) -> oc.AgentSpec:
-    """The agent a gateway would run for a bot not yet saved."""
-    agent_id = inp.agent_id or "bot"
-    return oc.AgentSpec(
-        agent_id=agent_id,
-        name=inp.name,
-        model_ref=f"{provider.name}/{inp.model_id}" if provider else "",
-        persona=inp.persona,
-        emoji=inp.emoji,
-        tools_profile=inp.tools_profile,
-        tools_allow=tuple(inp.tools_allow),
-        tools_deny=tuple(inp.tools_deny),
-        channels=tuple(
-            oc.ChannelSpec(
-                ChannelType(c.type),
-                agent_id,
-                c.credentials,
-                DmPolicy(c.dm_policy),
-                tuple(c.allow_from),
-                c.group_policy,
-                tuple(c.group_allow_from),
-                MentionPolicy(c.mention_policy),
-            )
-            for c in inp.channels
-        ),
-    )

@@ -30,10 +30,14 @@ class ChannelInput:
     group_allow_from: list[str] = field(default_factory=list)
     mention_policy: str = MentionPolicy.MENTION.value
     enabled: bool = True
+    group_mentions: dict[str, str] = field(default_factory=dict)  # listed group id -> mention policy
 
 
 @dataclass
 class BindingInput:
+    """A routing rule: messages on `channel` matching every field given go to the bot.
+    `account_id` "" is the bot's own account on that channel, "*" any account."""
+
     channel: str
     peer_kind: str = ""
     peer_id: str = ""
@@ -41,6 +45,7 @@ class BindingInput:
     team_id: str = ""
     priority: int = 0
     account_id: str = ""
+    roles: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -91,6 +96,7 @@ class BotForm:
     group_policy: dict[str, str] = field(default_factory=dict)
     group_allow: dict[str, list[str]] = field(default_factory=dict)
     mention: dict[str, str] = field(default_factory=dict)
+    group_mention: dict[str, dict[str, str]] = field(default_factory=dict)  # per channel, per group
     session_scope: str = "per-sender"
     dm_scope: str = "per-channel-peer"
     reset_mode: str = "idle"
@@ -142,6 +148,7 @@ class BotForm:
             group_policy=self.group_policy.get(ctype, GroupPolicy.DISABLED.value),
             group_allow_from=list(self.group_allow.get(ctype, [])),
             mention_policy=self.mention.get(ctype, MentionPolicy.MENTION.value),
+            group_mentions=dict(self.group_mention.get(ctype, {})),
         )
 
     def to_input(self, creds: dict[str, str]) -> BotInput:
@@ -182,6 +189,7 @@ def form_of(inp: BotInput) -> BotForm:
         group_policy={c.type: c.group_policy for c in inp.channels},
         group_allow={c.type: list(c.group_allow_from) for c in inp.channels},
         mention={c.type: c.mention_policy for c in inp.channels},
+        group_mention={c.type: dict(c.group_mentions) for c in inp.channels},
         session_scope=inp.session_scope,
         dm_scope=inp.dm_scope,
         reset_mode=inp.reset_mode,
@@ -221,6 +229,7 @@ _CHANNEL_FIELDS = {
     "group_policy": "group_policy",
     "group_allow": "group_allow_from",
     "mention": "mention_policy",
+    "group_mention": "group_mentions",
 }
 
 
@@ -258,8 +267,10 @@ def apply_form_changes(current: BotInput, base: BotForm, form: BotForm, creds: d
     for ctype, channel in by_type.items():
         channel.credentials = {k: v for k, v in channel_creds(creds, ctype).items() if v}
     merged.channels = [by_type[c] for c in CHANNEL_TYPES if c in by_type]
+    # Rules for the bot's own account on a channel it no longer has go with the channel; rules
+    # on another account (another bot's, or any) stay.
     kept = set(by_type)
-    merged.bindings = [b for b in merged.bindings if b.channel in kept]
+    merged.bindings = [b for b in merged.bindings if b.channel in kept or b.account_id.strip()]
     return merged
 
 

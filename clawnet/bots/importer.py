@@ -16,6 +16,7 @@ from clawnet.bots.forms import BindingInput, BotInput, ChannelInput
 from clawnet.bots.store import apply_input, replace_bindings, replace_channels
 from clawnet.bots.validation import agent_id_problem, validate_bot_input
 from clawnet.bots.views import ImportedBot, ImportResult
+from clawnet.controlplane.channel_groups import default_mention, groups_of
 from clawnet.controlplane.openclaw_config import CHANNEL_CREDENTIAL_FIELDS, PROVIDER_API
 from clawnet.enums import ChannelType, DesiredStatus, ProviderKind
 from clawnet.models import Bot, ModelProvider
@@ -44,6 +45,40 @@ def _channel_accounts(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if merged:
             accounts["default"] = merged
     return accounts
+
+
+def _is_specific(match: dict[str, Any]) -> bool:
+    """Whether a binding matches less than a whole account (a conversation, server, team, roles)."""
+    return bool(match.get("peer") or match.get("guildId") or match.get("teamId") or match.get("roles"))
+
+
+def _routing_rule(
+    binding: dict[str, Any], agent_id: str, account_owner: dict[tuple[str, str], str], *, priority: int
+) -> BindingInput | None:
+    """A binding of the file as a routing rule of its agent's bot, or None when it only routes
+    a channel account to its owner (ClawNet writes those itself). Account ids become the agent
+    ids of the bots owning those accounts (ClawNet names each account after its bot); the rule
+    keeps its place in the file's order through its priority."""
+    match = binding.get("match") or {}
+    channel = str(match.get("channel", ""))
+    raw_account = str(match.get("accountId") or "default")
+    peer = match.get("peer") or {}
+    roles = [str(r) for r in match.get("roles") or []]
+    specific = _is_specific(match)
+    owner = account_owner.get((channel, raw_account))
+    if not specific and (raw_account != "*" and owner in (agent_id, None)):
+        return None
+    account = "*" if raw_account == "*" else ("" if owner in (agent_id, None) else owner)
+    return BindingInput(
+        channel=channel,
+        peer_kind=str(peer.get("kind", "")),
+        peer_id=str(peer.get("id", "")),
+        guild_id=str(match.get("guildId", "")),
+        team_id=str(match.get("teamId", "")),
+        roles=roles,
+        account_id=account or "",
+        priority=priority,
+    )
 
 
 def import_openclaw_config(session: Session, settings: Settings, actor: Principal, raw: str) -> ImportResult:
@@ -94,6 +129,7 @@ def import_openclaw_config(session: Session, settings: Settings, actor: Principa
 
     # Channels: each account belongs to the agent a binding routes it to.
     owned: dict[str, list[tuple[str, str, dict[str, Any]]]] = {agent: [] for agent in entries}
+    account_owner: dict[tuple[str, str], str] = {}  # (channel, account id in the file) -> agent
     for ctype_name, section in (config.get("channels") or {}).items():
         try:
             ctype = ChannelType(ctype_name)
@@ -101,13 +137,15 @@ def import_openclaw_config(session: Session, settings: Settings, actor: Principa
             errors.append(f"channels.{ctype_name}: ClawNet does not manage this channel type.")
             continue
         for account_id, account in _channel_accounts(section or {}).items():
-            targets = {
-                str(b.get("agentId"))
+            on_account = [
+                b
                 for b in bindings
                 if (b.get("match") or {}).get("channel") == ctype_name
                 and (b.get("match") or {}).get("accountId", "default") in (account_id, "*")
-            }
-            targets &= set(entries)
+            ]
+            # The account's owner gets all of it; a rule for one conversation on it does not own it.
+            whole = [b for b in on_account if not _is_specific(b.get("match") or {})]
+            targets = {str(b.get("agentId")) for b in (whole or on_account)} & set(entries)
             if not targets and len(entries) == 1:
                 targets = set(entries)
             if len(targets) != 1:
@@ -116,7 +154,9 @@ def import_openclaw_config(session: Session, settings: Settings, actor: Principa
                     f"(found {len(targets)})."
                 )
                 continue
-            owned[targets.pop()].append((ctype.value, account_id, account))
+            owner = targets.pop()
+            owned[owner].append((ctype.value, account_id, account))
+            account_owner[(ctype.value, account_id)] = owner
 
     results: list[ImportedBot] = []
     inputs: list[tuple[BotInput, str]] = []
@@ -140,6 +180,8 @@ def import_openclaw_config(session: Session, settings: Settings, actor: Principa
                 for k in CHANNEL_CREDENTIAL_FIELDS[ChannelType(ctype_value)]
                 if account.get(k)
             }
+            ctype = ChannelType(ctype_value)
+            group_ids, group_mentions = groups_of(ctype, account)
             channels.append(
                 ChannelInput(
                     type=ctype_value,
@@ -147,26 +189,17 @@ def import_openclaw_config(session: Session, settings: Settings, actor: Principa
                     dm_policy=str(account.get("dmPolicy", "pairing")),
                     allow_from=[str(a) for a in account.get("allowFrom") or [] if str(a) != "*"],
                     group_policy=str(account.get("groupPolicy", "disabled")),
-                    group_allow_from=[str(a) for a in account.get("groupAllowFrom") or [] if str(a) != "*"],
+                    group_allow_from=group_ids,
+                    mention_policy=default_mention(ctype, account),
+                    group_mentions=group_mentions,
                 )
             )
-        specific = []
-        for b in bindings:
-            match = b.get("match") or {}
-            if str(b.get("agentId")) != agent_id or not (
-                match.get("peer") or match.get("guildId") or match.get("teamId")
-            ):
-                continue
-            peer = match.get("peer") or {}
-            specific.append(
-                BindingInput(
-                    channel=str(match.get("channel", "")),
-                    peer_kind=str(peer.get("kind", "")),
-                    peer_id=str(peer.get("id", "")),
-                    guild_id=str(match.get("guildId", "")),
-                    team_id=str(match.get("teamId", "")),
-                )
-            )
+        specific = [
+            rule
+            for n, b in enumerate(bindings)
+            if str(b.get("agentId")) == agent_id
+            and (rule := _routing_rule(b, agent_id, account_owner, priority=len(bindings) - n)) is not None
+        ]
         tools = entry.get("tools") or {}
         inp = BotInput(
             name=str(entry.get("name") or identity.get("name") or agent_id)[:80],
@@ -182,7 +215,14 @@ def import_openclaw_config(session: Session, settings: Settings, actor: Principa
         problem = agent_id_problem(session, settings, agent_id, bot_id=None)
         if problem:
             errors.append(f"agents.entries.{agent_id}: {problem}")
-        for field, message in validate_bot_input(session, settings, inp, owner_id=actor.user_id).items():
+        checked = validate_bot_input(
+            session,
+            settings,
+            inp,
+            owner_id=actor.user_id,
+            pending_accounts=frozenset((c, agent) for (c, _), agent in account_owner.items()),
+        )
+        for field, message in checked.items():
             if field != "agent_id" and not (field in ("provider_id", "model_id") and found is None):
                 errors.append(f"agents.entries.{agent_id} ({field}): {message}")
         inputs.append((inp, model_ref))

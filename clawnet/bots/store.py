@@ -63,7 +63,10 @@ def replace_channels(session: Session, bot: Bot, channels: list[ChannelInput]) -
             inp.mention_policy,
         )
         row.allow_from = [a.strip() for a in inp.allow_from if a.strip()]
-        row.group_allow_from = [a.strip() for a in inp.group_allow_from if a.strip()]
+        row.group_allow_from = list(dict.fromkeys(a.strip() for a in inp.group_allow_from if a.strip()))
+        row.group_mentions = {
+            gid: mention for gid, mention in inp.group_mentions.items() if gid in row.group_allow_from
+        }
         row.enabled = inp.enabled
         row.updated_at = utcnow()
         session.add(row)
@@ -72,7 +75,7 @@ def replace_channels(session: Session, bot: Bot, channels: list[ChannelInput]) -
 def replace_bindings(session: Session, bot: Bot, bindings: list[BindingInput]) -> None:
     assert bot.id is not None
     existing = session.exec(select(Binding).where(Binding.bot_id == bot.id).order_by(col(Binding.id))).all()
-    if [_binding_input(b) for b in existing] == bindings:
+    if [binding_input(b) for b in existing] == bindings:
         return  # unchanged: keep the rows (and their order) as they are
     for row in existing:
         session.delete(row)
@@ -86,12 +89,13 @@ def replace_bindings(session: Session, bot: Bot, bindings: list[BindingInput]) -
                 peer_id=b.peer_id.strip() or None,
                 guild_id=b.guild_id.strip() or None,
                 team_id=b.team_id.strip() or None,
+                roles=[r.strip() for r in b.roles if r.strip()],
                 priority=b.priority,
             )
         )
 
 
-def _binding_input(b: Binding) -> BindingInput:
+def binding_input(b: Binding) -> BindingInput:
     return BindingInput(
         channel=b.channel,
         peer_kind=b.peer_kind or "",
@@ -100,6 +104,7 @@ def _binding_input(b: Binding) -> BindingInput:
         team_id=b.team_id or "",
         priority=b.priority,
         account_id=b.account_id or "",
+        roles=list(b.roles or []),
     )
 
 
@@ -136,10 +141,11 @@ def stored_input(session: Session, bot: Bot) -> BotInput:
                 group_allow_from=list(c.group_allow_from),
                 mention_policy=c.mention_policy,
                 enabled=c.enabled,
+                group_mentions=dict(c.group_mentions or {}),
             )
             for c in channels
         ],
-        bindings=[_binding_input(b) for b in bindings],
+        bindings=[binding_input(b) for b in bindings],
         start=bot.desired_status == "running",
     )
 

@@ -7,7 +7,9 @@ with no API key, and tests get real agent turns with only the model faked.
 Tests can steer a reply from the message itself:
 - a line `REPLY WITH: <text>` makes the reply exactly `<text>`;
 - a line `DELAY MS: <n>` waits n milliseconds before answering;
-- a line `FAIL WITH: <status>` answers with that HTTP error.
+- a line `FAIL WITH: <status>` answers with that HTTP error;
+- `{agent}` in a reply is the name of the bot answering (from its workspace's AGENTS.md in the
+  system prompt), so a test can tell which bot a message was routed to.
 """
 
 from __future__ import annotations
@@ -54,6 +56,19 @@ class Reply:
     text: str
     delay_s: float = 0.0
     fail_status: int | None = None
+
+
+_AGENT_NAME = re.compile(r"You are (.{1,80}?), a bot run by ClawNet")
+
+
+def agent_name(body: dict[str, Any]) -> str:
+    """The name of the bot a request is for (ClawNet writes it into the agent's AGENTS.md)."""
+    for message in body.get("messages") or []:
+        if message.get("role") in ("system", "developer"):
+            found = _AGENT_NAME.search(_text_of(message.get("content")))
+            if found:
+                return found.group(1)
+    return "an unnamed bot"
 
 
 def plan_reply(user_text: str) -> Reply:
@@ -170,6 +185,8 @@ class FakeLLM:
         if ruled is not None and not _DIRECTIVE.match(ruled):
             ruled = f"REPLY WITH: {ruled}"
         reply = plan_reply(ruled if ruled is not None else said)
+        if "{agent}" in reply.text:
+            reply.text = reply.text.replace("{agent}", agent_name(body))
         if reply.delay_s:
             await asyncio.sleep(reply.delay_s)
         if reply.fail_status:

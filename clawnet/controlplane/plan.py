@@ -4,7 +4,7 @@ the whole config built from them (`GatewayPlan`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -109,6 +109,7 @@ def channel_spec(channel: BotChannel, agent_id: str, settings: Settings) -> oc.C
         mention_policy=MentionPolicy(channel.mention_policy),
         enabled=channel.enabled,
         api_root=api_root,
+        group_mentions=dict(channel.group_mentions or {}),
     )
 
 
@@ -142,6 +143,7 @@ def agent_spec(
                 b.guild_id,
                 b.team_id,
                 b.priority,
+                tuple(b.roles or ()),
             )
             for b in bindings
         ),
@@ -166,6 +168,48 @@ def preview_config(
     )
 
 
+def _gateway_spec(
+    session: Session, settings: Settings, gw: Gateway, agents: tuple[oc.AgentSpec, ...], token: str
+) -> oc.GatewaySpec:
+    assert gw.id is not None
+    local = gw.kind == GatewayKind.LOCAL.value
+    paths = gateway_paths(settings, gw.id)
+    providers = [p for p in session.exec(select(ModelProvider)).all() if p.id is not None]
+    return oc.GatewaySpec(
+        local=local,
+        port=gw.base_port or 0,
+        token=token,
+        log_file=str(paths.log_file),
+        workspace_root=str(paths.workspace_root) if local else "",
+        providers=tuple(provider_spec(p, settings) for p in providers),
+        agents=agents,
+        session=oc.SessionSpec(**_session_kwargs(gw.session_settings)),
+        openclaw_version=installed_version(settings.openclaw_bin) if local else "",
+    )
+
+
+def candidate_config(
+    session: Session, settings: Settings, bot: Bot, agent: oc.AgentSpec
+) -> dict[str, Any] | None:
+    """The whole config of `bot`'s gateway as it would be with `agent` in place of the bot's
+    stored agent (running, so that its routes are in it): what a change to the bot would make
+    the gateway run, for OpenClaw to check before the change is saved. Reads only. None when
+    the bot has no gateway yet."""
+    gw = session.get(Gateway, bot.gateway_id) if bot.gateway_id is not None else None
+    if gw is None:
+        return None
+    bots = session.exec(select(Bot).where(Bot.gateway_id == gw.id).order_by(col(Bot.id))).all()
+    local = gw.kind == GatewayKind.LOCAL.value
+    providers = {p.id: p for p in session.exec(select(ModelProvider)).all() if p.id is not None}
+    agents = tuple(
+        replace(agent, active=True)
+        if b.id == bot.id
+        else agent_spec(session, b, providers, settings, local=local)
+        for b in bots
+    )
+    return oc.build_config(_gateway_spec(session, settings, gw, agents, "candidate"))
+
+
 def load_plan(session: Session, settings: Settings, gateway_id: int) -> GatewayPlan | None:
     """Read one gateway's desired state and build its config (records a new desired version)."""
     gw = session.get(Gateway, gateway_id)
@@ -181,19 +225,7 @@ def load_plan(session: Session, settings: Settings, gateway_id: int) -> GatewayP
     config: dict[str, Any] | None = None
     config_hash = ""
     if running:  # a gateway with no running bot is stopped, not configured
-        paths = gateway_paths(settings, gateway_id)
-        spec = oc.GatewaySpec(
-            local=local,
-            port=gw.base_port or 0,
-            token=token,
-            log_file=str(paths.log_file),
-            workspace_root=str(paths.workspace_root) if local else "",
-            providers=tuple(provider_spec(p, settings) for p in providers.values()),
-            agents=agents,
-            session=oc.SessionSpec(**_session_kwargs(gw.session_settings)),
-            openclaw_version=installed_version(settings.openclaw_bin) if local else "",
-        )
-        config = oc.build_config(spec)
+        config = oc.build_config(_gateway_spec(session, settings, gw, agents, token))
         config_hash = oc.config_hash(config)
         if config_hash != gw.desired_config_hash:
             gw.desired_config_hash = config_hash

@@ -144,8 +144,13 @@ class BotChannel(SQLModel, table=True):
     dm_policy: str = Field(default=DmPolicy.PAIRING.value, max_length=16)
     allow_from: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     group_policy: str = Field(default=GroupPolicy.DISABLED.value, max_length=16)
+    # The groups listed for the bot (ids in the channel's own format): with the "allowlist"
+    # group policy the only groups it answers in, with "open" the groups with their own setting.
     group_allow_from: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     mention_policy: str = Field(default=MentionPolicy.MENTION.value, max_length=16)
+    # Per listed group, whether the bot needs a mention there: group id -> MentionPolicy value
+    # (a group without an entry follows `mention_policy`).
+    group_mentions: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
     enabled: bool = Field(default=True)
     status: str = Field(default=ChannelStatus.UNKNOWN.value, max_length=16)
     last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -155,7 +160,8 @@ class BotChannel(SQLModel, table=True):
 
 
 class Binding(SQLModel, table=True):
-    """Routes matching messages (channel, account, peer, guild, team) to a bot."""
+    """A routing rule (an OpenClaw binding): messages matching it (channel, account, peer,
+    Discord guild and roles, Slack team) go to the bot."""
 
     __tablename__ = "bindings"
 
@@ -167,6 +173,7 @@ class Binding(SQLModel, table=True):
     peer_id: str | None = Field(default=None, max_length=128)
     guild_id: str | None = Field(default=None, max_length=128)
     team_id: str | None = Field(default=None, max_length=128)
+    roles: list[str] = Field(default_factory=list, sa_type=sa.JSON)  # Discord role ids, with guild_id
     priority: int = Field(default=0)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

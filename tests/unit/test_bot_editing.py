@@ -37,7 +37,7 @@ CONFIG = """
   },
   bindings: [
     {agentId: "sales", match: {channel: "telegram", peer: {kind: "group", id: "-100200300"}}},
-    {agentId: "sales", match: {channel: "discord", guildId: "42"}},
+    {agentId: "sales", match: {channel: "discord", guildId: "234567890123456789"}},
   ],
 }
 """ % ("d" * 70)

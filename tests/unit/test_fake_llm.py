@@ -6,7 +6,7 @@ import json
 
 import httpx
 
-from clawnet.controlplane.echo_llm import FakeLLM, last_user_text, plan_reply
+from clawnet.controlplane.echo_llm import FakeLLM, agent_name, last_user_text, plan_reply
 
 
 def test_openclaw_envelope_is_stripped_from_the_user_text():
@@ -31,6 +31,12 @@ def test_directives_steer_the_reply():
     assert plan_reply("DELAY MS: 250\nhi").delay_s == 0.25
     assert plan_reply("FAIL WITH: 503").fail_status == 503
     assert plan_reply("plain words").text == "Echo: plain words"
+
+
+def test_a_reply_can_name_the_bot_that_answers():
+    system = "# AGENTS.md\n\nYou are Beta Bot, a bot run by ClawNet. Your personality..."
+    assert agent_name({"messages": [{"role": "system", "content": system}]}) == "Beta Bot"
+    assert agent_name({"messages": [{"role": "user", "content": "hi"}]}) == "an unnamed bot"
 
 
 async def test_streams_server_sent_events_ending_with_done():

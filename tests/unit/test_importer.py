@@ -37,7 +37,7 @@ SAMPLE = """
   bindings: [
     {agentId: "support", match: {channel: "telegram", accountId: "help"}},
     {agentId: "sales", match: {channel: "discord", accountId: "default"}},
-    {agentId: "sales", match: {channel: "discord", accountId: "default", guildId: "42"}},
+    {agentId: "sales", match: {channel: "discord", accountId: "default", guildId: "234567890123456789"}},
   ],
 }
 """ % ("d" * 70)
@@ -67,7 +67,7 @@ async def test_agents_channels_and_bindings_become_bots(session, service):
     assert unseal_json(CHANNEL_CREDENTIALS, channel.credentials_enc)["botToken"].startswith("123456789:")
     assert channel.allow_from == ["111111111"]
     binding = session.exec(select(Binding).where(Binding.bot_id == bots["sales"].id)).one()
-    assert binding.guild_id == "42"
+    assert binding.guild_id == "234567890123456789"
 
 
 async def test_a_file_with_problems_imports_nothing_and_lists_them_all(session, service):

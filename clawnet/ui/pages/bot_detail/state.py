@@ -28,6 +28,7 @@ from clawnet.ui.typed import Field, event, field
 TABS = [
     ("overview", "Overview"),
     ("channels", "Channels"),
+    ("routing", "Routing & groups"),
     ("sessions", "Sessions"),
     ("configuration", "Configuration"),
     ("logs", "Logs"),

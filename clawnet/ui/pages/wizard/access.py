@@ -1,5 +1,6 @@
 """Step 3, access: per chosen channel, who may message the bot directly (with an allowlist),
-whether it joins groups (with a group allowlist), and whether it needs a mention there."""
+whether it joins groups (any, only the listed ones, none), whether it needs a mention there, and
+per listed group (ids in the channel's own format) its own mention setting."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 
 import reflex as rx
 
-from clawnet.bots.validation import allow_entry_problem
+from clawnet.bots.routing_rules import GROUP_ID_PLACEHOLDERS
+from clawnet.bots.validation import GROUP_WORD, allow_entry_problem, group_id_problem
 from clawnet.enums import ChannelType
 from clawnet.ui.components.forms import native_select
 from clawnet.ui.pages.wizard.spec import (
@@ -17,6 +19,7 @@ from clawnet.ui.pages.wizard.spec import (
     CHANNEL_INFO,
     LAUNCH_STEP,
     LIST_FIELDS,
+    MENTIONS,
     POLICY_FIELDS,
 )
 from clawnet.ui.pages.wizard.state import WizardState
@@ -28,9 +31,7 @@ def entry_problem(list_name: str, ctype: str, entry: str) -> str | None:
     """What is wrong with an allowlist entry (people for "allow", group ids for "group")."""
     if list_name == "allow":
         return allow_entry_problem(ChannelType(ctype), entry)
-    if entry.lstrip("-").isdigit() or entry.startswith(("+", "@")):
-        return None
-    return f"'{entry}' is not a group id."
+    return group_id_problem(ChannelType(ctype), entry)
 
 
 class WizardAccess(WizardState):
@@ -80,37 +81,96 @@ class WizardAccess(WizardState):
         if list_name in LIST_FIELDS and self._editable(ctype):
             current = getattr(self._current(), LIST_FIELDS[list_name][0]).get(ctype, [])
             self._set_list(list_name, ctype, [v for v in current if v != value])
+            if list_name == "group":
+                self._set_group_mentions(
+                    ctype, {g: m for g, m in self._group_mentions(ctype).items() if g != value}
+                )
+
+    def _group_mentions(self, ctype: str) -> dict[str, str]:
+        return dict(self._current().group_mention.get(ctype, {}))
+
+    def _set_group_mentions(self, ctype: str, mentions: dict[str, str]) -> None:
+        self._update(group_mention={**self._current().group_mention, ctype: mentions})
+        self._clear_errors(f"channels.{ctype}.group_mentions")
+
+    @event
+    def set_group_mention(self, ctype: str, group: str, value: str) -> None:
+        """Whether the bot needs a mention in one listed group ("mention" or "always")."""
+        ctype, group, value = str(ctype), str(group), str(value)
+        listed = self._current().group_allow.get(ctype, [])
+        if self._editable(ctype) and group in listed and value in {v for v, _ in MENTIONS}:
+            self._set_group_mentions(ctype, {**self._group_mentions(ctype), group: value})
+
+
+def group_chip(ctype: str, group: Any) -> rx.Component:
+    """A listed group, with whether the bot needs a mention there."""
+    form = WizardState.form
+    default = form.mention.get(ctype, "mention")
+    return rx.hstack(
+        rx.badge(group, variant="surface", data_testid=f"wizard-group-{ctype}-chip"),
+        native_select(
+            "Answer in " + group,
+            MENTIONS,
+            testid=f"wizard-group-{ctype}-mention",
+            value=form.group_mention.get(ctype, {}).to(dict[str, str]).get(group, default),
+            on_change=lambda v: WizardAccess.set_group_mention(ctype, group, v),
+            show_label=False,
+        ),
+        rx.icon_button(
+            rx.icon("x", size=12),
+            size="1",
+            variant="ghost",
+            type="button",
+            on_click=WizardAccess.remove_chip("group", ctype, group),
+            aria_label="Remove " + group,
+            data_testid=f"wizard-group-{ctype}-remove",
+        ),
+        spacing="2",
+        align="center",
+    )
+
+
+def chips(list_name: str, ctype: str) -> rx.Component:
+    """The entries of a list: people as removable chips; groups each with its mention setting."""
+    form_field = LIST_FIELDS[list_name][0]
+    testid = f"wizard-{list_name}-{ctype}"
+    entries = getattr(WizardState.form, form_field).get(ctype, []).to(list[str])
+    if list_name == "group":
+        return rx.vstack(
+            rx.foreach(entries, lambda v: group_chip(ctype, v)), spacing="1", data_testid=testid + "-chips"
+        )
+    return rx.hstack(
+        rx.foreach(
+            entries,
+            lambda v: rx.badge(
+                v,
+                rx.icon_button(
+                    rx.icon("x", size=12),
+                    size="1",
+                    variant="ghost",
+                    type="button",
+                    on_click=WizardAccess.remove_chip(list_name, ctype, v),
+                    aria_label="Remove " + v,
+                    data_testid=testid + "-remove",
+                ),
+                variant="surface",
+                data_testid=testid + "-chip",
+            ),
+        ),
+        spacing="2",
+        wrap="wrap",
+        data_testid=testid + "-chips",
+    )
 
 
 def chip_list(list_name: str, ctype: str, label: str, placeholder: str) -> rx.Component:
-    form_field, error_field = LIST_FIELDS[list_name]
+    error_field = LIST_FIELDS[list_name][1]
     testid = f"wizard-{list_name}-{ctype}"
     # "wizard-group-<type>" is the group policy's select: the group allowlist's input is "-input".
     input_id = testid if list_name == "allow" else testid + "-input"
     return rx.vstack(
         rx.el.label(label, html_for=input_id, style={"fontWeight": "500", "fontSize": "var(--font-size-2)"}),
-        rx.hstack(
-            rx.foreach(
-                getattr(WizardState.form, form_field).get(ctype, []).to(list[str]),
-                lambda v: rx.badge(
-                    v,
-                    rx.icon_button(
-                        rx.icon("x", size=12),
-                        size="1",
-                        variant="ghost",
-                        type="button",
-                        on_click=WizardAccess.remove_chip(list_name, ctype, v),
-                        aria_label="Remove " + v,
-                        data_testid=testid + "-remove",
-                    ),
-                    variant="surface",
-                    data_testid=testid + "-chip",
-                ),
-            ),
-            spacing="2",
-            wrap="wrap",
-            data_testid=testid + "-chips",
-        ),
+        chips(list_name, ctype),
         rx.form(
             rx.hstack(
                 rx.input(name="entry", placeholder=placeholder, id=input_id, data_testid=input_id),
@@ -155,6 +215,7 @@ def policy_select(label: str, kind: str, ctype: str) -> rx.Component:
 
 def access_section(ctype: str) -> rx.Component:
     form = WizardState.form
+    word = GROUP_WORD.get(ChannelType(ctype), "group")
     return rx.card(
         rx.vstack(
             rx.heading(CHANNEL_INFO[ctype][0], size="3"),
@@ -164,11 +225,20 @@ def access_section(ctype: str) -> rx.Component:
                 chip_list("allow", ctype, "Who may message the bot", ALLOW_PLACEHOLDERS[ctype]),
             ),
             policy_select("Groups", "group", ctype),
+            policy_select("In groups, answer", "mention", ctype),
             rx.cond(
                 form.group_policy.get(ctype, "") == "allowlist",
-                chip_list("group", ctype, "Which groups", "group id"),
+                chip_list("group", ctype, f"Which {word}s", GROUP_ID_PLACEHOLDERS[ChannelType(ctype)]),
             ),
-            policy_select("In groups, answer", "mention", ctype),
+            rx.cond(
+                form.group_policy.get(ctype, "") == "open",
+                chip_list(
+                    "group",
+                    ctype,
+                    f"{word.capitalize()}s with their own setting (optional)",
+                    GROUP_ID_PLACEHOLDERS[ChannelType(ctype)],
+                ),
+            ),
             spacing="3",
             width="100%",
         ),

@@ -83,7 +83,7 @@ def step_buttons() -> rx.Component:
         rx.button(
             "Back",
             variant="soft",
-            on_click=WizardState.go((WizardState.step - 1).to(int)),
+            on_click=WizardState.step_by(-1),
             disabled=WizardState.step == 1,
             data_testid="wizard-back",
         ),
@@ -96,9 +96,7 @@ def step_buttons() -> rx.Component:
         ),
         rx.cond(
             WizardState.step < REVIEW_STEP,
-            rx.button(
-                "Next", on_click=WizardState.go((WizardState.step + 1).to(int)), data_testid="wizard-next"
-            ),
+            rx.button("Next", on_click=WizardState.step_by(1), data_testid="wizard-next"),
             rx.button(
                 rx.cond(WizardState.edit_bot_id != 0, "Apply changes", "Create bot"),
                 color_scheme="green",

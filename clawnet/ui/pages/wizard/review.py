@@ -139,7 +139,7 @@ def access_rows(access: Any) -> rx.Component:
                 rx.text("Direct messages: ", access.dm_policy, data_testid=testid + "-dm"),
                 rx.text("Allowlist: ", access.allow_from, data_testid=testid + "-allow"),
                 rx.text("Groups: ", access.group_policy, data_testid=testid + "-group"),
-                rx.text("Group allowlist: ", access.group_allow_from, data_testid=testid + "-group-allow"),
+                rx.text("Groups listed: ", access.group_allow_from, data_testid=testid + "-group-allow"),
                 rx.text("In groups: ", access.mention, data_testid=testid + "-mention"),
                 spacing="0",
             ),

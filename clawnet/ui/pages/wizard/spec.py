@@ -185,7 +185,7 @@ LIST_FIELDS = {"allow": ("allow", "allow_from"), "group": ("group_allow", "group
 STEP_FIELDS = {
     1: ("name", "agent_id", "provider_id", "model_id", "persona", "emoji", "avatar"),
     2: ("botToken", "token", "applicationId", "appToken", "signingSecret", "account", "transport", "url"),
-    3: ("dm_policy", "allow_from", "group_policy", "group_allow_from", "mention_policy"),
+    3: ("dm_policy", "allow_from", "group_policy", "group_allow_from", "mention_policy", "group_mentions"),
     4: (
         "session_scope",
         "dm_scope",

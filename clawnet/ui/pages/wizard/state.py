@@ -87,7 +87,11 @@ def review_of(form: BotForm, models: list[ModelChoice]) -> Review:
                 dm_policy=label_of(DM_POLICIES, channel.dm_policy),
                 allow_from=", ".join(channel.allow_from) or "—",
                 group_policy=label_of(GROUP_POLICIES, channel.group_policy),
-                group_allow_from=", ".join(channel.group_allow_from) or "—",
+                group_allow_from=", ".join(
+                    f"{gid} ({label_of(MENTIONS, channel.group_mentions.get(gid, channel.mention_policy)).lower()})"
+                    for gid in channel.group_allow_from
+                )
+                or "—",
                 mention=label_of(MENTIONS, channel.mention_policy),
             )
         )
@@ -242,6 +246,18 @@ class WizardState(rx.State):
     @event
     async def go(self, target: int) -> Any:
         """Show step `target`. Going forward checks the steps left behind first."""
+        return await self._go(target)
+
+    @event
+    async def step_by(self, delta: int) -> Any:
+        """Next (1) or Back (-1), from the step the server shows: two quick clicks on Next move
+        two steps (a target computed in the browser could repeat a step not yet shown)."""
+        try:
+            return await self._go(self.step + int(delta))
+        except (TypeError, ValueError):
+            return None
+
+    async def _go(self, target: int) -> Any:
         if self.step >= LAUNCH_STEP or self.load_error:
             return None
         target = min(max(int(target), 1), REVIEW_STEP)
