@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from clawnet.bots.service import BotsService
 from clawnet.bots.providers import ensure_local_echo_provider
+from clawnet.bots.service import BotsService
 from clawnet.bots.store import stored_input
 from clawnet.controlplane.gateway_api import GatewayApi, pairing_request
 from clawnet.controlplane.pairing import Observed, forget_in_store, sender_name, store_requests
