@@ -18,6 +18,7 @@ from clawnet import db
 from clawnet.events import EventBus, Kind
 from clawnet.events.redis import RedisTransport
 from clawnet.settings import PROJECT_ROOT, get_settings
+from tests.conftest import _reset_process_caches
 from tests.support.aio import run_async
 from tests.support.server import free_port, free_port_range, project_env
 
@@ -53,16 +54,18 @@ def installation(tmp_path, postgres_url, redis_url, monkeypatch):
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    db.dispose_engines()
+    for name in ("CLAWNET_SECRET_KEY", "CLAWNET_PREVIOUS_SECRET_KEYS", "CLAWNET_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    # This installation's own key (file in its data folder): a key ring cached by an earlier test
+    # in this process would encrypt rows the controller processes cannot read.
+    _reset_process_caches()
     from sqlalchemy import text
 
     with db.get_engine(postgres_url).begin() as conn:  # a fresh schema for this installation
         conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     db.migrate()
     yield {**project_env(), **env}
-    db.dispose_engines()
-    get_settings.cache_clear()
+    _reset_process_caches()
 
 
 def controller_process(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
