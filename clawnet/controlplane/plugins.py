@@ -25,8 +25,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from clawnet.controlplane.openclaw_config import CHANNEL_PLUGIN_IDS as CHANNEL_PLUGINS
-from clawnet.enums import ChannelType
+from clawnet.controlplane.openclaw_config import CHANNEL_PLUGIN_IDS
 
 _INDEX_KEY = "plugins.installedIndex"
 _DB = Path("state") / "openclaw.sqlite"
@@ -36,14 +35,10 @@ class PluginsUnavailable(Exception):
     """A gateway needs a plugin that is not installed here."""
 
 
-def plugin_for(channel: ChannelType | str) -> str | None:
-    return CHANNEL_PLUGINS.get(ChannelType(channel))
-
-
 def plugins_in(config: Mapping[str, Any]) -> set[str]:
     """The channel plugins a generated config enables."""
     entries = (config.get("plugins") or {}).get("entries") or {}
-    known = set(CHANNEL_PLUGINS.values())
+    known = set(CHANNEL_PLUGIN_IDS.values())
     return {pid for pid, entry in entries.items() if pid in known and (entry or {}).get("enabled")}
 
 

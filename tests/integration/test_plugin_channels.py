@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlmodel import select
@@ -28,39 +26,17 @@ from clawnet.enums import BotStatus
 from clawnet.models import Bot, BotChannel
 from clawnet.settings import get_settings
 from tests.integration.conftest import FleetData, start_fleet
-from tests.support.services import free_port
+from tests.support.fake_http import closed_port_url
+from tests.support.fake_services import FakeSlack
 
 pytestmark = pytest.mark.gateway
 
 
-class _SlackRefuses(BaseHTTPRequestHandler):
-    """Slack's Web API answering every call the way it answers a revoked token."""
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = json.dumps({"ok": False, "error": "invalid_auth"}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST  # noqa: N815
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def slack_refuses() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlackRefuses)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/api/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    """Slack's Web API knowing no app: every token is refused (`invalid_auth`)."""
+    with FakeSlack() as slack:
+        yield slack.api_url
 
 
 async def channel_errors(bot_id: int, want: int, timeout: float = 180) -> dict[str, str]:
@@ -78,7 +54,7 @@ async def channel_errors(bot_id: int, want: int, timeout: float = 180) -> dict[s
 async def test_the_four_plugin_channels_load_offline_and_fail_in_plain_words(
     fleet_env, fleet_admin: FleetData, slack_refuses: str, monkeypatch
 ) -> None:
-    monkeypatch.setenv("CLAWNET_DISCORD_API_URL", f"http://127.0.0.1:{free_port()}/api/v10")  # nothing there
+    monkeypatch.setenv("CLAWNET_DISCORD_API_URL", f"{closed_port_url()}/api/v10")
     monkeypatch.setenv("CLAWNET_SLACK_API_URL", slack_refuses)
     get_settings.cache_clear()
     settings = get_settings()
