@@ -85,10 +85,9 @@ class GatewaySessions:
         if label:
             params["label"] = label[:LABEL_MAX]
         answer = await self.caller.call("sessions.create", params, timeout=30) or {}
-        entry = answer.get("entry") if isinstance(answer.get("entry"), dict) else {}
-        return CreatedSession(
-            str(answer.get("key") or ""), str(answer.get("sessionId") or entry.get("sessionId") or "")
-        )
+        entry = answer.get("entry")
+        entry_id = entry.get("sessionId") if isinstance(entry, dict) else ""
+        return CreatedSession(str(answer.get("key") or ""), str(answer.get("sessionId") or entry_id or ""))
 
     async def rename(self, agent_id: str, key: str, label: str) -> None:
         """Give the session a label (an empty one clears it)."""
