@@ -16,14 +16,13 @@ from sqlmodel import Session
 
 from clawnet import audit
 from clawnet.bots.base import BotsBase
-from clawnet.bots.queries import visible_bots
 from clawnet.controlplane import session_ops as stored
 from clawnet.controlplane.gateway_sessions import GatewaySessions, ReplyTarget, label_taken, reply_target
 from clawnet.controlplane.protocol import GatewayError, GatewayTimeout
 from clawnet.errors import NotFound, UserError
 from clawnet.events import Kind
 from clawnet.models import Bot, BotSession, OperatorReply, utcnow
-from clawnet.security.permissions import Action, Principal, can, require
+from clawnet.security.permissions import Action, Principal, require
 from clawnet.security.sanitize import clean_text
 
 LABEL_MAX = 100
@@ -43,6 +42,11 @@ class _Target:
     gateway_id: int | None
     key: str
     title: str
+
+
+def can_reply(key: str) -> bool:
+    """Whether a session is a channel conversation an operator can reply into."""
+    return reply_target(key) is not None
 
 
 def clean_label(label: str) -> str:
@@ -96,14 +100,6 @@ class SessionOps(BotsBase):
     def _announce(self, t: _Target, **extra: object) -> None:
         payload = {"key": t.key, "session_id": t.session_id, **extra}
         self.bus.publish(Kind.SESSION_CHANGED, payload, gateway_id=t.gateway_id, bot_id=t.bot_id)
-
-    async def operable_bots(self, actor: Principal | None) -> list[int]:
-        """The visible bots whose sessions `actor` may operate (to show the controls)."""
-
-        def load(s: Session) -> list[int]:
-            return [b.id for b in visible_bots(s, actor) if b.id and can(s, actor, Action.OPERATE_BOT, b.id)]
-
-        return await self._db(load)
 
     # --- operations --------------------------------------------------------------------------
 
