@@ -18,11 +18,10 @@ from clawnet import db
 from clawnet.bots.forms import BotInput, ChannelInput
 from clawnet.bots.providers import ensure_local_echo_provider
 from clawnet.bots.service import BotsService
-from clawnet.controlplane.chat import ChatError
 from clawnet.controlplane.controller import FleetController
 from clawnet.controlplane.protocol import GatewayError
 from clawnet.db import session_scope
-from clawnet.enums import BotStatus, ChannelStatus, Role
+from clawnet.enums import BotStatus, ChannelStatus, Role, TurnStatus
 from clawnet.models import AuditEvent, Bot, BotChannel, BotSession, TranscriptMessage
 from clawnet.security import crypto
 from clawnet.security.permissions import Principal
@@ -249,8 +248,7 @@ async def test_abort_stops_a_running_turn(world: World):
     assert aborted
     await asyncio.wait_for(turn.done.wait(), 30)  # the turn ends at once...
     assert turn.text != "too late", (turn.status, turn.error)  # ...without the model's answer
-    with pytest.raises(ChatError):
-        await turn.result(timeout=1)
+    assert turn.status is TurnStatus.FAILED, (turn.status, turn.text, turn.error)
     assert time.monotonic() - started < 55  # well before the fake model would have answered
     assert audited("session.abort", session_id)
     assert not await world.service.abort_session(world.admin, session_id)  # nothing runs any more
