@@ -364,37 +364,26 @@ def row_menu(row: Any, reload: Any) -> rx.Component:
     """A /sessions row's actions, for operators and admins (the service checks each bot)."""
     s = SessionRowActionsState
     sid = row.id.to_string()
+
+    def button(label: str, on_click: Any, testid: str, **props: Any) -> rx.Component:
+        return rx.button(
+            label,
+            on_click=on_click,
+            size="1",
+            variant="ghost",
+            aria_label=label.rstrip("…") + " session " + row.key,
+            data_testid=testid + sid,
+            **props,
+        )
+
     return rx.cond(
         SessionState.can_create_bots,
-        rx.menu.root(
-            rx.menu.trigger(
-                rx.button(
-                    "Actions",
-                    size="1",
-                    variant="soft",
-                    aria_label="Actions for session " + row.key,
-                    data_testid="sessions-actions-" + sid,
-                ),
-            ),
-            rx.menu.content(
-                rx.menu.item("Reset…", on_click=s.ask(row.id, "reset"), data_testid="sessions-reset-" + sid),
-                rx.menu.item(
-                    "Compact",
-                    on_click=[s.run(row.id, "compact"), reload],
-                    data_testid="sessions-compact-" + sid,
-                ),
-                rx.menu.item(
-                    "Abort turn",
-                    on_click=[s.run(row.id, "abort"), reload],
-                    data_testid="sessions-abort-" + sid,
-                ),
-                rx.menu.separator(),
-                rx.menu.item(
-                    "Delete…",
-                    color="red",
-                    on_click=s.ask(row.id, "delete"),
-                    data_testid="sessions-delete-" + sid,
-                ),
-            ),
+        rx.hstack(
+            button("Reset…", s.ask(row.id, "reset"), "sessions-reset-"),
+            button("Compact", [s.run(row.id, "compact"), reload], "sessions-compact-"),
+            button("Abort", [s.run(row.id, "abort"), reload], "sessions-abort-", color_scheme="orange"),
+            button("Delete…", s.ask(row.id, "delete"), "sessions-delete-", color_scheme="red"),
+            spacing="1",
+            data_testid="sessions-actions-" + sid,
         ),
     )
