@@ -60,7 +60,10 @@ def forget_session(s: Session, bot_id: int, key: str) -> int | None:
     session_id = row.id
     s.execute(sa.delete(OperatorReply).where(col(OperatorReply.session_id) == session_id))
     s.execute(sa.delete(TranscriptMessage).where(col(TranscriptMessage.session_id) == session_id))
-    s.delete(row)
+    # A statement, not the ORM: sync and the service may both forget it, whoever comes second
+    # finds nothing to do.
+    s.expunge(row)
+    s.execute(sa.delete(BotSession).where(col(BotSession.id) == session_id))
     return session_id
 
 
