@@ -27,6 +27,7 @@ from clawnet.bots.views import (
 )
 from clawnet.controlplane.gateway_api import main_session_key
 from clawnet.controlplane.paths import bot_paths
+from clawnet.controlplane.session_ops import operator_authors
 from clawnet.enums import BotStatus, DesiredStatus, GatewayStatus, TurnStatus
 from clawnet.humanize import ago
 from clawnet.models import (
@@ -304,6 +305,7 @@ def sessions_table(
             cost=f"${s.cost_usd:.4f}",
             last=ago(s.last_message_at),
             preview=s.preview[:120],
+            label=s.label,
         )
         for s, b in session.exec(query).all()
     ]
@@ -322,6 +324,7 @@ def transcript(
         .order_by(col(TranscriptMessage.seq).desc())
         .limit(limit)
     ).all()
+    authors = operator_authors(session, session_id, list(messages))
     return [
         TranscriptLine(
             seq=m.seq,
@@ -329,6 +332,7 @@ def transcript(
             text=m.text,
             at=m.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             tokens=str(m.input_tokens + m.output_tokens) if m.role == "assistant" else "",
+            author=authors.get(m.seq, ""),
         )
         for m in reversed(messages)
     ]

@@ -115,6 +115,7 @@ class SessionRow:
     cost: str
     last: str
     preview: str
+    label: str = ""  # the name people gave the session
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ class TranscriptLine:
     text: str
     at: str
     tokens: str
+    author: str = ""  # "Operator · <name>" on a reply a person sent as the operator
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from clawnet.controlplane.chat import ChatError, ChatRouter, Turn
+from clawnet.controlplane.gateway_sessions import SESSION_METHODS
 from clawnet.controlplane.links import GatewayLinks
 from clawnet.controlplane.protocol import GatewayError, GatewayTimeout
 from clawnet.controlplane.tasks import TaskSet
@@ -119,10 +120,11 @@ def _end(turn: Turn, status: TurnStatus, text: str, error: str) -> None:
     turn.done.set()
 
 
-# Only these gateway methods may be called on a worker's behalf (channel actions); nothing that
-# changes a gateway's configuration travels this way.
+# Only these gateway methods may be called on a worker's behalf (channel and session actions);
+# nothing that changes a gateway's configuration travels this way.
 REMOTE_METHODS = frozenset(
     {
+        *SESSION_METHODS,
         "channels.stop",
         "channels.start",
         "web.login.start",

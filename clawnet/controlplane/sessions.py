@@ -23,6 +23,7 @@ from clawnet.controlplane.db_runner import DbRunner
 from clawnet.controlplane.gateway_api import channel_and_peer
 from clawnet.controlplane.links import GatewayLink
 from clawnet.controlplane.protocol import GatewayError
+from clawnet.controlplane.session_ops import GONE, STARTED_OVER, clear_transcript, forget_session, label_of
 from clawnet.events import EventBus, Kind
 from clawnet.models import Bot, BotSession, TranscriptMessage, utcnow
 
@@ -67,6 +68,7 @@ def _upsert_session(
     session_row.kind = str(row.get("chatType") or row.get("kind") or session_row.kind)[:32]
     session_row.status = str(row.get("status") or session_row.status)[:32]
     session_row.model = str(row.get("model") or session_row.model)[:200]
+    session_row.label = label_of(row, session_row.label)
     if preview:
         session_row.preview = preview[:280]
     session_row.updated_at = utcnow()
@@ -141,12 +143,19 @@ class SessionSync:
         bot_id = self._bot_id(link, agent_id)
         if bot_id is None or not key:
             return
-        if name == "sessions.changed":
+        if name == "sessions.changed" and payload.get("reason") in GONE:
+            gone = self.db.submit(lambda s: forget_session(s, bot_id, key))
+            gone.add_done_callback(lambda f: self._published_gone(f, link.gateway_id, bot_id, key))
+        elif name == "sessions.changed":
             row = payload.get("session") or {}
             preview = row.get("lastMessagePreview") or payload.get("lastMessagePreview")
+            started_over = payload.get("reason") in STARTED_OVER
 
             def upsert(s: Session) -> BotSession:
-                return _upsert_session(s, bot_id, key, row, preview)
+                stored = _upsert_session(s, bot_id, key, row, preview)
+                if started_over:  # OpenClaw numbers the new generation's messages from 1 again
+                    clear_transcript(s, stored)
+                return stored
 
             future = self.db.submit(upsert)
             future.add_done_callback(lambda f: self._published_session(f, link.gateway_id, bot_id))
@@ -179,6 +188,15 @@ class SessionSync:
             gateway_id=gateway_id,
             bot_id=bot_id,
         )
+
+    def _published_gone(
+        self, future: asyncio.Future[int | None], gateway_id: int, bot_id: int, key: str
+    ) -> None:
+        if future.exception() is not None:
+            log.error("forgetting a deleted session failed: %s", future.exception())
+        elif (session_id := future.result()) is not None:
+            payload = {"key": key, "session_id": session_id, "deleted": True}
+            self.bus.publish(Kind.SESSION_CHANGED, payload, gateway_id=gateway_id, bot_id=bot_id)
 
     def _published_message(
         self,

@@ -24,6 +24,7 @@ from clawnet.models.fleet import (
     ModelProvider,
     TranscriptMessage,
 )
+from clawnet.models.session_ops import OperatorReply
 from clawnet.models.social import (
     BotApiToken,
     Comment,
@@ -67,6 +68,7 @@ ALL_TABLES = (
     Media,
     AccessRequest,
     ApprovedSender,
+    OperatorReply,
 )
 
 __all__ = [
@@ -93,6 +95,7 @@ __all__ = [
     "Media",
     "ModelProvider",
     "Notification",
+    "OperatorReply",
     "Post",
     "PostMention",
     "Profile",

@@ -193,6 +193,7 @@ class BotSession(SQLModel, table=True):
     gateway_session_id: str = Field(default="", max_length=128)
     channel: str = Field(default="", max_length=32)
     peer: str = Field(default="", max_length=255)
+    label: str = Field(default="", max_length=512)  # a name people gave it (OpenClaw's label)
     kind: str = Field(default="", max_length=32)
     status: str = Field(default="", max_length=32)
     message_count: int = Field(default=0)

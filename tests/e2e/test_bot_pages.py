@@ -221,3 +221,26 @@ def test_the_launch_shows_only_the_changes_of_its_own_gateway(server, owner_read
     eventually(pool_applied, "the pool applied its change", timeout_s=120)
     time.sleep(5)  # its news reaches open pages in milliseconds: none may reach this one
     assert lines.all_inner_texts() == shown
+
+
+def test_a_session_is_renamed_and_reset_from_the_sessions_tab(server, owner_ready, new_page):
+    page = new_page()
+    sign_in(page, server.url, OWNER)
+    bot = bot_row(server, "Greeter")
+    page.goto(f"{server.url}/bots/{bot.id}?tab=sessions")
+    expect(page.get_by_test_id("bot-status")).to_have_text("Running", timeout=180_000)
+    page.get_by_test_id("chat-input").fill("REPLY WITH: remember me")
+    page.get_by_test_id("chat-send").click()
+    transcript = page.get_by_test_id("transcript")
+    expect(transcript.get_by_text("remember me", exact=True)).to_have_count(1, timeout=120_000)
+
+    page.get_by_test_id("session-rename-input").fill("Olive's desk")
+    page.get_by_test_id("session-rename").click()
+    listed = page.get_by_test_id("session-list")
+    expect(listed.get_by_text("Olive's desk", exact=True)).to_be_visible(timeout=30_000)
+
+    page.get_by_test_id("session-reset").click()
+    expect(page.get_by_test_id("session-confirm-bar")).to_contain_text("Olive's desk")
+    page.get_by_test_id("session-confirm").click()
+    expect(transcript.get_by_text("remember me", exact=True)).to_have_count(0, timeout=30_000)
+    expect(listed.get_by_text("Olive's desk", exact=True)).to_be_visible()  # the name stays

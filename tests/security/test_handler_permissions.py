@@ -95,6 +95,7 @@ def arguments(handler: Any, world: World) -> dict[str, Any] | None:
         "name": "support",
         "var_name": "bot_id",
         "value": str(ids["bot"]),
+        "what": "delete",  # session actions: the most harmful one
     }
     form = {
         "bot_id": str(ids["bot"]),
@@ -125,6 +126,8 @@ def arguments(handler: Any, world: World) -> dict[str, Any] | None:
         "role": "admin",
         "config": "{agents: {entries: {pwn: {name: 'Pwn'}}}}",
         "q": "",
+        "label": "pwned",
+        "reply": "pwned",
     }
     args: dict[str, Any] = {}
     for param in list(inspect.signature(handler.fn).parameters.values())[1:]:

@@ -12,6 +12,7 @@ from clawnet.errors import UserError
 from clawnet.ui.components.forms import data_table
 from clawnet.ui.components.layout import page_frame
 from clawnet.ui.components.status import status_badge, status_label
+from clawnet.ui.pages.bot_detail.session_actions import row_confirm_bar, row_menu
 from clawnet.ui.session import SessionState, current_principal
 from clawnet.ui.typed import Field, event, field
 
@@ -133,11 +134,12 @@ def session_row(row: Any) -> rx.Component:
             )
         ),
         rx.table.cell(row.channel),
-        rx.table.cell(row.peer),
+        rx.table.cell(rx.cond(row.label != "", row.label + " · " + row.peer, row.peer)),
         rx.table.cell(row.messages),
         rx.table.cell(row.tokens),
         rx.table.cell(row.last),
         rx.table.cell(rx.text(row.preview, size="1", color_scheme="gray")),
+        rx.table.cell(row_menu(row, SessionsListState.on_load)),
         data_testid="sessions-row-" + sid,
     )
 
@@ -173,8 +175,9 @@ def sessions_page() -> rx.Component:
                 data_testid="sessions-page-empty",
             ),
         ),
+        row_confirm_bar(SessionsListState.on_load),
         data_table(
-            ("Bot", "Channel", "With", "Messages", "Tokens", "Last message", "Preview"),
+            ("Bot", "Channel", "With", "Messages", "Tokens", "Last message", "Preview", ""),
             SessionsListState.rows,
             session_row,
             "sessions-table",

@@ -17,6 +17,7 @@ from clawnet.bots.views import TranscriptLine
 from clawnet.errors import UserError
 from clawnet.events import FleetEvent, Kind
 from clawnet.security.permissions import Principal
+from clawnet.ui.pages.bot_detail.session_actions import reply_form, session_actions
 from clawnet.ui.pages.bot_detail.sessions import BotSessionsState, session_list
 from clawnet.ui.pages.bot_detail.state import BotDetailState, part
 from clawnet.ui.pages.bot_detail.widgets import bubble
@@ -122,12 +123,13 @@ class BotChatState(BotSessionsState):
 def transcript_line(m: Any) -> rx.Component:
     is_reply = BotSessionsState.on_chat_session & (m.seq == BotSessionsState.reply_seq)
     return bubble(
-        m.role + " · " + m.at,
+        rx.cond(m.author != "", m.author, m.role) + " · " + m.at,  # "Operator · <name>": a person's reply
         m.text,
         mine=m.role == "user",
         testid="transcript-message",
         text_testid=rx.cond(is_reply, "chat-reply", "transcript-text"),
         data_role=m.role,
+        data_author=m.author,
     )
 
 
@@ -192,6 +194,7 @@ def sessions_tab() -> rx.Component:
     return rx.grid(
         session_list(),
         rx.vstack(
+            session_actions(),
             rx.vstack(
                 rx.foreach(BotSessionsState.transcript, transcript_line),
                 rx.cond(can_chat & BotSessionsState.on_chat_session, local_echo()),
@@ -201,6 +204,7 @@ def sessions_tab() -> rx.Component:
                 max_height="26em",
                 overflow_y="auto",
             ),
+            rx.cond(can_chat, reply_form()),
             rx.cond(can_chat, chat_form()),
             spacing="3",
             width="100%",

@@ -73,7 +73,7 @@ class BotSessionsState(BotDetailState):
 def session_item(s: Any) -> rx.Component:
     sid = s.id.to_string()
     return rx.box(
-        rx.text(s.channel + " · " + s.peer, weight="medium", size="2"),
+        rx.text(rx.cond(s.label != "", s.label, s.channel + " · " + s.peer), weight="medium", size="2"),
         rx.text(s.messages.to_string() + " messages · " + s.last, size="1", color_scheme="gray"),
         rx.text(s.preview, size="1", trim="both", no_of_lines=1),
         on_click=BotSessionsState.select_session(s.id),
