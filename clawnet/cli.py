@@ -3,6 +3,9 @@
 clawnet migrate                      bring the database schema up to date
 clawnet create-admin --email ...     create an admin account (password from stdin or prompt)
 clawnet rotate-key [--drop-old]      re-encrypt every stored secret with a new key
+clawnet import FILE [--yes]          import an openclaw.json as bots (as an admin: --as EMAIL,
+                                     else the first admin account)
+clawnet export [--to FILE]           every bot as one openclaw.json, secrets removed (as an admin)
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from clawnet import db
+from clawnet.cli_imports import add_commands as add_import_commands
 from clawnet.settings import SettingsError, get_settings
 
 
@@ -143,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("controller", help="run the control plane in this process").set_defaults(
         func=cmd_controller
     )
+    add_import_commands(sub)
     fake = sub.add_parser("fake-llm", help="run the local echo model (OpenAI-compatible) on loopback")
     fake.add_argument("--port", type=int, default=18799)
     fake.set_defaults(func=cmd_fake_llm)
