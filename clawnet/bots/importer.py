@@ -11,6 +11,7 @@ keep their ids when those are free; OpenClaw's reserved `main` gets one derived 
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from typing import Any
 
@@ -106,6 +107,16 @@ def _group_policy(ctype: ChannelType, account: dict[str, Any], group_ids: list[s
     return GroupPolicy.ALLOWLIST.value if group_ids else GroupPolicy.DISABLED.value
 
 
+def _discord_application_id(token: str) -> str:
+    """The bot's user id, which a Discord bot token starts with (base64), or ""."""
+    head = token.split(".", 1)[0]
+    try:
+        decoded = base64.b64decode(head + "=" * (-len(head) % 4), validate=False).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    return decoded if decoded.isdigit() else ""
+
+
 def _channel_input(
     ctype: ChannelType, path: str, account: dict[str, Any], env: Mapping[str, str], lost: list[str]
 ) -> tuple[ChannelInput, list[str]]:
@@ -122,6 +133,9 @@ def _channel_input(
             problems.append(f"{path}.{key}: the file does not hold this secret ({raw}); put it in the file.")
         elif value:
             creds[key] = value
+    if ctype is ChannelType.DISCORD and creds.get("token") and not creds.get("applicationId"):
+        if app_id := _discord_application_id(creds["token"]):
+            creds["applicationId"] = app_id  # OpenClaw asks Discord; the token says it too
     group_ids, group_mentions = groups_of(ctype, account)
     kept = [g for g in group_ids if group_id_problem(ctype, g) is None]
     for gid in group_ids:
@@ -180,11 +194,10 @@ def _providers(
         if row is not None:
             listed = {str(m.get("id")) for m in row.models}
             missing = [m for m in need.models if row.models and m not in listed]
-            if missing:
-                errors.append(
-                    f"Model provider '{need.name}' in ClawNet has no model {', '.join(missing)}: "
-                    "add it under Settings → Model providers."
-                )
+            if missing:  # the provider is there; the file uses more of its models
+                row.models = [*row.models, *({"id": m, "name": m} for m in missing)]
+                session.add(row)
+                new.append(f"{need.name} (adds {', '.join(missing)})")
             found[need.name] = row
             continue
         key = (keys.get(need.name) or "").strip() or need.api_key
