@@ -84,7 +84,7 @@ async def test_import_export_import_yields_the_same_bots(migrated, monkeypatch, 
         assert result.errors == [], (stem, result.errors)
     with db.session_scope() as s:
         before = snapshot(s)
-        assert len(before) == 10 and all(v[-2] for v in before.values())  # every bot has channels
+        assert len(before) == 10 and sum(1 for v in before.values() if v[-2]) == 5  # five with channels
         secrets = {b.agent_id: stored_credentials(s, b.id) for b in s.exec(select(Bot)).all() if b.id}
     exported = await service.export_config(actor)
 
