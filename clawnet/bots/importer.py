@@ -133,9 +133,9 @@ def _channel_input(
             problems.append(f"{path}.{key}: the file does not hold this secret ({raw}); put it in the file.")
         elif value:
             creds[key] = value
-    if ctype is ChannelType.DISCORD and creds.get("token") and not creds.get("applicationId"):
-        if app_id := _discord_application_id(creds["token"]):
-            creds["applicationId"] = app_id  # OpenClaw asks Discord; the token says it too
+    app_id = _discord_application_id(creds.get("token", "")) if ctype is ChannelType.DISCORD else ""
+    if app_id and not creds.get("applicationId"):
+        creds["applicationId"] = app_id  # OpenClaw asks Discord; the token says it too
     group_ids, group_mentions = groups_of(ctype, account)
     kept = [g for g in group_ids if group_id_problem(ctype, g) is None]
     for gid in group_ids:

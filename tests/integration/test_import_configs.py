@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlmodel import col, select
+from sqlmodel import select
 
 from clawnet import db
 from clawnet.bots.service import BotsService
@@ -19,7 +19,7 @@ from clawnet.controlplane.openclaw_cli import ValidationResult, validate_config
 from clawnet.controlplane.plan import load_plan
 from clawnet.enums import Role
 from clawnet.events import EventBus
-from clawnet.models import Bot, BotChannel, Gateway
+from clawnet.models import Bot, BotChannel
 from clawnet.security.permissions import Principal
 from clawnet.settings import get_settings
 from tests.conftest import _reset_process_caches
