@@ -289,7 +289,14 @@ def import_openclaw_config(
     ids = _clawnet_ids(session, settings, agents, names)
     bindings = [b for b in config.get("bindings") or [] if isinstance(b, dict)]
     bindings = [{**b, "agentId": ids.get(str(b.get("agentId")), str(b.get("agentId")))} for b in bindings]
-    entries = {ids[a.agent_id]: a for a in agents}
+    entries = {ids[a.agent_id]: a for a in agents if a.model.primary}
+    for agent in agents:
+        if not agent.model.primary and len(agents) > 1:  # OpenClaw would pick a model itself
+            unsupported.append(
+                f"{agent.path} (no model: give it one, or agents.defaults.model, to import it)"
+            )
+    if not entries:
+        errors.append("No agent has a model (agents.defaults.model.primary): name one to import it.")
 
     # Channels: each account belongs to the agent a binding routes it to.
     owned: dict[str, list[tuple[ChannelType, str, dict[str, Any]]]] = {agent: [] for agent in entries}
@@ -333,9 +340,7 @@ def import_openclaw_config(
         entry, model = agent.entry, agent.model
         provider_name, _, model_id = model.primary.partition("/")
         found = providers.get(provider_name)
-        if not model.primary:
-            errors.append(f"{agent.path}: no model is set (agents.defaults.model.primary); name one.")
-        elif found is None and not any(provider_name in p for p in problems):
+        if found is None and not any(provider_name in p for p in problems):
             errors.append(f"{agent.path}.model: no model provider '{provider_name}'.")
         identity = entry.get("identity") or {}
         channels = []

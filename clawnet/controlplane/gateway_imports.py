@@ -36,8 +36,8 @@ async def read_setup(caller: GatewayCaller) -> GatewaySetup:
                     "agents.files.get", {"agentId": agent_id, "name": name}, timeout=30
                 )
             except GatewayError as exc:
-                if is_missing(exc):
-                    continue
+                if is_missing(exc) or "unsupported file" in exc.message.lower():
+                    continue  # not there, or not one this OpenClaw keeps
                 raise
             content = answer.get("content") if isinstance(answer, dict) else None
             if content is None and isinstance(answer, dict) and isinstance(answer.get("file"), dict):

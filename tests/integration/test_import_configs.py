@@ -206,3 +206,39 @@ def test_channel_accounts_of_two_agents(imported):
     assert got.channels["sales"]["discord"].dm_policy == "open"
     accounts = got.configs[0]["channels"]["discord"]["accounts"]
     assert accounts["support"]["applicationId"] == "345678901234567890"  # read from the token
+
+
+async def test_adopting_a_hand_managed_gateway_imports_its_agents_as_bots_hosted_there(fleet_env, tmp_path):
+    """A gateway someone runs by hand, with an agent and its SOUL.md: adopted by URL and token,
+    its config and persona files are read over the protocol, previewed, then imported."""
+    from clawnet.controlplane.gateway_api import GatewayApi
+    from clawnet.controlplane.protocol import GatewayConnection
+    from tests.support.standalone_gateway import standalone_gateway
+
+    service = BotsService(fleet_env, EventBus())
+    with db.session_scope() as s:
+        admin = Principal.of(make_user(s, Role.ADMIN))
+    with standalone_gateway(fleet_env, tmp_path / "hand-managed") as (url, token, _proc):
+        conn = await GatewayConnection.open(url, token, timeout=60)
+        try:
+            api = GatewayApi(conn)  # type: ignore[arg-type]
+            base = await api.config_hash()
+            agent = '{agents: {ownership: "explicit", entries: {helper: {name: "Helper", model: "anthropic/claude-sonnet-4-6", identity: {emoji: "🛠️"}}}}}'
+            await conn.call("config.patch", {"raw": agent, "baseHash": base}, timeout=60)
+            await asyncio.sleep(1)  # the agent is live ~0.2 s after the patch answers
+            await api.write_agent_file("helper", "SOUL.md", "# SOUL.md\n\nYou fix things, calmly.\n")
+        finally:
+            await conn.close()
+        gateway_id = await service.adopt_remote_gateway(admin, "By hand", url, token)
+        preview = await service.import_from_gateway(admin, gateway_id)
+        assert preview.errors == [], preview.errors
+        assert [(b.agent_id, b.files) for b in preview.bots] == [("helper", ["SOUL.md"])]
+        assert [(n.name, n.has_key) for n in preview.needs] == [("anthropic", False)]
+        done = await service.import_from_gateway(
+            admin, gateway_id, dry_run=False, provider_keys={"anthropic": "sk-ant"}
+        )
+    assert done.errors == []
+    with db.session_scope() as s:
+        bot = s.exec(select(Bot).where(Bot.agent_id == "helper")).one()
+        assert bot.gateway_id == gateway_id and bot.emoji == "🛠️"
+        assert "calmly" in bot.persona_files["SOUL.md"]

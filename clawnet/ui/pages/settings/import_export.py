@@ -53,7 +53,10 @@ class ImportExportState(rx.State):
 
     @event
     async def attach_files(self, files: list[rx.UploadFile]) -> Any:
-        """Persona files (SOUL.md, IDENTITY.md, AGENTS.md, ...) or a zip of the workspace."""
+        """Persona files (SOUL.md, IDENTITY.md, AGENTS.md, ...) or a zip of the workspace, kept
+        on the server until the import (the service checks who may import)."""
+        if await current_principal(self) is None:
+            return rx.toast.error("Sign in first.")
         uploads, total = [], 0
         for upload in files[:MAX_UPLOADS]:
             data = await upload.read()
@@ -191,6 +194,7 @@ def need_field(need: Any) -> rx.Component:
             type="password",
             auto_complete="off",
             placeholder=rx.cond(need.from_file, "(from the file)", "API key"),
+            required=~need.from_file,
             aria_label=label,
             data_testid=testid,
             width="100%",
