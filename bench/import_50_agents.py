@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import _fleet  # noqa: F401 (puts the project on sys.path, as for every bench script)
 from sqlmodel import select
 
 from clawnet import db

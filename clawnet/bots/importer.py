@@ -107,6 +107,17 @@ def _group_policy(ctype: ChannelType, account: dict[str, Any], group_ids: list[s
     return GroupPolicy.ALLOWLIST.value if group_ids else GroupPolicy.DISABLED.value
 
 
+def _join_surrogates(value: Any) -> Any:
+    """Strings as JSON means them: json5 leaves an escaped emoji ("\\ud83e\\udd16") as two halves."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {_join_surrogates(k): _join_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_join_surrogates(v) for v in value]
+    return value
+
+
 def _discord_application_id(token: str) -> str:
     """The bot's user id, which a Discord bot token starts with (base64), or ""."""
     head = token.split(".", 1)[0]
@@ -264,7 +275,7 @@ def import_openclaw_config(
         config: Any = dict(raw)
     else:
         try:
-            config = json5.loads(raw)
+            config = _join_surrogates(json5.loads(raw))
         except ValueError as exc:
             return ImportResult([], [], [f"The file is not valid JSON5: {exc}"], [])
     if not isinstance(config, dict):
