@@ -212,10 +212,13 @@ def _providers(
             found[need.name] = row
             continue
         key = (keys.get(need.name) or "").strip() or need.api_key
+        label = KIND_LABELS[need.kind]
+        if need.defined_in_file and need.base_url:
+            label = f"{label} API at {need.base_url}"
         asks.append(
             ProviderNeed(
                 need.name,
-                KIND_LABELS[need.kind],
+                label,
                 list(need.models),
                 need.key_hint or "in the file",
                 has_key=bool(key),
