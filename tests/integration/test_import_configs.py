@@ -179,7 +179,7 @@ def test_defaults_inheritance_and_tool_policies(imported):
     family = tools.configs[0]["agents"]["entries"]["family"]["tools"]
     assert family["allow"][0] == "read" and "exec" in family["deny"] and "alsoAllow" not in family
     public = tools.configs[0]["agents"]["entries"]["public"]["tools"]
-    assert public["alsoAllow"] == ["session_status"]
+    assert public["alsoAllow"] == ["session_status"] and public["deny"][:2] == ["group:runtime", "group:fs"]
     assert "agents.entries.family.sandbox" in tools.result.unsupported
 
 

@@ -109,3 +109,13 @@ async def test_not_json5_and_viewer_are_refused(session, service):
     assert "not valid JSON5" in (await service.import_config(operator, "{agents: ")).errors[0]
     with pytest.raises(PermissionDenied):
         await service.import_config(viewer, SAMPLE)
+
+
+async def test_an_emoji_escaped_in_json5_arrives_whole(session, service):
+    operator = Principal.of(make_user(session, Role.OPERATOR))
+    session.commit()
+    raw = SAMPLE.replace('emoji: "🛟"', 'emoji: "\\ud83e\\udd16"')  # as json.dumps writes it
+    result = await service.import_config(operator, raw)
+    assert result.errors == []
+    session.expire_all()
+    assert session.exec(select(Bot).where(Bot.agent_id == "support")).one().emoji == "🤖"
