@@ -131,8 +131,7 @@ class AgentSpec:
     # A stopped bot keeps its agent (OpenClaw fences deleted agent ids for good), but its
     # channel accounts are disabled and nothing is routed to it.
     active: bool = True
-    # From imported configs: model fallbacks, `tools.allow` (exact), `identity.theme`, and
-    # persona files that replace the generated ones.
+    # From imports: fallbacks, exact `tools.allow`, `identity.theme`, persona files (over ours).
     model_fallbacks: tuple[str, ...] = ()
     tools_allow_only: tuple[str, ...] = ()
     theme: str = ""
