@@ -5,6 +5,8 @@ applied at once (a kick), like any other change."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -12,6 +14,7 @@ from clawnet import audit
 from clawnet.bots import providers
 from clawnet.bots.base import BotsBase
 from clawnet.bots.checks import CheckResult
+from clawnet.bots.import_files import WorkspaceUploads, read_uploads
 from clawnet.bots.importer import import_openclaw_config
 from clawnet.bots.placement import place_bot, session_spec_of
 from clawnet.bots.provider_check import test_provider_key
@@ -19,6 +22,7 @@ from clawnet.bots.providers import ProviderInput
 from clawnet.bots.queries import visible_bots
 from clawnet.bots.views import ImportResult, ProviderRow
 from clawnet.controlplane import openclaw_config as oc
+from clawnet.controlplane.gateway_imports import read_setup_at
 from clawnet.controlplane.plan import agent_spec, provider_spec
 from clawnet.controlplane.protocol import GatewayAuthError, GatewayConnection, GatewayError
 from clawnet.enums import GatewayKind, ProviderKind
@@ -167,24 +171,90 @@ class Admin(BotsBase):
         return await self._db(export)
 
     async def import_config(
-        self, actor: Principal | None, raw: str, *, dry_run: bool = False
+        self,
+        actor: Principal | None,
+        raw: str,
+        *,
+        dry_run: bool = False,
+        provider_keys: Mapping[str, str] | None = None,
+        uploads: list[tuple[str, bytes]] | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> ImportResult:
-        """Bots from an `openclaw.json`: all or nothing (`dry_run` only previews)."""
+        """Bots from an `openclaw.json`: all or nothing (`dry_run` only previews, and does not
+        yet require the providers' keys). `provider_keys`: provider name -> API key typed in the
+        preview; `uploads`: persona files or workspace zips; `env`: what `${VAR}` may name (the
+        command line passes its environment; the web page none)."""
+        files = read_uploads(uploads) if uploads else None
+        return await self._import(actor, raw, dry_run, provider_keys, files, env or {}, None)
 
+    async def import_from_gateway(
+        self,
+        actor: Principal | None,
+        gateway_id: int,
+        *,
+        dry_run: bool = True,
+        provider_keys: Mapping[str, str] | None = None,
+    ) -> ImportResult:
+        """Adopt a hand-managed gateway's agents: read its config and persona files over the
+        protocol and import its agents as bots hosted on it (preview with `dry_run`)."""
+
+        def target(session: Session) -> tuple[str, str]:
+            require(session, actor, Action.MANAGE_GATEWAYS)
+            require(session, actor, Action.IMPORT_CONFIG)
+            gateway = session.get(Gateway, gateway_id)
+            if gateway is None or gateway.kind != GatewayKind.REMOTE.value or not gateway.url:
+                raise NotFound("No such remote gateway.")
+            return gateway.url, GATEWAY_TOKEN.unseal(gateway.token_enc)
+
+        url, token = await self._db(target)
+        try:
+            setup = await read_setup_at(url, token)
+        except GatewayError as exc:
+            raise UserError(f"Cannot read the gateway's configuration: {exc.message}") from None
+        files = WorkspaceUploads(files={a: dict(f) for a, f in setup.files.items()})
+        return await self._import(
+            actor, setup.config, dry_run, provider_keys, files, {}, gateway_id, secrets_readable=False
+        )
+
+    async def _import(
+        self,
+        actor: Principal | None,
+        raw: str | Mapping[str, Any],
+        dry_run: bool,
+        provider_keys: Mapping[str, str] | None,
+        files: WorkspaceUploads | None,
+        env: Mapping[str, str],
+        remote_gateway_id: int | None,
+        *,
+        secrets_readable: bool = True,
+    ) -> ImportResult:
         def run(session: Session) -> ImportResult:
             who = require(session, actor, Action.IMPORT_CONFIG)
-            result = import_openclaw_config(session, self.settings, who, raw)
+            result = import_openclaw_config(
+                session,
+                self.settings,
+                who,
+                raw,
+                provider_keys=provider_keys,
+                env=env,
+                uploads=files,
+                require_keys=not dry_run,
+                remote_gateway_id=remote_gateway_id,
+                secrets_readable=secrets_readable,
+            )
             if result.errors or dry_run:
                 session.rollback()
                 return result
             for new_id in result.bot_ids:
                 bot = session.get(Bot, new_id)
                 if bot is not None:
+                    if remote_gateway_id is not None:
+                        bot.gateway_id = remote_gateway_id  # hosted where it already runs
                     place_bot(session, bot, self.settings)
                     create_bot_profile(session, bot)
             audit.record(
                 session, who, "config.import", "fleet", "", f"imported {len(result.bot_ids)} bots",
-                after={"bots": [b.name for b in result.bots]},
+                after={"bots": [b.name for b in result.bots], "providers": result.providers},
             )  # fmt: skip
             return result
 

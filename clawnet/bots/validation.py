@@ -377,7 +377,7 @@ def validate_bot_input(
     if inp.tools_profile not in TOOL_PROFILES:
         errors["tools_profile"] = f"Choose one of: {', '.join(TOOL_PROFILES)}."
     for key, tools in (("tools_allow", inp.tools_allow), ("tools_deny", inp.tools_deny)):
-        bad = [t for t in tools if not re.fullmatch(r"[a-z][a-z0-9_.-]{0,63}", t)]
+        bad = [t for t in tools if not re.fullmatch(r"(group:)?[a-z][a-z0-9_.-]{0,63}", t)]  # or a tool group
         if bad:
             errors[key] = f"Not a tool name: {', '.join(bad)}."
     seen: set[str] = set()

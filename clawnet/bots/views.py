@@ -217,6 +217,21 @@ class ImportedBot:
     agent_id: str
     channels: list[str]
     model: str
+    source_id: str = ""  # the agent's id in the file (ClawNet renames OpenClaw's reserved `main`)
+    fallbacks: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # persona files carried over
+
+
+@dataclass(frozen=True)
+class ProviderNeed:
+    """A model provider an import creates, and whether its key is known (else the preview asks)."""
+
+    name: str
+    kind: str
+    models: list[str]
+    key_hint: str  # where OpenClaw found the key: "${ANTHROPIC_API_KEY}", "auth profile ..."
+    has_key: bool
+    from_file: bool = False
 
 
 @dataclass(frozen=True)
@@ -225,6 +240,9 @@ class ImportResult:
     providers: list[str]
     errors: list[str]
     bot_ids: list[int]
+    needs: list[ProviderNeed] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)  # dotted paths not carried over
+    cron_jobs: list[str] = field(default_factory=list)  # found, not carried over yet
 
 
 @dataclass(frozen=True)

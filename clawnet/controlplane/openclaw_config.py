@@ -131,6 +131,11 @@ class AgentSpec:
     # A stopped bot keeps its agent (OpenClaw fences deleted agent ids for good), but its
     # channel accounts are disabled and nothing is routed to it.
     active: bool = True
+    # From imports: fallbacks, exact `tools.allow`, `identity.theme`, persona files (over ours).
+    model_fallbacks: tuple[str, ...] = ()
+    tools_allow_only: tuple[str, ...] = ()
+    theme: str = ""
+    persona_files: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -198,12 +203,18 @@ def _agent_entry(a: AgentSpec) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": a.name, "identity": {"name": a.name}}
     if a.emoji:
         entry["identity"]["emoji"] = a.emoji
+    if a.theme:
+        entry["identity"]["theme"] = a.theme
     if a.workspace:
         entry["workspace"] = a.workspace
     if a.model_ref:
         entry["model"] = {"primary": a.model_ref}
+        if a.model_fallbacks:
+            entry["model"]["fallbacks"] = list(a.model_fallbacks)
     tools: dict[str, Any] = {"profile": a.tools_profile}
-    if a.tools_allow:
+    if a.tools_allow_only:  # an exact allowlist (OpenClaw refuses it next to alsoAllow)
+        tools["allow"] = list(a.tools_allow_only)
+    elif a.tools_allow:
         tools["alsoAllow"] = list(a.tools_allow)
     if a.tools_deny:
         tools["deny"] = list(a.tools_deny)
@@ -287,7 +298,9 @@ def build_config(spec: GatewaySpec) -> dict[str, Any]:
             "auth": {"mode": "token", "token": spec.token},
         }
         config["logging"] = {"file": spec.log_file}
-    used_providers = {a.model_ref.split("/", 1)[0] for a in spec.agents if a.model_ref}
+    used_providers = {
+        ref.split("/", 1)[0] for a in spec.agents for ref in (a.model_ref, *a.model_fallbacks) if ref
+    }
     providers = {p.name: _provider_entry(p) for p in spec.providers if p.name in used_providers}
     if providers:
         config["models"] = {"mode": "merge", "providers": providers}
@@ -467,7 +480,9 @@ def workspace_files(agent: AgentSpec) -> dict[str, str]:
     identity = f"# IDENTITY.md\n\n- **Name:** {agent.name}\n"
     if agent.emoji:
         identity += f"- **Emoji:** {agent.emoji}\n"
-    return {
+    if agent.theme:
+        identity += f"- **Vibe:** {agent.theme}\n"
+    generated = {
         "AGENTS.md": (
             f"# AGENTS.md\n\nYou are {agent.name}, a bot run by ClawNet. Your personality and purpose are in "
             "SOUL.md; follow them.\n\n"
@@ -478,3 +493,4 @@ def workspace_files(agent: AgentSpec) -> dict[str, str]:
         "SOUL.md": f"# SOUL.md\n\n{persona}\n",
         "IDENTITY.md": identity,
     }
+    return {**generated, **dict(agent.persona_files)}  # files uploaded with an import win

@@ -133,6 +133,10 @@ def agent_spec(
         tools_profile=bot.tools_profile,
         tools_allow=tuple(bot.tools_allow),
         tools_deny=tuple(bot.tools_deny),
+        tools_allow_only=tuple(bot.tools_allow_only or ()),
+        model_fallbacks=tuple(bot.model_fallbacks or ()) if provider and bot.model_id else (),
+        theme=bot.identity_theme,
+        persona_files=dict(bot.persona_files or {}),
         channels=tuple(channel_spec(c, bot.agent_id, settings) for c in channels if c.enabled),
         bindings=tuple(
             oc.BindingSpec(

@@ -120,6 +120,13 @@ class Bot(SQLModel, table=True):
     tools_profile: str = Field(default="messaging", max_length=16)
     tools_allow: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     tools_deny: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    # From imported OpenClaw configs: `tools.allow` (an exact allowlist, where `tools_allow` only
+    # adds to the profile), model fallbacks ("<provider name>/<model>"), `identity.theme`, and the
+    # persona files uploaded with the config (file name -> text, over the generated ones).
+    tools_allow_only: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    model_fallbacks: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    identity_theme: str = Field(default="", max_length=200)
+    persona_files: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
     # Social: bots post short insights from their conversations.
     auto_post_enabled: bool = Field(default=False)
     auto_post_max_per_day: int = Field(default=1)

@@ -10,6 +10,7 @@ import time
 import httpx
 import pytest
 from playwright.sync_api import expect
+from sqlmodel import select
 
 from clawnet.controlplane.kicks import write_kick
 from clawnet.models import Bot, Gateway
@@ -244,3 +245,26 @@ def test_a_session_is_renamed_and_reset_from_the_sessions_tab(server, owner_read
     page.get_by_test_id("session-confirm").click()
     expect(transcript.get_by_text("remember me", exact=True)).to_have_count(0, timeout=30_000)
     expect(listed.get_by_text("Olive's desk", exact=True)).to_be_visible()  # the name stays
+
+
+def test_an_import_preview_asks_for_the_key_of_a_built_in_provider(server, owner_ready, new_page):
+    """OpenClaw's implicit single agent on Anthropic (built in, key in OpenClaw's own store):
+    the preview shows the bot, a key field for Anthropic, and the keys it does not carry over."""
+    page = new_page()
+    sign_in(page, server.url, OWNER)
+    page.goto(f"{server.url}/settings")
+    page.get_by_test_id("import-text").fill(
+        '{agents: {defaults: {model: {primary: "anthropic/claude-sonnet-4-6"}, thinkingDefault: "low"}},\n'
+        ' auth: {profiles: {"anthropic:default": {provider: "anthropic", mode: "api_key"}}}}'
+    )
+    page.get_by_test_id("import-preview").click()
+    expect(page.get_by_test_id("import-preview-row")).to_have_count(1, timeout=30_000)
+    expect(page.get_by_test_id("import-preview-row")).to_contain_text("was main")
+    key = page.get_by_label("API key for anthropic (Anthropic)")
+    expect(key).to_be_visible()
+    expect(page.get_by_test_id("import-need-anthropic")).to_contain_text("auth profile 'anthropic:default'")
+    expect(page.get_by_test_id("import-unsupported-key")).to_have_text(["agents.defaults.thinkingDefault"])
+    page.get_by_test_id("import-confirm").click()  # the key is required: the browser asks for it
+    assert key.evaluate("e => e.validity.valueMissing")
+    with server_db(server) as s:
+        assert s.exec(select(Bot).where(Bot.name == "Main")).first() is None  # nothing imported

@@ -82,8 +82,9 @@ async def test_a_file_with_problems_imports_nothing_and_lists_them_all(session, 
     broken = broken.replace("sales: {", "'Bad Id': {")
     result = await service.import_config(operator, broken)
     assert result.bot_ids == []
-    assert any("no model provider 'nowhere'" in e for e in result.errors)
-    assert any("channels.telegram.accounts.help" in e for e in result.errors)
+    assert any("Model provider 'nowhere'" in e for e in result.errors)
+    # An account no binding routes to an agent is not refused: it is listed as not carried over.
+    assert any(p.startswith("channels.telegram.accounts.help") for p in result.unsupported)
     assert any("agents.entries.Bad Id" in e for e in result.errors)
     session.expire_all()
     assert session.exec(select(Bot)).all() == []
@@ -108,3 +109,13 @@ async def test_not_json5_and_viewer_are_refused(session, service):
     assert "not valid JSON5" in (await service.import_config(operator, "{agents: ")).errors[0]
     with pytest.raises(PermissionDenied):
         await service.import_config(viewer, SAMPLE)
+
+
+async def test_an_emoji_escaped_in_json5_arrives_whole(session, service):
+    operator = Principal.of(make_user(session, Role.OPERATOR))
+    session.commit()
+    raw = SAMPLE.replace('emoji: "🛟"', 'emoji: "\\ud83e\\udd16"')  # as json.dumps writes it
+    result = await service.import_config(operator, raw)
+    assert result.errors == []
+    session.expire_all()
+    assert session.exec(select(Bot).where(Bot.agent_id == "support")).one().emoji == "🤖"
