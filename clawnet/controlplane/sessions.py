@@ -63,6 +63,7 @@ def _upsert_session(
             peer=peer[:255],
             created_at=_ms(row.get("createdAt")) or utcnow(),
         )
+        session_row.activity_at = session_row.created_at
     session_row.gateway_session_id = str(row.get("sessionId") or session_row.gateway_session_id)[:128]
     session_row.kind = str(row.get("chatType") or row.get("kind") or session_row.kind)[:32]
     session_row.status = str(row.get("status") or session_row.status)[:32]
@@ -119,6 +120,7 @@ def _add_message(
         session_row.preview = text[:280]
     if session_row.last_message_at is None or at >= session_row.last_message_at:
         session_row.last_message_at = at
+    session_row.activity_at = max(session_row.activity_at, at)
     s.add(session_row)
     bot = s.get(Bot, bot_id)
     if bot is not None:
