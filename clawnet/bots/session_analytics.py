@@ -102,13 +102,13 @@ def throughput(
         .where(BotSession.bot_id == bot_id, col(TranscriptMessage.created_at) >= start)
     ).all():
         messages[at.strftime("%H:%M")] += 1
-    for at in session.exec(
+    for finished in session.exec(
         select(ChatTurn.finished_at).where(
             ChatTurn.bot_id == bot_id,
             ChatTurn.status == TurnStatus.DONE.value,
             col(ChatTurn.finished_at) >= start,
         )
     ).all():
-        if at is not None:
-            turns[at.strftime("%H:%M")] += 1
+        if finished is not None:
+            turns[finished.strftime("%H:%M")] += 1
     return [MinuteCount(m, messages[m], turns[m]) for m in labels]

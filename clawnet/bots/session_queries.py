@@ -80,7 +80,7 @@ def _filtered(query: Any, filters: SessionFilters, bot_ids: list[int], *, in_mes
         query = query.where(col(BotSession.activity_at) >= since)
     if filters.search:
         needle = like_pattern(filters.search)
-        matches = [
+        matches: list[sa.ColumnElement[bool]] = [
             col(BotSession.key).ilike(needle, escape="\\"),
             col(BotSession.peer).ilike(needle, escape="\\"),
             col(BotSession.preview).ilike(needle, escape="\\"),

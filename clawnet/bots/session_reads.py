@@ -49,7 +49,9 @@ class SessionReads(BotsBase):
             )
         )
 
-    async def response_days(self, actor: Principal | None, bot_id: int, *, days: int = 14) -> list[ResponseDay]:
+    async def response_days(
+        self, actor: Principal | None, bot_id: int, *, days: int = 14
+    ) -> list[ResponseDay]:
         return await self._db(lambda s: session_analytics.response_days(s, actor, bot_id, days=days))
 
     async def throughput(self, actor: Principal | None, bot_id: int) -> list[MinuteCount]:

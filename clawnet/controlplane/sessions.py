@@ -17,10 +17,11 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from clawnet.controlplane.db_runner import DbRunner
 from clawnet.controlplane.gateway_api import channel_and_peer
+from clawnet.controlplane.gateway_sessions import GatewaySessions, message_seq
 from clawnet.controlplane.links import GatewayLink
 from clawnet.controlplane.protocol import GatewayError
 from clawnet.events import EventBus, Kind
@@ -129,6 +130,15 @@ def _add_message(
     return session_row, row
 
 
+def _stored_session(s: Session, bot_id: int, key: str, row: dict[str, Any]) -> int:
+    """Record a listed session; the seq of its last stored message (0: none)."""
+    session_row = _upsert_session(s, bot_id, key, row, None)
+    last = s.exec(
+        select(func.max(TranscriptMessage.seq)).where(TranscriptMessage.session_id == session_row.id)
+    ).one()
+    return int(last or 0)
+
+
 class SessionSync:
     def __init__(self, db: DbRunner, bus: EventBus) -> None:
         self.db = db
@@ -210,32 +220,35 @@ class SessionSync:
         )
 
     async def backfill(self, link: GatewayLink) -> int:
-        """Catch up on sessions and messages missed while disconnected. Returns messages added."""
-        try:
-            rows = await link.api.sessions(limit=500)
-        except GatewayError as exc:
-            log.warning("gateway %s: sessions.list failed: %s", link.gateway_id, exc)
-            return 0
+        """Catch up on sessions and messages missed while disconnected, a page at a time (every
+        session of the gateway, and of each transcript the messages after the last one stored).
+        Returns messages added."""
+        api = GatewaySessions(link.client)
         added = 0
-        for row in rows:
-            bot_id = self._bot_id(link, row.agent_id)
-            if bot_id is None or not row.key:
-                continue
-            stored = (
-                await self.db.run(
-                    partial(_upsert_session, bot_id=bot_id, key=row.key, row=row.raw, preview=None)
-                )
-            ).message_count
+        for agent_id, bot_id in list(link.agent_bots.items()):
             try:
-                history = await link.api.history(row.key, limit=500)
+                added += await self._backfill_agent(link, api, agent_id, bot_id)
+            except GatewayError as exc:
+                log.warning("gateway %s: sessions.list %s failed: %s", link.gateway_id, agent_id, exc)
+        return added
+
+    async def _backfill_agent(
+        self, link: GatewayLink, api: GatewaySessions, agent_id: str, bot_id: int
+    ) -> int:
+        """One agent's sessions (the gateway lists them per agent), and the messages missed."""
+        added = 0
+        async for row in api.all_sessions(agent_id):
+            if not row.key:
+                continue
+            last_seq = await self.db.run(partial(_stored_session, bot_id=bot_id, key=row.key, row=row.raw))
+            try:
+                _total, messages = await api.history_since(row.key, last_seq)
             except GatewayError as exc:
                 log.warning("gateway %s: chat.history %s failed: %s", link.gateway_id, row.key, exc)
                 continue
-            if history.total <= stored:
-                continue
-            for message in history.messages:
-                seq = (message.get("__openclaw") or {}).get("seq")
-                if not isinstance(seq, int):
+            for message in messages:
+                seq = message_seq(message)
+                if seq is None:
                     continue
                 result = await self.db.run(
                     partial(_add_message, bot_id=bot_id, key=row.key, message=message, seq=seq)

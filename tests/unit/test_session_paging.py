@@ -85,7 +85,9 @@ def test_rows_arriving_between_pages_do_not_shift_the_next_page(session, world):
     first = session_page(session, admin, SessionFilters(), limit=4)
     add_session(session, world["mine"], "agent:new:1")  # newer than everything
     rest, _ = all_pages_after(session, admin, first.next_cursor)
-    assert [r.id for r in first.rows] + rest == [r.id for r in [*world["sessions"], world["tg"], world["group"]]]
+    assert [r.id for r in first.rows] + rest == [
+        r.id for r in [*world["sessions"], world["tg"], world["group"]]
+    ]
 
 
 def all_pages_after(session, actor, cursor):
@@ -165,7 +167,9 @@ def test_search_matches_fields_bot_names_and_message_text_case_insensitively(ses
 
 
 def test_filters_round_trip_through_the_url():
-    f = SessionFilters.from_query({"bot": "3", "channel": "telegram", "kind": "group", "active": "day", "q": "hi x"})
+    f = SessionFilters.from_query(
+        {"bot": "3", "channel": "telegram", "kind": "group", "active": "day", "q": "hi x"}
+    )
     assert f == SessionFilters(3, "telegram", "group", "day", "hi x")
     assert SessionFilters.from_query(dict(p.split("=") for p in f.query()[1:].split("&"))).bot_id == 3
     assert SessionFilters.from_query({"bot": "x", "active": "year"}) == SessionFilters()

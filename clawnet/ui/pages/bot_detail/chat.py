@@ -17,7 +17,7 @@ from clawnet.bots.views import TranscriptLine
 from clawnet.errors import UserError
 from clawnet.events import FleetEvent, Kind
 from clawnet.security.permissions import Principal
-from clawnet.ui.pages.bot_detail.sessions import BotSessionsState, session_list
+from clawnet.ui.pages.bot_detail.sessions import BotSessionsState, load_older, session_list
 from clawnet.ui.pages.bot_detail.state import BotDetailState, part
 from clawnet.ui.pages.bot_detail.widgets import bubble
 from clawnet.ui.session import current_principal
@@ -192,6 +192,7 @@ def sessions_tab() -> rx.Component:
     return rx.grid(
         session_list(),
         rx.vstack(
+            load_older(),
             rx.vstack(
                 rx.foreach(BotSessionsState.transcript, transcript_line),
                 rx.cond(can_chat & BotSessionsState.on_chat_session, local_echo()),
