@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from clawnet.controlplane.db_runner import DbRunner
-from clawnet.controlplane.gateway_api import channel_and_peer
+from clawnet.controlplane.gateway_api import SessionRow, channel_and_peer
 from clawnet.controlplane.gateway_sessions import GatewaySessions, message_seq
 from clawnet.controlplane.links import GatewayLink
 from clawnet.controlplane.protocol import GatewayError
@@ -130,6 +130,23 @@ def _add_message(
     return session_row, row
 
 
+RECENT = timedelta(days=7)
+MAX_RECENT = 500
+
+
+def _recent_keys(s: Session, bot_id: int) -> set[str]:
+    """The keys of the bot's sessions active in the last week (at most MAX_RECENT)."""
+    since = utcnow() - RECENT
+    return set(
+        s.exec(
+            select(BotSession.key)
+            .where(BotSession.bot_id == bot_id, col(BotSession.activity_at) >= since)
+            .order_by(col(BotSession.activity_at).desc())
+            .limit(MAX_RECENT)
+        ).all()
+    )
+
+
 def _stored_session(s: Session, bot_id: int, key: str, row: dict[str, Any]) -> int:
     """Record a listed session; the seq of its last stored message (0: none)."""
     session_row = _upsert_session(s, bot_id, key, row, None)
@@ -237,9 +254,14 @@ class SessionSync:
     ) -> int:
         """One agent's sessions (the gateway lists them per agent), and the messages missed."""
         added = 0
-        async for row in api.all_sessions(agent_id):
-            if not row.key:
-                continue
+        listed = [row async for row in api.all_sessions(agent_id) if row.key]
+        # The gateway may list fewer sessions than it holds (after a crash it listed none while
+        # their transcripts answered): the ones ClawNet knows from the last week are read too.
+        known = await self.db.run(partial(_recent_keys, bot_id=bot_id))
+        extra = [
+            SessionRow(key, agent_id, "", "", "", "", "", None) for key in known - {r.key for r in listed}
+        ]
+        for row in listed + extra:
             last_seq = await self.db.run(partial(_stored_session, bot_id=bot_id, key=row.key, row=row.raw))
             try:
                 _total, messages = await api.history_since(row.key, last_seq)
