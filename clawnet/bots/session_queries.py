@@ -31,7 +31,7 @@ from clawnet.bots.session_views import (
 from clawnet.bots.views import TranscriptLine
 from clawnet.humanize import ago
 from clawnet.models import Bot, BotSession, TranscriptMessage, utcnow
-from clawnet.security.permissions import Action, Principal, can, require
+from clawnet.security.permissions import Action, Principal, accessible_bot_ids, can, require
 
 PAGE_SIZE = 50
 MAX_PAGE = 200
@@ -68,8 +68,11 @@ def _visible_bot_ids(session: Session, actor: Principal | None, filters: Session
     return bots
 
 
-def _filtered(query: Any, filters: SessionFilters, bot_ids: list[int], *, in_messages: bool) -> Any:
-    query = query.where(col(BotSession.bot_id).in_(bot_ids))
+def _filtered(query: Any, filters: SessionFilters, bot_ids: list[int] | None, *, in_messages: bool) -> Any:
+    """`bot_ids` None: every bot (no bot condition, so the newest-first index is walked in order
+    and a page stops at its last row instead of sorting every match)."""
+    if bot_ids is not None:
+        query = query.where(col(BotSession.bot_id).in_(bot_ids))
     if filters.channel:
         channel = "" if filters.channel == DASHBOARD_CHANNEL else filters.channel
         query = query.where(BotSession.channel == channel)
@@ -114,10 +117,11 @@ def session_page(
     if not bots:
         return SessionPage([], "")
     limit = max(1, min(limit, MAX_PAGE))
+    every_bot = not filters.bot_id and accessible_bot_ids(session, actor) is None
     query = _filtered(
         select(BotSession).join(Bot, col(Bot.id) == BotSession.bot_id),
         filters,
-        sorted(bots),
+        None if every_bot else sorted(bots),
         in_messages=in_messages,
     )
     after = decode_cursor(cursor)
