@@ -36,7 +36,7 @@ from clawnet import db
 from clawnet.bots.service import BotsService
 from clawnet.bots.session_analytics import percentile
 from clawnet.bots.session_views import SessionFilters
-from clawnet.enums import Role
+from clawnet.enums import DesiredStatus, Role
 from clawnet.events import EventBus
 from clawnet.models import Bot, BotSession, TranscriptMessage, utcnow
 from clawnet.security.permissions import Principal
@@ -83,14 +83,24 @@ def seed(n_sessions: int, n_messages: int) -> tuple[Principal, Principal, int, i
         operator = make_user(s, Role.OPERATOR)
         bots = []
         for i in range(20):
-            bot = Bot(owner_id=(operator if i < 2 else admin).id, name=f"Bot {i:02d}", agent_id=f"bench{i}")
+            # Stopped: ClawNet started for --http places no gateway for them.
+            bot = Bot(
+                owner_id=(operator if i < 2 else admin).id,
+                name=f"Bot {i:02d}",
+                agent_id=f"bench{i}",
+                desired_status=DesiredStatus.STOPPED.value,
+            )
             s.add(bot)
             s.flush()
             bots.append(bot.id)
         principals = Principal.of(admin), Principal.of(operator)
     engine = db.get_engine()
     long_len = min(2000, n_messages // 2)
-    per_session = max(1, (n_messages - long_len) // max(1, n_sessions - 1))
+    per_session, extra = divmod(n_messages - long_len, max(1, n_sessions - 1))
+
+    def length(n: int) -> int:  # messages of the n-th session: the total is exactly n_messages
+        return long_len if n == 0 else per_session + (1 if n <= extra else 0)
+
     t0 = time.perf_counter()
     with engine.begin() as conn:
         rows = []
@@ -106,7 +116,7 @@ def seed(n_sessions: int, n_messages: int) -> tuple[Principal, Principal, int, i
                     "peer": str(100000 + i),
                     "kind": rng.choice(KINDS),
                     "status": "",
-                    "message_count": long_len if i == 0 else per_session,
+                    "message_count": length(i),
                     "input_tokens": 0,
                     "output_tokens": 0,
                     "total_tokens": 0,
@@ -132,7 +142,7 @@ def seed(n_sessions: int, n_messages: int) -> tuple[Principal, Principal, int, i
         batch.clear()
 
     for n, sid in enumerate(ids):
-        count = long_len if n == 0 else per_session
+        count = length(n)
         for seq in range(1, count + 1):
             text = " ".join(rng.choices(WORDS, k=8))
             if total % 250_000 == 7:

@@ -12,9 +12,7 @@ import reflex as rx
 from clawnet.bots.session_views import ACTIVITY_WINDOWS, FilterChoice, SessionFacets
 from clawnet.ui.components.forms import native_select
 
-ACTIVITY_CHOICES = [{"value": "", "label": "Any time"}] + [
-    {"value": key, "label": label} for key, (label, _) in ACTIVITY_WINDOWS.items()
-]
+ACTIVITY_CHOICES = [("", "Any time")] + [(key, label) for key, (label, _) in ACTIVITY_WINDOWS.items()]
 
 
 def choices(items: list[FilterChoice], any_label: str) -> list[dict[str, str]]:
