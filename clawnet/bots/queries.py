@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from clawnet.bots.checks import discord_invite_url
@@ -22,12 +21,9 @@ from clawnet.bots.views import (
     GatewayRow,
     LogScope,
     MemoryPoint,
-    SessionRow,
-    TranscriptLine,
 )
 from clawnet.controlplane.gateway_api import main_session_key
 from clawnet.controlplane.paths import bot_paths
-from clawnet.controlplane.session_ops import operator_authors
 from clawnet.enums import BotStatus, DesiredStatus, GatewayStatus, TurnStatus
 from clawnet.humanize import ago
 from clawnet.models import (
@@ -258,84 +254,6 @@ def bot_channels(session: Session, actor: Principal | None, bot_id: int) -> list
             )
         )
     return rows
-
-
-def sessions_table(
-    session: Session,
-    actor: Principal | None,
-    *,
-    bot_id: int | None = None,
-    search: str = "",
-    limit: int = 100,
-) -> list[SessionRow]:
-    if bot_id is not None:
-        require(session, actor, Action.VIEW_BOT, bot_id)
-        bot_ids = [bot_id]
-    else:
-        bot_ids = [b.id for b in visible_bots(session, actor) if b.id is not None]
-        if not bot_ids:
-            return []
-    query = (
-        select(BotSession, Bot)
-        .join(Bot, col(Bot.id) == BotSession.bot_id)
-        .where(col(BotSession.bot_id).in_(bot_ids))
-    )
-    if search.strip():
-        needle = f"%{search.strip().lower()}%"
-        query = query.where(
-            sa.or_(
-                func.lower(BotSession.key).like(needle),
-                func.lower(BotSession.preview).like(needle),
-                func.lower(Bot.name).like(needle),
-            )
-        )
-    query = query.order_by(sa.desc(func.coalesce(BotSession.last_message_at, BotSession.created_at))).limit(
-        limit
-    )
-    return [
-        SessionRow(
-            id=s.id or 0,
-            bot_id=b.id or 0,
-            bot=b.name,
-            key=s.key,
-            channel=s.channel or "dashboard",
-            peer=s.peer or "—",
-            messages=s.message_count,
-            tokens=s.total_tokens,
-            cost=f"${s.cost_usd:.4f}",
-            last=ago(s.last_message_at),
-            preview=s.preview[:120],
-            label=s.label,
-        )
-        for s, b in session.exec(query).all()
-    ]
-
-
-def transcript(
-    session: Session, actor: Principal | None, session_id: int, limit: int = 500
-) -> list[TranscriptLine]:
-    row = session.get(BotSession, session_id)
-    if row is None:
-        return []
-    require(session, actor, Action.VIEW_BOT, row.bot_id)
-    messages = session.exec(
-        select(TranscriptMessage)
-        .where(TranscriptMessage.session_id == session_id)
-        .order_by(col(TranscriptMessage.seq).desc())
-        .limit(limit)
-    ).all()
-    authors = operator_authors(session, session_id, list(messages))
-    return [
-        TranscriptLine(
-            seq=m.seq,
-            role=m.role,
-            text=m.text,
-            at=m.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            tokens=str(m.input_tokens + m.output_tokens) if m.role == "assistant" else "",
-            author=authors.get(m.seq, ""),
-        )
-        for m in reversed(messages)
-    ]
 
 
 def analytics(

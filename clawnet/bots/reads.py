@@ -13,8 +13,6 @@ from clawnet.bots.views import (
     FleetOverview,
     GatewayRow,
     MemoryPoint,
-    SessionRow,
-    TranscriptLine,
 )
 from clawnet.security.permissions import Principal
 
@@ -32,16 +30,6 @@ class Reads(BotsBase):
 
     async def channels(self, actor: Principal | None, bot_id: int) -> list[ChannelRow]:
         return await self._db(lambda s: queries.bot_channels(s, actor, bot_id))
-
-    async def sessions(
-        self, actor: Principal | None, *, bot_id: int | None = None, search: str = "", limit: int = 100
-    ) -> list[SessionRow]:
-        return await self._db(
-            lambda s: queries.sessions_table(s, actor, bot_id=bot_id, search=search, limit=limit)
-        )
-
-    async def transcript(self, actor: Principal | None, session_id: int) -> list[TranscriptLine]:
-        return await self._db(lambda s: queries.transcript(s, actor, session_id))
 
     async def analytics(self, actor: Principal | None, *, bot_id: int | None = None) -> list[DayFigures]:
         return await self._db(lambda s: queries.analytics(s, actor, bot_id=bot_id))

@@ -3,8 +3,9 @@
 It is assembled from parts, one module each: `lifecycle` (create, edit, start, stop, restart,
 delete), `operations` (chat, channel actions, logs), `reads` (what the pages show), `editing`
 (the setup wizard's form, checks and drafts), `admin` (providers, gateways, import/export),
-`access` (DM access requests and approved senders), `routing` (routing rules and groups) and
-`session_ops` (new, rename, reset, compact, delete, abort, reply as the operator).
+`access` (DM access requests and approved senders), `routing` (routing rules and groups),
+`session_ops` (new, rename, reset, compact, delete, abort, reply as the operator) and
+`session_reads` (session lists, transcripts and response times, a page at a time).
 Every method takes the acting `Principal` and checks permission itself; database work runs off
 the event loop; the control plane is reached through `controlplane.access`, in this process or
 another.
@@ -20,13 +21,14 @@ from clawnet.bots.operations import Operations
 from clawnet.bots.reads import Reads
 from clawnet.bots.routing import Routing
 from clawnet.bots.session_ops import SessionOps
+from clawnet.bots.session_reads import SessionReads
 from clawnet.controlplane.access import Control, LocalControl, RemoteControl
 from clawnet.controlplane.controller import FleetController
 from clawnet.events import EventBus
 from clawnet.settings import Settings
 
 
-class BotsService(Lifecycle, Operations, Reads, Editing, Admin, Access, Routing, SessionOps):
+class BotsService(Lifecycle, Operations, Reads, SessionReads, Editing, Admin, Access, Routing, SessionOps):
     def __init__(
         self, settings: Settings, bus: EventBus, control: Control | FleetController | None = None
     ) -> None:

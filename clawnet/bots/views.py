@@ -103,22 +103,6 @@ class ChannelRow:
 
 
 @dataclass(frozen=True)
-class SessionRow:
-    id: int
-    bot_id: int
-    bot: str
-    key: str
-    channel: str
-    peer: str
-    messages: int
-    tokens: int
-    cost: str
-    last: str
-    preview: str
-    label: str = ""  # the name people gave the session
-
-
-@dataclass(frozen=True)
 class TranscriptLine:
     seq: int
     role: str

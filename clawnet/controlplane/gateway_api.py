@@ -161,12 +161,6 @@ class SessionRow:
 
 
 @dataclass(frozen=True)
-class History:
-    total: int
-    messages: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
 class GatewayFigures:
     """The `status` method's process figures."""
 
@@ -394,15 +388,7 @@ class GatewayApi:
     async def subscribe_sessions(self) -> None:
         await self.caller.call("sessions.subscribe", {}, timeout=15)
 
-    async def sessions(self, *, limit: int = 500) -> list[SessionRow]:
-        listing = await self.caller.call("sessions.list", {"limit": limit}, timeout=30)
-        return [session_row(r) for r in listing.get("sessions") or [] if isinstance(r, dict)]
-
-    async def history(self, session_key: str, *, limit: int = 500) -> History:
-        answer = await self.caller.call(
-            "chat.history", {"sessionKey": session_key, "limit": limit}, timeout=30
-        )
-        return History(int(answer.get("totalMessages") or 0), list(answer.get("messages") or []))
+    # Listing sessions and reading transcripts page by page: `gateway_sessions`.
 
     async def send_chat(self, session_key: str, message: str, idempotency_key: str) -> str:
         """Start a turn; returns its run id. Raises GatewayError (see `asks_for_retry`)."""

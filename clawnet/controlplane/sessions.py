@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
 from clawnet.controlplane.db_runner import DbRunner
-from clawnet.controlplane.gateway_api import channel_and_peer
+from clawnet.controlplane.gateway_api import SessionRow, channel_and_peer
+from clawnet.controlplane.gateway_sessions import GatewaySessions, message_seq
 from clawnet.controlplane.links import GatewayLink
 from clawnet.controlplane.protocol import GatewayError
 from clawnet.controlplane.session_ops import GONE, STARTED_OVER, clear_transcript, forget_session, label_of
@@ -64,6 +65,7 @@ def _upsert_session(
             peer=peer[:255],
             created_at=_ms(row.get("createdAt")) or utcnow(),
         )
+        session_row.activity_at = session_row.created_at
     session_row.gateway_session_id = str(row.get("sessionId") or session_row.gateway_session_id)[:128]
     session_row.kind = str(row.get("chatType") or row.get("kind") or session_row.kind)[:32]
     session_row.status = str(row.get("status") or session_row.status)[:32]
@@ -121,12 +123,39 @@ def _add_message(
         session_row.preview = text[:280]
     if session_row.last_message_at is None or at >= session_row.last_message_at:
         session_row.last_message_at = at
+    session_row.activity_at = max(session_row.activity_at, at)
     s.add(session_row)
     bot = s.get(Bot, bot_id)
     if bot is not None:
         bot.last_activity_at = at
         s.add(bot)
     return session_row, row
+
+
+RECENT = timedelta(days=7)
+MAX_RECENT = 500
+
+
+def _recent_keys(s: Session, bot_id: int) -> set[str]:
+    """The keys of the bot's sessions active in the last week (at most MAX_RECENT)."""
+    since = utcnow() - RECENT
+    return set(
+        s.exec(
+            select(BotSession.key)
+            .where(BotSession.bot_id == bot_id, col(BotSession.activity_at) >= since)
+            .order_by(col(BotSession.activity_at).desc())
+            .limit(MAX_RECENT)
+        ).all()
+    )
+
+
+def _stored_session(s: Session, bot_id: int, key: str, row: dict[str, Any]) -> int:
+    """Record a listed session; the seq of its last stored message (0: none)."""
+    session_row = _upsert_session(s, bot_id, key, row, None)
+    last = s.exec(
+        select(func.max(TranscriptMessage.seq)).where(TranscriptMessage.session_id == session_row.id)
+    ).one()
+    return int(last or 0)
 
 
 class SessionSync:
@@ -226,32 +255,40 @@ class SessionSync:
         )
 
     async def backfill(self, link: GatewayLink) -> int:
-        """Catch up on sessions and messages missed while disconnected. Returns messages added."""
-        try:
-            rows = await link.api.sessions(limit=500)
-        except GatewayError as exc:
-            log.warning("gateway %s: sessions.list failed: %s", link.gateway_id, exc)
-            return 0
+        """Catch up on sessions and messages missed while disconnected, a page at a time (every
+        session of the gateway, and of each transcript the messages after the last one stored).
+        Returns messages added."""
+        api = GatewaySessions(link.client)
         added = 0
-        for row in rows:
-            bot_id = self._bot_id(link, row.agent_id)
-            if bot_id is None or not row.key:
-                continue
-            stored = (
-                await self.db.run(
-                    partial(_upsert_session, bot_id=bot_id, key=row.key, row=row.raw, preview=None)
-                )
-            ).message_count
+        for agent_id, bot_id in list(link.agent_bots.items()):
             try:
-                history = await link.api.history(row.key, limit=500)
+                added += await self._backfill_agent(link, api, agent_id, bot_id)
+            except GatewayError as exc:
+                log.warning("gateway %s: sessions.list %s failed: %s", link.gateway_id, agent_id, exc)
+        return added
+
+    async def _backfill_agent(
+        self, link: GatewayLink, api: GatewaySessions, agent_id: str, bot_id: int
+    ) -> int:
+        """One agent's sessions (the gateway lists them per agent), and the messages missed."""
+        added = 0
+        listed = [row async for row in api.all_sessions(agent_id) if row.key]
+        # The gateway may list fewer sessions than it holds (after a crash it listed none while
+        # their transcripts answered): the ones ClawNet knows from the last week are read too.
+        known = await self.db.run(partial(_recent_keys, bot_id=bot_id))
+        extra = [
+            SessionRow(key, agent_id, "", "", "", "", "", None) for key in known - {r.key for r in listed}
+        ]
+        for row in listed + extra:
+            last_seq = await self.db.run(partial(_stored_session, bot_id=bot_id, key=row.key, row=row.raw))
+            try:
+                _total, messages = await api.history_since(row.key, last_seq)
             except GatewayError as exc:
                 log.warning("gateway %s: chat.history %s failed: %s", link.gateway_id, row.key, exc)
                 continue
-            if history.total <= stored:
-                continue
-            for message in history.messages:
-                seq = (message.get("__openclaw") or {}).get("seq")
-                if not isinstance(seq, int):
+            for message in messages:
+                seq = message_seq(message)
+                if seq is None:
                     continue
                 result = await self.db.run(
                     partial(_add_message, bot_id=bot_id, key=row.key, message=message, seq=seq)

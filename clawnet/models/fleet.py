@@ -192,6 +192,9 @@ class BotSession(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("bot_id", "key"),
         sa.Index("ix_bot_sessions_bot_last", "bot_id", "last_message_at"),
+        # Keyset paging of the session lists, newest activity first (fleet-wide and per bot).
+        sa.Index("ix_bot_sessions_activity", "activity_at", "id"),
+        sa.Index("ix_bot_sessions_bot_activity", "bot_id", "activity_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -211,6 +214,8 @@ class BotSession(SQLModel, table=True):
     model: str = Field(default="", max_length=200)
     preview: str = Field(default="", max_length=280)
     last_message_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The last message's time, or the creation time before any: what lists sort and page by.
+    activity_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -6,6 +6,7 @@ the feed settings (auto-posting, API tokens) are on the bot's page and work."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ from playwright.sync_api import expect
 from sqlmodel import select
 
 from clawnet.controlplane.kicks import write_kick
-from clawnet.models import Bot, Gateway
+from clawnet.models import Bot, BotSession, Gateway, TranscriptMessage
 from tests.e2e.helpers import bot_id_from_url, bot_row, register, server_db, sign_in
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.server import running_clawnet
@@ -268,3 +269,61 @@ def test_an_import_preview_asks_for_the_key_of_a_built_in_provider(server, owner
     assert key.evaluate("e => e.validity.valueMissing")
     with server_db(server) as s:
         assert s.exec(select(Bot).where(Bot.name == "Main")).first() is None  # nothing imported
+
+
+def test_sessions_filter_search_and_page_in_the_url_and_transcripts_load_older(server, owner_ready, new_page):
+    greeter = bot_row(server, "Greeter")
+    now = datetime.now(UTC)
+    with server_db(server) as s:
+        for i in range(60):
+            at = now - timedelta(seconds=i)
+            s.add(
+                BotSession(
+                    bot_id=greeter.id, key=f"agent:{greeter.agent_id}:telegram:group:-{i}", channel="telegram",
+                    peer=f"-{i}", kind="group", preview=f"group talk {i}", activity_at=at, last_message_at=at,
+                )
+            )  # fmt: skip
+        long = BotSession(
+            bot_id=greeter.id, key=f"agent:{greeter.agent_id}:discord:direct:7", channel="discord", peer="7",
+            kind="direct", message_count=150, activity_at=now - timedelta(days=2), last_message_at=now,
+        )  # fmt: skip
+        s.add(long)
+        s.flush()
+        for seq in range(1, 151):
+            text = "the zanzibar order" if seq == 3 else f"line {seq}"
+            s.add(TranscriptMessage(session_id=long.id, seq=seq, role="user", text=text, created_at=now))
+        long_id = long.id
+    page = new_page()
+    sign_in(page, server.url, OWNER)
+
+    # A filtered list is a link; it pages with "Load more".
+    page.goto(f"{server.url}/sessions?channel=telegram&kind=group")
+    rows = page.locator("[data-testid^=sessions-row-link-]")
+    expect(rows).to_have_count(50)
+    expect(page.get_by_test_id("sessions-filter-channel")).to_have_value("telegram")
+    page.get_by_test_id("sessions-load-more").click()
+    expect(rows).to_have_count(60)
+    expect(page.get_by_test_id("sessions-load-more")).to_have_count(0)
+    page.get_by_test_id("sessions-filter-active").select_option("hour")  # the discord one is 2 days old
+    expect(rows).to_have_count(50)
+    expect(page).to_have_url(f"{server.url}/sessions?channel=telegram&kind=group&active=hour")
+
+    # A search reaches the text of every message, and the result opens the transcript.
+    page.get_by_test_id("sessions-filter-clear").click()
+    page.get_by_test_id("sessions-search").fill("ZANZIBAR")
+    page.get_by_test_id("sessions-search-submit").click()
+    expect(rows).to_have_count(1)
+    expect(page).to_have_url(f"{server.url}/sessions?q=ZANZIBAR")
+    rows.first.click()
+    lines = page.get_by_test_id("transcript-message")
+    expect(lines).to_have_count(100)
+    expect(page.get_by_test_id("transcript-count")).to_have_text("100 of 150 messages")
+    page.get_by_test_id("transcript-load-older").click()
+    expect(lines).to_have_count(150)
+    expect(lines.first).to_contain_text("line 1")
+    expect(page.get_by_test_id("transcript-load-older")).to_have_count(0)
+
+    # The bot's own list filters too.
+    page.get_by_test_id("bot-sessions-filter-channel").select_option("discord")
+    expect(page.locator("[data-testid^=session-item-]:not([data-testid*=actions])")).to_have_count(1)
+    expect(page.get_by_test_id(f"session-item-{long_id}")).to_have_attribute("data-selected", "true")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 
@@ -113,6 +114,36 @@ async def test_a_killed_gateway_is_noticed_restarted_and_keeps_its_sessions(flee
         for m in history["messages"]
     ]
     assert "before the crash" in texts and "after the crash" in texts
+
+    # What ClawNet missed while not listening comes back page by page (chat.history pages from
+    # the newest backwards): 25 more lines, the stored copy cut back to its first two.
+    link = fleet.controller.links[gw.id]
+    for i in range(25):
+        await link.client.call("chat.inject", {"sessionKey": "agent:sturdy:main", "message": f"note {i}"})
+    total = (await link.client.call("chat.history", {"sessionKey": "agent:sturdy:main", "limit": 1}))[
+        "totalMessages"
+    ]
+    for _ in range(300):  # the live copy first (session.message events), so nothing races the cut
+        with session_scope() as s:
+            row = s.exec(select(BotSession).where(BotSession.bot_id == bot_id)).one()
+            if (
+                len(s.exec(select(TranscriptMessage.id).where(TranscriptMessage.session_id == row.id)).all())
+                >= total
+            ):
+                break
+        await asyncio.sleep(0.1)
+    with session_scope() as s:
+        for m in s.exec(select(TranscriptMessage).where(TranscriptMessage.session_id == row.id)).all():
+            if m.seq > 2:
+                s.delete(m)
+    assert await fleet.controller.sessions.backfill(link) == total - 2
+    with session_scope() as s:
+        seqs = s.exec(
+            select(TranscriptMessage.seq)
+            .where(TranscriptMessage.session_id == row.id)
+            .order_by(TranscriptMessage.seq)
+        ).all()
+    assert list(seqs) == list(range(1, total + 1))
 
 
 async def test_stopping_one_bot_in_a_pool_keeps_the_others_running_and_starting_it_is_hot(fleet: Fleet):

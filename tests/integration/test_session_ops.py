@@ -173,7 +173,7 @@ async def test_an_operator_reply_reaches_telegram_and_is_marked_in_the_transcrip
     async def marked() -> list[str]:
         return [
             line.author
-            for line in await world.service.transcript(world.admin, world.alice_session)
+            for line in (await world.service.transcript_page(world.admin, world.alice_session)).lines
             if line.text == "A human here: we are on it."
         ]
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from clawnet.bots import queries
+from clawnet.bots import session_queries
 from clawnet.bots.service import BotsService
 from clawnet.controlplane.gateway_api import GatewayApi
 from clawnet.controlplane.gateway_sessions import ReplyTarget, reply_target
@@ -204,7 +204,7 @@ def test_operator_replies_are_marked_once_each(world, session):
         ]
     )
     session.flush()
-    lines = queries.transcript(session, world["owner"], sid)
+    lines = session_queries.transcript_page(session, world["owner"], sid).lines
     assert [(line.seq, line.author) for line in lines if line.seq >= 3] == [
         (3, "Operator · Olga"),
         (4, ""),  # the bot said the same words itself

@@ -18,7 +18,7 @@ from clawnet.errors import UserError
 from clawnet.events import FleetEvent, Kind
 from clawnet.security.permissions import Principal
 from clawnet.ui.pages.bot_detail.session_actions import reply_form, session_actions
-from clawnet.ui.pages.bot_detail.sessions import BotSessionsState, session_list
+from clawnet.ui.pages.bot_detail.sessions import BotSessionsState, load_older, session_list
 from clawnet.ui.pages.bot_detail.state import BotDetailState, part
 from clawnet.ui.pages.bot_detail.widgets import bubble
 from clawnet.ui.session import current_principal
@@ -195,6 +195,7 @@ def sessions_tab() -> rx.Component:
         session_list(),
         rx.vstack(
             session_actions(),
+            load_older(),
             rx.vstack(
                 rx.foreach(BotSessionsState.transcript, transcript_line),
                 rx.cond(can_chat & BotSessionsState.on_chat_session, local_echo()),

@@ -20,7 +20,7 @@ from clawnet.security.permissions import Principal
 from clawnet.ui.components.forms import field_error
 from clawnet.ui.pages.bot_detail.sessions import BotSessionsState
 from clawnet.ui.pages.bot_detail.state import BotDetailState, part
-from clawnet.ui.session import SessionState, current_principal, error_toast
+from clawnet.ui.session import current_principal, error_toast
 from clawnet.ui.typed import Field, event, field
 
 CONFIRMABLE = ("reset", "delete")
@@ -57,7 +57,7 @@ class SessionActionsState(BotSessionsState):
         return row.channel if row is not None and can_reply(row.key) else ""
 
     async def _refresh(self, actor: Principal | None, open_id: int | None = None) -> None:
-        self.sessions = await runtime.bots().sessions(actor, bot_id=self.current_bot)
+        await self._reload_list(actor, len(self.sessions))
         wanted = self.selected_session if open_id is None else open_id
         if wanted not in [s.id for s in self.sessions]:
             wanted = self.sessions[0].id if self.sessions else 0
@@ -377,7 +377,7 @@ def row_menu(row: Any, reload: Any) -> rx.Component:
         )
 
     return rx.cond(
-        SessionState.can_create_bots,
+        row.can_operate,
         rx.hstack(
             button("Reset…", s.ask(row.id, "reset"), "sessions-reset-"),
             button("Compact", [s.run(row.id, "compact"), reload], "sessions-compact-"),
