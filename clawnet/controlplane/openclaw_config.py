@@ -131,6 +131,7 @@ class AgentSpec:
     # A stopped bot keeps its agent (OpenClaw fences deleted agent ids for good), but its
     # channel accounts are disabled and nothing is routed to it.
     active: bool = True
+    skills: tuple[str, ...] | None = None  # the skill allowlist (None: OpenClaw's default, all)
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,7 @@ class GatewaySpec:
     # every write of its own and, at start, restores its last-known-good backup over a file that
     # lost `meta` ("missing-meta-vs-last-good"): a file ClawNet writes must carry it too.
     openclaw_version: str = ""
+    allow_skill_uploads: bool = False  # a bot here has a custom skill (`skills.upload.*`)
 
 
 # --- Building ---------------------------------------------------------------------------
@@ -208,6 +210,8 @@ def _agent_entry(a: AgentSpec) -> dict[str, Any]:
     if a.tools_deny:
         tools["deny"] = list(a.tools_deny)
     entry["tools"] = tools
+    if a.skills is not None:
+        entry["skills"] = list(a.skills)
     return entry
 
 
@@ -319,6 +323,8 @@ def build_config(spec: GatewaySpec) -> dict[str, Any]:
         config["bindings"] = bindings
     config["session"] = spec.session.to_config()
     config["tools"] = {"profile": "messaging"}
+    if spec.allow_skill_uploads:
+        config["skills"] = {"install": {"allowUploadedArchives": True}}
     if spec.local and spec.openclaw_version:
         config["meta"] = {"lastTouchedVersion": spec.openclaw_version}
     return config

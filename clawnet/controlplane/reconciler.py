@@ -41,6 +41,7 @@ from clawnet.controlplane.plan import GatewayPlan, load_plan
 from clawnet.controlplane.plugins import PluginsUnavailable, ensure_installed, plugins_in
 from clawnet.controlplane.ports import move_port
 from clawnet.controlplane.protocol import GatewayError
+from clawnet.controlplane.skill_sync import SkillSync
 from clawnet.controlplane.status import StatusBook
 from clawnet.controlplane.supervisor import EXIT_CONFIG_INVALID, GatewayStartError, PortInUseError, Supervisor
 from clawnet.controlplane.tasks import TaskSet
@@ -97,6 +98,7 @@ class Reconciler:
         self.applying: set[int] = set()
         self.config_files = ConfigFileGuard(self.settings, self.bus, self.tasks, self.kick)
         self.drift = DriftWatch(self.db, self.bus, self.kick, self.applying)
+        self.skills = SkillSync(self.db)  # custom skills, installed through the gateway
 
     async def reconcile_all(self) -> None:
         ids = await self.db.run(lambda s: [g for g in s.exec(select(Gateway.id)).all() if g is not None])
@@ -179,10 +181,21 @@ class Reconciler:
             await self._apply_hot(plan)
         else:
             await self._settle_running(plan)
+        await self._sync_skills(plan)
+
+    async def _sync_skills(self, plan: GatewayPlan) -> None:
+        link = self.links.connected(plan.gateway_id)
+        if link is None:
+            return
+        try:
+            await self.skills.sync(plan.gateway_id, link.api, plan.running_bot_ids)
+        except GatewayError as exc:  # said again on the next pass
+            log.warning("gateway %s: custom skills not installed yet: %s", plan.gateway_id, exc)
 
     async def _start(self, plan: GatewayPlan) -> None:
         assert plan.config is not None and plan.port is not None
         gid = plan.gateway_id
+        self.skills.forget(gid)
         paths = gateway_paths(self.settings, gid)
         paths.create()
         prepare_agent_files(self.settings, plan.gateway_id, plan.agents)
@@ -241,6 +254,7 @@ class Reconciler:
         if not await self.drift.runs_what_was_written(link, plan):
             return
         await self._record_applied(plan, remote_hash="", news={"how": "start", "pid": proc.pid})
+        await self._sync_skills(plan)
 
     async def _start_failed(self, plan: GatewayPlan, message: str, *, retry: bool) -> None:
         gid = plan.gateway_id
@@ -457,3 +471,4 @@ class Reconciler:
         else:
             await self.status.set_gateway(plan.gateway_id, GatewayStatus.RUNNING, "")
             await self._settle_running(plan)
+        await self._sync_skills(plan)

@@ -24,6 +24,7 @@ from clawnet.models.fleet import (
     ModelProvider,
     TranscriptMessage,
 )
+from clawnet.models.skills import BotSkill, BotSkillPack, CustomSkill, SkillPack
 from clawnet.models.social import (
     BotApiToken,
     Comment,
@@ -67,6 +68,10 @@ ALL_TABLES = (
     Media,
     AccessRequest,
     ApprovedSender,
+    SkillPack,
+    BotSkill,
+    BotSkillPack,
+    CustomSkill,
 )
 
 __all__ = [
@@ -81,8 +86,11 @@ __all__ = [
     "BotAssignment",
     "BotChannel",
     "BotSession",
+    "BotSkill",
+    "BotSkillPack",
     "ChatTurn",
     "Comment",
+    "CustomSkill",
     "Follow",
     "Gateway",
     "GatewayMetric",
@@ -96,6 +104,7 @@ __all__ = [
     "Post",
     "PostMention",
     "Profile",
+    "SkillPack",
     "SystemFlag",
     "TranscriptMessage",
     "UTCDateTime",
