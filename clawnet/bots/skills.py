@@ -22,6 +22,7 @@ from clawnet import audit
 from clawnet.bots.base import BotsBase
 from clawnet.bots.skill_rules import check_pack, check_skill_name, read_skill
 from clawnet.bots.skills_views import BotSkillsView, CustomSkillView, PackView, skill_rows
+from clawnet.bots.views import BotChoice
 from clawnet.controlplane.gateway_skills import SkillReport, skill_status
 from clawnet.controlplane.protocol import GatewayError
 from clawnet.controlplane.skill_choices import SkillChoices, load_choices
@@ -143,6 +144,20 @@ class Skills(BotsBase):
             who = require(s, actor, Action.VIEW_FLEET)
             packs = s.exec(select(SkillPack).order_by(col(SkillPack.name))).all()
             return [_pack_view(s, who, p, bot_id) for p in packs]
+
+        return await self._db(load)
+
+    async def skill_pack_targets(self, actor: Principal | None) -> list[BotChoice]:
+        """The bots `actor` may attach packs to (all for an admin, their own for an operator)."""
+
+        def load(s: Session) -> list[BotChoice]:
+            who = require(s, actor, Action.VIEW_FLEET)
+            if not role_allows(who.role, Action.CONFIGURE_BOT):
+                return []
+            query = select(Bot).order_by(col(Bot.name))
+            if not who.is_admin:
+                query = query.where(Bot.owner_id == who.user_id)
+            return [BotChoice(b.id or 0, b.name) for b in s.exec(query).all()]
 
         return await self._db(load)
 

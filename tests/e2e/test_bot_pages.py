@@ -221,3 +221,22 @@ def test_the_launch_shows_only_the_changes_of_its_own_gateway(server, owner_read
     eventually(pool_applied, "the pool applied its change", timeout_s=120)
     time.sleep(5)  # its news reaches open pages in milliseconds: none may reach this one
     assert lines.all_inner_texts() == shown
+
+
+def test_a_skill_turned_off_on_the_skills_tab_stays_off_after_a_reload(server, owner_ready, new_page):
+    page = new_page()
+    sign_in(page, server.url, OWNER)
+    bot = bot_row(server, "Greeter")
+    page.goto(f"{server.url}/bots/{bot.id}?tab=skills")
+    expect(page.get_by_test_id("bot-status")).to_have_text("Running", timeout=180_000)
+    toggle = page.get_by_test_id("skill-toggle-weather")
+    expect(toggle).to_be_checked(timeout=60_000)  # OpenClaw's default: every ready skill
+    expect(page.get_by_test_id("skills-mode")).to_contain_text("every skill its gateway offers")
+    toggle.click()
+    expect(toggle).not_to_be_checked(timeout=30_000)
+    page.reload()
+    expect(page.get_by_test_id("skill-toggle-weather")).not_to_be_checked(timeout=60_000)
+    expect(page.get_by_test_id("skill-toggle-healthcheck")).to_be_checked()  # the others stay on
+    expect(page.get_by_test_id("skills-mode")).to_contain_text("only the skills turned on here")
+    # Applied to the gateway: its own report says the bot's model no longer sees the skill.
+    expect(page.get_by_test_id("skill-visible-weather")).to_have_text("No", timeout=60_000)
