@@ -93,7 +93,10 @@ class Skills(BotsBase):
     async def _report(self, bot: Bot) -> tuple[SkillReport | None, str]:
         api = self.control.gateway(bot.gateway_id) if bot.gateway_id is not None else None
         if api is None:
-            return None, "The bot's gateway is not running: start the bot to see what it offers."
+            return None, (
+                "The bot's gateway cannot be reached now (stopped, or still starting): what it offers "
+                "shows here once it answers."
+            )
         try:
             return await skill_status(api, bot.agent_id), ""
         except GatewayError as exc:

@@ -13,6 +13,7 @@ SOURCE_WORDS = {
     "openclaw-extra": "OpenClaw (extra)",
     "openclaw-workspace": "This bot (custom)",
     "openclaw-managed": "Gateway",
+    "openclaw-custodian": "OpenClaw (custodian)",
 }
 
 
@@ -23,7 +24,8 @@ class SkillRowView:
     emoji: str
     source: str
     ready: bool  # its requirements are met on the gateway's host
-    readiness: str  # "Ready", "Needs bin op, env X", or "Unknown" (gateway not reachable)
+    readiness: str  # "Ready", "Not ready", "Off on the gateway" or "Unknown" (not listed)
+    needs: str  # what is missing on the gateway's host ("bin op, env X"), or ""
     requirements: str
     enabled: bool  # on for this bot in ClawNet's desired state
     visible: bool  # the gateway reports the bot's model sees it now
@@ -72,18 +74,13 @@ def _row(
     choice = state.choices.get(name)
     if skill is None:
         return SkillRowView(
-            name, "", "", "", False, "Unknown (the gateway does not list it now)", "",
+            name, "", "", "", False, "Unknown", "", "",
             bool(effective and name in effective), False,
             "" if choice is None else ("on" if choice else "off"),
             ", ".join(state.packs_of(name)), f"skill-row-{name}",
         )  # fmt: skip
     ready = skill.eligible and not skill.disabled
-    if skill.disabled:
-        readiness = "Switched off on the gateway"
-    elif skill.eligible:
-        readiness = "Ready"
-    else:
-        readiness = "Needs " + ", ".join(skill.missing) if skill.missing else "Not available here"
+    readiness = "Off on the gateway" if skill.disabled else ("Ready" if skill.eligible else "Not ready")
     enabled = (name in effective) if effective is not None else ready
     return SkillRowView(
         name=name,
@@ -92,6 +89,7 @@ def _row(
         source=SOURCE_WORDS.get(skill.source, skill.source),
         ready=ready,
         readiness=readiness,
+        needs=", ".join(skill.missing),
         requirements=", ".join(skill.requirements) or "none",
         enabled=enabled,
         visible=skill.visible,

@@ -98,7 +98,7 @@ class Reconciler:
         self.applying: set[int] = set()
         self.config_files = ConfigFileGuard(self.settings, self.bus, self.tasks, self.kick)
         self.drift = DriftWatch(self.db, self.bus, self.kick, self.applying)
-        self.skills = SkillSync(self.db)  # custom skills, installed through the gateway
+        self.skills = SkillSync(self.db, self.bus)  # custom skills, installed through the gateway
 
     async def reconcile_all(self) -> None:
         ids = await self.db.run(lambda s: [g for g in s.exec(select(Gateway.id)).all() if g is not None])
@@ -188,7 +188,8 @@ class Reconciler:
         if link is None:
             return
         try:
-            await self.skills.sync(plan.gateway_id, link.api, plan.running_bot_ids)
+            running = {a: b for a, b in plan.agent_bots.items() if b in plan.running_bot_ids}
+            await self.skills.sync(plan.gateway_id, link.api, running)
         except GatewayError as exc:  # said again on the next pass
             log.warning("gateway %s: custom skills not installed yet: %s", plan.gateway_id, exc)
 

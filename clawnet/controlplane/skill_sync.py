@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -23,6 +24,7 @@ from clawnet.controlplane.gateway_api import GatewayApi
 from clawnet.controlplane.gateway_skills import install_archive, skill_status
 from clawnet.controlplane.paths import bot_paths
 from clawnet.controlplane.protocol import GatewayError
+from clawnet.events import EventBus, Kind
 from clawnet.models import Bot
 from clawnet.models.skills import CustomSkill
 from clawnet.settings import Settings
@@ -54,19 +56,21 @@ def _archive(session: Session, skill_id: int) -> bytes | None:
 
 
 class SkillSync:
-    def __init__(self, db: DbRunner) -> None:
+    def __init__(self, db: DbRunner, bus: EventBus) -> None:
         self.db = db
+        self.bus = bus
         self._installed: dict[int, set[tuple[str, str, str]]] = {}
 
     def forget(self, gateway_id: int) -> None:
         """The gateway's process changed: check its custom skills again."""
         self._installed.pop(gateway_id, None)
 
-    async def sync(self, gateway_id: int, api: GatewayApi, bot_ids: list[int]) -> list[str]:
-        """Install the missing custom skills of these bots; the names installed."""
-        if not bot_ids:
+    async def sync(self, gateway_id: int, api: GatewayApi, bots: Mapping[str, int]) -> list[str]:
+        """Install the missing custom skills of these bots (agent id -> bot id); the names
+        installed. Each bot that got one is announced (`fleet.changed`): its pages reload."""
+        if not bots:
             return []
-        wanted = await self.db.run(lambda s: _wanted(s, bot_ids))
+        wanted = await self.db.run(lambda s: _wanted(s, list(bots.values())))
         done = self._installed.setdefault(gateway_id, set())
         todo = [w for w in wanted if (w.agent_id, w.name, w.sha256) not in done]
         installed: list[str] = []
@@ -85,6 +89,8 @@ class SkillSync:
                     log.warning("gateway %s: custom skill %s of %s: %s", gateway_id, w.name, w.agent_id, exc)
                     continue
                 installed.append(w.name)
+                bot_id = bots.get(w.agent_id)
+                self.bus.publish(Kind.FLEET_CHANGED, {"bot_id": bot_id, "skill": w.name}, bot_id=bot_id)
             done.add((w.agent_id, w.name, w.sha256))
         return installed
 

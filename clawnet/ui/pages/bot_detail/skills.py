@@ -182,17 +182,22 @@ def skill_row(r: Any) -> rx.Component:
                 ),
                 rx.text(r.description, size="1", color_scheme="gray"),
                 spacing="0",
+                max_width="28em",
             )
         ),
         rx.table.cell(rx.text(r.source, size="2")),
         rx.table.cell(
-            rx.badge(
-                r.readiness,
-                color_scheme=rx.cond(r.ready, "green", "gray"),
-                data_testid="skill-ready-" + r.name,
-            )
+            rx.vstack(
+                rx.badge(
+                    r.readiness,
+                    color_scheme=rx.cond(r.ready, "green", "gray"),
+                    data_testid="skill-ready-" + r.name,
+                ),
+                rx.cond(r.needs != "", rx.text("Needs " + r.needs, size="1", color_scheme="gray")),
+                spacing="1",
+            ),
+            title="Requires: " + r.requirements,
         ),
-        rx.table.cell(rx.text(r.requirements, size="1")),
         rx.table.cell(
             rx.cond(
                 r.visible,
@@ -460,7 +465,7 @@ def skills_tab() -> rx.Component:
     return rx.vstack(
         mode_line(),
         data_table(
-            ("On", "Skill", "Source", "Ready", "Needs", "Model sees it", "From packs"),
+            ("On", "Skill", "Source", "Ready", "Model sees it", "From packs"),
             s.skills.rows,
             skill_row,
             "skills-table",
