@@ -23,7 +23,7 @@ from clawnet.controlplane.db_runner import DbRunner
 from clawnet.controlplane.gateway_api import GatewayApi
 from clawnet.controlplane.gateway_skills import install_archive, skill_status
 from clawnet.controlplane.paths import bot_paths
-from clawnet.controlplane.protocol import GatewayError
+from clawnet.controlplane.protocol import GatewayError, GatewayTimeout, GatewayUnavailable
 from clawnet.events import EventBus, Kind
 from clawnet.models import Bot
 from clawnet.models.skills import CustomSkill
@@ -85,8 +85,13 @@ class SkillSync:
                     continue
                 try:
                     await install_archive(api, w.agent_id, w.name, archive)
-                except GatewayError as exc:
-                    log.warning("gateway %s: custom skill %s of %s: %s", gateway_id, w.name, w.agent_id, exc)
+                except (GatewayUnavailable, GatewayTimeout):
+                    raise  # tried again on the next pass
+                except GatewayError as exc:  # refused: not again until re-uploaded or restarted
+                    log.warning(
+                        "gateway %s refused custom skill %s of %s: %s", gateway_id, w.name, w.agent_id, exc
+                    )
+                    done.add((w.agent_id, w.name, w.sha256))
                     continue
                 installed.append(w.name)
                 bot_id = bots.get(w.agent_id)
