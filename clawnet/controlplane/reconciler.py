@@ -41,7 +41,7 @@ from clawnet.controlplane.plan import GatewayPlan, load_plan
 from clawnet.controlplane.plugins import PluginsUnavailable, ensure_installed, plugins_in
 from clawnet.controlplane.ports import move_port
 from clawnet.controlplane.protocol import GatewayError
-from clawnet.controlplane.skill_sync import SkillSync
+from clawnet.controlplane.skill_sync import SkillSync, uploads_allowed
 from clawnet.controlplane.status import StatusBook
 from clawnet.controlplane.supervisor import EXIT_CONFIG_INVALID, GatewayStartError, PortInUseError, Supervisor
 from clawnet.controlplane.tasks import TaskSet
@@ -185,7 +185,7 @@ class Reconciler:
 
     async def _sync_skills(self, plan: GatewayPlan) -> None:
         link = self.links.connected(plan.gateway_id)
-        if link is None:
+        if link is None or not uploads_allowed(plan.config):
             return
         try:
             running = {a: b for a, b in plan.agent_bots.items() if b in plan.running_bot_ids}

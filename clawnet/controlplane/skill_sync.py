@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -23,7 +24,7 @@ from clawnet.controlplane.db_runner import DbRunner
 from clawnet.controlplane.gateway_api import GatewayApi
 from clawnet.controlplane.gateway_skills import install_archive, skill_status
 from clawnet.controlplane.paths import bot_paths
-from clawnet.controlplane.protocol import GatewayError, GatewayTimeout, GatewayUnavailable
+from clawnet.controlplane.protocol import GatewayError
 from clawnet.events import EventBus, Kind
 from clawnet.models import Bot
 from clawnet.models.skills import CustomSkill
@@ -53,6 +54,13 @@ def _wanted(session: Session, bot_ids: list[int]) -> list[_Wanted]:
 def _archive(session: Session, skill_id: int) -> bytes | None:
     row = session.get(CustomSkill, skill_id)
     return row.archive if row is not None else None
+
+
+def uploads_allowed(config: Mapping[str, Any] | None) -> bool:
+    """Whether a config lets the gateway install uploaded archives (only then is it worth asking:
+    a pass whose plan predates a bot's first custom skill waits for the next)."""
+    install = ((config or {}).get("skills") or {}).get("install") or {}
+    return install.get("allowUploadedArchives") is True
 
 
 class SkillSync:
@@ -85,9 +93,10 @@ class SkillSync:
                     continue
                 try:
                     await install_archive(api, w.agent_id, w.name, archive)
-                except (GatewayUnavailable, GatewayTimeout):
-                    raise  # tried again on the next pass
-                except GatewayError as exc:  # refused: not again until re-uploaded or restarted
+                except GatewayError as exc:
+                    if exc.retryable or exc.code in ("UNAVAILABLE", "TIMEOUT"):
+                        raise  # tried again on the next pass
+                    # Refused: not again until it is uploaded anew or the gateway restarts.
                     log.warning(
                         "gateway %s refused custom skill %s of %s: %s", gateway_id, w.name, w.agent_id, exc
                     )

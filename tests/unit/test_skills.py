@@ -4,6 +4,7 @@ answering `skills.status`)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import zipfile
 from typing import Any
@@ -14,9 +15,12 @@ from sqlmodel import select
 from clawnet.bots.service import BotsService
 from clawnet.bots.skill_rules import check_pack, front_matter, parse_skill_list, read_skill
 from clawnet.controlplane import openclaw_config as oc
+from clawnet.controlplane.db_runner import DbRunner
 from clawnet.controlplane.gateway_api import GatewayApi
 from clawnet.controlplane.gateway_skills import skill_report
+from clawnet.controlplane.protocol import GatewayError
 from clawnet.controlplane.skill_choices import effective_skills, load_choices
+from clawnet.controlplane.skill_sync import SkillSync, uploads_allowed
 from clawnet.enums import Role
 from clawnet.errors import PermissionDenied, UserError
 from clawnet.events import EventBus
@@ -261,3 +265,44 @@ async def test_a_custom_skill_is_kept_and_joins_a_chosen_list(world, session):
     assert load_choices(session, world["mine"]).effective() == ("house-rules", "weather")
     session.expire_all()
     assert session.get(Bot, world["mine"]).config_version > 1  # the change reaches the gateway
+
+
+# --- custom skills re-applied by the reconciler ------------------------------------------------
+
+
+class InstallCaller(FakeCaller):
+    """Answers like a gateway that lists no workspace skill and fails installs as told."""
+
+    def __init__(self, error: GatewayError | None) -> None:
+        super().__init__()
+        self.error = error
+
+    async def call(self, method: str, params: dict[str, Any] | None = None, **_kw: Any) -> Any:
+        self.calls.append(method)
+        if method == "skills.status":
+            return {"agentId": "x", "skills": []}
+        if method == "skills.install" and self.error is not None:
+            raise self.error
+        return {"uploadId": "u1", "targetDir": "/ws/skills/house-rules"}
+
+
+@pytest.mark.parametrize(
+    ("error", "again"),
+    [
+        (None, False),  # installed: not again while the gateway runs
+        (GatewayError("INVALID_REQUEST", "bad archive"), False),  # refused: not re-sent every pass
+        (GatewayError("UNAVAILABLE", "uploads are disabled"), True),  # not yet possible: next pass
+    ],
+)
+async def test_custom_skills_are_installed_once_and_retried_only_when_worth_it(world, session, error, again):
+    await world["service"].add_custom_skill(world["owner"], world["mine"], [("SKILL.md", SKILL_MD)])
+    bot = session.get(Bot, world["mine"])
+    sync = SkillSync(DbRunner(get_settings().database_url), EventBus())
+    caller = InstallCaller(error)
+    for _ in range(2):
+        with contextlib.suppress(GatewayError):
+            await sync.sync(1, GatewayApi(caller), {bot.agent_id: bot.id})
+    assert caller.calls.count("skills.install") == (2 if again else 1)
+    assert "skills.upload.commit" in caller.calls
+    assert uploads_allowed({"skills": {"install": {"allowUploadedArchives": True}}})
+    assert not uploads_allowed({"tools": {}})
