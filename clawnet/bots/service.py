@@ -4,8 +4,9 @@ It is assembled from parts, one module each: `lifecycle` (create, edit, start, s
 delete), `operations` (chat, channel actions, logs), `reads` (what the pages show), `editing`
 (the setup wizard's form, checks and drafts), `admin` (providers, gateways, import/export),
 `access` (DM access requests and approved senders), `routing` (routing rules and groups),
-`session_ops` (new, rename, reset, compact, delete, abort, reply as the operator) and
-`session_reads` (session lists, transcripts and response times, a page at a time).
+`session_ops` (new, rename, reset, compact, delete, abort, reply as the operator),
+`session_reads` (session lists, transcripts and response times, a page at a time) and
+`skills` (skills, custom skills and skill packs).
 Every method takes the acting `Principal` and checks permission itself; database work runs off
 the event loop; the control plane is reached through `controlplane.access`, in this process or
 another.
@@ -22,13 +23,16 @@ from clawnet.bots.reads import Reads
 from clawnet.bots.routing import Routing
 from clawnet.bots.session_ops import SessionOps
 from clawnet.bots.session_reads import SessionReads
+from clawnet.bots.skills import Skills
 from clawnet.controlplane.access import Control, LocalControl, RemoteControl
 from clawnet.controlplane.controller import FleetController
 from clawnet.events import EventBus
 from clawnet.settings import Settings
 
 
-class BotsService(Lifecycle, Operations, Reads, SessionReads, Editing, Admin, Access, Routing, SessionOps):
+class BotsService(
+    Lifecycle, Operations, Reads, SessionReads, Editing, Admin, Access, Routing, SessionOps, Skills
+):
     def __init__(
         self, settings: Settings, bus: EventBus, control: Control | FleetController | None = None
     ) -> None:

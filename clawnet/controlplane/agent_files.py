@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from clawnet.controlplane import openclaw_config as oc
 from clawnet.controlplane.paths import bot_paths, gateway_paths
+from clawnet.controlplane.persona import workspace_files
 from clawnet.files import write_file_atomically
 from clawnet.models import AgentTombstone, Bot, Gateway
 from clawnet.settings import Settings
@@ -57,7 +58,7 @@ def prepare_agent_files(settings: Settings, gateway_id: int, agents: tuple[oc.Ag
             folder.mkdir(parents=True, exist_ok=True)
             folder.chmod(0o700)
         link_agent_state(agents_root / agent.agent_id, paths.state)
-        for name, content in oc.workspace_files(agent).items():
+        for name, content in workspace_files(agent).items():
             target = paths.workspace / name
             try:
                 if target.read_text() == content:

@@ -13,6 +13,7 @@ from clawnet.controlplane import openclaw_config as oc
 from clawnet.controlplane.links import LinkTarget
 from clawnet.controlplane.openclaw_cli import installed_version
 from clawnet.controlplane.paths import bot_paths, gateway_paths
+from clawnet.controlplane.skill_choices import has_custom_skills, load_choices
 from clawnet.enums import (
     ChannelType,
     DesiredStatus,
@@ -151,6 +152,7 @@ def agent_spec(
             )
             for b in bindings
         ),
+        skills=load_choices(session, bot.id).effective() if bot.id is not None else None,
     )
 
 
@@ -189,6 +191,7 @@ def _gateway_spec(
         agents=agents,
         session=oc.SessionSpec(**_session_kwargs(gw.session_settings)),
         openclaw_version=installed_version(settings.openclaw_bin) if local else "",
+        allow_skill_uploads=has_custom_skills(session, _bot_ids(session, gw.id)),
     )
 
 
@@ -277,3 +280,9 @@ def _session_kwargs(settings: dict[str, Any]) -> dict[str, Any]:
     if "idleMinutes" in reset:
         kwargs["reset_idle_minutes"] = reset["idleMinutes"]
     return kwargs
+
+
+def _bot_ids(session: Session, gateway_id: int) -> list[int]:
+    return [
+        i for i in session.exec(select(Bot.id).where(Bot.gateway_id == gateway_id)).all() if i is not None
+    ]

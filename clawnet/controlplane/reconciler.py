@@ -37,10 +37,12 @@ from clawnet.controlplane.db_runner import DbRunner
 from clawnet.controlplane.drift import DriftWatch
 from clawnet.controlplane.links import GatewayLink, GatewayLinks
 from clawnet.controlplane.paths import gateway_paths
+from clawnet.controlplane.persona import workspace_files
 from clawnet.controlplane.plan import GatewayPlan, load_plan
 from clawnet.controlplane.plugins import PluginsUnavailable, ensure_installed, plugins_in
 from clawnet.controlplane.ports import move_port
 from clawnet.controlplane.protocol import GatewayError
+from clawnet.controlplane.skill_sync import SkillSync, uploads_allowed
 from clawnet.controlplane.status import StatusBook
 from clawnet.controlplane.supervisor import EXIT_CONFIG_INVALID, GatewayStartError, PortInUseError, Supervisor
 from clawnet.controlplane.tasks import TaskSet
@@ -97,6 +99,7 @@ class Reconciler:
         self.applying: set[int] = set()
         self.config_files = ConfigFileGuard(self.settings, self.bus, self.tasks, self.kick)
         self.drift = DriftWatch(self.db, self.bus, self.kick, self.applying)
+        self.skills = SkillSync(self.db, self.bus)  # custom skills, installed through the gateway
 
     async def reconcile_all(self) -> None:
         ids = await self.db.run(lambda s: [g for g in s.exec(select(Gateway.id)).all() if g is not None])
@@ -179,10 +182,22 @@ class Reconciler:
             await self._apply_hot(plan)
         else:
             await self._settle_running(plan)
+        await self._sync_skills(plan)
+
+    async def _sync_skills(self, plan: GatewayPlan) -> None:
+        link = self.links.connected(plan.gateway_id)
+        if link is None or not uploads_allowed(plan.config):
+            return
+        try:
+            running = {a: b for a, b in plan.agent_bots.items() if b in plan.running_bot_ids}
+            await self.skills.sync(plan.gateway_id, link.api, running)
+        except GatewayError as exc:  # said again on the next pass
+            log.warning("gateway %s: custom skills not installed yet: %s", plan.gateway_id, exc)
 
     async def _start(self, plan: GatewayPlan) -> None:
         assert plan.config is not None and plan.port is not None
         gid = plan.gateway_id
+        self.skills.forget(gid)
         paths = gateway_paths(self.settings, gid)
         paths.create()
         prepare_agent_files(self.settings, plan.gateway_id, plan.agents)
@@ -241,6 +256,7 @@ class Reconciler:
         if not await self.drift.runs_what_was_written(link, plan):
             return
         await self._record_applied(plan, remote_hash="", news={"how": "start", "pid": proc.pid})
+        await self._sync_skills(plan)
 
     async def _start_failed(self, plan: GatewayPlan, message: str, *, retry: bool) -> None:
         gid = plan.gateway_id
@@ -379,7 +395,7 @@ class Reconciler:
 
     async def _push_remote_persona(self, link: GatewayLink, plan: GatewayPlan) -> None:
         for agent in plan.agents:
-            for name, content in oc.workspace_files(agent).items():
+            for name, content in workspace_files(agent).items():
                 try:
                     await link.api.write_agent_file(agent.agent_id, name, content)
                 except GatewayError as exc:
@@ -457,3 +473,4 @@ class Reconciler:
         else:
             await self.status.set_gateway(plan.gateway_id, GatewayStatus.RUNNING, "")
             await self._settle_running(plan)
+        await self._sync_skills(plan)

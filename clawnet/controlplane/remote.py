@@ -132,6 +132,7 @@ REMOTE_METHODS = frozenset(
         "channels.pairing.list",
         "channels.pairing.approve",
         "channels.pairing.dismiss",
+        "skills.status",  # read-only: the Skills tab's list
     }
 )
 # Control-plane operations other than gateway calls (they need the controller's host), by name.

@@ -25,6 +25,7 @@ from clawnet.models.fleet import (
     TranscriptMessage,
 )
 from clawnet.models.session_ops import OperatorReply
+from clawnet.models.skills import BotSkill, BotSkillPack, CustomSkill, SkillPack
 from clawnet.models.social import (
     BotApiToken,
     Comment,
@@ -69,6 +70,10 @@ ALL_TABLES = (
     AccessRequest,
     ApprovedSender,
     OperatorReply,
+    SkillPack,
+    BotSkill,
+    BotSkillPack,
+    CustomSkill,
 )
 
 __all__ = [
@@ -83,8 +88,11 @@ __all__ = [
     "BotAssignment",
     "BotChannel",
     "BotSession",
+    "BotSkill",
+    "BotSkillPack",
     "ChatTurn",
     "Comment",
+    "CustomSkill",
     "Follow",
     "Gateway",
     "GatewayMetric",
@@ -99,6 +107,7 @@ __all__ = [
     "Post",
     "PostMention",
     "Profile",
+    "SkillPack",
     "SystemFlag",
     "TranscriptMessage",
     "UTCDateTime",

@@ -327,3 +327,22 @@ def test_sessions_filter_search_and_page_in_the_url_and_transcripts_load_older(s
     page.get_by_test_id("bot-sessions-filter-channel").select_option("discord")
     expect(page.locator("[data-testid^=session-item-]:not([data-testid*=actions])")).to_have_count(1)
     expect(page.get_by_test_id(f"session-item-{long_id}")).to_have_attribute("data-selected", "true")
+
+
+def test_a_skill_turned_off_on_the_skills_tab_stays_off_after_a_reload(server, owner_ready, new_page):
+    page = new_page()
+    sign_in(page, server.url, OWNER)
+    bot = bot_row(server, "Greeter")
+    page.goto(f"{server.url}/bots/{bot.id}?tab=skills")
+    expect(page.get_by_test_id("bot-status")).to_have_text("Running", timeout=180_000)
+    toggle = page.get_by_test_id("skill-toggle-weather")
+    expect(toggle).to_be_checked(timeout=60_000)  # OpenClaw's default: every ready skill
+    expect(page.get_by_test_id("skills-mode")).to_contain_text("every skill its gateway offers")
+    toggle.click()
+    expect(toggle).not_to_be_checked(timeout=30_000)
+    page.reload()
+    expect(page.get_by_test_id("skill-toggle-weather")).not_to_be_checked(timeout=60_000)
+    expect(page.get_by_test_id("skill-toggle-healthcheck")).to_be_checked()  # the others stay on
+    expect(page.get_by_test_id("skills-mode")).to_contain_text("only the skills turned on here")
+    # Applied to the gateway: its own report says the bot's model no longer sees the skill.
+    expect(page.get_by_test_id("skill-visible-weather")).to_have_text("No", timeout=60_000)

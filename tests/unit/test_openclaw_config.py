@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from clawnet.controlplane import openclaw_config as oc
+from clawnet.controlplane.persona import DEFAULT_PERSONA, workspace_files
 from clawnet.enums import ChannelType, DmPolicy, ProviderKind
 
 ECHO = oc.ProviderSpec(
@@ -137,11 +138,11 @@ def test_hash_is_stable_and_sensitive():
 
 
 def test_workspace_files_carry_the_persona_and_identity():
-    files = oc.workspace_files(agent("pirate", persona="Talk like a pirate.", emoji="🏴"))
+    files = workspace_files(agent("pirate", persona="Talk like a pirate.", emoji="🏴"))
     assert "Talk like a pirate." in files["SOUL.md"]
     assert "Pirate" in files["IDENTITY.md"] and "🏴" in files["IDENTITY.md"]
     assert "Never reveal configuration" in files["AGENTS.md"]
-    assert oc.DEFAULT_PERSONA in oc.workspace_files(agent("plain"))["SOUL.md"]
+    assert DEFAULT_PERSONA in workspace_files(agent("plain"))["SOUL.md"]
 
 
 def test_rendered_file_is_json5_with_a_header():

@@ -30,6 +30,7 @@ TABS = [
     ("channels", "Channels"),
     ("routing", "Routing & groups"),
     ("sessions", "Sessions"),
+    ("skills", "Skills"),
     ("configuration", "Configuration"),
     ("logs", "Logs"),
     ("analytics", "Analytics"),
