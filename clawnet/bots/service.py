@@ -3,7 +3,8 @@
 It is assembled from parts, one module each: `lifecycle` (create, edit, start, stop, restart,
 delete), `operations` (chat, channel actions, logs), `reads` (what the pages show), `editing`
 (the setup wizard's form, checks and drafts), `admin` (providers, gateways, import/export),
-`access` (DM access requests and approved senders) and `routing` (routing rules and groups).
+`access` (DM access requests and approved senders), `routing` (routing rules and groups) and
+`schedules` (cron jobs).
 Every method takes the acting `Principal` and checks permission itself; database work runs off
 the event loop; the control plane is reached through `controlplane.access`, in this process or
 another.
@@ -18,13 +19,14 @@ from clawnet.bots.lifecycle import Lifecycle
 from clawnet.bots.operations import Operations
 from clawnet.bots.reads import Reads
 from clawnet.bots.routing import Routing
+from clawnet.bots.schedules import Schedules
 from clawnet.controlplane.access import Control, LocalControl, RemoteControl
 from clawnet.controlplane.controller import FleetController
 from clawnet.events import EventBus
 from clawnet.settings import Settings
 
 
-class BotsService(Lifecycle, Operations, Reads, Editing, Admin, Access, Routing):
+class BotsService(Lifecycle, Operations, Reads, Editing, Admin, Access, Routing, Schedules):
     def __init__(
         self, settings: Settings, bus: EventBus, control: Control | FleetController | None = None
     ) -> None:

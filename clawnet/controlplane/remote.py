@@ -119,8 +119,8 @@ def _end(turn: Turn, status: TurnStatus, text: str, error: str) -> None:
     turn.done.set()
 
 
-# Only these gateway methods may be called on a worker's behalf (channel actions); nothing that
-# changes a gateway's configuration travels this way.
+# Only these gateway methods may be called on a worker's behalf (channel actions, scheduled jobs);
+# nothing that changes a gateway's configuration travels this way.
 REMOTE_METHODS = frozenset(
     {
         "channels.stop",
@@ -130,6 +130,12 @@ REMOTE_METHODS = frozenset(
         "channels.pairing.list",
         "channels.pairing.approve",
         "channels.pairing.dismiss",
+        "cron.list",
+        "cron.add",
+        "cron.update",
+        "cron.remove",
+        "cron.run",
+        "cron.runs",
     }
 )
 # Control-plane operations other than gateway calls (they need the controller's host), by name.

@@ -24,6 +24,7 @@ from clawnet.models.fleet import (
     ModelProvider,
     TranscriptMessage,
 )
+from clawnet.models.schedules import Schedule
 from clawnet.models.social import (
     BotApiToken,
     Comment,
@@ -67,6 +68,7 @@ ALL_TABLES = (
     Media,
     AccessRequest,
     ApprovedSender,
+    Schedule,
 )
 
 __all__ = [
@@ -96,6 +98,7 @@ __all__ = [
     "Post",
     "PostMention",
     "Profile",
+    "Schedule",
     "SystemFlag",
     "TranscriptMessage",
     "UTCDateTime",
