@@ -27,6 +27,7 @@ MISSING = "missing on the gateway"
 @dataclass(frozen=True)
 class ScheduleRow:
     id: int  # ClawNet's schedule id; 0 for a job ClawNet does not manage (OpenClaw's own)
+    ref: str  # stable on the page: the schedule id, or "oc-<job id>"
     job_id: str  # the gateway's job id ("" when the gateway does not hold it)
     name: str
     when: str  # "every 10m", "cron “0 9 * * 1-5” (Europe/Paris)"
@@ -113,6 +114,7 @@ def schedule_row(
         state, drift = "changed on the gateway: " + ", ".join(diff), True
     return ScheduleRow(
         id=schedule_id,
+        ref=str(schedule_id),
         job_id=job.id if job else "",
         name=spec.name,
         when=describe_schedule(spec),
@@ -141,6 +143,7 @@ def foreign_row(job: CronJob, now: datetime) -> ScheduleRow:
     message = spec.message if spec else str((payload or {}).get("kind") or "")
     return ScheduleRow(
         id=0,
+        ref=f"oc-{job.id}",
         job_id=job.id,
         name=job.name,
         when=when,

@@ -329,10 +329,16 @@ class Schedules(BotsBase):
             said = await self._write(stored)
             if said:
                 raise Unavailable("The bot's gateway is not running; start the bot to re-apply it.")
-            await self._db(lambda s: audit.record(
-                s, actor, "schedule.reapply", "bot", stored.target.bot_id,
-                f"re-applied ClawNet's schedule \u201c{stored.spec.name}\u201d",
-            ))  # fmt: skip
+            await self._db(
+                lambda s: audit.record(
+                    s,
+                    actor,
+                    "schedule.reapply",
+                    "bot",
+                    stored.target.bot_id,
+                    f"re-applied ClawNet's schedule \u201c{stored.spec.name}\u201d",
+                )
+            )
             self._schedules_changed(stored.target.bot_id)
             return f"ClawNet's \u201c{stored.spec.name}\u201d is on the gateway again."
         jobs = await self._jobs(stored.target)
@@ -347,9 +353,15 @@ class Schedules(BotsBase):
                 "The gateway's version is a kind of job ClawNet cannot manage; re-apply ClawNet's."
             )
         data = ScheduleInput(
-            theirs.name, theirs.kind, theirs.cron_expr, theirs.timezone,
-            f"{theirs.every_seconds}s", theirs.message, theirs.session, theirs.enabled,
-        )  # fmt: skip
+            theirs.name,
+            theirs.kind,
+            theirs.cron_expr,
+            theirs.timezone,
+            f"{theirs.every_seconds}s",
+            theirs.message,
+            theirs.session,
+            theirs.enabled,
+        )
         try:
             spec = validate(data)
         except UserError as exc:
@@ -371,10 +383,15 @@ class Schedules(BotsBase):
             session.add(row)
             record_applied(session, stored.id, job)
             audit.record(
-                session, who, "schedule.take_gateway", "bot", stored.target.bot_id,
+                session,
+                who,
+                "schedule.take_gateway",
+                "bot",
+                stored.target.bot_id,
                 f"took the gateway's version of schedule \u201c{spec.name}\u201d",
-                before=_summary(stored.spec), after=_summary(spec),
-            )  # fmt: skip
+                before=_summary(stored.spec),
+                after=_summary(spec),
+            )
 
         await self._db(take)
         self._schedules_changed(stored.target.bot_id)

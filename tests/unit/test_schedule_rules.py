@@ -154,19 +154,47 @@ def test_legacy_jobs_json_rows_map_and_unsupported_ones_are_listed():
     legacy = {
         "version": 1,
         "jobs": [
-            {"jobId": "old1", "name": "Standup", "schedule": {"cron": "30 9 * * 1-5", "tz": "Europe/Berlin"},
-             "message": "Post the standup summary", "agentId": "ops"},
-            {"id": "old2", "name": "Ping", "schedule": "every 2h", "payload": {"kind": "system_event", "text": "ping"}},
-            {"id": "old3", "name": "Probe", "schedule": {"kind": "every", "everyMs": 900000},
-             "payload": {"kind": "agentTurn", "message": "check"}, "sessionTarget": "session:ops", "enabled": False},
-            {"id": "old4", "name": "Once", "schedule": {"kind": "at", "at": "2027-01-01T00:00:00Z"},
-             "payload": {"kind": "agentTurn", "message": "x"}},
-            {"id": "old5", "name": "Shell", "schedule": {"kind": "every", "everyMs": 60000},
-             "payload": {"kind": "command", "argv": ["ls"]}},
-            {"id": "old6", "name": "Too fast", "schedule": {"kind": "every", "everyMs": 1000},
-             "payload": {"kind": "agentTurn", "message": "x"}},
+            {
+                "jobId": "old1",
+                "name": "Standup",
+                "schedule": {"cron": "30 9 * * 1-5", "tz": "Europe/Berlin"},
+                "message": "Post the standup summary",
+                "agentId": "ops",
+            },
+            {
+                "id": "old2",
+                "name": "Ping",
+                "schedule": "every 2h",
+                "payload": {"kind": "system_event", "text": "ping"},
+            },
+            {
+                "id": "old3",
+                "name": "Probe",
+                "schedule": {"kind": "every", "everyMs": 900000},
+                "payload": {"kind": "agentTurn", "message": "check"},
+                "sessionTarget": "session:ops",
+                "enabled": False,
+            },
+            {
+                "id": "old4",
+                "name": "Once",
+                "schedule": {"kind": "at", "at": "2027-01-01T00:00:00Z"},
+                "payload": {"kind": "agentTurn", "message": "x"},
+            },
+            {
+                "id": "old5",
+                "name": "Shell",
+                "schedule": {"kind": "every", "everyMs": 60000},
+                "payload": {"kind": "command", "argv": ["ls"]},
+            },
+            {
+                "id": "old6",
+                "name": "Too fast",
+                "schedule": {"kind": "every", "everyMs": 1000},
+                "payload": {"kind": "agentTurn", "message": "x"},
+            },
         ],
-    }  # fmt: skip
+    }
     taken, skipped = jobs_from_openclaw(legacy)
     assert [(t.agent_id, t.data.name, t.data.kind) for t in taken] == [
         ("ops", "Standup", "cron"),

@@ -31,6 +31,7 @@ TABS = [
     ("routing", "Routing & groups"),
     ("sessions", "Sessions"),
     ("configuration", "Configuration"),
+    ("schedules", "Schedules"),
     ("logs", "Logs"),
     ("analytics", "Analytics"),
 ]
@@ -52,7 +53,14 @@ HEADER_EVENTS = frozenset(
 )
 # Events about the bot's gateway rather than the bot (they carry no bot id).
 GATEWAY_EVENTS = frozenset(
-    {Kind.GATEWAY_STATUS, Kind.GATEWAY_LOG, Kind.GATEWAY_METRICS, Kind.CONFIG_APPLIED, Kind.CONFIG_DRIFT}
+    {
+        Kind.GATEWAY_STATUS,
+        Kind.GATEWAY_LOG,
+        Kind.GATEWAY_METRICS,
+        Kind.CONFIG_APPLIED,
+        Kind.CONFIG_DRIFT,
+        Kind.SCHEDULES,  # the gateway's scheduler ran or changed a job
+    }
 )
 WATCHED = [
     *sorted(HEADER_EVENTS | GATEWAY_EVENTS),
