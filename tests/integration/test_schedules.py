@@ -6,17 +6,24 @@ database is the desired state: a job removed on the gateway comes back when Claw
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from sqlmodel import col, select
 
+from clawnet import db
+from clawnet.bots.forms import BotInput
+from clawnet.bots.providers import ensure_local_echo_provider
 from clawnet.bots.schedule_views import IN_SYNC, ScheduleRow
 from clawnet.bots.service import BotsService
+from clawnet.controlplane.controller import FleetController
 from clawnet.controlplane.cron_jobs import ScheduleInput
 from clawnet.controlplane.gateway_cron import CronApi
 from clawnet.db import session_scope
@@ -24,10 +31,63 @@ from clawnet.enums import BotStatus, Role
 from clawnet.errors import PermissionDenied
 from clawnet.models import AuditEvent, Bot, BotAssignment, Gateway
 from clawnet.security.permissions import Principal
+from clawnet.settings import Settings, get_settings
+from tests.conftest import _reset_process_caches
 from tests.factories import make_user
-from tests.integration.conftest import Fleet, FleetData, start_fleet
+from tests.integration.conftest import start_fleet
+from tests.support.server import free_port, free_port_range
 
-pytestmark = pytest.mark.gateway
+# One control plane and one pooled gateway for the module: the second test's bot joins the
+# first one's gateway without a start of its own.
+pytestmark = [pytest.mark.gateway, pytest.mark.asyncio(loop_scope="module")]
+
+
+@dataclass
+class Shared:
+    settings: Settings
+    controller: FleetController
+    service: BotsService
+    admin: Principal
+    provider_id: int
+
+    def bot_input(self, name: str) -> BotInput:
+        return BotInput(name=name, provider_id=self.provider_id, model_id="echo-1")
+
+
+@pytest.fixture(scope="module")
+def module_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CLAWNET_DATA_DIR", str(tmp_path_factory.mktemp("schedules") / "data"))
+        for name in (
+            "DATABASE_URL",
+            "CLAWNET_SECRET_KEY",
+            "CLAWNET_PREVIOUS_SECRET_KEYS",
+            "CLAWNET_KEY_FILE",
+        ):
+            mp.delenv(name, raising=False)
+        mp.setenv("CLAWNET_GATEWAY_BASE_PORT", str(free_port_range()))
+        mp.setenv("CLAWNET_ECHO_PORT", str(free_port()))
+        _reset_process_caches()
+        db.migrate()
+        yield get_settings()
+        _reset_process_caches()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared(module_env: Settings) -> AsyncIterator[Shared]:
+    with session_scope() as s:
+        admin = Principal.of(make_user(s, Role.ADMIN))
+        provider_id = ensure_local_echo_provider(s).id
+    assert provider_id is not None
+    controller = await start_fleet(module_env)
+    holder = Shared(
+        module_env, controller, BotsService(module_env, controller.bus, controller), admin, provider_id
+    )
+    try:
+        yield holder
+    finally:
+        holder.controller.settings = dataclasses.replace(holder.settings, stop_gateways_on_exit=True)
+        await holder.controller.stop()
 
 
 async def until(check: Callable[[], Any], timeout: float = 90, what: str = "") -> Any:
@@ -57,11 +117,11 @@ async def row(service: BotsService, actor: Principal, bot_id: int, name: str) ->
     return next(r for r in view.rows if r.name == name)
 
 
-async def test_a_short_interval_fires_and_pause_run_now_drift_and_delete_act_on_the_gateway(fleet: Fleet):
-    service, admin = fleet.service, fleet.admin
-    bot_id = await service.create_bot(admin, fleet.bot_input("Ticker"))
+async def test_a_short_interval_fires_and_pause_run_now_drift_and_delete_act_on_the_gateway(shared: Shared):
+    service, admin = shared.service, shared.admin
+    bot_id = await service.create_bot(admin, shared.bot_input("Ticker"))
     bot = await service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
-    link = fleet.controller.links.connected(bot.gateway_id or 0)
+    link = shared.controller.links.connected(bot.gateway_id or 0)
     assert link is not None
     cron = CronApi(link.api)
 
@@ -138,46 +198,42 @@ async def _more_runs(service: BotsService, actor: Principal, bot_id: int, job_id
     return len(await service.schedule_runs(actor, bot_id, job_id)) > count
 
 
-async def test_a_schedule_survives_a_gateway_kill_and_a_clawnet_restart(fleet_env, fleet_admin: FleetData):
-    admin = fleet_admin.admin
-    first = await start_fleet(fleet_env)
-    service = BotsService(fleet_env, first.bus, first)
-    try:
-        bot_id = await service.create_bot(admin, fleet_admin.bot_input("Keeper"))
-        await service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
-        await service.save_schedule(
-            admin, bot_id, ScheduleInput("Daily", "cron", cron_expr="0 9 * * *", message="morning report")
-        )
-        job_id = (await row(service, admin, bot_id, "Daily")).job_id
-        assert job_id
+async def test_a_schedule_survives_a_gateway_kill_and_a_clawnet_restart(shared: Shared):
+    service, admin, first = shared.service, shared.admin, shared.controller
+    bot_id = await service.create_bot(admin, shared.bot_input("Keeper"))
+    await service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
+    await service.save_schedule(
+        admin, bot_id, ScheduleInput("Daily", "cron", cron_expr="0 9 * * *", message="morning report")
+    )
+    job_id = (await row(service, admin, bot_id, "Daily")).job_id
+    assert job_id
 
-        pid = gateway_of(bot_id).pid
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)
-        await until(lambda: (gateway_of(bot_id).pid or pid) != pid, 60, "a new gateway process")
-        await service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
-        daily = await until(lambda: _connected_row(service, admin, bot_id), 60, "the gateway's jobs")
-        assert (daily.job_id, daily.state) == (job_id, IN_SYNC)
+    pid = gateway_of(bot_id).pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    await until(lambda: (gateway_of(bot_id).pid or pid) != pid, 60, "a new gateway process")
+    await service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
+    daily = await until(lambda: _connected_row(service, admin, bot_id), 60, "the gateway's jobs")
+    assert (daily.job_id, daily.state) == (job_id, IN_SYNC)
 
-        # Removed on the gateway behind ClawNet's back, then ClawNet restarts.
-        link = first.links.connected(gateway_of(bot_id).id or 0)
-        assert link is not None
-        await CronApi(link.api).remove(job_id)
-        assert (await row(service, admin, bot_id, "Daily")).job_id == ""
-    finally:
-        await first.stop()
+    # Removed on the gateway behind ClawNet's back; then ClawNet goes away leaving its gateway
+    # running (as after a crash), and the next ClawNet on the same data folder adopts it.
+    link = first.links.connected(gateway_of(bot_id).id or 0)
+    assert link is not None
+    await CronApi(link.api).remove(job_id)
+    assert (await row(service, admin, bot_id, "Daily")).job_id == ""
+    first.settings = dataclasses.replace(first.settings, stop_gateways_on_exit=False)
+    await first.stop()
 
-    second = await start_fleet(fleet_env)
-    try:
-        service = BotsService(fleet_env, second.bus, second)
-        await service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
-        back = await until(
-            lambda: _connected_row(service, admin, bot_id), 90, "the schedule back on the gateway"
-        )
-        assert back.state == IN_SYNC and back.message == "morning report" and back.job_id != job_id
-        assert back.next_run.endswith(")") and "09:00" in back.next_run
-    finally:
-        await second.stop()
+    pid = gateway_of(bot_id).pid
+    second = shared.controller = await start_fleet(shared.settings)
+    service = shared.service = BotsService(shared.settings, second.bus, second)
+    second.kick()
+    await service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
+    assert gateway_of(bot_id).pid == pid  # adopted, not restarted
+    back = await until(lambda: _connected_row(service, admin, bot_id), 90, "the schedule back on the gateway")
+    assert back.state == IN_SYNC and back.message == "morning report" and back.job_id != job_id
+    assert back.next_run.endswith(")") and "09:00" in back.next_run
 
 
 async def _connected_row(service: BotsService, actor: Principal, bot_id: int) -> ScheduleRow | None:
