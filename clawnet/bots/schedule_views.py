@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from clawnet.bots.schedule_rules import describe_run, describe_schedule, in_words
 from clawnet.controlplane.cron_jobs import (
@@ -21,7 +22,7 @@ __all__ = ["RunRow", "ScheduleInput", "ScheduleRow", "SchedulesView", "run_row",
 
 IN_SYNC = "in sync"
 NOT_APPLIED = "not on the gateway yet"
-MISSING = "missing on the gateway"
+FOREIGN_MESSAGE_MAX = 160
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,18 @@ def _when_ms(ms: int | None) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000, UTC) if ms else None
 
 
-def _next(job: CronJob | None, enabled: bool, now: datetime) -> str:
+def _next(job: CronJob | None, enabled: bool, now: datetime, timezone: str = "") -> str:
+    """The gateway's next run, in the schedule's own time zone."""
     if not enabled:
         return "paused"
     at = _when_ms(job.next_run_ms) if job else None
-    return describe_run(at, now) if at else ""
+    if at is None:
+        return ""
+    try:
+        at = at.astimezone(ZoneInfo(timezone)) if timezone else at
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    return describe_run(at, now)
 
 
 def _last(job: CronJob | None, now: datetime) -> str:
@@ -122,7 +130,7 @@ def schedule_row(
         session=session_words(spec.session),
         enabled=spec.enabled,
         managed=True,
-        next_run=_next(job, spec.enabled, now),
+        next_run=_next(job, spec.enabled, now, spec.timezone),
         last_run=_last(job, now),
         state=state,
         drift=drift,
@@ -141,6 +149,8 @@ def foreign_row(job: CronJob, now: datetime) -> ScheduleRow:
     when = describe_schedule(spec) if spec else str((raw_schedule or {}).get("kind") or "")
     payload = job.raw.get("payload") if isinstance(job.raw.get("payload"), dict) else {}
     message = spec.message if spec else str((payload or {}).get("kind") or "")
+    if len(message) > FOREIGN_MESSAGE_MAX:  # OpenClaw's own prompts run long: the start says enough
+        message = message[:FOREIGN_MESSAGE_MAX].rstrip() + "\u2026"
     return ScheduleRow(
         id=0,
         ref=f"oc-{job.id}",
