@@ -18,10 +18,12 @@ from clawnet.controlplane.cron_jobs import (
 from clawnet.controlplane.gateway_cron import CronJob, CronRun
 from clawnet.humanize import ago
 
-__all__ = ["RunRow", "ScheduleInput", "ScheduleRow", "SchedulesView", "run_row", "schedule_row"]
+__all__ = ["Applied", "RunRow", "ScheduleInput", "ScheduleRow", "SchedulesView", "run_row", "schedule_row"]
 
 IN_SYNC = "in sync"
 NOT_APPLIED = "not on the gateway yet"
+REMOVED = "removed on the gateway"
+NOT_CHECKED = "not checked: the gateway is not running"
 FOREIGN_MESSAGE_MAX = 160
 
 
@@ -38,7 +40,7 @@ class ScheduleRow:
     managed: bool
     next_run: str
     last_run: str  # "ok, 3 min ago" or ""
-    state: str  # IN_SYNC | NOT_APPLIED | MISSING | "changed on the gateway: ..." | "" (not managed)
+    state: str  # IN_SYNC | NOT_APPLIED | "changed on the gateway: ..." | "" (not managed)
     drift: bool  # the gateway's copy differs: a person chooses which one stays
     # The form's values, to edit it:
     kind: str
@@ -101,25 +103,31 @@ def _last(job: CronJob | None, now: datetime) -> str:
     return f"{job.last_status or 'ran'}, {ago(at, now)}"
 
 
+@dataclass(frozen=True)
+class Applied:
+    """What ClawNet recorded for a schedule: the gateway's job id and definition revision when it
+    last wrote it, and the drift the last sync found."""
+
+    job_id: str = ""
+    revision: str = ""
+    drift: str = ""
+
+
 def schedule_row(
-    schedule_id: int,
-    spec: ScheduleSpec,
-    stored_drift: str,
-    job: CronJob | None,
-    *,
-    known: bool,
-    now: datetime,
+    schedule_id: int, spec: ScheduleSpec, applied: Applied, job: CronJob | None, *, known: bool, now: datetime
 ) -> ScheduleRow:
-    """A ClawNet schedule with its gateway job (None: not there). `known`: the gateway answered;
-    `stored_drift`: what the last sync recorded."""
+    """A ClawNet schedule with its gateway job (None: not there); `known`: the gateway answered."""
     state, drift = IN_SYNC, False
     if not known:
-        state = stored_drift or IN_SYNC
-        drift = bool(stored_drift)
+        state, drift = applied.drift or NOT_CHECKED, bool(applied.drift)
     elif job is None:
-        state = stored_drift or NOT_APPLIED
+        # Written before and gone now: someone removed it (a moved gateway gets it at once).
+        state, drift = (REMOVED, True) if applied.job_id else (NOT_APPLIED, False)
     elif diff := differences(spec, job.raw):
-        state, drift = "changed on the gateway: " + ", ".join(diff), True
+        if job.revision == applied.revision:  # ClawNet's own change, not written yet
+            state = NOT_APPLIED
+        else:
+            state, drift = "changed on the gateway: " + ", ".join(diff), True
     return ScheduleRow(
         id=schedule_id,
         ref=str(schedule_id),

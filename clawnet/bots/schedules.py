@@ -19,6 +19,7 @@ from clawnet import audit
 from clawnet.bots.base import BotsBase
 from clawnet.bots.schedule_rules import preview, validate
 from clawnet.bots.schedule_views import (
+    Applied,
     RunRow,
     ScheduleRow,
     SchedulesView,
@@ -59,8 +60,7 @@ class _Stored:
     id: int
     key: str
     spec: ScheduleSpec
-    drift: str
-    job_id: str
+    applied: Applied
     target: _Target
 
 
@@ -73,7 +73,8 @@ def _target(session: Session, bot_id: int) -> _Target:
 
 def _stored(session: Session, row: Schedule) -> _Stored:
     assert row.id is not None
-    return _Stored(row.id, row.key, spec_of(row), row.drift, row.gateway_job_id, _target(session, row.bot_id))
+    applied = Applied(row.gateway_job_id, row.applied_revision, row.drift)
+    return _Stored(row.id, row.key, spec_of(row), applied, _target(session, row.bot_id))
 
 
 def _clean(data: ScheduleInput) -> ScheduleInput:
@@ -118,7 +119,7 @@ class Schedules(BotsBase):
         if cron is None:
             return None
         try:
-            return [j for j in await cron.jobs(target.agent_id) if j.agent_id in ("", target.agent_id)]
+            return [j for j in await cron.jobs(target.agent_id) if j.agent_id == target.agent_id]
         except (GatewayError, ControlOpError, TimeoutError):
             return None
 
@@ -140,7 +141,7 @@ class Schedules(BotsBase):
         now = datetime.now(UTC)
         by_key = {j.managed_key: j for j in jobs or [] if j.managed_key}
         rows: list[ScheduleRow] = [
-            schedule_row(s.id, s.spec, s.drift, by_key.pop(s.key, None), known=jobs is not None, now=now)
+            schedule_row(s.id, s.spec, s.applied, by_key.pop(s.key, None), known=jobs is not None, now=now)
             for s in stored
         ]
         rows += [foreign_row(j, now) for j in jobs or [] if not j.managed_key]

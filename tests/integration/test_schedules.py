@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from clawnet import db
 from clawnet.bots.forms import BotInput
 from clawnet.bots.providers import ensure_local_echo_provider
-from clawnet.bots.schedule_views import IN_SYNC, ScheduleRow
+from clawnet.bots.schedule_views import IN_SYNC, REMOVED, ScheduleRow
 from clawnet.bots.service import BotsService
 from clawnet.controlplane.controller import FleetController
 from clawnet.controlplane.cron_jobs import ScheduleInput
@@ -221,7 +221,8 @@ async def test_a_schedule_survives_a_gateway_kill_and_a_clawnet_restart(shared: 
     link = first.links.connected(gateway_of(bot_id).id or 0)
     assert link is not None
     await CronApi(link.api).remove(job_id)
-    assert (await row(service, admin, bot_id, "Daily")).job_id == ""
+    removed = await row(service, admin, bot_id, "Daily")
+    assert (removed.job_id, removed.state, removed.drift) == ("", REMOVED, True)
     first.settings = dataclasses.replace(first.settings, stop_gateways_on_exit=False)
     await first.stop()
 

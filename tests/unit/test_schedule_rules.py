@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from clawnet.bots.schedule_rules import describe_runs, jobs_from_openclaw, next_runs, preview, validate
+from clawnet.bots.schedule_views import IN_SYNC, NOT_APPLIED, NOT_CHECKED, REMOVED, Applied, schedule_row
 from clawnet.controlplane.cron_jobs import (
     ScheduleInput,
     differences,
@@ -206,3 +207,27 @@ def test_legacy_jobs_json_rows_map_and_unsupported_ones_are_listed():
     assert (taken[2].data.session, taken[2].data.enabled) == ("session:ops", False)
     assert [s.split(":")[0] for s in skipped] == ["Once", "Shell", "Too fast"]
     assert spec_from_job(legacy["jobs"][4]) is None
+
+
+def test_a_rows_state_tells_in_sync_pending_changed_removed_and_unchecked():
+    spec = validate(ScheduleInput("Tick", "every", every="10s", message="say tick"))
+    params = job_params(spec, agent_id="bot1", key="k1")
+    job = cron_job({**params, "id": "j1", "configRevision": "r1", "nextRunAtMs": 1796266800000})
+    changed = cron_job(
+        {**params, "id": "j1", "configRevision": "r2", "payload": {"kind": "agentTurn", "message": "x"}}
+    )
+    applied = Applied("j1", "r1", "")
+
+    def state(job, applied=applied, known=True):
+        r = schedule_row(7, spec, applied, job, known=known, now=NOW)
+        return r.state, r.drift
+
+    assert state(job) == (IN_SYNC, False)
+    assert state(changed) == ("changed on the gateway: message", True)
+    assert state(changed, Applied("j1", "r2", "")) == (NOT_APPLIED, False)  # ClawNet's edit, not written yet
+    assert state(None) == (REMOVED, True)
+    assert state(None, Applied()) == (NOT_APPLIED, False)
+    assert state(None, known=False) == (NOT_CHECKED, False)
+    assert schedule_row(7, spec, applied, job, known=True, now=NOW).next_run.startswith(
+        "Thu 3 Dec 2026, 03:00 UTC"
+    )
