@@ -150,11 +150,21 @@ def schedule_row(
     )
 
 
+def _raw_when(schedule: dict[str, object]) -> str:
+    """A schedule ClawNet cannot edit, in words as far as it goes."""
+    every_ms, expr = schedule.get("everyMs"), schedule.get("expr")
+    if isinstance(every_ms, int) and every_ms >= 1000:
+        return f"every {format_every(every_ms // 1000)}"
+    if isinstance(expr, str) and expr:
+        return f"cron \u201c{expr}\u201d"
+    return str(schedule.get("at") or schedule.get("kind") or "")
+
+
 def foreign_row(job: CronJob, now: datetime) -> ScheduleRow:
     """A job ClawNet does not manage (OpenClaw's own, or made with OpenClaw's tools)."""
     spec = spec_from_job(job.raw)
     raw_schedule = job.raw.get("schedule") if isinstance(job.raw.get("schedule"), dict) else {}
-    when = describe_schedule(spec) if spec else str((raw_schedule or {}).get("kind") or "")
+    when = describe_schedule(spec) if spec else _raw_when(raw_schedule or {})
     payload = job.raw.get("payload") if isinstance(job.raw.get("payload"), dict) else {}
     message = spec.message if spec else str((payload or {}).get("kind") or "")
     if len(message) > FOREIGN_MESSAGE_MAX:  # OpenClaw's own prompts run long: the start says enough

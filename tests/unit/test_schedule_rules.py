@@ -8,7 +8,15 @@ from datetime import UTC, datetime
 import pytest
 
 from clawnet.bots.schedule_rules import describe_runs, jobs_from_openclaw, next_runs, preview, validate
-from clawnet.bots.schedule_views import IN_SYNC, NOT_APPLIED, NOT_CHECKED, REMOVED, Applied, schedule_row
+from clawnet.bots.schedule_views import (
+    IN_SYNC,
+    NOT_APPLIED,
+    NOT_CHECKED,
+    REMOVED,
+    Applied,
+    foreign_row,
+    schedule_row,
+)
 from clawnet.controlplane.cron_jobs import (
     ScheduleInput,
     differences,
@@ -230,4 +238,19 @@ def test_a_rows_state_tells_in_sync_pending_changed_removed_and_unchecked():
     assert state(None, known=False) == (NOT_CHECKED, False)
     assert schedule_row(7, spec, applied, job, known=True, now=NOW).next_run.startswith(
         "Thu 3 Dec 2026, 03:00 UTC"
+    )
+
+
+def test_openclaw_own_jobs_are_listed_read_only_with_their_timing():
+    heartbeat = cron_job(
+        {"id": "h1", "name": "Heartbeat (clock)", "enabled": False, "agentId": "clock",
+         "schedule": {"kind": "every", "everyMs": 1_800_000}, "sessionTarget": "main", "payload": {"kind": "heartbeat"}}
+    )  # fmt: skip
+    r = foreign_row(heartbeat, NOW)
+    assert (r.managed, r.ref, r.when, r.next_run, r.message) == (
+        False,
+        "oc-h1",
+        "every 30m",
+        "paused",
+        "heartbeat",
     )
