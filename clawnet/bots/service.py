@@ -5,8 +5,8 @@ delete), `operations` (chat, channel actions, logs), `reads` (what the pages sho
 (the setup wizard's form, checks and drafts), `admin` (providers, gateways, import/export),
 `access` (DM access requests and approved senders), `routing` (routing rules and groups),
 `session_ops` (new, rename, reset, compact, delete, abort, reply as the operator),
-`session_reads` (session lists, transcripts and response times, a page at a time) and
-`skills` (skills, custom skills and skill packs).
+`session_reads` (session lists, transcripts and response times, a page at a time),
+`skills` (skills, custom skills and skill packs) and `schedules` (cron jobs).
 Every method takes the acting `Principal` and checks permission itself; database work runs off
 the event loop; the control plane is reached through `controlplane.access`, in this process or
 another.
@@ -21,6 +21,7 @@ from clawnet.bots.lifecycle import Lifecycle
 from clawnet.bots.operations import Operations
 from clawnet.bots.reads import Reads
 from clawnet.bots.routing import Routing
+from clawnet.bots.schedules import Schedules
 from clawnet.bots.session_ops import SessionOps
 from clawnet.bots.session_reads import SessionReads
 from clawnet.bots.skills import Skills
@@ -31,7 +32,17 @@ from clawnet.settings import Settings
 
 
 class BotsService(
-    Lifecycle, Operations, Reads, SessionReads, Editing, Admin, Access, Routing, SessionOps, Skills
+    Lifecycle,
+    Operations,
+    Reads,
+    SessionReads,
+    Editing,
+    Admin,
+    Access,
+    Routing,
+    SessionOps,
+    Skills,
+    Schedules,
 ):
     def __init__(
         self, settings: Settings, bus: EventBus, control: Control | FleetController | None = None

@@ -37,6 +37,7 @@ from clawnet.controlplane.pairing import AccessRequestSync
 from clawnet.controlplane.reconciler import Reconciler, ReconcilerDeps
 from clawnet.controlplane.recovery import Recovery, RecoveryDeps
 from clawnet.controlplane.remote import RemoteRequests
+from clawnet.controlplane.schedules import ScheduleSync
 from clawnet.controlplane.sessions import SessionSync
 from clawnet.controlplane.status import StatusBook
 from clawnet.controlplane.supervisor import Supervisor
@@ -76,6 +77,7 @@ class FleetController:
         )
         self.chats = ChatRouter(self.db, self.bus, self.links, self.tasks)
         self.sessions = SessionSync(self.db, self.bus)
+        self.schedules = ScheduleSync(self.db, self.bus, self.links, self.tasks)
         self.reconciler = Reconciler(
             ReconcilerDeps(
                 settings=settings,
@@ -89,6 +91,7 @@ class FleetController:
                 kick=self.kick,
                 fail_turns=self.chats.fail_gateway,
                 start_timeout_s=start_timeout_s,
+                after_applied=self.schedules.request,
             )
         )
         self.log_tails = LogTails(settings, self.bus, self.supervisor)
@@ -227,6 +230,8 @@ class FleetController:
                 self.reconciler.drift.on_config_changed(link.gateway_id, str(payload.get("hash") or "")),
                 f"config-changed-{link.gateway_id}",
             )
+        elif name == "cron":
+            self.schedules.on_event(link.gateway_id, payload)
         elif name in ("tick", "health"):
             self.status.note_alive(link.gateway_id)
 
@@ -237,6 +242,7 @@ class FleetController:
         self.status.note_alive(link.gateway_id, force=True)
         self.tasks.spawn(self.sessions.backfill(link), f"backfill-{link.gateway_id}")
         self.tasks.spawn(self._settle_channels(link), f"channels-{link.gateway_id}")
+        self.schedules.request(link.gateway_id)
 
     async def _settle_channels(self, link: GatewayLink) -> None:
         """Once channels had time to connect, record their status and start any that the

@@ -76,6 +76,7 @@ class ReconcilerDeps:
     kick: Callable[[], None]
     fail_turns: Callable[[int, str], None]  # end the unfinished chat turns of a gateway
     start_timeout_s: float = 120.0
+    after_applied: Callable[[int], None] = lambda gateway_id: None  # e.g. re-apply schedules
 
 
 class Reconciler:
@@ -91,6 +92,7 @@ class Reconciler:
         self.kick = deps.kick
         self.fail_turns = deps.fail_turns
         self.start_timeout_s = deps.start_timeout_s
+        self.after_applied = deps.after_applied
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         # Configs OpenClaw refused (config hash -> the reason), per gateway and per way of applying
         # them: they are not retried until the desired config changes.
@@ -445,6 +447,7 @@ class Reconciler:
         await self.status.set_gateway(plan.gateway_id, GatewayStatus.RUNNING, "")
         await self.status.set_bots(plan.running_bot_ids, BotStatus.RUNNING, "")
         await self.status.set_bots(plan.stopped_bot_ids, BotStatus.STOPPED, "")
+        self.after_applied(plan.gateway_id)
 
     # --- remote ----------------------------------------------------------------------------
 

@@ -120,7 +120,7 @@ def _end(turn: Turn, status: TurnStatus, text: str, error: str) -> None:
     turn.done.set()
 
 
-# Only these gateway methods may be called on a worker's behalf (channel and session actions);
+# Only these gateway methods may be called on a worker's behalf (channel, session, schedule actions);
 # nothing that changes a gateway's configuration travels this way.
 REMOTE_METHODS = frozenset(
     {
@@ -133,6 +133,12 @@ REMOTE_METHODS = frozenset(
         "channels.pairing.approve",
         "channels.pairing.dismiss",
         "skills.status",  # read-only: the Skills tab's list
+        "cron.list",
+        "cron.add",
+        "cron.update",
+        "cron.remove",
+        "cron.run",
+        "cron.runs",
     }
 )
 # Control-plane operations other than gateway calls (they need the controller's host), by name.

@@ -24,6 +24,7 @@ from clawnet.models.fleet import (
     ModelProvider,
     TranscriptMessage,
 )
+from clawnet.models.schedules import Schedule
 from clawnet.models.session_ops import OperatorReply
 from clawnet.models.skills import BotSkill, BotSkillPack, CustomSkill, SkillPack
 from clawnet.models.social import (
@@ -74,6 +75,7 @@ ALL_TABLES = (
     BotSkill,
     BotSkillPack,
     CustomSkill,
+    Schedule,
 )
 
 __all__ = [
@@ -107,6 +109,7 @@ __all__ = [
     "Post",
     "PostMention",
     "Profile",
+    "Schedule",
     "SkillPack",
     "SystemFlag",
     "TranscriptMessage",

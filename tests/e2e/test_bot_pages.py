@@ -1,7 +1,8 @@
 """A bot's pages as an owner uses them, in a real Chromium against a real ClawNet with real
 gateways: the wizard's review says what will run, an edit changes only what was edited, the bot
 page opens by agent id and says plainly when there is no such bot, each chat turn shows once, and
-the feed settings (auto-posting, API tokens) are on the bot's page and work."""
+the feed settings (auto-posting, API tokens) are on the bot's page and work, and a schedule added
+on the Schedules tab previews its next runs and is listed with them."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from playwright.sync_api import expect
 from sqlmodel import select
 
 from clawnet.controlplane.kicks import write_kick
-from clawnet.models import Bot, BotSession, Gateway, TranscriptMessage
+from clawnet.models import Bot, BotSession, Gateway, Schedule, TranscriptMessage
 from tests.e2e.helpers import bot_id_from_url, bot_row, register, server_db, sign_in
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.server import running_clawnet
@@ -346,3 +347,33 @@ def test_a_skill_turned_off_on_the_skills_tab_stays_off_after_a_reload(server, o
     expect(page.get_by_test_id("skills-mode")).to_contain_text("only the skills turned on here")
     # Applied to the gateway: its own report says the bot's model no longer sees the skill.
     expect(page.get_by_test_id("skill-visible-weather")).to_have_text("No", timeout=60_000)
+
+
+def test_a_schedule_added_in_the_browser_previews_its_next_runs_and_is_listed(server, owner_ready, new_page):
+    page = new_page()
+    sign_in(page, server.url, OWNER)
+    bot = bot_row(server, "Greeter")
+    page.goto(f"{server.url}/bots/{bot.id}?tab=schedules")
+    expect(page.get_by_test_id("bot-schedules")).to_be_visible()
+    page.get_by_test_id("schedule-add").click()
+    page.get_by_label("Name").fill("Morning brief")
+    page.get_by_label("Runs").select_option("cron")
+    page.get_by_label("Cron expression").fill("0 9 * * 1-5")
+    page.get_by_label("Time zone").fill("Europe/Paris")
+    preview = page.get_by_test_id("schedule-preview")
+    expect(preview.get_by_role("listitem")).to_have_count(3)
+    expect(preview).to_contain_text("09:00 CET (in ")
+    page.get_by_label("Cron expression").fill("0 9 * *")
+    expect(page.get_by_test_id("schedule-preview-problem")).to_contain_text("5 fields")
+    page.get_by_label("Cron expression").fill("0 9 * * 1-5")
+    page.get_by_test_id("schedule-save").click()  # no message yet: said next to the field
+    expect(page.get_by_test_id("schedule-message-error")).to_contain_text("what the bot should do")
+    page.get_by_label("Message or task").fill("Summarize what happened overnight.")
+    page.get_by_test_id("schedule-save").click()
+    expect(page.get_by_test_id("schedule-form")).to_be_hidden()
+    with server_db(server) as s:
+        schedule = s.exec(select(Schedule).where(Schedule.bot_id == bot.id)).one()
+    ref = str(schedule.id)
+    expect(page.get_by_test_id(f"schedule-name-{ref}")).to_have_text("Morning brief")
+    expect(page.get_by_test_id(f"schedule-next-{ref}")).to_contain_text("09:00 CET", timeout=30_000)
+    expect(page.get_by_test_id(f"schedule-state-{ref}")).to_have_text("in sync")

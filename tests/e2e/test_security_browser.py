@@ -208,7 +208,17 @@ def test_an_admin_browser_receives_no_secret_over_the_websocket(browser, xss_wor
         bot = world.ids["bot"]
         page.goto(f"{world.server.url}/")
         expect(page.get_by_test_id(f"bot-card-{bot}")).to_be_visible()
-        for tab in ("overview", "channels", "sessions", "configuration", "logs", "analytics"):
+        for tab in (
+            "overview",
+            "channels",
+            "routing",
+            "sessions",
+            "schedules",
+            "skills",
+            "configuration",
+            "logs",
+            "analytics",
+        ):
             page.goto(f"{world.server.url}/bots/{bot}?tab={tab}")
             expect(page.get_by_test_id("bot-name")).to_have_text("Victim Bot")
             page.wait_for_timeout(300)

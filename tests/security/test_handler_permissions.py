@@ -78,6 +78,7 @@ def arguments(handler: Any, world: World) -> dict[str, Any] | None:
         "draft_id": str(ids["draft"]),
         "session_id": str(ids["session"]),
         "request_id": str(ids["access_request"]),
+        "schedule_id": str(ids["schedule"]),
         "sender_id": APPROVED_SENDER,
         "role": "admin",
         "currently": "active",
@@ -252,6 +253,7 @@ async def test_the_sweep_changes_the_victims_data_when_the_owner_runs_it(world):
             ("WizardState", "discard_draft"),
             ("FeedState", "delete_post"),
             ("BotAccessState", "revoke"),
+            ("BotSchedulesState", "pause"),
         ]:
             state, handler = by_name[(state_name, name)]
             before = fingerprint(world)
@@ -269,6 +271,7 @@ async def test_the_sweep_changes_the_victims_data_when_the_owner_runs_it(world):
             "bot_drafts",
             "olga's posts",
             "approved_senders",
+            "schedules",
         }
         deadline = time.monotonic() + 60  # a write may land after its handler's settle window
         while not expected <= changed_tables and time.monotonic() < deadline:

@@ -101,6 +101,7 @@ def build_world(server: ClawNetServer) -> World:
         Gateway,
         ModelProvider,
         Profile,
+        Schedule,
         User,
     )
     from clawnet.security import secret_fields
@@ -201,8 +202,17 @@ def build_world(server: ClawNetServer) -> World:
                 data_enc=secret_fields.seal_json(secret_fields.DRAFT_DATA, {}),
             )
             session_row = BotSession(bot_id=bot.id, key="agent:victim:main", preview="private chat")
+            schedule = Schedule(
+                bot_id=bot.id,
+                key="victim-schedule",
+                name="Olga's brief",
+                kind="every",
+                every_seconds=3600,
+                message="private brief",
+            )
             s.add(draft)
             s.add(session_row)
+            s.add(schedule)
             s.flush()
             world.api_token = api_tokens.create_token(s, Principal.of(olga), bot.id, "olga's script")
             world.ids.update(
@@ -212,6 +222,7 @@ def build_world(server: ClawNetServer) -> World:
                 draft=draft.id or 0,
                 session=session_row.id or 0,
                 access_request=access_request.id or 0,
+                schedule=schedule.id or 0,
             )
             world.ids["token"] = s.exec(select(BotApiToken.id)).one() or 0
         with session_scope() as s:
@@ -270,6 +281,7 @@ def fingerprint(world: World) -> dict[str, list[tuple]]:
             "approved_senders": _rows(conn, "approved_senders", "WHERE bot_id = ?", (ids["bot"],)),
             "bindings": _rows(conn, "bindings", "WHERE bot_id = ?", (ids["bot"],)),
             "bot_sessions": _rows(conn, "bot_sessions", "WHERE bot_id = ?", (ids["bot"],)),
+            "schedules": _rows(conn, "schedules", "WHERE bot_id = ?", (ids["bot"],)),
             "bot_drafts": _rows(conn, "bot_drafts", "WHERE user_id = ?", (ids["olga"],)),
             "bot_api_tokens": _rows(conn, "bot_api_tokens"),
             "olga's profiles": _rows(conn, "profiles", "WHERE user_id = ?", (ids["olga"],)),

@@ -1,5 +1,5 @@
 """`/bots/<number or agent id>`: the bot's name, live status and actions on top, then its tabs
-(`?tab=overview|channels|routing|sessions|skills|configuration|logs|analytics`, `&session=<id>`)."""
+(`?tab=overview|channels|routing|sessions|schedules|skills|configuration|logs|analytics`, `&session=<id>`)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from clawnet.ui.pages.bot_detail.configuration import configuration_tab
 from clawnet.ui.pages.bot_detail.logs import logs_tab
 from clawnet.ui.pages.bot_detail.overview import overview_tab
 from clawnet.ui.pages.bot_detail.routing import routing_tab
+from clawnet.ui.pages.bot_detail.schedules import schedules_tab
 from clawnet.ui.pages.bot_detail.skills import skills_tab
 from clawnet.ui.pages.bot_detail.state import NOT_FOUND, TABS, BotDetailState
 from clawnet.ui.session import SessionState
@@ -24,6 +25,7 @@ TAB_CONTENT = {
     "channels": channels_tab,
     "routing": routing_tab,
     "sessions": sessions_tab,
+    "schedules": schedules_tab,
     "skills": skills_tab,
     "configuration": configuration_tab,
     "logs": logs_tab,

@@ -30,6 +30,7 @@ TABS = [
     ("channels", "Channels"),
     ("routing", "Routing & groups"),
     ("sessions", "Sessions"),
+    ("schedules", "Schedules"),
     ("skills", "Skills"),
     ("configuration", "Configuration"),
     ("logs", "Logs"),
@@ -53,7 +54,14 @@ HEADER_EVENTS = frozenset(
 )
 # Events about the bot's gateway rather than the bot (they carry no bot id).
 GATEWAY_EVENTS = frozenset(
-    {Kind.GATEWAY_STATUS, Kind.GATEWAY_LOG, Kind.GATEWAY_METRICS, Kind.CONFIG_APPLIED, Kind.CONFIG_DRIFT}
+    {
+        Kind.GATEWAY_STATUS,
+        Kind.GATEWAY_LOG,
+        Kind.GATEWAY_METRICS,
+        Kind.CONFIG_APPLIED,
+        Kind.CONFIG_DRIFT,
+        Kind.SCHEDULES,  # the gateway's scheduler ran or changed a job
+    }
 )
 WATCHED = [
     *sorted(HEADER_EVENTS | GATEWAY_EVENTS),
