@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,9 +122,13 @@ def file_agents(config: Mapping[str, Any]) -> tuple[list[FileAgent], bool]:
 
 
 def needed_providers(
-    config: Mapping[str, Any], agents: list[FileAgent], env: Mapping[str, str]
+    config: Mapping[str, Any],
+    agents: list[FileAgent],
+    env: Mapping[str, str],
+    known: Collection[str] = (),
 ) -> tuple[list[NeededProvider], list[str]]:
-    """The providers the agents' models name (in order of first use), and the problems."""
+    """The providers the agents' models name (in order of first use), and the problems. `known`:
+    the providers ClawNet already has (reused by name, e.g. the built-in `echo`)."""
     defined = {
         str(k): dict(v or {}) for k, v in ((config.get("models") or {}).get("providers") or {}).items()
     }
@@ -176,6 +180,10 @@ def needed_providers(
             key = variables.get(variable, "")
             hint = f"auth profile '{profile_of[name]}'" if name in profile_of else f"${{{variable}}}"
             needs.append(NeededProvider(name, kind, base_url, tuple(models), key, hint, False))
+        elif name in known:
+            needs.append(
+                NeededProvider(name, ProviderKind.OPENAI_COMPATIBLE, "", tuple(models), "", "", False)
+            )
         else:
             problems.append(
                 f"Model provider '{name}' is neither in the file (models.providers.{name}) nor one "

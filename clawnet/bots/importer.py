@@ -287,7 +287,8 @@ def import_openclaw_config(
     variables = im.file_env(config, env or {})
     unsupported = im.unsupported_paths(config)
     agents, implicit = im.file_agents(config)
-    needs, problems = im.needed_providers(config, agents, variables)
+    known = set(session.exec(select(ModelProvider.name)).all())
+    needs, problems = im.needed_providers(config, agents, variables, known)
     errors.extend(problems)
     providers, new_providers, asks, key_errors = _providers(
         session, needs, provider_keys or {}, require_keys=require_keys

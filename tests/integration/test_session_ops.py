@@ -18,6 +18,7 @@ from clawnet import db
 from clawnet.bots.forms import BotInput, ChannelInput
 from clawnet.bots.providers import ensure_local_echo_provider
 from clawnet.bots.service import BotsService
+from clawnet.bots.session_views import SessionFilters
 from clawnet.controlplane.controller import FleetController
 from clawnet.controlplane.protocol import GatewayError
 from clawnet.db import session_scope
@@ -159,7 +160,7 @@ async def test_rename_is_kept_by_the_gateway_and_shown_in_the_list(world: World)
     )
     row = described.get("session") or described
     assert row.get("label") == "Alice (Telegram)"
-    listed = await world.service.sessions(world.admin, bot_id=world.bot_id)
+    listed = (await world.service.session_page(world.admin, SessionFilters(bot_id=world.bot_id))).rows
     assert [s.label for s in listed if s.id == world.alice_session] == ["Alice (Telegram)"]
     assert audited("session.rename", world.alice_session)
 
@@ -209,14 +210,14 @@ async def test_reset_empties_the_history_and_the_conversation_goes_on(world: Wor
 
 async def test_a_new_session_can_be_deleted_again(world: World):
     session_id = await world.service.new_session(world.admin, world.bot_id, "Scratch pad")
-    listed = await world.service.sessions(world.admin, bot_id=world.bot_id)
+    listed = (await world.service.session_page(world.admin, SessionFilters(bot_id=world.bot_id))).rows
     [row] = [s for s in listed if s.id == session_id]
     assert row.label == "Scratch pad"
     described = await world.gateway_call("sessions.describe", {"key": row.key, "agentId": world.agent_id})
     assert (described.get("session") or described).get("label") == "Scratch pad"
 
     await world.service.delete_session(world.admin, session_id)
-    listed = await world.service.sessions(world.admin, bot_id=world.bot_id)
+    listed = (await world.service.session_page(world.admin, SessionFilters(bot_id=world.bot_id))).rows
     assert session_id not in [s.id for s in listed]
     with session_scope() as s:
         assert s.get(BotSession, session_id) is None

@@ -64,6 +64,14 @@ def test_an_unknown_provider_is_a_problem():
     assert "nowhere" in problems[0]
 
 
+def test_a_provider_clawnet_already_has_is_reused_by_name():
+    config = {"agents": {"defaults": {"model": "echo/echo-1"}}}
+    needs, problems = needed_providers(config, file_agents(config)[0], {}, known={"echo"})
+    assert problems == [] and [(n.name, n.models, n.defined_in_file) for n in needs] == [
+        ("echo", ("echo-1",), False)
+    ]
+
+
 def test_every_key_clawnet_does_not_carry_is_listed_by_its_dotted_path():
     config = json5.loads(
         """{
