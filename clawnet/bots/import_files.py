@@ -1,6 +1,6 @@
 """Files a person adds to an import: an agent's persona files (`SOUL.md`, `IDENTITY.md`,
 `AGENTS.md`, ... uploaded one by one or as a zip of the workspace), and legacy cron jobs found in
-such a zip (`cron/jobs.json`), which are listed, not carried over yet. Pure: bytes in, text out.
+such a zip (`cron/jobs.json`), which become schedules (`import_schedules`). Pure: bytes in, text out.
 
 Which agent a file belongs to: files in a folder named after the agent's id, `workspace-<id>` or
 the last folder of the agent's `workspace` in the config; loose files go to the only agent (or
@@ -30,6 +30,7 @@ class WorkspaceUploads:
 
     files: dict[str, dict[str, str]] = field(default_factory=dict)
     cron_jobs: list[str] = field(default_factory=list)
+    cron_sources: list[Any] = field(default_factory=list)  # each cron/jobs.json, parsed
     unreadable: list[str] = field(default_factory=list)
 
     @property
@@ -93,7 +94,9 @@ def _add_file(uploads: WorkspaceUploads, path: str, data: bytes) -> None:
     parts = [p for p in posixpath.dirname(path).split("/") if p and p != "."]
     if name == "jobs.json" and parts[-1:] == ["cron"]:
         try:
-            uploads.cron_jobs.extend(_describe_jobs(json.loads(data.decode("utf-8")), path))
+            parsed = json.loads(data.decode("utf-8"))
+            uploads.cron_jobs.extend(_describe_jobs(parsed, path))
+            uploads.cron_sources.append(parsed)
         except (ValueError, UnicodeDecodeError):
             uploads.unreadable.append(f"{path}: not a JSON list of cron jobs.")
         return

@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from clawnet.bots import import_map as im
 from clawnet.bots.forms import BindingInput, BotInput, ChannelInput
 from clawnet.bots.import_files import WorkspaceUploads
+from clawnet.bots.import_schedules import add_schedules, plan_schedules
 from clawnet.bots.store import apply_input, replace_bindings, replace_channels
 from clawnet.bots.validation import (
     AGENT_ID_RE,
@@ -430,11 +431,15 @@ def import_openclaw_config(
         errors.append(f"Two agents are both named '{name}'.")
     extra = uploads.problems(agents, implicit) if uploads else []
     errors.extend(extra)
-    cron = uploads.cron_jobs if uploads else []
+    planned, cron, skipped_jobs = plan_schedules(
+        uploads.cron_sources if uploads else [], agents, ids, set(entries)
+    )
+    unsupported.extend(skipped_jobs)
     if errors:
         return ImportResult(results, new_providers, errors, [], asks, unsupported, cron)
 
     bot_ids = []
+    made: dict[str, int] = {}
     for inp, agent in inputs:
         bot = Bot(
             owner_id=actor.user_id,
@@ -453,4 +458,6 @@ def import_openclaw_config(
         replace_bindings(session, bot, inp.bindings)
         assert bot.id is not None
         bot_ids.append(bot.id)
+        made[bot.agent_id] = bot.id
+    add_schedules(session, made, planned, actor.user_id)
     return ImportResult(results, new_providers, [], bot_ids, asks, unsupported, cron)

@@ -226,7 +226,7 @@ class ImportResult:
     bot_ids: list[int]
     needs: list[ProviderNeed] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)  # dotted paths not carried over
-    cron_jobs: list[str] = field(default_factory=list)  # found, not carried over yet
+    cron_jobs: list[str] = field(default_factory=list)  # carried over as schedules
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@ what is not carried over; `clawnet import` and `clawnet export` do the same from
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 
 import json5
@@ -11,12 +13,13 @@ import pytest
 from sqlmodel import Session, col, select
 
 from clawnet import db
+from clawnet.bots.providers import ensure_local_echo_provider
 from clawnet.bots.service import BotsService
 from clawnet.bots.store import stored_credentials
 from clawnet.cli import main
 from clawnet.enums import Role
 from clawnet.events import EventBus
-from clawnet.models import Binding, Bot, BotChannel, ModelProvider
+from clawnet.models import Binding, Bot, BotChannel, ModelProvider, Schedule
 from clawnet.security.permissions import Principal
 from clawnet.settings import get_settings
 from tests.conftest import _reset_process_caches
@@ -135,3 +138,69 @@ def test_clawnet_import_and_export_from_the_command_line(migrated, tmp_path, cap
     exported = json5.loads(target.read_text())
     assert set(exported["agents"]["entries"]) == {"analyst"}
     assert exported["channels"]["telegram"]["accounts"]["analyst"]["botToken"] == "__CLAWNET_REDACTED__"
+
+
+async def test_cron_jobs_in_a_workspace_zip_become_the_bots_schedules(migrated):
+    service = BotsService(get_settings(), EventBus())
+    with db.session_scope() as s:
+        actor = Principal.of(make_user(s, Role.ADMIN))
+    jobs = {
+        "jobs": [
+            {
+                "name": "digest",
+                "agentId": "home",
+                "schedule": {"kind": "cron", "expr": "0 8 * * 1-5", "tz": "Europe/Berlin"},
+                "payload": {"kind": "agentTurn", "message": "Summarise yesterday."},
+            },
+            {  # names no agent: OpenClaw's default agent (the first) runs it
+                "name": "ping",
+                "schedule": {"kind": "every", "everyMs": 900000},
+                "payload": {"kind": "agentTurn", "message": "ping"},
+            },
+            {
+                "name": "once",
+                "schedule": {"kind": "at", "at": "2027-01-01T00:00:00Z"},
+                "payload": {"kind": "agentTurn", "message": "x"},
+            },
+            {
+                "name": "elsewhere",
+                "agentId": "nobody",
+                "schedule": {"kind": "every", "everyMs": 900000},
+                "payload": {"kind": "agentTurn", "message": "x"},
+            },
+        ]
+    }
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("cron/jobs.json", json.dumps(jobs))
+    config = (
+        '{agents: {defaults: {model: "echo/echo-1"}, entries: {home: {name: "Home"}, work: {name: "Work"}}}}'
+    )
+    with db.session_scope() as s:
+        ensure_local_echo_provider(s)
+    preview = await service.import_config(actor, config, dry_run=True, uploads=[("ws.zip", buf.getvalue())])
+    assert preview.errors == []
+    assert [line.split(" (")[0] for line in preview.cron_jobs] == ["digest", "ping"]
+    assert any("once" in u for u in preview.unsupported)
+    assert any("elsewhere" in u and "nobody" in u for u in preview.unsupported)
+    with db.session_scope() as s:
+        assert s.exec(select(Schedule)).all() == []  # a preview writes nothing
+
+    result = await service.import_config(actor, config, uploads=[("ws.zip", buf.getvalue())])
+    assert result.errors == []
+    with db.session_scope() as s:
+        rows = sorted(
+            (
+                s.get(Bot, row.bot_id).agent_id,
+                row.name,
+                row.kind,
+                row.cron_expr,
+                row.timezone,
+                row.every_seconds,
+            )
+            for row in s.exec(select(Schedule)).all()
+        )
+    assert rows == [
+        ("home", "digest", "cron", "0 8 * * 1-5", "Europe/Berlin", 0),
+        ("home", "ping", "every", "", "", 900),
+    ]

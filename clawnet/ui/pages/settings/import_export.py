@@ -245,7 +245,7 @@ def preview_block() -> rx.Component:
             "import-unsupported-key",
         ),
         _listing(
-            "Cron jobs found, not carried over yet (add them to the bots' schedules):",
+            "Cron jobs carried over as the bots' schedules:",
             s.cron_jobs,
             "import-cron-jobs",
             "import-cron-job",
