@@ -195,6 +195,17 @@ def needed_providers(
 # --- Keys ClawNet carries over (everything else is listed) ------------------------------------
 
 Spec = bool | Callable[[Any], bool] | dict[str, "Spec"]
+_SKILL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def skill_list(value: Any) -> list[str]:
+    """An agent's `skills` allowlist when ClawNet can keep it (names it accepts), else []."""
+    if not isinstance(value, list) or not value:
+        return []
+    names = [str(v) for v in value]
+    return names if all(isinstance(v, str) and _SKILL_NAME.match(v) for v in value) else []
+
+
 _IDENTITY: dict[str, Spec] = {"name": True, "emoji": True, "theme": True}
 _TOOLS: dict[str, Spec] = {"profile": True, "allow": True, "alsoAllow": True, "deny": True}
 _AGENT: dict[str, Spec] = {
@@ -205,6 +216,8 @@ _AGENT: dict[str, Spec] = {
     "tools": _TOOLS,
     "workspace": True,  # ClawNet keeps each bot's workspace in its own folder
     "agentDir": True,
+    # A skill allowlist becomes the bot's skill choices (an empty one, "no skills", cannot).
+    "skills": lambda v: bool(skill_list(v)),
 }
 _GROUP: dict[str, Spec] = {"requireMention": True}
 _ACCOUNT: dict[str, Spec] = {
@@ -243,6 +256,7 @@ ROOT_SPEC: dict[str, Spec] = {
             "model": True,
             "workspace": True,
             "skipBootstrap": True,
+            "skills": lambda v: bool(skill_list(v)),  # inherited by agents without their own
             # ClawNet turns heartbeats off; a file that does the same loses nothing.
             "heartbeat": lambda v: isinstance(v, Mapping) and v.get("every") in ("0m", "0"),
         },

@@ -35,7 +35,7 @@ from clawnet.bots.views import ImportedBot, ImportResult, ProviderNeed
 from clawnet.controlplane.channel_groups import GROUPS_KEY, default_mention, groups_of
 from clawnet.controlplane.openclaw_config import CHANNEL_CREDENTIAL_FIELDS
 from clawnet.enums import ChannelType, DesiredStatus, GroupPolicy, ProviderKind
-from clawnet.models import Bot, ModelProvider
+from clawnet.models import Bot, BotSkill, ModelProvider
 from clawnet.security.permissions import Principal
 from clawnet.security.secret_fields import PROVIDER_API_KEY
 from clawnet.settings import Settings
@@ -440,6 +440,7 @@ def import_openclaw_config(
 
     bot_ids = []
     made: dict[str, int] = {}
+    default_skills = ((config.get("agents") or {}).get("defaults") or {}).get("skills")
     for inp, agent in inputs:
         bot = Bot(
             owner_id=actor.user_id,
@@ -454,9 +455,11 @@ def import_openclaw_config(
         bot.persona_files = dict(files.get(agent.agent_id) or {})
         session.add(bot)
         session.flush()
+        assert bot.id is not None
+        for skill in dict.fromkeys(im.skill_list(agent.entry.get("skills", default_skills))):
+            session.add(BotSkill(bot_id=bot.id, skill=skill, enabled=True))
         replace_channels(session, bot, inp.channels)
         replace_bindings(session, bot, inp.bindings)
-        assert bot.id is not None
         bot_ids.append(bot.id)
         made[bot.agent_id] = bot.id
     add_schedules(session, made, planned, actor.user_id)

@@ -19,7 +19,7 @@ from clawnet.bots.store import stored_credentials
 from clawnet.cli import main
 from clawnet.enums import Role
 from clawnet.events import EventBus
-from clawnet.models import Binding, Bot, BotChannel, ModelProvider, Schedule
+from clawnet.models import Binding, Bot, BotChannel, BotSkill, ModelProvider, Schedule
 from clawnet.security.permissions import Principal
 from clawnet.settings import get_settings
 from tests.conftest import _reset_process_caches
@@ -204,3 +204,35 @@ async def test_cron_jobs_in_a_workspace_zip_become_the_bots_schedules(migrated):
         ("home", "digest", "cron", "0 8 * * 1-5", "Europe/Berlin", 0),
         ("home", "ping", "every", "", "", 900),
     ]
+
+
+async def test_skill_allowlists_become_the_bots_skill_choices(migrated):
+    service = BotsService(get_settings(), EventBus())
+    with db.session_scope() as s:
+        actor = Principal.of(make_user(s, Role.ADMIN))
+        ensure_local_echo_provider(s)
+    config = """{agents: {
+      defaults: {model: "echo/echo-1", skills: ["github", "weather"]},  // shared baseline
+      entries: {main: {name: "Generalist"}, docs: {name: "Docs", skills: ["docs-search"]},
+                locked: {name: "Locked", skills: []}},
+    }}"""
+    preview = await service.import_config(actor, config, dry_run=True)
+    assert preview.errors == []
+    assert preview.unsupported == ["agents.entries.locked.skills"]  # "no skills" has no place yet
+    assert (await service.import_config(actor, config)).errors == []
+    with db.session_scope() as s:
+        chosen = sorted(
+            (s.get(Bot, row.bot_id).name, row.skill, row.enabled) for row in s.exec(select(BotSkill)).all()
+        )
+        exported = await service.export_config(actor)
+    assert chosen == [
+        ("Docs", "docs-search", True),
+        ("Generalist", "github", True),
+        ("Generalist", "weather", True),
+    ]
+    entries = json5.loads(exported)["agents"]["entries"]
+    assert {e.get("name"): e.get("skills") for e in entries.values()} == {
+        "Generalist": ["github", "weather"],
+        "Docs": ["docs-search"],
+        "Locked": None,
+    }
