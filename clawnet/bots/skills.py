@@ -276,6 +276,11 @@ class Skills(BotsBase):
                 raise NotFound("This custom skill is already gone.")
             gw = s.get(Gateway, bot.gateway_id) if bot.gateway_id is not None else None
             s.delete(row)
+            # A choice copied from the gateway's list must not keep the removed skill switched on.
+            for choice in s.exec(
+                select(BotSkill).where(BotSkill.bot_id == bot_id, BotSkill.skill == row.name)
+            ).all():
+                s.delete(choice)
             _touch(s, bot_id)
             audit.record(
                 s,

@@ -237,6 +237,9 @@ class FleetController:
 
     async def on_connected(self, link: GatewayLink) -> None:
         self.access.forget(link.gateway_id)
+        # A new connection may be a new process (a remote gateway redeployed with a fresh
+        # workspace): its custom skills are checked again on the next pass.
+        self.reconciler.skills.forget(link.gateway_id)
         await link.api.subscribe_sessions()
         await self.reconciler.drift.check_remote_hash(link.gateway_id, await link.api.config_hash())
         self.status.note_alive(link.gateway_id, force=True)
