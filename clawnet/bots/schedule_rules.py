@@ -34,7 +34,8 @@ KINDS = ("cron", "every")
 MAX_EVERY_S = 366 * 86400
 NAME_MAX = 120
 MESSAGE_MAX = 4000
-SESSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+# No ":" — OpenClaw reads `session:<key>` as a session key, and a key could name another agent's.
+SESSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DOW_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -43,8 +44,27 @@ def _zone(name: str) -> tzinfo:
 
 
 def _dow(field: str) -> str:
-    """Vixie cron weekday numbers (0 and 7: Sunday) to names, which APScheduler reads the same."""
-    return re.sub(r"\d+", lambda m: _DOW_NAMES[int(m.group())] if int(m.group()) <= 7 else m.group(), field)
+    """Vixie cron weekdays (0 and 7: Sunday; steps count from Sunday) as names, which APScheduler
+    reads the same way (its numbers start on Monday)."""
+    out: list[str] = []
+    for part in field.split(","):
+        base, _, step = part.partition("/")
+        numeric = re.fullmatch(r"\*|\d+(-\d+)?", base) and (not step or (step.isdigit() and int(step) > 0))
+        if not numeric or (base == "*" and not step):
+            out.append(part)  # names, `*`, or something APScheduler will refuse with its words
+            continue
+        if base == "*":
+            lo, hi = 0, 6
+        elif "-" in base:
+            lo, hi = (int(x) for x in base.split("-"))
+        else:
+            lo = int(base)
+            hi = 7 if step else lo
+        if lo > 7 or hi > 7 or lo > hi:
+            out.append(part)
+            continue
+        out.extend(_DOW_NAMES[d] for d in range(lo, hi + 1, int(step or 1)))
+    return ",".join(dict.fromkeys(out))
 
 
 def cron_triggers(expr: str, timezone: str = "") -> list[CronTrigger]:
@@ -112,7 +132,7 @@ def validate(data: ScheduleInput) -> ScheduleSpec:
     session = (data.session or "").strip() or "isolated"
     if session.startswith("session:"):
         if not SESSION_NAME.match(session.removeprefix("session:")):
-            errors["session"] = "A session name uses letters, digits, -, _, . or : (at most 64)."
+            errors["session"] = "A session name uses letters, digits, -, _ or . (at most 64)."
     elif session not in ("isolated", "main"):
         errors["session"] = "Choose a fresh session, the main session or a named session."
     if errors:

@@ -77,13 +77,21 @@ def desired_on_gateway(session: Session, gateway_id: int) -> list[Desired]:
     return [desired(row, agent_id) for row, agent_id in rows]
 
 
-def record_applied(session: Session, schedule_id: int, job: CronJob) -> None:
-    """The gateway holds ClawNet's version (job id and revision as it answered)."""
+def record_applied(session: Session, schedule_id: int, job: CronJob) -> bool:
+    """The gateway holds ClawNet's version (job id and revision as it answered); False when the
+    schedule was deleted meanwhile (its job is then to be removed again)."""
     row = session.get(Schedule, schedule_id)
-    if row is not None:
-        row.gateway_job_id, row.applied_revision, row.drift = job.id, job.revision, ""
-        row.updated_at = utcnow()
-        session.add(row)
+    if row is None:
+        return False
+    row.gateway_job_id, row.applied_revision, row.drift = job.id, job.revision, ""
+    row.updated_at = utcnow()
+    session.add(row)
+    return True
+
+
+def wanted_keys(session: Session, gateway_id: int) -> set[str]:
+    """The keys of every schedule the gateway should hold now (read again just before removing)."""
+    return {d.key for d in desired_on_gateway(session, gateway_id)}
 
 
 def record_drift(session: Session, schedule_id: int, job: CronJob, what: str) -> None:
@@ -122,10 +130,16 @@ async def sync_gateway(db: DbRunner, bus: EventBus, gateway_id: int, api: Gatewa
         except GatewayError as exc:
             log.warning("gateway %s: schedule %s not written: %s", gateway_id, d.key, exc.message)
             continue
-        await db.run(partial(record_applied, schedule_id=d.id, job=written))
+        if not await db.run(partial(record_applied, schedule_id=d.id, job=written)):
+            await cron.remove(written.id)  # deleted while it was being written
         touched.add(d.bot_id)
         changed += 1
-    for job in by_key.values():  # ClawNet's jobs whose schedule is gone (or moved elsewhere)
+    # ClawNet's jobs whose schedule is gone (or moved elsewhere). Asked again now: a schedule a
+    # person added during this pass has its job written by them, and must not be removed here.
+    still = await db.run(lambda s: wanted_keys(s, gateway_id))
+    for key, job in by_key.items():
+        if key in still:
+            continue
         await cron.remove(job.id)
         changed += 1
     for bot_id in touched:

@@ -84,6 +84,25 @@ def test_weekday_numbers_follow_cron_sunday_is_zero():
     assert [r.strftime("%a %d %H:%M") for r in runs] == ["Sun 06 09:00", "Sun 13 09:00"]
 
 
+def test_weekday_steps_count_from_sunday_like_cron():
+    spec = validate(ScheduleInput("x", "cron", cron_expr="0 9 * * */2", message="m"))
+    runs = next_runs(spec, now=NOW, count=4)
+    assert [r.strftime("%a") for r in runs] == ["Thu", "Sat", "Sun", "Tue"]
+    spec = validate(ScheduleInput("x", "cron", cron_expr="0 9 * * 1-5/2", message="m"))
+    assert [r.strftime("%a") for r in next_runs(spec, now=NOW, count=3)] == [
+        "Wed",
+        "Fri",
+        "Mon",
+    ]  # Mon, Wed, Fri
+
+
+def test_a_session_name_cannot_name_a_session_key():
+    errors = errors_of(
+        ScheduleInput("x", "every", every="1h", message="m", session="session:agent:other:main")
+    )
+    assert "session" in errors["session"]
+
+
 def test_weekdays_range_and_time_zone():
     spec = validate(ScheduleInput("x", "cron", cron_expr="0 9 * * 1-5", timezone="Europe/Paris", message="m"))
     runs = next_runs(spec, now=NOW, count=3)
