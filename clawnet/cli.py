@@ -208,7 +208,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     for path in preview.unsupported:
         print(f"not carried over: {path}")
     for job in preview.cron_jobs:
-        print(f"cron job not carried over yet: {job}")
+        print(f"cron job carried over as a schedule: {job}")
     missing = [n.name for n in preview.needs if not n.has_key]
     if preview.errors or missing:
         for error in preview.errors:

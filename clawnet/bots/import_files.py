@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clawnet.bots.import_map import FileAgent
+from clawnet.bots.skill_rules import ZIP_ERRORS
 
 PERSONA_FILES = ("AGENTS.md", "SOUL.md", "IDENTITY.md", "USER.md", "TOOLS.md")
 MAX_FILE_BYTES = 256 * 1024
@@ -129,8 +130,8 @@ def read_uploads(uploads: list[tuple[str, bytes]]) -> WorkspaceUploads:
                         if ".." in info.filename.split("/"):
                             continue
                         _add_file(out, info.filename, archive.read(info))
-            except zipfile.BadZipFile:
-                out.unreadable.append(f"{filename}: not a zip file.")
+            except ZIP_ERRORS:
+                out.unreadable.append(f"{filename}: not a zip file ClawNet can read (damaged, encrypted?).")
         else:
             _add_file(out, posixpath.basename(filename), data)
     return out

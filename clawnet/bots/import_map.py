@@ -18,6 +18,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from clawnet.bots.skill_rules import name_problem
 from clawnet.enums import ChannelType, ProviderKind
 
 IMPLICIT_AGENT_ID = "main"
@@ -195,7 +196,6 @@ def needed_providers(
 # --- Keys ClawNet carries over (everything else is listed) ------------------------------------
 
 Spec = bool | Callable[[Any], bool] | dict[str, "Spec"]
-_SKILL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def skill_list(value: Any) -> list[str]:
@@ -203,7 +203,7 @@ def skill_list(value: Any) -> list[str]:
     if not isinstance(value, list) or not value:
         return []
     names = [str(v) for v in value]
-    return names if all(isinstance(v, str) and _SKILL_NAME.match(v) for v in value) else []
+    return names if all(isinstance(v, str) and name_problem(v) is None for v in value) else []
 
 
 _IDENTITY: dict[str, Spec] = {"name": True, "emoji": True, "theme": True}

@@ -36,7 +36,7 @@ from clawnet.controlplane.channel_groups import GROUPS_KEY, default_mention, gro
 from clawnet.controlplane.openclaw_config import CHANNEL_CREDENTIAL_FIELDS
 from clawnet.enums import ChannelType, DesiredStatus, GroupPolicy, ProviderKind
 from clawnet.models import Bot, BotSkill, ModelProvider
-from clawnet.security.permissions import Principal
+from clawnet.security.permissions import Action, Principal, can
 from clawnet.security.secret_fields import PROVIDER_API_KEY
 from clawnet.settings import Settings
 
@@ -191,11 +191,16 @@ def _clawnet_ids(
 
 
 def _providers(
-    session: Session, needs: list[im.NeededProvider], keys: Mapping[str, str], *, require_keys: bool
+    session: Session,
+    needs: list[im.NeededProvider],
+    keys: Mapping[str, str],
+    *,
+    require_keys: bool,
+    may_manage: bool,
 ) -> tuple[dict[str, ModelProvider], list[str], list[ProviderNeed], list[str]]:
     """ClawNet providers for what the file needs: existing ones reused by name, the others created
     (keys from the person first, then the file). Returns them, the new names, what the preview
-    asks for, and the problems."""
+    asks for, and the problems. Adding a provider, or models to one, is an admin's (`may_manage`)."""
     existing = {p.name: p for p in session.exec(select(ModelProvider)).all()}
     found: dict[str, ModelProvider] = {}
     new: list[str] = []
@@ -206,11 +211,22 @@ def _providers(
         if row is not None:
             listed = {str(m.get("id")) for m in row.models}
             missing = [m for m in need.models if row.models and m not in listed]
-            if missing:  # the provider is there; the file uses more of its models
+            if missing and not may_manage:
+                errors.append(
+                    f"Model provider '{need.name}' has no model {', '.join(missing)}; only admins "
+                    "can add models to a provider (Settings → Model providers)."
+                )
+            elif missing:  # the provider is there; the file uses more of its models
                 row.models = [*row.models, *({"id": m, "name": m} for m in missing)]
                 session.add(row)
                 new.append(f"{need.name} (adds {', '.join(missing)})")
             found[need.name] = row
+            continue
+        if not may_manage:
+            errors.append(
+                f"Model provider '{need.name}' is not in ClawNet yet; only admins can add model "
+                "providers (Settings → Model providers)."
+            )
             continue
         key = (keys.get(need.name) or "").strip() or need.api_key
         label = KIND_LABELS[need.kind]
@@ -292,7 +308,11 @@ def import_openclaw_config(
     needs, problems = im.needed_providers(config, agents, variables, known)
     errors.extend(problems)
     providers, new_providers, asks, key_errors = _providers(
-        session, needs, provider_keys or {}, require_keys=require_keys
+        session,
+        needs,
+        provider_keys or {},
+        require_keys=require_keys,
+        may_manage=can(session, actor, Action.MANAGE_PROVIDERS),
     )
     errors.extend(key_errors)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -20,6 +21,15 @@ MAX_ARCHIVE_BYTES = 1_000_000
 MAX_FILES = 200
 MAX_PACK_SKILLS = 100
 SKILL_FILE = "SKILL.md"
+# What reading a damaged, encrypted or oddly compressed zip raises.
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    RuntimeError,
+    NotImplementedError,
+    zlib.error,
+    EOFError,
+)
 
 
 @dataclass(frozen=True)
@@ -112,8 +122,10 @@ def _files_of_zip(data: bytes) -> dict[str, bytes]:
             if sum(i.file_size for i in infos) > MAX_ARCHIVE_BYTES * 5:
                 raise UserError(field_errors={"file": "The skill is too large once unpacked."})
             return {i.filename: z.read(i) for i in infos}
-    except zipfile.BadZipFile:
-        raise UserError(field_errors={"file": "This file is not a zip archive."}) from None
+    except ZIP_ERRORS:
+        raise UserError(
+            field_errors={"file": "This file is not a zip archive ClawNet can read (damaged, encrypted?)."}
+        ) from None
 
 
 def read_skill(files: Sequence[tuple[str, bytes]]) -> SkillArchive:

@@ -15,7 +15,25 @@ from clawnet.models import Binding, Bot, BotChannel, utcnow
 from clawnet.security.secret_fields import CHANNEL_CREDENTIALS, seal_json, unseal_json
 
 
+def _drop_overrides(bot: Bot, inp: BotInput) -> None:
+    """What an import brought in verbatim (persona files, an exact tool allowlist) gives way once
+    a person edits what it covers, so the edit takes effect."""
+    files = dict(bot.persona_files or {})
+    if inp.persona.strip() != bot.persona:
+        files.pop("SOUL.md", None)
+    if inp.name.strip() != bot.name or inp.emoji.strip() != bot.emoji:
+        files.pop("IDENTITY.md", None)
+    if files != dict(bot.persona_files or {}):
+        bot.persona_files = files
+    allow = [t.strip() for t in inp.tools_allow if t.strip()]
+    if bot.tools_allow_only and (
+        allow != list(bot.tools_allow or []) or inp.tools_profile != bot.tools_profile
+    ):
+        bot.tools_allow_only = []
+
+
 def apply_input(bot: Bot, inp: BotInput) -> None:
+    _drop_overrides(bot, inp)
     bot.name = inp.name.strip()
     bot.persona = inp.persona.strip()
     bot.emoji = inp.emoji.strip()

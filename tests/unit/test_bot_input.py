@@ -146,3 +146,25 @@ def test_risky_tool_settings_are_warned_about():
     assert any("run commands" in w for w in warnings)
     assert any("open to everyone" in w for w in warnings)
     assert risky_tool_warnings(BotInput(name="x", provider_id=1, model_id="m", tools_profile="minimal")) == []
+
+
+def test_an_edit_of_what_an_imported_file_covers_takes_effect():
+    from clawnet.bots.store import apply_input
+    from clawnet.models import Bot
+
+    bot = Bot(owner_id=1, name="Writer", agent_id="writer", persona="Old soul", tools_profile="coding")
+    bot.persona_files = {"SOUL.md": "Old soul", "IDENTITY.md": "# Writer", "AGENTS.md": "# Rules"}
+    bot.tools_allow_only = ["read"]
+    same = BotInput(name="Writer", provider_id=1, model_id="m", persona="Old soul", tools_profile="coding")
+    apply_input(bot, same)  # nothing the files cover changed: they stay
+    assert set(bot.persona_files) == {"SOUL.md", "IDENTITY.md", "AGENTS.md"} and bot.tools_allow_only == [
+        "read"
+    ]
+    apply_input(
+        bot, BotInput(name="Writer", provider_id=1, model_id="m", persona="New soul", tools_profile="coding")
+    )
+    assert set(bot.persona_files) == {"IDENTITY.md", "AGENTS.md"} and bot.persona == "New soul"
+    apply_input(
+        bot, BotInput(name="Author", provider_id=1, model_id="m", persona="New soul", tools_profile="full")
+    )
+    assert set(bot.persona_files) == {"AGENTS.md"} and bot.tools_allow_only == []

@@ -157,3 +157,12 @@ def test_loose_persona_files_go_to_the_only_agent_and_are_refused_when_ambiguous
     )
     assert "match no agent" in loose.problems(two, implicit)[0]
     assert "not a zip" in read_uploads([("x.zip", b"nope")]).unreadable[0]
+
+
+def test_an_encrypted_or_damaged_zip_is_reported_not_raised():
+    data = bytearray(_zip({"SOUL.md": "# Soul"}))
+    data[data.index(b"PK\x03\x04") + 6] |= 0x1  # flagged encrypted (zipfile cannot write one)
+    data[data.index(b"PK\x01\x02") + 8] |= 0x1
+    uploads = read_uploads([("secret.zip", bytes(data)), ("broken.zip", b"PK\x03\x04 not really")])
+    assert [u.split(":")[0] for u in uploads.unreadable] == ["secret.zip", "broken.zip"]
+    assert uploads.files == {}

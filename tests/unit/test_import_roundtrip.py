@@ -106,7 +106,7 @@ async def test_import_export_import_yields_the_same_bots(migrated, monkeypatch, 
 
 async def test_preview_lists_unsupported_keys_and_asks_for_keys_before_writing(session):
     service = BotsService(get_settings(), EventBus())
-    actor = Principal.of(make_user(session, Role.OPERATOR))
+    actor = Principal.of(make_user(session, Role.ADMIN))
     session.commit()
     raw = (FIXTURES / "05_fallbacks_minimax.json5").read_text()
     preview = await service.import_config(actor, raw, dry_run=True)
@@ -236,3 +236,22 @@ async def test_skill_allowlists_become_the_bots_skill_choices(migrated):
         "Docs": ["docs-search"],
         "Locked": None,
     }
+
+
+async def test_an_operator_imports_onto_existing_providers_but_cannot_add_or_widen_one(session):
+    service = BotsService(get_settings(), EventBus())
+    actor = Principal.of(make_user(session, Role.OPERATOR))
+    ensure_local_echo_provider(session)
+    session.commit()
+    raw = (FIXTURES / "05_fallbacks_minimax.json5").read_text()
+    refused = await service.import_config(actor, raw, provider_keys={"anthropic": "a", "minimax": "m"})
+    assert any("'anthropic' is not in ClawNet yet; only admins" in e for e in refused.errors)
+    widen = '{agents: {defaults: {model: "echo/echo-2"}, entries: {helper: {name: "Helper"}}}}'
+    assert any(
+        "has no model echo-2; only admins" in e for e in (await service.import_config(actor, widen)).errors
+    )
+    fits = '{agents: {defaults: {model: "echo/echo-1"}, entries: {helper: {name: "Helper"}}}}'
+    assert (await service.import_config(actor, fits)).errors == []
+    session.expire_all()
+    [echo] = session.exec(select(ModelProvider)).all()
+    assert [m["id"] for m in echo.models] == ["echo-1"]

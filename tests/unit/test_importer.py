@@ -49,7 +49,7 @@ def service(migrated):
 
 
 async def test_agents_channels_and_bindings_become_bots(session, service):
-    operator = Principal.of(make_user(session, Role.OPERATOR))
+    operator = Principal.of(make_user(session, Role.ADMIN))
     session.commit()
     result = await service.import_config(operator, SAMPLE)
     assert result.errors == []
@@ -94,7 +94,7 @@ async def test_a_file_with_problems_imports_nothing_and_lists_them_all(session, 
 
 
 async def test_dry_run_previews_without_writing(session, service):
-    operator = Principal.of(make_user(session, Role.OPERATOR))
+    operator = Principal.of(make_user(session, Role.ADMIN))
     session.commit()
     result = await service.import_config(operator, SAMPLE, dry_run=True)
     assert result.errors == [] and len(result.bots) == 2
@@ -112,7 +112,7 @@ async def test_not_json5_and_viewer_are_refused(session, service):
 
 
 async def test_an_emoji_escaped_in_json5_arrives_whole(session, service):
-    operator = Principal.of(make_user(session, Role.OPERATOR))
+    operator = Principal.of(make_user(session, Role.ADMIN))
     session.commit()
     raw = SAMPLE.replace('emoji: "🛟"', 'emoji: "\\ud83e\\udd16"')  # as json.dumps writes it
     result = await service.import_config(operator, raw)

@@ -41,6 +41,14 @@ def zipped(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+def encrypted_zip() -> bytes:
+    """A zip whose entry says it is encrypted (zipfile cannot write one; the flag is set by hand)."""
+    data = bytearray(zipped({"SKILL.md": SKILL_MD}))
+    data[data.index(b"PK\x03\x04") + 6] |= 0x1  # local header: general purpose flags
+    data[data.index(b"PK\x01\x02") + 8] |= 0x1  # central directory: the same flags
+    return bytes(data)
+
+
 # --- the rule ------------------------------------------------------------------------------------
 
 
@@ -114,6 +122,7 @@ def test_a_zip_or_a_folder_with_skill_md_is_a_skill():
     [
         ([], "Choose"),
         ([("x.zip", b"not a zip")], "not a zip"),
+        ([("x.zip", encrypted_zip())], "not a zip"),
         ([("README.md", b"hi")], "SKILL.md at its root"),
         ([("SKILL.md", b"no frontmatter")], "name and a description"),
         ([("SKILL.md", b"---\nname: Bad Name\ndescription: d\n---\n")], "not a skill name"),

@@ -33,7 +33,8 @@ class ImportExportState(rx.State):
     export_text: Field[str] = field("")
     attached: Field[list[str]] = field(default_factory=list)  # names of the files added
     source: Field[str] = field("")  # what the preview shows: "the pasted file" or a gateway
-    # What was previewed: confirming imports exactly this, not something sent again.
+    # What was previewed: confirming imports this pasted text (not something the browser sends
+    # again); for a gateway, its config is read again when confirming (it may have changed).
     _import_text: str = ""
     _gateway_id: int = 0
     _uploads: list[tuple[str, bytes]] = []
