@@ -251,7 +251,7 @@ class SessionOps(BotsBase):
                 OperatorReply(
                     session_id=session_id,
                     user_id=actor.user_id,
-                    author=actor.display_name or actor.email,
+                    author=(actor.display_name or actor.email)[:200],
                     text=text,
                     message_id=delivery.message_id[:128],
                 )

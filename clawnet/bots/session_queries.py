@@ -153,6 +153,7 @@ def session_page(
             label=s.label,
         )
         for s in found
+        if s.bot_id in bots  # a bot made since `bots` was read shows on the next page load
     ]
     last = found[-1] if found else None
     next_cursor = encode_cursor(last.activity_at, last.id or 0) if more and last is not None else ""
