@@ -79,7 +79,7 @@ def _filtered(query: Any, filters: SessionFilters, bot_ids: list[int] | None, *,
         query = query.where(BotSession.channel == channel)
     if filters.kind:
         query = query.where(BotSession.kind == filters.kind)
-    if filters.active:
+    if filters.active in ACTIVITY_WINDOWS:  # anything else (sent by hand) means "any time"
         since = utcnow() - timedelta(seconds=ACTIVITY_WINDOWS[filters.active][1])
         query = query.where(col(BotSession.activity_at) >= since)
     if filters.search:

@@ -6,7 +6,7 @@ asks for the rows after its last one, so a list of many thousands of sessions ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
 from clawnet.bots.views import TranscriptLine
@@ -44,6 +44,9 @@ class SessionFilters:
             active=active if active in ACTIVITY_WINDOWS else "",
             search=str(params.get("q") or "").strip()[:MAX_SEARCH],
         )
+
+    def with_bot(self, bot_id: int) -> SessionFilters:
+        return replace(self, bot_id=bot_id)
 
     def query(self) -> str:
         """The URL query that gives these filters back (`?...`, or "" for none)."""

@@ -148,6 +148,7 @@ def test_filters_by_bot_channel_kind_and_activity(session, world):
     assert ids(active="day") == ids(active="hour")
     assert ids(active="week") == ids() and len(ids()) == 9
     assert ids(channel="telegram", kind="group") == set()
+    assert ids(active="1") == ids()  # an activity window nobody offered (sent by hand): any time
 
 
 def test_search_matches_fields_bot_names_and_message_text_case_insensitively(session, world):

@@ -60,7 +60,9 @@ class BotSessionsState(BotDetailState):
     _chat_session_id: int = 0
 
     def _filters(self) -> SessionFilters:
-        return SessionFilters(self.current_bot, self.f_channel, self.f_kind, self.f_active, self.search)
+        return SessionFilters.from_query(  # checked like a URL: the browser may send anything
+            {"channel": self.f_channel, "kind": self.f_kind, "active": self.f_active, "q": self.search}
+        ).with_bot(self.current_bot)
 
     async def _load_part(self, actor: Principal | None) -> None:
         params = dict(self.router.url.query_parameters)
