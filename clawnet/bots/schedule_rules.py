@@ -181,7 +181,8 @@ def in_words(delta: timedelta) -> str:
 def describe_run(at: datetime, now: datetime) -> str:
     """ "Wed 2 Dec 2026, 09:00 UTC (in 2 h 5 min)"."""
     zone = at.tzname() or "UTC"
-    return f"{at:%a} {at.day} {at:%b %Y, %H:%M} {zone} (in {in_words(at - now)})"
+    left = in_words(at - now)
+    return f"{at:%a} {at.day} {at:%b %Y, %H:%M} {zone} ({left if left == 'now' else 'in ' + left})"
 
 
 def describe_schedule(spec: ScheduleSpec) -> str:

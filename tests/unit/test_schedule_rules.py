@@ -3,7 +3,7 @@ job shape (what ClawNet writes, drift, and jobs carried over from OpenClaw)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -273,3 +273,10 @@ def test_openclaw_own_jobs_are_listed_read_only_with_their_timing():
         "paused",
         "heartbeat",
     )
+
+
+def test_a_run_due_now_says_now():
+    from clawnet.bots.schedule_rules import describe_run
+
+    assert describe_run(NOW, NOW).endswith("(now)")
+    assert describe_run(NOW + timedelta(minutes=5), NOW).endswith("(in 5 min)")

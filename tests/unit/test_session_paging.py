@@ -17,8 +17,8 @@ from clawnet.bots.session_queries import (
     transcript_page,
 )
 from clawnet.bots.session_views import SessionFilters
-from clawnet.enums import Role, TurnStatus
-from clawnet.models import BotSession, ChatTurn, TranscriptMessage, utcnow
+from clawnet.enums import Role
+from clawnet.models import BotSession, TranscriptMessage, utcnow
 from clawnet.security.permissions import Principal
 from tests.factories import assign, make_bot, make_user
 
@@ -210,40 +210,41 @@ def test_percentile_interpolates_between_closest_ranks():
     assert percentile([3, 1, 2], 50) == 2  # order does not matter
 
 
-def test_response_days_and_throughput_from_recorded_turns(session, world):
+def test_response_days_and_throughput_from_the_transcripts(session, world):
     bot = world["mine"]
     now = datetime(2026, 12, 2, 12, 30, 15, tzinfo=UTC)
-    for i, seconds in enumerate([1, 2, 3, 4, 10]):
-        start = now - timedelta(minutes=i)
-        session.add(
-            ChatTurn(
-                bot_id=bot.id, session_key="k", idempotency_key=f"t{i}", status=TurnStatus.DONE.value,
-                started_at=start - timedelta(seconds=seconds), finished_at=start,
-            )
-        )  # fmt: skip
-    session.add(
-        ChatTurn(
-            bot_id=bot.id, session_key="k", idempotency_key="failed", status=TurnStatus.FAILED.value,
-            started_at=now - timedelta(seconds=99), finished_at=now,
-        )
-    )  # fmt: skip
     row = add_session(session, bot, "k:tp")
-    session.add(
-        TranscriptMessage(session_id=row.id, seq=99, role="assistant", text="x", input_tokens=7, output_tokens=3,
-                          cost_usd=0.25, created_at=now - timedelta(minutes=2))
-    )  # fmt: skip
+    other = add_session(session, bot, "k:other")
+    seq = 0
+
+    def say(where, role, at, **kw):
+        nonlocal seq
+        seq += 1
+        session.add(TranscriptMessage(session_id=where.id, seq=seq, role=role, text="x", created_at=at, **kw))
+
+    for i, seconds in enumerate([10, 4, 3, 2, 1]):  # oldest first: answered 4, 3, 2, 1 and 0 min ago
+        answer = now - timedelta(minutes=4 - i)
+        say(row, "user", answer - timedelta(seconds=seconds))
+        say(row, "assistant", answer)
+    # Another conversation interleaved in time: counted on its own.
+    say(other, "user", now - timedelta(minutes=3, seconds=30))
+    say(other, "user", now - timedelta(minutes=3, seconds=20))  # a second message before the answer
+    say(other, "assistant", now - timedelta(minutes=3), input_tokens=7, output_tokens=3, cost_usd=0.25)
+    # An operator's reply (mirrored by OpenClaw) answers nobody; a message never answered neither.
+    say(other, "user", now - timedelta(minutes=2, seconds=10))
+    say(other, "assistant", now - timedelta(minutes=2), model="delivery-mirror")
     session.flush()
     owner = who(world["owner"])
     days = response_days(session, owner, bot.id, days=3, now=now)
     assert [d.day for d in days] == ["11-30", "12-01", "12-02"]
     today = days[-1]
-    assert today.turns == 5 and today.p50 == 3.0 and today.p95 == pytest.approx(8.8)
+    assert today.turns == 6 and today.p50 == 3.5 and today.p95 == pytest.approx(25.0)  # 1,2,3,4,10,30 s
     assert today.tokens == 10 and today.cost == 0.25
     assert days[0].turns == 0 and days[0].p95 == 0.0
     minutes = throughput(session, owner, bot.id, minutes=60, now=now)
     assert len(minutes) == 60 and minutes[-1].minute == "12:30" and minutes[0].minute == "11:31"
-    assert [m.turns for m in minutes[-5:]] == [1, 1, 1, 1, 1]
-    assert {m.minute: m.messages for m in minutes}["12:28"] == 1
+    assert [m.turns for m in minutes[-5:]] == [1, 2, 1, 1, 1]  # 12:27 answered two conversations
+    assert {m.minute: m.messages for m in minutes}["12:28"] == 4  # a turn, and the mirror pair
     from clawnet.errors import UserError
 
     with pytest.raises(UserError):
