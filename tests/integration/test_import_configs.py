@@ -68,7 +68,7 @@ def imported(tmp_path_factory) -> dict[str, Imported]:
             pending = []
             for path in FIXTURES:
                 with db.session_scope() as s:
-                    actor = Principal.of(make_user(s, Role.OPERATOR))
+                    actor = Principal.of(make_user(s, Role.ADMIN))
                 result = await service.import_config(actor, path.read_text(), provider_keys=KEYS)
                 with db.session_scope() as s:
                     bots = {
