@@ -7,8 +7,8 @@ import itertools
 from sqlmodel import Session
 
 from clawnet.accounts.registration import register
-from clawnet.enums import Role
-from clawnet.models import Bot, BotAssignment, User
+from clawnet.enums import ProviderKind, Role
+from clawnet.models import Bot, BotAssignment, ModelProvider, User
 
 _counter = itertools.count(1)
 PASSWORD = "a-long-test-password"
@@ -42,3 +42,19 @@ def make_bot(session: Session, owner: User, name: str | None = None) -> Bot:
 def assign(session: Session, user: User, bot: Bot) -> None:
     session.add(BotAssignment(user_id=user.id, bot_id=bot.id))
     session.flush()
+
+
+def make_provider(
+    session: Session, name: str = "acme", models: tuple[str, ...] = ("acme-1",)
+) -> ModelProvider:
+    """An OpenAI-compatible provider an admin added (imports by operators reuse it by name)."""
+    provider = ModelProvider(
+        name=name,
+        display_name=name.capitalize(),
+        kind=ProviderKind.OPENAI_COMPATIBLE.value,
+        base_url="http://127.0.0.1:9/v1",
+        models=[{"id": m, "name": m} for m in models],
+    )
+    session.add(provider)
+    session.flush()
+    return provider

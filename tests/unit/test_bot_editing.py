@@ -18,7 +18,7 @@ from clawnet.events import EventBus
 from clawnet.models import Binding, Bot, BotChannel, ModelProvider
 from clawnet.security.permissions import Principal
 from clawnet.settings import get_settings
-from tests.factories import make_user
+from tests.factories import make_provider, make_user
 
 CONFIG = """
 {
@@ -79,6 +79,7 @@ def service(migrated, control) -> BotsService:
 @pytest.fixture
 async def imported(session, service) -> tuple[Principal, int]:
     owner = Principal.of(make_user(session, Role.OPERATOR))
+    make_provider(session, "acme", ("acme-1", "acme-2"))  # an admin's; the operator imports onto it
     session.commit()
     result = await service.import_config(owner, CONFIG)
     assert result.errors == []

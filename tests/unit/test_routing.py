@@ -23,7 +23,7 @@ from clawnet.events import EventBus
 from clawnet.models import AuditEvent, Binding, Bot, BotChannel
 from clawnet.security.permissions import Principal
 from clawnet.settings import get_settings
-from tests.factories import make_user
+from tests.factories import make_provider, make_user
 from tests.unit.test_bot_editing import RecordingControl
 
 TG, DC, SL, WA, SG = (ChannelType.TELEGRAM, ChannelType.DISCORD, ChannelType.SLACK, ChannelType.WHATSAPP,
@@ -210,6 +210,7 @@ def service(migrated, control) -> BotsService:
 @pytest.fixture
 async def fleet(session, service) -> tuple[Principal, dict[str, int]]:
     owner = Principal.of(make_user(session, Role.OPERATOR))
+    make_provider(session)  # an admin's; the operator imports onto it
     session.commit()
     result = await service.import_config(owner, CONFIG)
     assert result.errors == []

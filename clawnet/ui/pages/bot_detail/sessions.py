@@ -212,8 +212,6 @@ def session_item(s: Any) -> rx.Component:
         rx.text(rx.cond(s.label != "", s.label, s.channel + " · " + s.peer), weight="medium", size="2"),
         rx.text(s.messages.to_string() + " messages · " + s.last, size="1", color_scheme="gray"),
         rx.text(s.preview, size="1", trim="both", no_of_lines=1),
-        # Per-session actions go here (they check `s.can_operate`).
-        rx.hstack(spacing="1", data_testid="session-item-actions-" + sid),
         on_click=BotSessionsState.select_session(s.id),
         cursor="pointer",
         padding="0.5em",
