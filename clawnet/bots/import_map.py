@@ -68,10 +68,6 @@ class NeededProvider:
     entry: dict[str, Any] = field(default_factory=dict)
 
 
-def is_secret_placeholder(value: str) -> bool:
-    return value.strip() in REDACTED_MARKERS or bool(ENV_REF_RE.match(value.strip()))
-
-
 def resolve_env(value: Any, env: Mapping[str, str]) -> Any:
     """A `${VAR}` reference replaced by its value in `env` ("" when unknown); other values as is."""
     if isinstance(value, str) and (m := ENV_REF_RE.match(value.strip())):

@@ -85,12 +85,6 @@ def label_taken(exc: GatewayError) -> bool:
     return "label" in text and ("already" in text or "in use" in text or "taken" in text)
 
 
-def session_changed(exc: GatewayError) -> bool:
-    """The session was reset or replaced since it was read (`expectedSessionId` guard)."""
-    details = exc.details if isinstance(exc.details, dict) else {}
-    return details.get("reason") == "session-changed" or "session-changed" in exc.message
-
-
 SESSIONS_PAGE = 200
 HISTORY_PAGE = 200  # the gateway allows up to 1000 per page
 
