@@ -7,6 +7,24 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class UptimeDay:
+    day: str  # YYYY-MM-DD (UTC)
+    percent: float  # 0-100, or -1 for no data
+    colour: str  # green | amber | red | gray (no data)
+    label: str  # "Dec 02: 75.0%", for the tooltip and screen readers
+
+
+@dataclass(frozen=True)
+class BotUptime:
+    """A bot's uptime over the last 30 days: one entry per day (oldest first) and the total."""
+
+    days: list[UptimeDay] = field(default_factory=list)
+    percent: float = -1.0
+    text: str = "no data"
+    colour: str = "gray"
+
+
+@dataclass(frozen=True)
 class ChannelBadge:
     type: str
     status: str
@@ -29,6 +47,7 @@ class BotCard:
     search: str  # lower-case text the dashboard's search matches
     can_operate: bool
     can_configure: bool
+    uptime: BotUptime = field(default_factory=BotUptime)
 
 
 @dataclass(frozen=True)
