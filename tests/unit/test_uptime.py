@@ -1,0 +1,79 @@
+"""Uptime per bot and day: running time over wanted-running time, from recorded status changes."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import select
+
+from clawnet import db
+from clawnet.bots.uptime import Change, daily_uptime, uptime_of_bots
+from clawnet.controlplane.db_runner import DbRunner
+from clawnet.controlplane.status import StatusBook
+from clawnet.enums import BotStatus, Role
+from clawnet.events import EventBus
+from clawnet.models import BotStatusChange, record_bot_status
+from tests.factories import make_bot, make_user
+
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+TODAY = datetime(2026, 12, 2, tzinfo=UTC)
+
+
+def test_a_day_with_a_six_hour_outage_is_75_percent():
+    day = TODAY - timedelta(days=1)
+    changes = [
+        Change(day - timedelta(days=2), "running", True),
+        Change(day + timedelta(hours=8), "error", True),
+        Change(day + timedelta(hours=14), "running", True),
+    ]
+    up = daily_uptime(changes, NOW)
+    assert len(up.days) == 30
+    assert up.days[-2].day == "2026-12-01" and up.days[-2].percent == 75.0
+    assert up.days[-2].colour == "red" and up.days[-2].label == "Dec 01: 75.0%"
+    assert up.days[-3].percent == 100.0 and up.days[-1].percent == 100.0  # today, until now
+    # Days before the first change are no data.
+    assert up.days[0].percent == -1.0 and up.days[0].colour == "gray" and "no data" in up.days[0].label
+    # Overall: 6 h down in 3 whole days (Nov 29 to Dec 1) and 12 h of today.
+    assert up.percent == round(100 * (1 - 6 / (24 * 3 + 12)), 2)
+
+
+def test_time_not_wanted_running_does_not_count():
+    changes = [
+        Change(TODAY - timedelta(days=1), "running", True),
+        Change(TODAY - timedelta(hours=12), "running", False),  # owner stops it
+        Change(TODAY - timedelta(hours=11), "stopped", False),
+    ]
+    up = daily_uptime(changes, NOW)
+    assert up.days[-2].percent == 100.0
+    assert up.days[-1].percent == -1.0  # stopped all day by its owner: no data, not 0%
+    assert up.text == "100%"
+
+
+def test_no_changes_is_no_data():
+    up = daily_uptime([], NOW)
+    assert up.percent == -1.0 and up.text == "no data" and all(d.colour == "gray" for d in up.days)
+
+
+async def test_status_changes_are_recorded_once(migrated):
+    with db.session_scope() as s:
+        owner = make_user(s, Role.ADMIN)
+        bot = make_bot(s, owner)
+        bot_id = bot.id
+        assert record_bot_status(s, bot_id, "pending", True)
+        assert not record_bot_status(s, bot_id, "pending", True)
+    runner = DbRunner(migrated.database_url)
+    try:
+        book = StatusBook(runner, EventBus())
+        await book.set_bots([bot_id], BotStatus.RUNNING, "")
+        await book.set_bots([bot_id], BotStatus.RUNNING, "")
+        await book.set_bots([bot_id], BotStatus.ERROR, "boom")
+        await book.set_bots([bot_id], BotStatus.ERROR, "boom again")  # same status: no new row
+        await asyncio.sleep(0)
+    finally:
+        runner.shutdown()
+    with db.session_scope() as s:
+        rows = s.exec(select(BotStatusChange).order_by(BotStatusChange.id)).all()
+        assert [r.status for r in rows] == ["pending", "running", "error"]
+        up = uptime_of_bots(s, [bot_id])[bot_id]
+        assert len(up.days) == 30 and up.days[-1].colour in {"red", "amber", "green"}
