@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlmodel import select
 
 from clawnet import db
@@ -77,3 +78,21 @@ async def test_status_changes_are_recorded_once(migrated):
         assert [r.status for r in rows] == ["pending", "running", "error"]
         up = uptime_of_bots(s, [bot_id])[bot_id]
         assert len(up.days) == 30 and up.days[-1].colour in {"red", "amber", "green"}
+
+
+async def test_only_people_who_may_see_the_bot_read_its_uptime(migrated):
+    from clawnet.bots.service import BotsService
+    from clawnet.errors import PermissionDenied
+    from clawnet.security.permissions import Principal
+
+    with db.session_scope() as s:
+        owner = make_user(s, Role.OPERATOR)
+        stranger = make_user(s, Role.OPERATOR)
+        bot = make_bot(s, owner)
+        record_bot_status(s, bot.id, "running", True, at=NOW - timedelta(days=1))
+        ids = owner.id, stranger.id, bot.id
+    service = BotsService(migrated, EventBus(), None)
+    mine = await service.uptime(Principal(ids[0], "o@example.com", "O", Role.OPERATOR), ids[2])
+    assert len(mine.days) == 30
+    with pytest.raises(PermissionDenied):
+        await service.uptime(Principal(ids[1], "s@example.com", "S", Role.OPERATOR), ids[2])
