@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from sqlmodel import Session, col, func, select
 
-from clawnet.bots.views import BotUptime, UptimeDay
+from clawnet.bots.views import UPTIME_CODES, BotUptime
 from clawnet.enums import BotStatus
 from clawnet.models import BotStatusChange, utcnow
 
@@ -73,23 +73,17 @@ def daily_uptime(changes: Sequence[Change], now: datetime, days: int = DAYS) -> 
             if change.status in UP:
                 up[index] += part
             t = day_end
-    out = []
+    labels, colours = [], []
     for index in range(days):
         day = first_day + index * DAY
         percent = 100.0 * up[index] / wanted[index] if wanted[index] > 0 else None
-        text = _percent_text(percent)
-        out.append(
-            UptimeDay(
-                day=day.strftime("%Y-%m-%d"),
-                percent=-1.0 if percent is None else round(percent, 2),
-                colour=colour_of(percent),
-                label=f"{day.strftime('%b %d')}: {text}",
-            )
-        )
+        labels.append(f"{day.strftime('%b %d')}: {_percent_text(percent)}")
+        colours.append(UPTIME_CODES[colour_of(percent)])
     total_wanted, total_up = sum(wanted), sum(up)
     overall = 100.0 * total_up / total_wanted if total_wanted > 0 else None
     return BotUptime(
-        days=out,
+        labels=labels,
+        colours="".join(colours),
         percent=-1.0 if overall is None else round(overall, 2),
         text=_percent_text(overall),
         colour=colour_of(overall),

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
-@dataclass(frozen=True)
-class UptimeDay:
-    day: str  # YYYY-MM-DD (UTC)
-    percent: float  # 0-100, or -1 for no data
-    colour: str  # green | amber | red | gray (no data)
-    label: str  # "Dec 02: 75.0%", for the tooltip and screen readers
+# One letter per day in `BotUptime.colours`: 99%+ green, 90%+ amber, below red, no data.
+UPTIME_CODES = {"green": "g", "amber": "a", "red": "r", "gray": "n"}
 
 
 @dataclass(frozen=True)
 class BotUptime:
-    """A bot's uptime over the last 30 days: one entry per day (oldest first) and the total."""
+    """A bot's uptime over the last 30 days, oldest day first, compact because every dashboard
+    card carries one: `labels[i]` says day i and its figure ("Dec 01: 75.0%", "Dec 01: no data"),
+    `colours[i]` is its colour code (UPTIME_CODES). `percent` is the 30-day figure (-1: no data)."""
 
-    days: list[UptimeDay] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    colours: str = ""
     percent: float = -1.0
     text: str = "no data"
     colour: str = "gray"

@@ -29,12 +29,12 @@ def test_a_day_with_a_six_hour_outage_is_75_percent():
         Change(day + timedelta(hours=14), "running", True),
     ]
     up = daily_uptime(changes, NOW)
-    assert len(up.days) == 30
-    assert up.days[-2].day == "2026-12-01" and up.days[-2].percent == 75.0
-    assert up.days[-2].colour == "red" and up.days[-2].label == "Dec 01: 75.0%"
-    assert up.days[-3].percent == 100.0 and up.days[-1].percent == 100.0  # today, until now
+    assert len(up.labels) == 30 and len(up.colours) == 30
+    assert up.labels[-2] == "Dec 01: 75.0%" and up.colours[-2] == "r"
+    assert up.labels[-3] == "Nov 30: 100%" and up.labels[-1] == "Dec 02: 100%"  # today, until now
+    assert up.colours[-5:] == "nggrg" and up.labels[-5] == "Nov 28: no data"
     # Days before the first change are no data.
-    assert up.days[0].percent == -1.0 and up.days[0].colour == "gray" and "no data" in up.days[0].label
+    assert up.labels[0] == "Nov 03: no data" and up.colours[0] == "n"
     # Overall: 6 h down in 3 whole days (Nov 29 to Dec 1) and 12 h of today.
     assert up.percent == round(100 * (1 - 6 / (24 * 3 + 12)), 2)
 
@@ -46,14 +46,14 @@ def test_time_not_wanted_running_does_not_count():
         Change(TODAY - timedelta(hours=11), "stopped", False),
     ]
     up = daily_uptime(changes, NOW)
-    assert up.days[-2].percent == 100.0
-    assert up.days[-1].percent == -1.0  # stopped all day by its owner: no data, not 0%
+    assert up.labels[-2] == "Dec 01: 100%"
+    assert up.labels[-1] == "Dec 02: no data"  # stopped all day by its owner: no data, not 0%
     assert up.text == "100%"
 
 
 def test_no_changes_is_no_data():
     up = daily_uptime([], NOW)
-    assert up.percent == -1.0 and up.text == "no data" and all(d.colour == "gray" for d in up.days)
+    assert up.percent == -1.0 and up.text == "no data" and up.colours == "n" * 30
 
 
 async def test_status_changes_are_recorded_once(migrated):
@@ -77,7 +77,7 @@ async def test_status_changes_are_recorded_once(migrated):
         rows = s.exec(select(BotStatusChange).order_by(BotStatusChange.id)).all()
         assert [r.status for r in rows] == ["pending", "running", "error"]
         up = uptime_of_bots(s, [bot_id])[bot_id]
-        assert len(up.days) == 30 and up.days[-1].colour in {"red", "amber", "green"}
+        assert len(up.labels) == 30 and up.colours[-1] in "rag"
 
 
 async def test_only_people_who_may_see_the_bot_read_its_uptime(migrated):
@@ -93,6 +93,6 @@ async def test_only_people_who_may_see_the_bot_read_its_uptime(migrated):
         ids = owner.id, stranger.id, bot.id
     service = BotsService(migrated, EventBus(), None)
     mine = await service.uptime(Principal(ids[0], "o@example.com", "O", Role.OPERATOR), ids[2])
-    assert len(mine.days) == 30
+    assert len(mine.labels) == 30
     with pytest.raises(PermissionDenied):
         await service.uptime(Principal(ids[1], "s@example.com", "S", Role.OPERATOR), ids[2])

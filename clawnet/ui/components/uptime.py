@@ -8,19 +8,22 @@ from typing import Any
 import reflex as rx
 
 
-def _segment(day: Any) -> rx.Component:
+def _segment(label: Any, code: Any) -> rx.Component:
+    colour = rx.match(code, ("g", "green"), ("a", "amber"), ("r", "red"), "gray")
+    background = rx.match(
+        code, ("g", "var(--green-9)"), ("a", "var(--amber-9)"), ("r", "var(--red-9)"), "var(--gray-8)"
+    )
     return rx.box(
         flex="1",
         min_width="2px",
         height="100%",
         border_radius="1px",
-        background="var(--" + day.colour + "-9)",
-        opacity=rx.cond(day.colour == "gray", "0.35", "1"),
-        title=day.label,
-        aria_label=day.label,
+        background=background,
+        opacity=rx.cond(code == "n", "0.35", "1"),
+        title=label,
+        aria_label=label,
         role="img",
-        data_uptime_day=day.day,
-        data_uptime_colour=day.colour,
+        data_uptime_colour=colour,
     )
 
 
@@ -41,7 +44,7 @@ def uptime_bar(uptime: Any, scope: Any) -> rx.Component:
             align="center",
         ),
         rx.flex(
-            rx.foreach(uptime.days, _segment),
+            rx.foreach(uptime.labels, lambda label, i: _segment(label, uptime.colours[i])),
             gap="2px",
             height="1.2em",
             width="100%",
