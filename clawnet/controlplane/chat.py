@@ -184,6 +184,8 @@ class ChatRouter:
                 bot_id=turn.bot_id,
             )
         elif state == "final":
+            if turn.status is not TurnStatus.STREAMING:  # answered in one piece
+                CHAT_FIRST_REPLY_SECONDS.observe(time.monotonic() - turn.started)
             turn.text = message_text(message) or turn.text
             self._finish(turn, TurnStatus.DONE, "")
         elif state in ("error", "aborted"):

@@ -39,7 +39,7 @@ from clawnet.models.social import (
     Profile,
 )
 from clawnet.models.types import UTCDateTime, utcnow
-from clawnet.models.uptime import BotStatusChange, record_bot_status
+from clawnet.models.uptime import BotStatusChange, prune_status_changes, record_bot_status
 
 ALL_TABLES = (
     PostMention,
@@ -118,6 +118,7 @@ __all__ = [
     "TranscriptMessage",
     "UTCDateTime",
     "User",
+    "prune_status_changes",
     "record_bot_status",
     "utcnow",
 ]

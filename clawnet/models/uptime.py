@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, col, delete, func, select
 
 from clawnet.models.types import UTCDateTime, utcnow
 
@@ -40,3 +40,16 @@ def record_bot_status(
         BotStatusChange(bot_id=bot_id, status=status, desired_running=desired_running, at=at or utcnow())
     )
     return True
+
+
+def prune_status_changes(session: Session, before: datetime) -> None:
+    """Forget changes older than `before`, except each bot's last one before it (the state the
+    bot was in when the kept history starts)."""
+    kept = (
+        select(func.max(BotStatusChange.id))
+        .where(col(BotStatusChange.at) < before)
+        .group_by(col(BotStatusChange.bot_id))
+    )
+    session.exec(
+        delete(BotStatusChange).where(col(BotStatusChange.at) < before, col(BotStatusChange.id).not_in(kept))
+    )

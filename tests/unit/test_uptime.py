@@ -14,7 +14,7 @@ from clawnet.controlplane.db_runner import DbRunner
 from clawnet.controlplane.status import StatusBook
 from clawnet.enums import BotStatus, Role
 from clawnet.events import EventBus
-from clawnet.models import BotStatusChange, record_bot_status
+from clawnet.models import BotStatusChange, prune_status_changes, record_bot_status
 from tests.factories import make_bot, make_user
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
@@ -96,3 +96,14 @@ async def test_only_people_who_may_see_the_bot_read_its_uptime(migrated):
     assert len(mine.labels) == 30
     with pytest.raises(PermissionDenied):
         await service.uptime(Principal(ids[1], "s@example.com", "S", Role.OPERATOR), ids[2])
+
+
+def test_pruning_keeps_the_state_each_bot_was_in_when_kept_history_starts(migrated):
+    with db.session_scope() as s:
+        owner = make_user(s, Role.ADMIN)
+        bot = make_bot(s, owner)
+        for days_ago, status in [(100, "pending"), (90, "running"), (80, "error"), (10, "running")]:
+            record_bot_status(s, bot.id, status, True, at=NOW - timedelta(days=days_ago))
+        prune_status_changes(s, NOW - timedelta(days=60))
+        left = s.exec(select(BotStatusChange).order_by(BotStatusChange.at)).all()
+        assert [r.status for r in left] == ["error", "running"]
