@@ -117,3 +117,35 @@ async def test_other_domains_add_figures_through_the_hook(app):
     families = {f.name: f for f in text_string_to_metric_families(response.text)}
     assert families["clawnet_test_hook_figure"].samples[0].value == 7
     assert "clawnet_bots" in families
+
+
+async def test_chat_turns_are_timed(migrated):
+    from clawnet.controlplane.chat import ChatRouter, Turn
+    from clawnet.controlplane.db_runner import DbRunner
+    from clawnet.events import EventBus
+
+    def count(name: str, **labels: str) -> float:
+        return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+    runner = DbRunner(migrated.database_url)
+    try:
+        router = ChatRouter(runner, EventBus(), links=None, tasks=None)  # type: ignore[arg-type]
+        before = (
+            count("clawnet_chat_turn_seconds_count", outcome="done"),
+            count("clawnet_chat_first_reply_seconds_count"),
+        )
+        turn = Turn(
+            turn_id=0, bot_id=1, gateway_id=1, session_key="k", idempotency_key="idem", run_id="run-1"
+        )
+        router._by_key["run-1"] = turn
+        router.on_chat_event(1, {"runId": "run-1", "state": "delta", "deltaText": "Hel"})
+        router.on_chat_event(1, {"runId": "run-1", "state": "delta", "deltaText": "lo"})
+        router.on_chat_event(1, {"runId": "run-1", "state": "final", "message": {}})
+        await turn.result(timeout=10)
+        after = (
+            count("clawnet_chat_turn_seconds_count", outcome="done"),
+            count("clawnet_chat_first_reply_seconds_count"),
+        )
+        assert after == (before[0] + 1, before[1] + 1)  # the first reply is timed once
+    finally:
+        runner.shutdown()
