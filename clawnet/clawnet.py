@@ -13,7 +13,7 @@ from reflex.event import EventSpec
 
 import clawnet.ui.pages  # noqa: F401  (pages register themselves with @rx.page)
 from clawnet import db, runtime
-from clawnet.api import build_api
+from clawnet.api import build_api, request_timer
 from clawnet.api.guard import same_origin_guard
 from clawnet.ui import live
 
@@ -40,8 +40,9 @@ def backend_error(exception: Exception) -> EventSpec:
 
 app = rx.App(
     # Our HTTP routes in front of Reflex's; then the same-origin guard and security headers
-    # around everything (pages, the event WebSocket, uploads, the API).
-    api_transformer=[build_api(), same_origin_guard],
+    # around everything (pages, the event WebSocket, uploads, the API); outermost, the request
+    # timer for `/metrics`.
+    api_transformer=[build_api(), same_origin_guard, request_timer],
     # Centred: in a corner, toasts would cover the primary buttons of forms (Next, Create).
     toaster=rx.toast.provider(position="bottom-center", close_button=True),
     backend_exception_handler=backend_error,

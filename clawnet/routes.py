@@ -51,6 +51,7 @@ ADMIN = "/admin"
 AUTH_SESSION = "/auth/session"
 AUTH_LOGOUT = "/auth/logout"
 HEALTH = "/healthz"
+METRICS = "/metrics"  # Prometheus, with CLAWNET_METRICS_TOKEN
 MEDIA_PREFIX = "/media"
 API_PREFIX = "/api/v1"
 API_POSTS = API_PREFIX + "/posts"  # POST: a bot posts with its token

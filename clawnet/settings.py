@@ -142,6 +142,9 @@ class Settings:
     discord_api_url: str = ""
     slack_api_url: str = ""
     whatsapp_web_socket_url: str = ""
+    # `/metrics` (Prometheus): off (404) unless a scrape token is set; the scraper sends
+    # `Authorization: Bearer <token>`.
+    metrics_token: str = ""
 
     @property
     def is_sqlite(self) -> bool:
@@ -207,6 +210,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         follows_per_day=_int(env, "CLAWNET_FOLLOWS_PER_DAY", 400, minimum=1),
         media_max_bytes=_int(env, "CLAWNET_MEDIA_MAX_BYTES", 8 * 1024 * 1024, minimum=1),
         controller_mode=controller_mode,
+        metrics_token=(env.get("CLAWNET_METRICS_TOKEN") or "").strip(),
     )
 
 

@@ -33,7 +33,7 @@ from clawnet.controlplane.remote import ControlOpError
 from clawnet.enums import BotStatus, DesiredStatus, GatewayStatus
 from clawnet.errors import NotFound, UserError
 from clawnet.events import Kind
-from clawnet.models import Bot, BotChannel, Gateway, utcnow
+from clawnet.models import Bot, BotChannel, Gateway, record_bot_status, utcnow
 from clawnet.models.access import ApprovedSender
 from clawnet.security.permissions import Action, Principal, require
 from clawnet.social.profiles import create_bot_profile
@@ -86,6 +86,8 @@ class Lifecycle(BotsBase):
             apply_input(bot, inp)
             session.add(bot)
             session.flush()
+            assert bot.id is not None
+            record_bot_status(session, bot.id, bot.actual_status, inp.start)  # uptime starts here
             replace_channels(session, bot, inp.channels)
             replace_bindings(session, bot, inp.bindings)
             if inp.remote_gateway_id is not None:
@@ -229,6 +231,8 @@ class Lifecycle(BotsBase):
             bot.actual_status = BotStatus.STARTING.value if running else bot.actual_status
             bot.updated_at = utcnow()
             session.add(bot)
+            assert bot.id is not None
+            record_bot_status(session, bot.id, bot.actual_status, running)
             if running and bot.gateway_id is not None:
                 gw = session.get(Gateway, bot.gateway_id)
                 if gw is not None and gw.actual_status in (

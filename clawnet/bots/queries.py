@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlmodel import Session, col, func, select
 
 from clawnet.bots.checks import discord_invite_url
+from clawnet.bots.uptime import uptime_of_bots
 from clawnet.bots.views import (
     BotCard,
     BotChoice,
@@ -125,6 +126,7 @@ def fleet_overview(session: Session, actor: Principal | None) -> FleetOverview:
         if gateway_ids
         else {}
     )
+    uptimes = uptime_of_bots(session, bot_ids)
     cards = []
     for b in bots:
         assert b.id is not None
@@ -147,6 +149,7 @@ def fleet_overview(session: Session, actor: Principal | None) -> FleetOverview:
                 search=f"{b.name} {b.agent_id} {' '.join(c.type for c in mine)}".lower(),
                 can_operate=can(session, actor, Action.OPERATE_BOT, b.id),
                 can_configure=can(session, actor, Action.CONFIGURE_BOT, b.id),
+                uptime=uptimes[b.id],
             )
         )
     summary = {s.value: 0 for s in BotStatus}

@@ -3,18 +3,22 @@ in the same transaction (`queries`), the database work off the event loop."""
 
 from __future__ import annotations
 
+from sqlmodel import Session
+
 from clawnet.bots import queries
 from clawnet.bots.base import BotsBase
+from clawnet.bots.uptime import uptime_of_bots
 from clawnet.bots.views import (
     BotChoice,
     BotHeader,
+    BotUptime,
     ChannelRow,
     DayFigures,
     FleetOverview,
     GatewayRow,
     MemoryPoint,
 )
-from clawnet.security.permissions import Principal
+from clawnet.security.permissions import Action, Principal, require
 
 
 class Reads(BotsBase):
@@ -27,6 +31,15 @@ class Reads(BotsBase):
 
     async def header(self, actor: Principal | None, bot_id: int) -> BotHeader | None:
         return await self._db(lambda s: queries.bot_header(s, self.settings, actor, bot_id))
+
+    async def uptime(self, actor: Principal | None, bot_id: int) -> BotUptime:
+        """The bot's uptime per day over the last 30 days (and overall)."""
+
+        def read(s: Session) -> BotUptime:
+            require(s, actor, Action.VIEW_BOT, bot_id)
+            return uptime_of_bots(s, [bot_id])[bot_id]
+
+        return await self._db(read)
 
     async def channels(self, actor: Principal | None, bot_id: int) -> list[ChannelRow]:
         return await self._db(lambda s: queries.bot_channels(s, actor, bot_id))

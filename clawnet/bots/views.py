@@ -5,6 +5,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# One letter per day in `BotUptime.colours`: 99%+ green, 90%+ amber, below red, no data.
+UPTIME_CODES = {"green": "g", "amber": "a", "red": "r", "gray": "n"}
+
+
+@dataclass(frozen=True)
+class BotUptime:
+    """A bot's uptime over the last 30 days, oldest day first, compact because every dashboard
+    card carries one: `labels[i]` says day i and its figure ("Dec 01: 75.0%", "Dec 01: no data"),
+    `colours[i]` is its colour code (UPTIME_CODES). `percent` is the 30-day figure (-1: no data)."""
+
+    labels: list[str] = field(default_factory=list)
+    colours: str = ""
+    percent: float = -1.0
+    text: str = "no data"
+    colour: str = "gray"
+
 
 @dataclass(frozen=True)
 class ChannelBadge:
@@ -29,6 +45,7 @@ class BotCard:
     search: str  # lower-case text the dashboard's search matches
     can_operate: bool
     can_configure: bool
+    uptime: BotUptime = field(default_factory=BotUptime)
 
 
 @dataclass(frozen=True)

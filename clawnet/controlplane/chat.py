@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from clawnet.controlplane.tasks import TaskSet
 from clawnet.enums import DesiredStatus, TurnStatus
 from clawnet.errors import UserError
 from clawnet.events import EventBus, Kind
+from clawnet.metrics import CHAT_FIRST_REPLY_SECONDS, CHAT_TURN_SECONDS
 from clawnet.models import Bot, ChatTurn, utcnow
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ class Turn:
     error: str = ""
     updates: asyncio.Queue[tuple[str, str]] = field(default_factory=asyncio.Queue)
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    started: float = field(default_factory=time.monotonic)  # for the latency histograms
 
     @property
     def finished(self) -> bool:
@@ -164,6 +167,8 @@ class ChatRouter:
         state = payload.get("state")
         message = payload.get("message") or {}
         if state == "delta":
+            if turn.status is not TurnStatus.STREAMING:
+                CHAT_FIRST_REPLY_SECONDS.observe(time.monotonic() - turn.started)
             turn.text = message_text(message) or (turn.text + str(payload.get("deltaText") or ""))
             turn.status = TurnStatus.STREAMING
             turn.updates.put_nowait(("delta", turn.text))
@@ -179,6 +184,8 @@ class ChatRouter:
                 bot_id=turn.bot_id,
             )
         elif state == "final":
+            if turn.status is not TurnStatus.STREAMING:  # answered in one piece
+                CHAT_FIRST_REPLY_SECONDS.observe(time.monotonic() - turn.started)
             turn.text = message_text(message) or turn.text
             self._finish(turn, TurnStatus.DONE, "")
         elif state in ("error", "aborted"):
@@ -196,6 +203,7 @@ class ChatRouter:
         if turn.finished:
             return
         turn.status, turn.error = status, error
+        CHAT_TURN_SECONDS.labels(outcome=status.value).observe(time.monotonic() - turn.started)
         for key in (turn.idempotency_key, turn.run_id):
             self._by_key.pop(key, None)
         if status is TurnStatus.DONE:

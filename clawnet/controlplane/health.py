@@ -36,8 +36,10 @@ from clawnet.controlplane.status import StatusBook
 from clawnet.controlplane.supervisor import Supervisor, core_ready, rotate_if_large
 from clawnet.enums import GatewayKind, GatewayStatus
 from clawnet.events import EventBus, Kind
-from clawnet.models import Gateway, GatewayMetric, LoginTicket, utcnow
+from clawnet.models import Gateway, GatewayMetric, LoginTicket, prune_status_changes, utcnow
 from clawnet.settings import Settings
+
+STATUS_CHANGES_KEEP_DAYS = 60  # uptime shows 30 days
 
 log = logging.getLogger(__name__)
 
@@ -360,5 +362,6 @@ class HealthMonitor:
         def prune(s: Session) -> None:
             s.exec(delete(GatewayMetric).where(col(GatewayMetric.at) < cutoff))
             s.exec(delete(LoginTicket).where(col(LoginTicket.expires_at) < utcnow() - timedelta(hours=1)))
+            prune_status_changes(s, utcnow() - timedelta(days=STATUS_CHANGES_KEEP_DAYS))
 
         await self.db.run(prune)

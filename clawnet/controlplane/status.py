@@ -13,9 +13,9 @@ import asyncio
 from sqlmodel import Session, col, select
 
 from clawnet.controlplane.db_runner import DbRunner
-from clawnet.enums import BotStatus, GatewayStatus
+from clawnet.enums import BotStatus, DesiredStatus, GatewayStatus
 from clawnet.events import EventBus, Kind
-from clawnet.models import Bot, Gateway, utcnow
+from clawnet.models import Bot, Gateway, record_bot_status, utcnow
 
 ALIVE_EVERY_S = 20.0  # "last seen" is written at most this often per gateway
 
@@ -76,6 +76,8 @@ class StatusBook:
                     bot.updated_at = utcnow()
                     s.add(bot)
                     assert bot.id is not None
+                    wanted = bot.desired_status == DesiredStatus.RUNNING.value
+                    record_bot_status(s, bot.id, status.value, wanted)  # for uptime
                     changed.append((bot.id, bot.gateway_id))
             return changed
 

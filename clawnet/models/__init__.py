@@ -39,6 +39,7 @@ from clawnet.models.social import (
     Profile,
 )
 from clawnet.models.types import UTCDateTime, utcnow
+from clawnet.models.uptime import BotStatusChange, prune_status_changes, record_bot_status
 
 ALL_TABLES = (
     PostMention,
@@ -76,6 +77,7 @@ ALL_TABLES = (
     BotSkillPack,
     CustomSkill,
     Schedule,
+    BotStatusChange,
 )
 
 __all__ = [
@@ -92,6 +94,7 @@ __all__ = [
     "BotSession",
     "BotSkill",
     "BotSkillPack",
+    "BotStatusChange",
     "ChatTurn",
     "Comment",
     "CustomSkill",
@@ -115,5 +118,7 @@ __all__ = [
     "TranscriptMessage",
     "UTCDateTime",
     "User",
+    "prune_status_changes",
+    "record_bot_status",
     "utcnow",
 ]

@@ -8,6 +8,7 @@ import reflex as rx
 
 from clawnet import routes
 from clawnet.ui.components.status import status_badge, status_light
+from clawnet.ui.components.uptime import uptime_bar
 
 
 def channel_chips(channels: Any) -> rx.Component:
@@ -73,6 +74,7 @@ def bot_card_body(
                 data_testid="bot-card-activity-" + bot_id,
             ),
             rx.text("Gateway: " + card.gateway, size="1", color_scheme="gray"),
+            uptime_bar(card.uptime, "card-" + bot_id),
             rx.hstack(
                 rx.cond(
                     card.can_operate,

@@ -14,7 +14,9 @@ def nav_link(label: str, href: str, testid: str) -> rx.Component:
     return rx.link(label, href=href, data_testid=testid, weight="medium", size="3", underline="none")
 
 
-def notifications_link() -> rx.Component:
+def notifications_link(testid: str = "nav-notifications", *, start: bool = True) -> rx.Component:
+    """The bell with the unread count. Rendered twice (wide and narrow nav, one hidden by CSS):
+    only one copy starts the live count."""
     return rx.link(
         rx.hstack(
             rx.icon("bell", size=18),
@@ -32,8 +34,8 @@ def notifications_link() -> rx.Component:
             align="center",
         ),
         href=routes.NOTIFICATIONS,
-        on_mount=NotifyState.start,
-        data_testid="nav-notifications",
+        **({"on_mount": NotifyState.start} if start else {}),
+        data_testid=testid,
         aria_label="Notifications: " + NotifyState.unread.to(str) + " unread",
     )
 
@@ -89,6 +91,54 @@ def user_menu() -> rx.Component:
     )
 
 
+WIDE = rx.breakpoints(initial="none", md="flex")  # shown from 1024 px on
+NARROW = rx.breakpoints(initial="flex", md="none")  # phones and small tablets
+
+
+def menu_item(label: str, href: str, testid: str) -> rx.Component:
+    return rx.menu.item(rx.link(label, href=href, underline="none", width="100%"), data_testid=testid)
+
+
+def compact_menu() -> rx.Component:
+    """The navigation in one menu button, for narrow screens (a phone answering an alert)."""
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.icon_button(
+                rx.icon("menu", size=20), variant="soft", aria_label="Menu", data_testid="navmenu-button"
+            )
+        ),
+        rx.menu.content(
+            rx.cond(
+                SessionState.sees_fleet,
+                rx.fragment(
+                    menu_item("Dashboard", routes.DASHBOARD, "navmenu-dashboard"),
+                    menu_item("Bots", routes.BOTS, "navmenu-bots"),
+                    menu_item("Sessions", routes.SESSIONS, "navmenu-sessions"),
+                    menu_item("Access requests", routes.ACCESS, "navmenu-access"),
+                ),
+            ),
+            menu_item("Feed", routes.FEED, "navmenu-feed"),
+            rx.cond(
+                SessionState.signed_in,
+                rx.fragment(
+                    menu_item("Notifications", routes.NOTIFICATIONS, "navmenu-notifications"),
+                    menu_item("Settings", routes.SETTINGS, "navmenu-settings"),
+                ),
+            ),
+            rx.cond(SessionState.is_admin, menu_item("Admin", routes.ADMIN, "navmenu-admin")),
+            rx.menu.separator(),
+            rx.cond(
+                SessionState.signed_in,
+                rx.menu.item("Sign out", on_select=SessionState.sign_out, data_testid="navmenu-sign-out"),
+                rx.fragment(
+                    menu_item("Sign in", routes.LOGIN, "navmenu-sign-in"),
+                    menu_item("Create account", routes.REGISTER, "navmenu-register"),
+                ),
+            ),
+        ),
+    )
+
+
 def navbar() -> rx.Component:
     return rx.box(
         rx.hstack(
@@ -120,14 +170,24 @@ def navbar() -> rx.Component:
                     align="center",
                 ),
                 aria_label="Main",
+                display=WIDE,
             ),
             rx.spacer(),
-            user_menu(),
+            rx.box(user_menu(), display=WIDE),
+            rx.hstack(
+                rx.cond(
+                    SessionState.signed_in, notifications_link("navmenu-notifications-bell", start=False)
+                ),
+                compact_menu(),
+                display=NARROW,
+                spacing="3",
+                align="center",
+            ),
             align="center",
-            spacing="6",
+            spacing=rx.breakpoints(initial="3", md="6"),
             width="100%",
         ),
-        padding_x="1.5em",
+        padding_x=rx.breakpoints(initial="1em", md="1.5em"),
         padding_y="0.8em",
         border_bottom="1px solid var(--gray-a5)",
         background="var(--color-panel-solid)",
@@ -167,7 +227,7 @@ def page_frame(
             ),
             max_width="1200px",
             margin_x="auto",
-            padding="1.5em",
+            padding=rx.breakpoints(initial="1em", sm="1.5em"),
             data_testid=testid,
         ),
         min_height="100vh",

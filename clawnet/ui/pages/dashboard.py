@@ -242,7 +242,7 @@ def summary_item(label: str, key: str, color: str) -> rx.Component:
         ),
         data_testid=f"fleet-summary-{key}",
         aria_label=label,
-        min_width="7em",
+        min_width=rx.breakpoints(initial="5.5em", sm="7em"),
     )
 
 
@@ -283,7 +283,7 @@ def dashboard_page() -> rx.Component:
                 on_change=DashboardState.set_search,
                 aria_label="Search bots",
                 data_testid="dashboard-search",
-                width="22em",
+                width=rx.breakpoints(initial="100%", sm="22em"),
             ),
             native_select(
                 "Filter by status",

@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 import reflex as rx
 
 from clawnet import runtime
-from clawnet.bots.views import DayFigures, MemoryPoint
+from clawnet.bots.views import BotUptime, DayFigures, MemoryPoint
 from clawnet.events import FleetEvent, Kind
 from clawnet.security.permissions import Principal
 from clawnet.ui.components.status import status_badge
+from clawnet.ui.components.uptime import uptime_bar
 from clawnet.ui.pages.bot_detail.state import BotDetailState, part
 from clawnet.ui.pages.bot_detail.widgets import bar_chart, rows, stat
 from clawnet.ui.typed import Field, field
@@ -25,13 +26,17 @@ ACTIVITY_EVENTS = frozenset({Kind.SESSION_MESSAGE, Kind.CHAT_FINAL, Kind.CHAT_FA
 class BotOverviewState(BotDetailState):
     days: Field[list[DayFigures]] = field(default_factory=list)
     memory: Field[list[MemoryPoint]] = field(default_factory=list)
+    uptime: Field[BotUptime] = field(default_factory=BotUptime)
 
     async def _load_part(self, actor: Principal | None) -> None:
         bots = runtime.bots()
         self.days = await bots.analytics(actor, bot_id=self.current_bot)
         self.memory = await bots.memory(actor, self.current_bot)
+        self.uptime = await bots.uptime(actor, self.current_bot)
 
     async def _follow_part(self, batch: list[FleetEvent], actor: Principal | None) -> None:
+        if any(e.kind in (Kind.BOT_STATUS, Kind.BOT_DESIRED) for e in batch):
+            self.uptime = await runtime.bots().uptime(actor, self.current_bot)
         if any(e.kind in ACTIVITY_EVENTS for e in batch):
             self.days = await runtime.bots().analytics(actor, bot_id=self.current_bot)
         points = [
@@ -91,6 +96,7 @@ def overview_tab() -> rx.Component:
             align="center",
             wrap="wrap",
         ),
+        uptime_bar(BotOverviewState.uptime, "bot"),
         rx.grid(
             bar_chart(BotOverviewState.days, "messages", "Messages", "iris", "chart-messages"),
             memory_chart(),
