@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, and_, col, not_, or_, select
 
 from clawnet.bots.access_views import stamp, until
 from clawnet.enums import ApprovalDecision, ApprovalKind, ApprovalState
@@ -48,15 +49,16 @@ def _visible(session: Session, actor: Principal | None) -> set[int] | None:
     return accessible_bot_ids(session, actor)
 
 
-def _query(session: Session, actor: Principal | None, pending: bool, now: datetime):  # type: ignore[no-untyped-def]
+def _query(session: Session, actor: Principal | None, pending: bool, now: datetime) -> Any:
     allowed = _visible(session, actor)
     if allowed is not None and not allowed:
         return None
     query = select(ApprovalRequest, Bot.name).outerjoin(Bot, col(Bot.id) == col(ApprovalRequest.bot_id))
-    live = (ApprovalRequest.state == ApprovalState.PENDING) & or_(
-        col(ApprovalRequest.expires_at).is_(None), col(ApprovalRequest.expires_at) > now
+    live = and_(
+        col(ApprovalRequest.state) == ApprovalState.PENDING,
+        or_(col(ApprovalRequest.expires_at).is_(None), col(ApprovalRequest.expires_at) > now),
     )
-    query = query.where(live) if pending else query.where(~live)
+    query = query.where(live) if pending else query.where(not_(live))
     if allowed is not None:  # approvals of agents no bot owns are for admins only
         query = query.where(col(ApprovalRequest.bot_id).in_(allowed))
     return query

@@ -49,7 +49,10 @@ def record_asked(
             ApprovalRequest.gateway_id == gateway_id, ApprovalRequest.approval_id == asked.approval_id
         )
     ).first() or ApprovalRequest(
-        gateway_id=gateway_id, approval_id=asked.approval_id, requested_at=asked.requested_at
+        gateway_id=gateway_id,
+        approval_id=asked.approval_id,
+        kind=asked.kind.value,
+        requested_at=asked.requested_at,
     )
     row.bot_id = bot_id
     row.kind = asked.kind.value
@@ -142,14 +145,23 @@ class ApprovalSync:
 
     def on_event(self, link: GatewayLink, name: str, payload: dict[str, object]) -> None:
         parsed = parse_event(name, dict(payload))
+        gateway_id = link.gateway_id
         if isinstance(parsed, ApprovalAsked):
-            bot_id = link.bot_of(parsed.agent_id) if parsed.agent_id else None
-            future = self.db.submit(lambda s: record_asked(s, link.gateway_id, bot_id, parsed))
+            asked = parsed
+            bot_id = link.bot_of(asked.agent_id) if asked.agent_id else None
+
+            def write(s: Session) -> ApprovalRequest | None:
+                return record_asked(s, gateway_id, bot_id, asked)
+
         elif isinstance(parsed, ApprovalDecided):
-            future = self.db.submit(lambda s: record_decided(s, link.gateway_id, parsed))
+            decided = parsed
+
+            def write(s: Session) -> ApprovalRequest | None:
+                return record_decided(s, gateway_id, decided)
+
         else:
             return
-        self.tasks.spawn(self._after(future), f"approval-{link.gateway_id}")
+        self.tasks.spawn(self._after(self.db.submit(write)), f"approval-{gateway_id}")
 
     async def _after(self, future: asyncio.Future[ApprovalRequest | None]) -> None:
         row = await future

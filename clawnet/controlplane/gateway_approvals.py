@@ -114,7 +114,8 @@ def parse_event(
     approval_id = _text(payload.get("id"), 200)
     if not approval_id:
         return None
-    request = payload.get("request") if isinstance(payload.get("request"), dict) else {}
+    raw = payload.get("request")
+    request: dict[str, Any] = raw if isinstance(raw, dict) else {}
     if name in RESOLVED_EVENTS:
         return ApprovalDecided(
             kind=RESOLVED_EVENTS[name],

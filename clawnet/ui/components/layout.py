@@ -6,6 +6,7 @@ import reflex as rx
 
 from clawnet import routes
 from clawnet.ui.access_count import AccessCountState
+from clawnet.ui.inbox_count import InboxCountState
 from clawnet.ui.notify import NotifyState
 from clawnet.ui.session import SessionState
 
@@ -66,6 +67,32 @@ def access_link() -> rx.Component:
     )
 
 
+def inbox_link() -> rx.Component:
+    """The inbox: approvals and access requests waiting on the person (live count)."""
+    return rx.link(
+        rx.hstack(
+            rx.text("Inbox", weight="medium", size="3"),
+            rx.cond(
+                InboxCountState.pending > 0,
+                rx.badge(
+                    InboxCountState.pending,
+                    color_scheme="orange",
+                    variant="solid",
+                    radius="full",
+                    data_testid="nav-inbox-count",
+                ),
+            ),
+            spacing="1",
+            align="center",
+        ),
+        href=routes.INBOX,
+        underline="none",
+        on_mount=InboxCountState.start,
+        data_testid="nav-inbox",
+        aria_label="Inbox: " + InboxCountState.pending.to(str) + " waiting",
+    )
+
+
 def user_menu() -> rx.Component:
     return rx.cond(
         SessionState.signed_in,
@@ -81,6 +108,7 @@ def user_menu() -> rx.Component:
             ),
             spacing="3",
             align="center",
+            wrap="wrap",
         ),
         rx.hstack(
             nav_link("Sign in", routes.LOGIN, "nav-sign-in"),
@@ -158,8 +186,10 @@ def navbar() -> rx.Component:
                             nav_link("Dashboard", routes.DASHBOARD, "nav-dashboard"),
                             nav_link("Bots", routes.BOTS, "nav-bots"),
                             nav_link("Sessions", routes.SESSIONS, "nav-sessions"),
+                            inbox_link(),
                             access_link(),
                             spacing="5",
+                            wrap="wrap",
                         ),
                     ),
                     nav_link("Feed", routes.FEED, "nav-feed"),
@@ -168,6 +198,7 @@ def navbar() -> rx.Component:
                     rx.cond(SessionState.is_admin, nav_link("Admin", routes.ADMIN, "nav-admin")),
                     spacing="5",
                     align="center",
+                    wrap="wrap",
                 ),
                 aria_label="Main",
                 display=WIDE,
@@ -186,6 +217,7 @@ def navbar() -> rx.Component:
             align="center",
             spacing=rx.breakpoints(initial="3", md="6"),
             width="100%",
+            wrap="wrap",
         ),
         padding_x=rx.breakpoints(initial="1em", md="1.5em"),
         padding_y="0.8em",
