@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from datetime import UTC, datetime
 
@@ -111,6 +112,32 @@ def expire_due(
     return rows
 
 
+def catch_up(
+    session: Session, gateway_id: int, kind: ApprovalKind, asked: list[tuple[ApprovalAsked, int | None]]
+) -> list[ApprovalRequest]:
+    """Record what a gateway still waits on (of one kind) and expire the pending rows it does not."""
+    changed = [record_asked(session, gateway_id, bot_id, a) for a, bot_id in asked]
+    ids = {a.approval_id for a, _ in asked}
+    rows = session.exec(
+        select(ApprovalRequest).where(
+            ApprovalRequest.gateway_id == gateway_id,
+            ApprovalRequest.kind == kind.value,
+            ApprovalRequest.state == ApprovalState.PENDING,
+        )
+    ).all()
+    for row in rows:
+        if row.approval_id not in ids:
+            _expire(session, row, utcnow())
+            changed.append(row)
+    return changed
+
+
+def _catch_up_of(
+    gateway_id: int, kind: ApprovalKind, asked: list[tuple[ApprovalAsked, int | None]], session: Session
+) -> list[ApprovalRequest]:
+    return catch_up(session, gateway_id, kind, asked)
+
+
 def _expire(session: Session, row: ApprovalRequest, moment: datetime) -> None:
     row.state = ApprovalState.EXPIRED.value
     row.resolved_at = moment
@@ -169,30 +196,22 @@ class ApprovalSync:
             self._publish(row)
 
     async def on_connected(self, link: GatewayLink) -> None:
-        """Pending rows the reconnected gateway no longer waits on (answered or lost while
-        ClawNet was away, or its process restarted) are closed as expired."""
-        waiting: set[str] = set()
-        try:
-            for kind in ApprovalKind:
-                waiting |= await ApprovalsApi(link.api).pending_ids(kind)
-        except GatewayError as exc:
-            log.info("gateway %s: approval list unavailable: %s", link.gateway_id, exc)
-            return
-
-        def close(session: Session) -> list[ApprovalRequest]:
-            rows = session.exec(
-                select(ApprovalRequest).where(
-                    ApprovalRequest.gateway_id == link.gateway_id,
-                    ApprovalRequest.state == ApprovalState.PENDING,
-                )
-            )
-            gone = [r for r in rows if r.approval_id not in waiting]
-            for row in gone:
-                _expire(session, row, utcnow())
-            return gone
-
-        for row in await self.db.run(close):
-            self._publish(row)
+        """Catch up with a (re)connected gateway: requests raised while ClawNet was away are
+        recorded, and pending rows it no longer waits on (answered or lost meanwhile, or its
+        process restarted) are closed as expired."""
+        gateway_id = link.gateway_id
+        for kind in ApprovalKind:
+            try:
+                waiting = await ApprovalsApi(link.api).pending(kind)
+            except GatewayError as exc:
+                log.info("gateway %s: %s approvals not listed: %s", gateway_id, kind.value, exc)
+                continue
+            if waiting is None:
+                continue
+            asked = [(a, link.bot_of(a.agent_id) if a.agent_id else None) for a in waiting]
+            rows = await self.db.run(functools.partial(_catch_up_of, gateway_id, kind, asked))
+            for row in rows:
+                self._publish(row)
 
     async def sweep(self) -> int:
         rows = await self.db.run(expire_due)

@@ -168,8 +168,13 @@ class ApprovalsApi:
             RESOLVE_METHODS[ApprovalKind(kind)], {"id": approval_id, "decision": decision.value}, timeout=30
         )
 
-    async def pending_ids(self, kind: ApprovalKind) -> set[str]:
-        """The ids the gateway still waits on (to notice requests that ended while ClawNet was away)."""
-        answer = await self.caller.call(LIST_METHODS[ApprovalKind(kind)], {}, timeout=30)
-        rows = answer if isinstance(answer, list) else (answer or {}).get("approvals") or []
-        return {str(r.get("id")) for r in rows if isinstance(r, dict) and r.get("id")}
+    async def pending(self, kind: ApprovalKind) -> list[ApprovalAsked] | None:
+        """What the gateway still waits on (`<kind>.approval.list` answers the same records the
+        requested events carry), or None when the answer has an unknown shape."""
+        kind = ApprovalKind(kind)
+        answer = await self.caller.call(LIST_METHODS[kind], {}, timeout=30)
+        if not isinstance(answer, list):
+            return None
+        event = f"{kind.value}.approval.requested"
+        found = [parse_event(event, row) for row in answer if isinstance(row, dict)]
+        return [a for a in found if isinstance(a, ApprovalAsked)]

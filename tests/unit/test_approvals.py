@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from clawnet.bots.service import BotsService
-from clawnet.controlplane.approvals import expire_due, record_asked, record_decided
+from clawnet.controlplane.approvals import catch_up, expire_due, record_asked, record_decided
 from clawnet.controlplane.echo_llm import FakeLLM, plan_reply, tool_result
 from clawnet.controlplane.gateway_api import GatewayApi
 from clawnet.controlplane.gateway_approvals import ApprovalAsked, ApprovalDecided, parse_event
@@ -271,3 +271,21 @@ async def test_the_tool_call_is_streamed_in_pieces():
     assert calls[0]["function"]["name"] == "exec" and calls[0]["id"]
     assert json.loads("".join(c["function"]["arguments"] for c in calls)) == {"command": "touch x"}
     assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
+
+
+def test_another_web_worker_may_ask_the_control_plane_to_answer():
+    from clawnet.controlplane.remote import REMOTE_METHODS
+
+    assert {"exec.approval.resolve", "plugin.approval.resolve"} <= REMOTE_METHODS
+
+
+def test_a_reconnected_gateway_is_caught_up_with(session):
+    gateway = Gateway(name="gw", token_enc="x")
+    session.add(gateway)
+    session.flush()
+    lost = parse_event("exec.approval.requested", exec_event("lost"))
+    missed = parse_event("exec.approval.requested", exec_event("missed"))
+    assert isinstance(lost, ApprovalAsked) and isinstance(missed, ApprovalAsked)
+    record_asked(session, gateway.id, None, lost)
+    changed = catch_up(session, gateway.id, ApprovalKind.EXEC, [(missed, None)])
+    assert {(r.approval_id, r.state) for r in changed} == {("missed", "pending"), ("lost", "expired")}
