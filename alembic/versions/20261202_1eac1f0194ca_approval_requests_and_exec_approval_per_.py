@@ -1,7 +1,7 @@
 """approval requests and exec approval per bot
 
 Revision ID: 1eac1f0194ca
-Revises: 00ca6608ac00
+Revises: d41e7a9c3b15
 Create Date: 2026-12-02 09:51:12.875686
 """
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import clawnet.models.types
 
 
 revision: str = '1eac1f0194ca'
-down_revision: str | Sequence[str] | None = '00ca6608ac00'
+down_revision: str | Sequence[str] | None = 'd41e7a9c3b15'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

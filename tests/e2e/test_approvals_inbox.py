@@ -57,7 +57,8 @@ def test_an_exec_approval_arrives_live_on_a_phone_and_approving_runs_it(server, 
 
         phone = phone_ctx.new_page()
         sign_in(phone, server.url, OWNER)
-        phone.get_by_test_id("nav-inbox").click()
+        phone.get_by_test_id("navmenu-button").click()  # a phone gets the compact menu
+        phone.get_by_test_id("navmenu-inbox").click()
         expect(phone.get_by_test_id("inbox-page")).to_be_visible()
         expect(phone.get_by_test_id("inbox-approvals-empty")).to_be_visible()
         expect(phone.get_by_test_id("inbox-access-count")).to_have_text("Access requests: 0")
@@ -76,7 +77,7 @@ def test_an_exec_approval_arrives_live_on_a_phone_and_approving_runs_it(server, 
         expect(card).to_contain_text(f"touch {target}")
         expect(card).to_contain_text("Runner")
         expect(card).to_contain_text("expires in")
-        expect(phone.get_by_test_id("nav-inbox-count")).to_have_text("1")
+        expect(phone.get_by_test_id("navmenu-inbox-count")).to_have_text("1")
         expect(phone.get_by_test_id("inbox-approvals-count")).to_have_text("Approvals: 1")
         assert not overflows(phone), "the approval makes the inbox scroll sideways"
         approve = card.get_by_role("button", name=f"Approve once: touch {target}")
@@ -88,7 +89,7 @@ def test_an_exec_approval_arrives_live_on_a_phone_and_approving_runs_it(server, 
         approve.click()
         expect(card).to_have_count(0)
         expect(phone.get_by_test_id("inbox-approvals-empty")).to_be_visible()
-        expect(phone.get_by_test_id("nav-inbox-count")).to_have_count(0)
+        expect(phone.get_by_test_id("navmenu-inbox-count")).to_have_count(0)
         phone.get_by_test_id("approval-history-toggle").click()
         expect(phone.locator("[data-testid^='approval-outcome-']")).to_contain_text("approved once by")
         expect(page.get_by_test_id("chat-reply").last).to_contain_text("Tool result", timeout=120_000)

@@ -93,6 +93,26 @@ def inbox_link() -> rx.Component:
     )
 
 
+def inbox_count_link(testid: str) -> rx.Component:
+    """On narrow screens: the inbox's count beside the menu button (only when something waits;
+    the wide nav's inbox link keeps the count live, both copies read the same state)."""
+    return rx.cond(
+        InboxCountState.pending > 0,
+        rx.link(
+            rx.badge(
+                rx.icon("inbox", size=14),
+                InboxCountState.pending,
+                color_scheme="orange",
+                variant="solid",
+                radius="full",
+            ),
+            href=routes.INBOX,
+            data_testid=testid,
+            aria_label="Inbox: " + InboxCountState.pending.to(str) + " waiting",
+        ),
+    )
+
+
 def user_menu() -> rx.Component:
     return rx.cond(
         SessionState.signed_in,
@@ -108,7 +128,6 @@ def user_menu() -> rx.Component:
             ),
             spacing="3",
             align="center",
-            wrap="wrap",
         ),
         rx.hstack(
             nav_link("Sign in", routes.LOGIN, "nav-sign-in"),
@@ -142,6 +161,7 @@ def compact_menu() -> rx.Component:
                     menu_item("Dashboard", routes.DASHBOARD, "navmenu-dashboard"),
                     menu_item("Bots", routes.BOTS, "navmenu-bots"),
                     menu_item("Sessions", routes.SESSIONS, "navmenu-sessions"),
+                    menu_item("Inbox", routes.INBOX, "navmenu-inbox"),
                     menu_item("Access requests", routes.ACCESS, "navmenu-access"),
                 ),
             ),
@@ -189,7 +209,6 @@ def navbar() -> rx.Component:
                             inbox_link(),
                             access_link(),
                             spacing="5",
-                            wrap="wrap",
                         ),
                     ),
                     nav_link("Feed", routes.FEED, "nav-feed"),
@@ -198,7 +217,6 @@ def navbar() -> rx.Component:
                     rx.cond(SessionState.is_admin, nav_link("Admin", routes.ADMIN, "nav-admin")),
                     spacing="5",
                     align="center",
-                    wrap="wrap",
                 ),
                 aria_label="Main",
                 display=WIDE,
@@ -206,6 +224,7 @@ def navbar() -> rx.Component:
             rx.spacer(),
             rx.box(user_menu(), display=WIDE),
             rx.hstack(
+                rx.cond(SessionState.sees_fleet, inbox_count_link("navmenu-inbox-count")),
                 rx.cond(
                     SessionState.signed_in, notifications_link("navmenu-notifications-bell", start=False)
                 ),
@@ -217,7 +236,6 @@ def navbar() -> rx.Component:
             align="center",
             spacing=rx.breakpoints(initial="3", md="6"),
             width="100%",
-            wrap="wrap",
         ),
         padding_x=rx.breakpoints(initial="1em", md="1.5em"),
         padding_y="0.8em",
