@@ -7,6 +7,7 @@ makes the command run and the bot's turn finish with the command's result."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from tests.support.server import running_clawnet
 pytestmark = pytest.mark.e2e
 OWNER = "runner-owner@example.com"
 PHONE = {"width": 390, "height": 844}
+SCREENSHOTS = os.environ.get("CLAWNET_SCREENSHOTS", "")
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +87,8 @@ def test_an_exec_approval_arrives_live_on_a_phone_and_approving_runs_it(server, 
         box = approve.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
         assert not target.exists()
+        if SCREENSHOTS:
+            phone.screenshot(path=str(Path(SCREENSHOTS) / "inbox-phone-approval.png"), full_page=True)
 
         approve.click()
         expect(card).to_have_count(0)
