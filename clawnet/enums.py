@@ -113,3 +113,25 @@ class NotificationKind(StrEnum):
     REPLY = "reply"
     FOLLOW = "follow"
     MENTION = "mention"
+
+
+class ApprovalKind(StrEnum):
+    """What a gateway asks approval for (OpenClaw's `<kind>.approval.requested`)."""
+
+    EXEC = "exec"
+    PLUGIN = "plugin"
+
+
+class ApprovalState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    EXPIRED = "expired"
+
+
+class ApprovalDecision(StrEnum):
+    """OpenClaw's decisions (`exec.approval.resolve` / `plugin.approval.resolve`)."""
+
+    ALLOW_ONCE = "allow-once"
+    ALLOW_ALWAYS = "allow-always"
+    DENY = "deny"

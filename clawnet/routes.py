@@ -42,6 +42,7 @@ SESSIONS = "/sessions"
 FEED = "/feed"
 NOTIFICATIONS = "/notifications"
 ACCESS = "/access"  # pending DM access requests of every bot the person may see
+INBOX = "/inbox"  # everything waiting on the person: exec/plugin approvals and access requests
 PROFILE = "/u/[handle]"
 POST_DETAIL = "/posts/[post_id]"
 SETTINGS = "/settings"

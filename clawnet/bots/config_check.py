@@ -36,6 +36,7 @@ def agent_spec_of(inp: BotInput, provider: ModelProvider | None) -> oc.AgentSpec
         tools_profile=inp.tools_profile,
         tools_allow=tuple(inp.tools_allow),
         tools_deny=tuple(inp.tools_deny),
+        exec_approval=inp.exec_approval,
         channels=tuple(
             oc.ChannelSpec(
                 ChannelType(c.type),

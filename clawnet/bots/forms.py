@@ -66,6 +66,7 @@ class BotInput:
     tools_profile: str = "messaging"
     tools_allow: list[str] = field(default_factory=list)
     tools_deny: list[str] = field(default_factory=list)
+    exec_approval: bool = False  # the exec tool asks a person (the approvals inbox) first
     channels: list[ChannelInput] = field(default_factory=list)
     bindings: list[BindingInput] = field(default_factory=list)
     start: bool = True
@@ -104,6 +105,7 @@ class BotForm:
     reset_idle_minutes: str = "120"
     tools_profile: str = "messaging"
     tools_allow: list[str] = field(default_factory=list)
+    exec_approval: bool = False
     placement: str = Placement.POOLED.value
 
     @classmethod
@@ -169,6 +171,7 @@ class BotForm:
             reset_idle_minutes=_int(self.reset_idle_minutes, 0),
             tools_profile=self.tools_profile,
             tools_allow=list(self.tools_allow),
+            exec_approval=bool(self.exec_approval),
             channels=[self.channel_input(c, channel_creds(creds, c)) for c in self.channels],
         )
 
@@ -197,6 +200,7 @@ def form_of(inp: BotInput) -> BotForm:
         reset_idle_minutes=str(inp.reset_idle_minutes),
         tools_profile=inp.tools_profile,
         tools_allow=list(inp.tools_allow),
+        exec_approval=inp.exec_approval,
         placement=inp.placement,
     )
 
@@ -221,6 +225,7 @@ _SIMPLE = {
     "reset_mode": "reset_mode",
     "tools_profile": "tools_profile",
     "tools_allow": "tools_allow",
+    "exec_approval": "exec_approval",
     "placement": "placement",
 }
 _CHANNEL_FIELDS = {

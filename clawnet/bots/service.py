@@ -3,7 +3,7 @@
 It is assembled from parts, one module each: `lifecycle` (create, edit, start, stop, restart,
 delete), `operations` (chat, channel actions, logs), `reads` (what the pages show), `editing`
 (the setup wizard's form, checks and drafts), `admin` (providers, gateways, import/export),
-`access` (DM access requests and approved senders), `routing` (routing rules and groups),
+`access` (DM access requests and approved senders), `approvals` (exec and plugin approvals), `routing` (routing rules and groups),
 `session_ops` (new, rename, reset, compact, delete, abort, reply as the operator),
 `session_reads` (session lists, transcripts and response times, a page at a time),
 `skills` (skills, custom skills and skill packs) and `schedules` (cron jobs).
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from clawnet.bots.access import Access
 from clawnet.bots.admin import Admin
+from clawnet.bots.approvals import Approvals
 from clawnet.bots.editing import Editing
 from clawnet.bots.lifecycle import Lifecycle
 from clawnet.bots.operations import Operations
@@ -39,6 +40,7 @@ class BotsService(
     Editing,
     Admin,
     Access,
+    Approvals,
     Routing,
     SessionOps,
     Skills,

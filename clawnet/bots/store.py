@@ -46,6 +46,7 @@ def apply_input(bot: Bot, inp: BotInput) -> None:
     bot.tools_profile = inp.tools_profile
     bot.tools_allow = [t.strip() for t in inp.tools_allow if t.strip()]
     bot.tools_deny = [t.strip() for t in inp.tools_deny if t.strip()]
+    bot.exec_approval = bool(inp.exec_approval)
     bot.updated_at = utcnow()
 
 
@@ -149,6 +150,7 @@ def stored_input(session: Session, bot: Bot) -> BotInput:
         tools_profile=bot.tools_profile,
         tools_allow=list(bot.tools_allow),
         tools_deny=list(bot.tools_deny),
+        exec_approval=bool(bot.exec_approval),
         channels=[
             ChannelInput(
                 type=c.type,

@@ -19,10 +19,12 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from clawnet.controlplane.approvals import ApprovalSync
 from clawnet.controlplane.channels import sync_channels
 from clawnet.controlplane.chat import ChatRouter, fail_unfinished_turns
 from clawnet.controlplane.db_runner import DbRunner
 from clawnet.controlplane.echo_llm import FakeLLM
+from clawnet.controlplane.gateway_approvals import EVENTS as APPROVAL_EVENTS
 from clawnet.controlplane.health import (
     HealthDeps,
     HealthIntervals,
@@ -124,6 +126,7 @@ class FleetController:
             )
         )
         self.access = AccessRequestSync(settings, self.bus, self.links)
+        self.approvals = ApprovalSync(self.db, self.bus, self.tasks)
         self.remote = RemoteRequests(
             self.bus,
             self.chats,
@@ -152,6 +155,7 @@ class FleetController:
         self.health.start()
         self.log_tails.start()
         self.access.start()
+        self.approvals.start()
         self._loops = [
             asyncio.create_task(self._reconcile_loop(), name="fleet-reconcile"),
             asyncio.create_task(
@@ -185,6 +189,7 @@ class FleetController:
                 await task
         await self._guarded("stopping log tails", self.log_tails.stop())
         await self._guarded("stopping the access request poll", self.access.stop())
+        await self._guarded("stopping the approval expiry sweep", self.approvals.stop())
         for gateway_id in self.links.ids():
             await self._guarded("closing gateway connections", self.links.drop(gateway_id))
         if self.echo_llm is not None:
@@ -232,6 +237,8 @@ class FleetController:
             )
         elif name == "cron":
             self.schedules.on_event(link.gateway_id, payload)
+        elif name in APPROVAL_EVENTS:
+            self.approvals.on_event(link, name, payload)
         elif name in ("tick", "health"):
             self.status.note_alive(link.gateway_id)
 
@@ -246,6 +253,7 @@ class FleetController:
         self.tasks.spawn(self.sessions.backfill(link), f"backfill-{link.gateway_id}")
         self.tasks.spawn(self._settle_channels(link), f"channels-{link.gateway_id}")
         self.schedules.request(link.gateway_id)
+        self.tasks.spawn(self.approvals.on_connected(link), f"approvals-{link.gateway_id}")
 
     async def _settle_channels(self, link: GatewayLink) -> None:
         """Once channels had time to connect, record their status and start any that the

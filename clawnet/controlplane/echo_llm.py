@@ -8,6 +8,8 @@ Tests can steer a reply from the message itself:
 - a line `REPLY WITH: <text>` makes the reply exactly `<text>`;
 - a line `DELAY MS: <n>` waits n milliseconds before answering;
 - a line `FAIL WITH: <status>` answers with that HTTP error;
+- a line `TOOL CALL: <tool> <json arguments>` answers with an OpenAI tool call of that tool; the
+  follow-up request carrying the tool's result is answered `Tool result: <result>` in plain text;
 - `{agent}` in a reply is the name of the bot answering (from its workspace's AGENTS.md in the
   system prompt), so a test can tell which bot a message was routed to.
 """
@@ -24,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MODEL_ID = "echo-1"
-_DIRECTIVE = re.compile(r"^(REPLY WITH|DELAY MS|FAIL WITH):\s*(.*)$", re.MULTILINE)
+_DIRECTIVE = re.compile(r"^(REPLY WITH|DELAY MS|FAIL WITH|TOOL CALL):\s*(.*)$", re.MULTILINE)
+TOOL_RESULT_PREFIX = "Tool result: "
 # What OpenClaw wraps around a person's words: internal context blocks (sent as extra user
 # messages), a "[Sat 2026-11-21 10:21 UTC] " time stamp, and a "Runtime: ..." line.
 _INTERNAL = re.compile(r"<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>.*?<<<END_OPENCLAW_INTERNAL_CONTEXT>>>", re.S)
@@ -56,6 +59,18 @@ class Reply:
     text: str
     delay_s: float = 0.0
     fail_status: int | None = None
+    tool_call: tuple[str, str] | None = None  # (tool name, JSON arguments)
+
+
+def tool_result(body: dict[str, Any]) -> str | None:
+    """The text of the tool result when the request is the follow-up to a tool call, else None."""
+    for message in reversed(body.get("messages") or []):
+        if message.get("role") == "tool":
+            return _text_of(message.get("content")).strip()
+        text = _INTERNAL.sub("", _text_of(message.get("content"))).strip()
+        if message.get("role") != "user" or text:  # OpenClaw's context blocks come after it
+            return None
+    return None
 
 
 _AGENT_NAME = re.compile(r"You are (.{1,80}?), a bot run by ClawNet")
@@ -78,6 +93,9 @@ def plan_reply(user_text: str) -> Reply:
         return Reply("", delay, int(directives["FAIL WITH"] or 500))
     if "REPLY WITH" in directives:
         return Reply(directives["REPLY WITH"], delay)
+    if "TOOL CALL" in directives:
+        name, _, arguments = directives["TOOL CALL"].partition(" ")
+        return Reply("", delay, tool_call=(name.strip(), arguments.strip() or "{}"))
     said = _DIRECTIVE.sub("", user_text).strip()
     return Reply(f"Echo: {said or '(nothing)'}", delay)
 
@@ -184,7 +202,11 @@ class FakeLLM:
         ruled = next((text for needle, text in self.rules if needle in said), None)
         if ruled is not None and not _DIRECTIVE.match(ruled):
             ruled = f"REPLY WITH: {ruled}"
-        reply = plan_reply(ruled if ruled is not None else said)
+        result = tool_result(body)
+        if result is not None:
+            reply = Reply(TOOL_RESULT_PREFIX + (result[:500] or "(empty)"))
+        else:
+            reply = plan_reply(ruled if ruled is not None else said)
         if "{agent}" in reply.text:
             reply.text = reply.text.replace("{agent}", agent_name(body))
         if reply.delay_s:
@@ -196,6 +218,7 @@ class FakeLLM:
             return
         model = body.get("model") or MODEL_ID
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:12]}"
+        call_id = f"call_{uuid.uuid4().hex[:12]}"
         created = int(time.time())
         prompt_tokens = max(1, len(json.dumps(body.get("messages", []))) // 4)
         completion_tokens = max(1, len(reply.text) // 4)
@@ -216,8 +239,8 @@ class FakeLLM:
                     "choices": [
                         {
                             "index": 0,
-                            "message": {"role": "assistant", "content": reply.text},
-                            "finish_reason": "stop",
+                            "message": _message(reply, call_id),
+                            "finish_reason": "tool_calls" if reply.tool_call else "stop",
                         }
                     ],
                     "usage": usage,
@@ -242,6 +265,23 @@ class FakeLLM:
             return f"data: {json.dumps(payload)}\n\n".encode()
 
         writer.write(chunk({"role": "assistant", "content": ""}))
+        if reply.tool_call is not None:
+            name, arguments = reply.tool_call
+            head = {
+                "index": 0,
+                "id": call_id,
+                "type": "function",
+                "function": {"name": name, "arguments": ""},
+            }
+            writer.write(chunk({"tool_calls": [head]}))
+            half = len(arguments) // 2  # the arguments arrive in pieces, as real providers send them
+            for piece in (arguments[:half], arguments[half:]):
+                writer.write(chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}))
+                await writer.drain()
+            writer.write(chunk({}, "tool_calls", with_usage=True))
+            writer.write(b"data: [DONE]\n\n")
+            await writer.drain()
+            return
         words = re.findall(r"\S+\s*", reply.text) or [reply.text]
         for word in words:
             writer.write(chunk({"content": word}))
@@ -249,6 +289,14 @@ class FakeLLM:
         writer.write(chunk({}, "stop", with_usage=True))
         writer.write(b"data: [DONE]\n\n")
         await writer.drain()
+
+
+def _message(reply: Reply, call_id: str) -> dict[str, Any]:
+    if reply.tool_call is None:
+        return {"role": "assistant", "content": reply.text}
+    name, arguments = reply.tool_call
+    call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+    return {"role": "assistant", "content": None, "tool_calls": [call]}
 
 
 def main(port: int = 0, host: str = "127.0.0.1") -> None:

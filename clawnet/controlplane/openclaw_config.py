@@ -137,6 +137,7 @@ class AgentSpec:
     theme: str = ""
     persona_files: Mapping[str, str] = field(default_factory=dict)
     skills: tuple[str, ...] | None = None  # the skill allowlist (None: OpenClaw's default, all)
+    exec_approval: bool = False  # the exec tool asks a person before running a command
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,8 @@ def _agent_entry(a: AgentSpec) -> dict[str, Any]:
         tools["alsoAllow"] = list(a.tools_allow)
     if a.tools_deny:
         tools["deny"] = list(a.tools_deny)
+    if a.exec_approval:  # on the gateway host, asking on every allowlist miss (docs/tools/exec-approvals.md)
+        tools["exec"] = {"host": "gateway", "mode": "ask"}
     entry["tools"] = tools
     if a.skills is not None:
         entry["skills"] = list(a.skills)

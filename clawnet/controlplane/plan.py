@@ -134,6 +134,7 @@ def agent_spec(
         tools_profile=bot.tools_profile,
         tools_allow=tuple(bot.tools_allow),
         tools_deny=tuple(bot.tools_deny),
+        exec_approval=bool(bot.exec_approval),
         tools_allow_only=tuple(bot.tools_allow_only or ()),
         model_fallbacks=tuple(bot.model_fallbacks or ()) if provider and bot.model_id else (),
         theme=bot.identity_theme,

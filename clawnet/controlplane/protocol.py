@@ -32,6 +32,9 @@ PROTOCOL_VERSION = 4
 CLIENT_ID = "gateway-client"
 CLIENT_VERSION = "0.1.0"
 OPERATOR_SCOPES = ["operator.admin", "operator.read", "operator.write"]
+# "approvals": the gateway delivers exec and plugin approval requests to this connection (the
+# inbox answers them); without a client that declares it, OpenClaw expires them at once.
+CLIENT_CAPS = ["approvals"]
 
 CLOSE_ABNORMAL = 1006
 CLOSE_SERVICE_RESTART = 1012
@@ -173,7 +176,7 @@ class GatewayConnection:
                             },
                             "role": "operator",
                             "scopes": OPERATOR_SCOPES,
-                            "caps": [],
+                            "caps": CLIENT_CAPS,
                             "auth": {"token": token},
                         },
                     }

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from clawnet.controlplane.chat import ChatError, ChatRouter, Turn
+from clawnet.controlplane.gateway_approvals import APPROVAL_METHODS
 from clawnet.controlplane.gateway_sessions import SESSION_METHODS
 from clawnet.controlplane.links import GatewayLinks
 from clawnet.controlplane.protocol import GatewayError, GatewayTimeout
@@ -125,6 +126,7 @@ def _end(turn: Turn, status: TurnStatus, text: str, error: str) -> None:
 REMOTE_METHODS = frozenset(
     {
         *SESSION_METHODS,
+        *APPROVAL_METHODS,  # the approvals inbox answers exec and plugin approvals
         "channels.stop",
         "channels.start",
         "web.login.start",

@@ -30,6 +30,8 @@ class Kind:
     # approved senders did.
     ACCESS_REQUESTS = "access.requests"  # payload: pending (the bot's count), resolved?
     ACCESS_SENDERS = "access.senders"  # payload: channel, sender_id
+    # An exec or plugin approval a gateway asked for was recorded, answered or expired:
+    APPROVALS = "approvals"  # payload: approval (ClawNet's row id), state, kind
     # A bot's schedules changed, or its gateway's scheduler ran or changed a job:
     SCHEDULES = "schedules"  # payload: job_id, action
     CONFIG_APPLIED = "config.applied"  # payload: version, hash, changed

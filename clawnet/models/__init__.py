@@ -11,6 +11,7 @@ from clawnet.models.accounts import (
     SystemFlag,
     User,
 )
+from clawnet.models.approvals import ApprovalRequest
 from clawnet.models.fleet import (
     AgentTombstone,
     Binding,
@@ -71,6 +72,7 @@ ALL_TABLES = (
     Media,
     AccessRequest,
     ApprovedSender,
+    ApprovalRequest,
     OperatorReply,
     SkillPack,
     BotSkill,
@@ -84,6 +86,7 @@ __all__ = [
     "ALL_TABLES",
     "AccessRequest",
     "AgentTombstone",
+    "ApprovalRequest",
     "ApprovedSender",
     "AuditEvent",
     "Binding",

@@ -120,6 +120,8 @@ class Bot(SQLModel, table=True):
     tools_profile: str = Field(default="messaging", max_length=16)
     tools_allow: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     tools_deny: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    # OpenClaw's exec tool asks a person (the approvals inbox) before running a command.
+    exec_approval: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     # From imported OpenClaw configs: `tools.allow` (an exact allowlist, where `tools_allow` only
     # adds to the profile), model fallbacks ("<provider name>/<model>"), `identity.theme`, and the
     # persona files uploaded with the config (file name -> text, over the generated ones).

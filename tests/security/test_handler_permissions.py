@@ -35,6 +35,7 @@ def clawnet_states() -> list[type[BaseState]]:
         importlib.import_module(f"clawnet.ui.pages.{module.name}")
     importlib.import_module("clawnet.ui.notify")
     importlib.import_module("clawnet.ui.access_count")
+    importlib.import_module("clawnet.ui.inbox_count")
     found: list[type[BaseState]] = []
 
     def walk(cls: type[BaseState]) -> None:
@@ -78,6 +79,7 @@ def arguments(handler: Any, world: World) -> dict[str, Any] | None:
         "draft_id": str(ids["draft"]),
         "session_id": str(ids["session"]),
         "request_id": str(ids["access_request"]),
+        "approval": str(ids["approval"]),
         "schedule_id": str(ids["schedule"]),
         "sender_id": APPROVED_SENDER,
         "role": "admin",
@@ -161,6 +163,7 @@ def path_for(state: type[BaseState], world: World) -> str:
         "FeedState": "/feed",
         "NotificationsState": "/notifications",
         "AccessState": "/access",
+        "InboxState": "/inbox",
         "BotsListState": "/bots",
         "SessionsListState": "/sessions",
         "LoginState": "/login",

@@ -91,6 +91,7 @@ def build_world(server: ClawNetServer) -> World:
     from clawnet.db import session_scope
     from clawnet.models import (
         AccessRequest,
+        ApprovalRequest,
         ApprovedSender,
         Bot,
         BotApiToken,
@@ -185,6 +186,19 @@ def build_world(server: ClawNetServer) -> World:
                 expires_at=now + timedelta(days=3650),
             )
             s.add(access_request)
+            # A command olga's bot waits for her to approve.
+            approval = ApprovalRequest(
+                gateway_id=gateway.id,
+                bot_id=bot.id,
+                kind="exec",
+                approval_id="opaque-approval-id",
+                agent_id="victim",
+                command="rm -rf /srv/victim",
+                decisions=["allow-once", "allow-always", "deny"],
+                requested_at=now,
+                expires_at=now + timedelta(days=3650),
+            )
+            s.add(approval)
             s.add(
                 ApprovedSender(
                     bot_id=bot.id, channel="telegram", sender_id=APPROVED_SENDER, sender_name="Friend"
@@ -222,6 +236,7 @@ def build_world(server: ClawNetServer) -> World:
                 draft=draft.id or 0,
                 session=session_row.id or 0,
                 access_request=access_request.id or 0,
+                approval=approval.id or 0,
                 schedule=schedule.id or 0,
             )
             world.ids["token"] = s.exec(select(BotApiToken.id)).one() or 0
@@ -279,6 +294,7 @@ def fingerprint(world: World) -> dict[str, list[tuple]]:
             "bot_channels": _rows(conn, "bot_channels", "WHERE bot_id = ?", (ids["bot"],)),
             "access_requests": _rows(conn, "access_requests", "WHERE bot_id = ?", (ids["bot"],)),
             "approved_senders": _rows(conn, "approved_senders", "WHERE bot_id = ?", (ids["bot"],)),
+            "approval_requests": _rows(conn, "approval_requests", "WHERE bot_id = ?", (ids["bot"],)),
             "bindings": _rows(conn, "bindings", "WHERE bot_id = ?", (ids["bot"],)),
             "bot_sessions": _rows(conn, "bot_sessions", "WHERE bot_id = ?", (ids["bot"],)),
             "schedules": _rows(conn, "schedules", "WHERE bot_id = ?", (ids["bot"],)),

@@ -6,6 +6,7 @@ import reflex as rx
 
 from clawnet import routes
 from clawnet.ui.access_count import AccessCountState
+from clawnet.ui.inbox_count import InboxCountState
 from clawnet.ui.notify import NotifyState
 from clawnet.ui.session import SessionState
 
@@ -66,6 +67,52 @@ def access_link() -> rx.Component:
     )
 
 
+def inbox_link() -> rx.Component:
+    """The inbox: approvals and access requests waiting on the person (live count)."""
+    return rx.link(
+        rx.hstack(
+            rx.text("Inbox", weight="medium", size="3"),
+            rx.cond(
+                InboxCountState.pending > 0,
+                rx.badge(
+                    InboxCountState.pending,
+                    color_scheme="orange",
+                    variant="solid",
+                    radius="full",
+                    data_testid="nav-inbox-count",
+                ),
+            ),
+            spacing="1",
+            align="center",
+        ),
+        href=routes.INBOX,
+        underline="none",
+        on_mount=InboxCountState.start,
+        data_testid="nav-inbox",
+        aria_label="Inbox: " + InboxCountState.pending.to(str) + " waiting",
+    )
+
+
+def inbox_count_link(testid: str) -> rx.Component:
+    """On narrow screens: the inbox's count beside the menu button (only when something waits;
+    the wide nav's inbox link keeps the count live, both copies read the same state)."""
+    return rx.cond(
+        InboxCountState.pending > 0,
+        rx.link(
+            rx.badge(
+                rx.icon("inbox", size=14),
+                InboxCountState.pending,
+                color_scheme="orange",
+                variant="solid",
+                radius="full",
+            ),
+            href=routes.INBOX,
+            data_testid=testid,
+            aria_label="Inbox: " + InboxCountState.pending.to(str) + " waiting",
+        ),
+    )
+
+
 def user_menu() -> rx.Component:
     return rx.cond(
         SessionState.signed_in,
@@ -114,6 +161,7 @@ def compact_menu() -> rx.Component:
                     menu_item("Dashboard", routes.DASHBOARD, "navmenu-dashboard"),
                     menu_item("Bots", routes.BOTS, "navmenu-bots"),
                     menu_item("Sessions", routes.SESSIONS, "navmenu-sessions"),
+                    menu_item("Inbox", routes.INBOX, "navmenu-inbox"),
                     menu_item("Access requests", routes.ACCESS, "navmenu-access"),
                 ),
             ),
@@ -158,6 +206,7 @@ def navbar() -> rx.Component:
                             nav_link("Dashboard", routes.DASHBOARD, "nav-dashboard"),
                             nav_link("Bots", routes.BOTS, "nav-bots"),
                             nav_link("Sessions", routes.SESSIONS, "nav-sessions"),
+                            inbox_link(),
                             access_link(),
                             spacing="5",
                         ),
@@ -175,6 +224,7 @@ def navbar() -> rx.Component:
             rx.spacer(),
             rx.box(user_menu(), display=WIDE),
             rx.hstack(
+                rx.cond(SessionState.sees_fleet, inbox_count_link("navmenu-inbox-count")),
                 rx.cond(
                     SessionState.signed_in, notifications_link("navmenu-notifications-bell", start=False)
                 ),

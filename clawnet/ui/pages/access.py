@@ -67,7 +67,7 @@ class AccessState(rx.State):
             where=lambda _e: True,
             apply=apply,
             generation=lambda: self._watch_gen,
-            on_page=lambda path: path == routes.ACCESS,
+            on_page=lambda path: path in (routes.ACCESS, routes.INBOX),
         )
 
     @event(background=True)
@@ -82,7 +82,7 @@ class AccessState(rx.State):
                 return
             async with self:
                 path = (self.router.url.path or "/").rstrip("/") or "/"
-                if self._watch_gen != generation or path != routes.ACCESS:
+                if self._watch_gen != generation or path not in (routes.ACCESS, routes.INBOX):
                     return
                 await self._reload()
 

@@ -29,6 +29,13 @@ class WizardAdvanced(WizardState):
         self._update(tools_allow=[*kept, tool] if checked else kept)
         self._refresh_warnings()
 
+    @event
+    def set_exec_approval(self, checked: bool) -> None:
+        """Make the exec tool ask a person (the approvals inbox) before running a command."""
+        if self.step >= LAUNCH_STEP:
+            return
+        self._update(exec_approval=bool(checked))
+
 
 def tool_choice(tool: str) -> rx.Component:
     return rx.el.label(
@@ -66,6 +73,17 @@ def step_advanced() -> rx.Component:
             style={"border": "none", "padding": "0", "margin": "0"},
         ),
         error_of("tools_allow", "wizard-tools"),
+        rx.el.label(
+            rx.hstack(
+                rx.checkbox(
+                    checked=WizardState.form.exec_approval,
+                    on_change=WizardAdvanced.set_exec_approval,
+                    data_testid="wizard-exec-approval",
+                ),
+                rx.text("Ask me in the inbox before it runs a command", size="2"),
+                spacing="1",
+            )
+        ),
         rx.foreach(
             WizardState.warnings,
             lambda w: rx.callout(
