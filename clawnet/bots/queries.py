@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, func, select
 
+from clawnet.bots.budgets import card_budgets
 from clawnet.bots.checks import discord_invite_url
 from clawnet.bots.views import (
     BotCard,
@@ -125,6 +126,7 @@ def fleet_overview(session: Session, actor: Principal | None) -> FleetOverview:
         if gateway_ids
         else {}
     )
+    budgets = card_budgets(session, bot_ids)
     cards = []
     for b in bots:
         assert b.id is not None
@@ -147,6 +149,8 @@ def fleet_overview(session: Session, actor: Principal | None) -> FleetOverview:
                 search=f"{b.name} {b.agent_id} {' '.join(c.type for c in mine)}".lower(),
                 can_operate=can(session, actor, Action.OPERATE_BOT, b.id),
                 can_configure=can(session, actor, Action.CONFIGURE_BOT, b.id),
+                paused=budgets.get(b.id, ("", ""))[0],
+                budget=budgets.get(b.id, ("", ""))[1],
             )
         )
     summary = {s.value: 0 for s in BotStatus}
@@ -191,6 +195,7 @@ def bot_header(
     uptime = ""
     if gw and gw.actual_status == GatewayStatus.RUNNING.value and gw.last_ready_at:
         uptime = ago(gw.last_ready_at).replace(" ago", "")
+    card = card_budgets(session, [bot_id]).get(bot_id, ("", ""))
     model_name = bot.model_id
     if provider is not None:
         named = {str(m.get("id")): str(m.get("name") or m.get("id")) for m in provider.models}
@@ -226,6 +231,8 @@ def bot_header(
         can_delete=can(session, actor, Action.DELETE_BOT, bot_id),
         can_social=can(session, actor, Action.MANAGE_BOT_SOCIAL, bot_id),
         chat_session_key=main_session_key(bot.agent_id),
+        paused=card[0],
+        budget=card[1],
     )
 
 

@@ -29,6 +29,8 @@ class BotCard:
     search: str  # lower-case text the dashboard's search matches
     can_operate: bool
     can_configure: bool
+    paused: str = ""  # "Paused: budget" / "Paused: kill switch"
+    budget: str = ""  # usage vs limit, e.g. "$0.0120 of 1 per day (45%)"
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ class BotHeader:
     can_delete: bool
     can_social: bool
     chat_session_key: str = ""  # the session the page's chat panel talks in
+    paused: str = ""  # "Paused: budget" / "Paused: kill switch"
+    budget: str = ""  # usage vs limit
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -159,9 +160,12 @@ def _stored_session(s: Session, bot_id: int, key: str, row: dict[str, Any]) -> i
 
 
 class SessionSync:
-    def __init__(self, db: DbRunner, bus: EventBus) -> None:
+    def __init__(
+        self, db: DbRunner, bus: EventBus, after_assistant: Callable[[int], None] | None = None
+    ) -> None:
         self.db = db
         self.bus = bus
+        self.after_assistant = after_assistant  # the budget check, per stored assistant message
 
     def _bot_id(self, link: GatewayLink, agent_id: str) -> int | None:
         return link.bot_of(agent_id)
@@ -240,6 +244,8 @@ class SessionSync:
         if result is None:
             return
         session_row, message = result
+        if message.role == "assistant" and self.after_assistant is not None:
+            self.after_assistant(bot_id)
         self.bus.publish(
             Kind.SESSION_MESSAGE,
             {

@@ -11,6 +11,7 @@ from clawnet.models.accounts import (
     SystemFlag,
     User,
 )
+from clawnet.models.budgets import DEFAULT_PAUSE_REPLY, BotPause, Budget
 from clawnet.models.fleet import (
     AgentTombstone,
     Binding,
@@ -76,10 +77,13 @@ ALL_TABLES = (
     BotSkillPack,
     CustomSkill,
     Schedule,
+    Budget,
+    BotPause,
 )
 
 __all__ = [
     "ALL_TABLES",
+    "DEFAULT_PAUSE_REPLY",
     "AccessRequest",
     "AgentTombstone",
     "ApprovedSender",
@@ -89,9 +93,11 @@ __all__ = [
     "BotApiToken",
     "BotAssignment",
     "BotChannel",
+    "BotPause",
     "BotSession",
     "BotSkill",
     "BotSkillPack",
+    "Budget",
     "ChatTurn",
     "Comment",
     "CustomSkill",
