@@ -36,34 +36,27 @@ class BotBudgetState(BotDetailState):
     budget_values: Field[dict[str, str]] = field(default_factory=dict)
     budget_errors: Field[dict[str, str]] = field(default_factory=dict)
     budget_problem: Field[str] = field("")
-    budget_dirty: Field[bool] = field(False)
 
     async def _load_part(self, actor: Principal | None) -> None:
         view = await runtime.bots().bot_budgets(actor, self.current_bot)
         self.budget_rows, self.owner_budget_rows = view.rows, view.owner_rows
         self.budget_paused, self.budget_can_edit = view.paused, view.can_edit
-        if not self.budget_dirty:
-            self.budget_values = {**{r.field: r.limit for r in view.rows}, "reply": view.reply}
+        self.budget_values = {**{r.field: r.limit for r in view.rows}, "reply": view.reply}
 
     async def _follow_part(self, batch: list[FleetEvent], actor: Principal | None) -> None:
         if any(e.kind in RELOAD_ON for e in batch):
             await self._load_part(actor)
 
     @event
-    def set_budget_value(self, name: str, value: str) -> None:
-        if name in LABELS or name == "reply":
-            self.budget_values = {**self.budget_values, name: str(value)[:1200]}
-            self.budget_dirty = True
-
-    @event
-    async def save_budget(self) -> Any:
+    async def save_budget(self, form: dict[str, Any]) -> Any:
         actor = await current_principal(self)
+        values = {name: str(form.get(name, ""))[:1200] for name in (*LABELS, "reply")}
         try:
-            view = await runtime.bots().save_bot_budgets(actor, self.current_bot, dict(self.budget_values))
+            view = await runtime.bots().save_bot_budgets(actor, self.current_bot, values)
         except UserError as exc:
             self.budget_errors, self.budget_problem = exc.field_errors, exc.message
             return error_toast(exc) if not exc.field_errors else None
-        self.budget_errors, self.budget_problem, self.budget_dirty = {}, "", False
+        self.budget_errors, self.budget_problem = {}, ""
         self.budget_rows, self.owner_budget_rows, self.budget_paused = view.rows, view.owner_rows, view.paused
         self.budget_values = {**{r.field: r.limit for r in view.rows}, "reply": view.reply}
         return rx.toast.success("Budgets saved.")
@@ -92,7 +85,7 @@ def owner_row(row: Any) -> rx.Component:
     )
 
 
-def budget_tab() -> rx.Component:
+def budget_form() -> rx.Component:
     s = BotBudgetState
     fields = [
         text_field(
@@ -100,13 +93,44 @@ def budget_tab() -> rx.Component:
             name=name,
             testid="budget-" + name.replace("_", "-"),
             error=s.budget_errors.get(name, ""),
-            value=s.budget_values.get(name, ""),
-            on_change=lambda v, n=name: s.set_budget_value(n, v),
+            default_value=s.budget_values.get(name, ""),
+            key=s.budget_values.get(name, ""),
             placeholder="No limit",
             disabled=~s.budget_can_edit,
         )
         for name, label in LABELS.items()
     ]
+    return rx.form(
+        rx.vstack(
+            rx.grid(*fields, columns=rx.breakpoints(initial="1", sm="2"), spacing="3", width="100%"),
+            text_area_field(
+                "Reply while paused",
+                name="reply",
+                testid="budget-reply",
+                error=s.budget_errors.get("reply", ""),
+                default_value=s.budget_values.get("reply", ""),
+                key=s.budget_values.get("reply", ""),
+                disabled=~s.budget_can_edit,
+            ),
+            form_error_banner(s.budget_problem, "budget-form-error"),
+            rx.cond(
+                s.budget_can_edit,
+                rx.button("Save budgets", type="submit", data_testid="budget-save"),
+                rx.text("You can see this bot's budgets but not change them.", size="2", color_scheme="gray"),
+            ),
+            spacing="3",
+            width="100%",
+            align="stretch",
+        ),
+        on_submit=s.save_budget,
+        reset_on_submit=False,
+        width="100%",
+        aria_label="Budgets",
+    )
+
+
+def budget_tab() -> rx.Component:
+    s = BotBudgetState
     return rx.vstack(
         rx.cond(
             s.budget_paused != "",
@@ -137,24 +161,7 @@ def budget_tab() -> rx.Component:
                 width="100%",
             ),
         ),
-        rx.grid(*fields, columns=rx.breakpoints(initial="1", sm="2"), spacing="3", width="100%"),
-        text_area_field(
-            "Reply while paused",
-            name="reply",
-            testid="budget-reply",
-            error=s.budget_errors.get("reply", ""),
-            value=s.budget_values.get("reply", ""),
-            on_change=lambda v: s.set_budget_value("reply", v),
-            disabled=~s.budget_can_edit,
-        ),
-        form_error_banner(s.budget_problem, "budget-form-error"),
-        rx.cond(
-            s.budget_can_edit,
-            rx.button(
-                "Save budgets", on_click=s.save_budget, data_testid="budget-save", aria_label="Save budgets"
-            ),
-            rx.text("You can see this bot's budgets but not change them.", size="2", color_scheme="gray"),
-        ),
+        budget_form(),
         spacing="3",
         width="100%",
         align="stretch",
