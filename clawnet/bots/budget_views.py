@@ -51,7 +51,7 @@ class BudgetsView:
 def budget_row(
     name: str, period: str, metric: str, budget: Budget | None, usage: Usage, scope: str
 ) -> BudgetRow:
-    limit = budget.limit if budget is not None else 0.0
+    limit = budget.limit_amount if budget is not None else 0.0
     used = usage.of(metric)
     recorded = usage.cost_usd if metric == Metric.COST.value else float(usage.tokens)
     gateway = usage.gateway_cost_usd if metric == Metric.COST.value else float(usage.gateway_tokens)

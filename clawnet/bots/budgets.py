@@ -100,7 +100,7 @@ def _save(
             continue
         if row is None:
             row = Budget(scope=scope, owner_id=owner_id, bot_id=bot_id, period=period, metric=metric)
-        row.limit, row.updated_by_id, row.updated_at = limit, actor.user_id, utcnow()
+        row.limit_amount, row.updated_by_id, row.updated_at = limit, actor.user_id, utcnow()
         s.add(row)
         touched.append(row)
     s.flush()

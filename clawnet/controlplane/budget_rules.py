@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, func, select
 
-from clawnet.models import Bot, BotPause, BotSession, Budget, TranscriptMessage
+from clawnet.models import Bot, BotPause, Budget, UsageDay
 
 
 class Scope(StrEnum):
@@ -97,18 +97,33 @@ class Usage:
         return self.counted_cost if Metric(metric) is Metric.COST else float(self.counted_tokens)
 
 
+def day_key(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def record_usage(s: Session, bot_id: int, at: datetime, cost_usd: float, tokens: int) -> None:
+    """Add one message's usage to its bot's UTC day (called as session sync stores it)."""
+    if not cost_usd and not tokens:
+        return
+    key = day_key(at)
+    row = s.get(UsageDay, (bot_id, key))
+    if row is None:
+        row = UsageDay(bot_id=bot_id, day=key)
+    row.cost_usd += cost_usd
+    row.tokens += tokens
+    s.add(row)
+
+
 def recorded_usage(s: Session, bot_ids: Iterable[int], since: datetime) -> tuple[float, int]:
-    """Cost and tokens of the bots' transcript messages since `since` (ClawNet's records)."""
+    """Cost and tokens ClawNet recorded for the bots since the UTC day of `since`."""
     ids = list(bot_ids)
     if not ids:
         return 0.0, 0
     row = s.exec(
         select(
-            func.coalesce(func.sum(TranscriptMessage.cost_usd), 0.0),
-            func.coalesce(func.sum(TranscriptMessage.input_tokens + TranscriptMessage.output_tokens), 0),
-        )
-        .join(BotSession, col(BotSession.id) == TranscriptMessage.session_id)
-        .where(col(BotSession.bot_id).in_(ids), col(TranscriptMessage.created_at) >= since)
+            func.coalesce(func.sum(UsageDay.cost_usd), 0.0),
+            func.coalesce(func.sum(UsageDay.tokens), 0),
+        ).where(col(UsageDay.bot_id).in_(ids), col(UsageDay.day) >= day_key(since))
     ).one()
     return float(row[0] or 0), int(row[1] or 0)
 

@@ -28,6 +28,7 @@ from clawnet.controlplane.budget_rules import (
     SPENT_AT,
     PauseReason,
     Scope,
+    Usage,
     budget_bot_ids,
     budgets_for_bot,
     level,
@@ -58,7 +59,7 @@ class Evaluation:
 def _spent_budget(s: Session, bot: Bot, now: datetime) -> int | None:
     for b in budgets_for_bot(s, bot):
         current = b.period_start is None or b.period_start >= period_start(b.period, now)
-        if b.last_threshold >= SPENT_AT and b.limit > 0 and current:
+        if b.last_threshold >= SPENT_AT and b.limit_amount > 0 and current:
             return b.id
     return None
 
@@ -85,19 +86,30 @@ def _settle_pause(s: Session, bot: Bot, now: datetime) -> bool:
 
 
 def evaluate(s: Session, budgets: Iterable[Budget], now: datetime | None = None) -> Evaluation:
-    """Check budgets against usage: record and return each crossing, settle the pause state
-    of every bot they cover."""
+    """Check budgets against usage: record and return each crossing, and settle the pause state
+    of the bots a crossing covers (nothing else can change it)."""
     now = now or utcnow()
     out = Evaluation()
-    bots: set[int] = set()
+    usages: dict[tuple[tuple[int, ...], str], Usage] = {}  # budgets over the same bots share a sum
+    crossed: set[int] = set()  # only a crossing changes whose budget is spent
+    covered: dict[tuple[str, int | None, int], list[int]] = {}
     for b in budgets:
-        ids = budget_bot_ids(s, b)
-        bots.update(ids)
-        used = usage_for(s, ids, b.period, now).of(b.metric)
-        reached = level(used, b.limit)
-        b.period_start = period_start(b.period, now)
+        target = (b.scope, b.bot_id, b.owner_id)
+        if target not in covered:
+            covered[target] = budget_bot_ids(s, b)
+        ids = covered[target]
+        key = (tuple(ids), b.period)
+        if key not in usages:
+            usages[key] = usage_for(s, ids, b.period, now)
+        used = usages[key].of(b.metric)
+        reached = level(used, b.limit_amount)
+        start = period_start(b.period, now)
+        if b.period_start != start:  # written only when it changes: a check is a read
+            b.period_start = start
+            s.add(b)
         if reached != b.last_threshold:
             b.last_threshold = reached
+            crossed.update(ids)
             out.events.append(
                 {
                     "owner_id": b.owner_id,
@@ -106,12 +118,12 @@ def evaluate(s: Session, budgets: Iterable[Budget], now: datetime | None = None)
                     "metric": b.metric,
                     "threshold": reached,
                     "used": round(used, 6),
-                    "limit": b.limit,
+                    "limit": b.limit_amount,
                 }
             )
         s.add(b)
     s.flush()
-    for bot_id in sorted(bots):
+    for bot_id in sorted(crossed):
         bot = s.get(Bot, bot_id)
         if bot is not None and _settle_pause(s, bot, now):
             out.paused_changed.add(bot_id)

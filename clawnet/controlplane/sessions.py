@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from clawnet.controlplane.budget_rules import record_usage
 from clawnet.controlplane.db_runner import DbRunner
 from clawnet.controlplane.gateway_api import SessionRow, channel_and_peer
 from clawnet.controlplane.gateway_sessions import GatewaySessions, message_seq
@@ -115,6 +116,7 @@ def _add_message(
             s.flush()
     except IntegrityError:
         return None
+    record_usage(s, bot_id, at, row.cost_usd, row.input_tokens + row.output_tokens)
     session_row.message_count += 1
     session_row.input_tokens += row.input_tokens
     session_row.output_tokens += row.output_tokens

@@ -11,7 +11,7 @@ from clawnet.models.accounts import (
     SystemFlag,
     User,
 )
-from clawnet.models.budgets import DEFAULT_PAUSE_REPLY, BotPause, Budget
+from clawnet.models.budgets import DEFAULT_PAUSE_REPLY, BotPause, Budget, UsageDay
 from clawnet.models.fleet import (
     AgentTombstone,
     Binding,
@@ -79,6 +79,7 @@ ALL_TABLES = (
     Schedule,
     Budget,
     BotPause,
+    UsageDay,
 )
 
 __all__ = [
@@ -120,6 +121,7 @@ __all__ = [
     "SystemFlag",
     "TranscriptMessage",
     "UTCDateTime",
+    "UsageDay",
     "User",
     "utcnow",
 ]

@@ -5,6 +5,10 @@ UTC calendar day or month, in US dollars (metric "cost") or tokens (metric "toke
 `last_threshold` remembers the last crossing announced (0, 80 or 100) and `period_start` the
 period it belongs to, so each crossing is published once.
 
+`UsageDay` rolls each bot's recorded usage up per UTC day as session sync stores messages, so
+a check sums at most a month of small rows instead of the transcript (spend stays counted when
+a transcript is cleared or deleted).
+
 `BotPause` is the desired pause state of a bot (house rule 3: the config renderer points a
 paused bot's agent at ClawNet's "paused" model, which answers with `reply`). `reason` is
 "none", "budget" or "kill_switch"; `budget_id` names the budget that paused it.
@@ -34,7 +38,7 @@ class Budget(SQLModel, table=True):
     owner_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
     period: str = Field(max_length=8)  # "day" | "month" (UTC calendar)
     metric: str = Field(max_length=8)  # "cost" (USD) | "tokens"
-    limit: float = Field(default=0.0)
+    limit_amount: float = Field(default=0.0)  # USD or tokens
     last_threshold: int = Field(default=0)  # 0, 80 or 100: the last crossing published
     period_start: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
@@ -57,3 +61,12 @@ class BotPause(SQLModel, table=True):
     gateway_tokens_month: int = Field(default=0)
     gateway_usage_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class UsageDay(SQLModel, table=True):
+    __tablename__ = "usage_days"
+
+    bot_id: int = Field(foreign_key="bots.id", ondelete="CASCADE", primary_key=True)
+    day: str = Field(max_length=10, primary_key=True)  # "YYYY-MM-DD", UTC
+    cost_usd: float = Field(default=0.0)
+    tokens: int = Field(default=0)

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from clawnet.controlplane.budget_rules import record_usage
 from clawnet.enums import DesiredStatus
-from clawnet.models import Bot, BotSession, TranscriptMessage
+from clawnet.models import Bot, BotSession, TranscriptMessage, utcnow
 from tests.e2e.helpers import register, server_db, user_id
 from tests.support.server import running_clawnet
 
@@ -39,6 +40,7 @@ def spent_bot(server, owner_id: int, name: str, cost: float) -> int:
                     session_id=session.id, seq=1, role="assistant", cost_usd=cost, input_tokens=900
                 )
             )
+            record_usage(s, bot.id, utcnow(), cost, 900)
         assert bot.id is not None
         return bot.id
 

@@ -12,7 +12,7 @@ from clawnet.controlplane import budget_rules as br
 from clawnet.controlplane.budgets import check_bot, evaluate, pause_reply, set_kill_switch
 from clawnet.controlplane.plan import agent_spec, paused_provider
 from clawnet.enums import Role
-from clawnet.models import DEFAULT_PAUSE_REPLY, BotPause, BotSession, Budget, TranscriptMessage
+from clawnet.models import DEFAULT_PAUSE_REPLY, BotPause, BotSession, Budget, TranscriptMessage, utcnow
 from clawnet.settings import get_settings
 from tests.factories import make_bot, make_user
 
@@ -65,13 +65,16 @@ def _spend(s, bot_id: int, cost: float, tokens: int, seq: int) -> None:
             session_id=row.id, seq=seq, role="assistant", input_tokens=tokens, cost_usd=cost, text="hi"
         )
     )
+    br.record_usage(s, bot_id, utcnow(), cost, tokens)  # as session sync does
     s.flush()
 
 
 def test_crossings_are_published_once_and_pause_and_resume(session) -> None:
     owner = make_user(session, Role.OPERATOR)
     bot = make_bot(session, owner)
-    budget = Budget(scope="bot", bot_id=bot.id, owner_id=owner.id, period="day", metric="cost", limit=1.0)
+    budget = Budget(
+        scope="bot", bot_id=bot.id, owner_id=owner.id, period="day", metric="cost", limit_amount=1.0
+    )
     session.add(budget)
     session.flush()
     assert check_bot(session, bot.id).events == []
@@ -86,7 +89,7 @@ def test_crossings_are_published_once_and_pause_and_resume(session) -> None:
     event = spent.events[0]
     assert event["owner_id"] == owner.id and event["bot_id"] == bot.id and event["limit"] == 1.0
     # The owner raises the limit: back under, resumed.
-    budget.limit = 10.0
+    budget.limit_amount = 10.0
     raised = evaluate(session, [budget])
     assert [e["threshold"] for e in raised.events] == [0] and raised.paused_changed == {bot.id}
     assert session.get(BotPause, bot.id).reason == "none"
@@ -95,7 +98,7 @@ def test_crossings_are_published_once_and_pause_and_resume(session) -> None:
 def test_a_new_period_resumes(session) -> None:
     owner = make_user(session, Role.OPERATOR)
     bot = make_bot(session, owner)
-    budget = Budget(scope="owner", owner_id=owner.id, period="day", metric="tokens", limit=100)
+    budget = Budget(scope="owner", owner_id=owner.id, period="day", metric="tokens", limit_amount=100)
     session.add(budget)
     session.flush()
     _spend(session, bot.id, 0, 150, 1)
@@ -111,7 +114,9 @@ def test_kill_switch_wins_and_resume_keeps_a_spent_budget(session) -> None:
     a, b = make_bot(session, owner), make_bot(session, owner)
     assert set_kill_switch(session, [a.id, b.id], True).paused_changed == {a.id, b.id}
     assert session.get(BotPause, a.id).reason == "kill_switch"
-    session.add(Budget(scope="bot", bot_id=b.id, owner_id=owner.id, period="month", metric="cost", limit=0.1))
+    session.add(
+        Budget(scope="bot", bot_id=b.id, owner_id=owner.id, period="month", metric="cost", limit_amount=0.1)
+    )
     _spend(session, b.id, 0.5, 1, 1)
     assert not check_bot(session, b.id).paused_changed  # the kill switch stays the reason
     set_kill_switch(session, [a.id, b.id], False)
