@@ -164,8 +164,8 @@ async def test_budget_pauses_and_resumes_and_the_kill_switch_flips_a_pool(telegr
         assert await reply_to(telegram, TOKEN_A, ALICE, "REPLY WITH: six") == PAUSE_TEXT
         assert len(llm.requests) == asked
         assert await service.kill_switch(admin, False, fleet=True) == 2
-        await applied_model(spender, paused=False)
-        assert await reply_to(telegram, TOKEN_A, ALICE, "REPLY WITH: seven") == "seven"
+        await applied_model(spender, paused=False)  # back on the priced model (answers: see "five")
+        assert agent_model(quiet) == "priced/priced-1"
         assert gateway_state(spender)[0] == pid  # never restarted
 
         # The gateway's own figures (usage.cost) are fetched and kept next to ClawNet's.
