@@ -3,7 +3,7 @@ usage, OpenClaw prices it from the provider's cost), OpenClaw's Telegram channel
 Bot API. Crossing 80% publishes a warning; 100% pauses the bot (its agent moves to ClawNet's
 paused model by a hot config change: the next channel message gets the pause reply and no
 request reaches the fake LLM); a raised limit resumes it; the kill switch pauses and resumes a
-pool, all with the gateway's process unchanged."""
+pool (a turn already running finishes on its model), all with the gateway's process unchanged."""
 
 from __future__ import annotations
 
@@ -156,9 +156,16 @@ async def test_budget_pauses_and_resumes_and_the_kill_switch_flips_a_pool(telegr
         assert await reply_to(telegram, TOKEN_A, ALICE, "REPLY WITH: five") == "five"
         assert len(llm.requests) > asked
 
-        # The kill switch: every bot of the fleet, one hot change, then back.
+        # The kill switch: every bot of the fleet, one hot change, then back. A turn already
+        # talking to the model when it flips finishes on that model.
+        sent = telegram.bots[TOKEN_A].sent
+        count, asked = len(sent), len(llm.requests)
+        telegram.push_message(TOKEN_A, chat_id=ALICE, from_id=ALICE, text="DELAY MS: 5000\nREPLY WITH: slow")
+        await until(lambda: len(llm.requests) > asked, "the slow turn to reach the model")
         assert await service.kill_switch(admin, True, fleet=True) == 2
         await applied_model(spender, paused=True)
+        await until(lambda: [m["text"] for m in sent[count:]], "the slow turn's answer")
+        assert [m["text"] for m in sent[count:]] == ["slow"]
         assert agent_model(quiet).startswith("clawnet-paused/")
         asked = len(llm.requests)
         assert await reply_to(telegram, TOKEN_A, ALICE, "REPLY WITH: six") == PAUSE_TEXT
