@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from sqlmodel import select
 
 from clawnet.bots.budgets import parse_limits
@@ -137,3 +138,49 @@ def test_paused_agent_runs_on_the_paused_model(session, migrated) -> None:
     assert provider.base_url.endswith("/paused/v1") and provider.models[0].id == f"bot-{bot.id}"
     assert pause_reply(session, f"bot-{bot.id}") == "Out of budget, back tomorrow."
     assert pause_reply(session, "bot-999999") == DEFAULT_PAUSE_REPLY
+
+
+async def test_who_may_see_and_set_budgets_and_flip_the_kill_switch(migrated) -> None:
+    from clawnet.bots.service import BotsService
+    from clawnet.db import session_scope
+    from clawnet.errors import PermissionDenied, UserError
+    from clawnet.events import EventBus
+    from clawnet.security.permissions import Principal
+    from tests.factories import assign
+
+    with session_scope() as s:
+        owner_user = make_user(s, Role.OPERATOR)
+        viewer_user, stranger_user = make_user(s, Role.VIEWER), make_user(s, Role.OPERATOR)
+        admin_user = make_user(s, Role.ADMIN)
+        bot = make_bot(s, owner_user)
+        assign(s, viewer_user, bot)
+        owner, viewer, stranger, admin = (
+            Principal.of(u) for u in (owner_user, viewer_user, stranger_user, admin_user)
+        )
+        bot_id = bot.id
+    service = BotsService(get_settings(), EventBus(origin="test"))
+    view = await service.save_bot_budgets(owner, bot_id, {"day_cost": "2", "reply": "Later."})
+    assert view.can_edit and view.rows[0].limit == "2" and view.reply == "Later."
+    seen = await service.bot_budgets(viewer, bot_id)
+    assert not seen.can_edit and seen.rows[0].limit == "2"
+    with pytest.raises(PermissionDenied):
+        await service.save_bot_budgets(viewer, bot_id, {"day_cost": "100"})
+    with pytest.raises(PermissionDenied):
+        await service.bot_budgets(stranger, bot_id)
+    with pytest.raises(UserError) as wrong:
+        await service.save_bot_budgets(owner, bot_id, {"month_tokens": "-3"})
+    assert set(wrong.value.field_errors) == {"month_tokens"}
+    with pytest.raises(PermissionDenied):
+        await service.owner_budgets(viewer)
+    with pytest.raises(PermissionDenied):
+        await service.kill_switch(owner, True, fleet=True)
+    assert await service.kill_switch(stranger, True) == 0  # owns no bot: nothing of the owner's
+    assert await service.kill_switch(owner, True) == 1
+    assert (await service.bot_budgets(owner, bot_id)).paused == "Paused: kill switch"
+    assert await service.kill_switch(admin, False, fleet=True) == 1
+    assert (await service.bot_budgets(owner, bot_id)).paused == ""
+    with session_scope() as s:
+        from clawnet.models import AuditEvent
+
+        actions = {e.action for e in s.exec(select(AuditEvent)).all()}
+    assert {"budget.set", "kill_switch.on", "kill_switch.off"} <= actions
