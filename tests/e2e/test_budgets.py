@@ -63,6 +63,8 @@ def test_budget_pauses_and_the_kill_switch_flips_every_bot(server, new_page):
     page.get_by_test_id("budget-save").click()
     expect(page.get_by_test_id("budget-paused-banner")).to_have_text("Paused: budget")
     expect(page.get_by_test_id("budget-used-day_cost")).to_contain_text("$0.5000")
+    expect(page.get_by_test_id("budget-header-paused")).to_have_text("Paused: budget")
+    expect(page.get_by_test_id("budget-header-usage")).to_contain_text("(100%)")
 
     page.goto(f"{server.url}/")
     expect(page.get_by_test_id(f"budget-card-paused-{spender}")).to_have_text("Paused: budget")

@@ -47,6 +47,12 @@ def title() -> rx.Component:
             rx.cond(
                 h.paused != "", rx.badge(h.paused, color_scheme="orange", data_testid="budget-header-paused")
             ),
+            rx.cond(
+                h.budget != "",
+                rx.text(
+                    "Budget: " + h.budget, size="1", color_scheme="gray", data_testid="budget-header-usage"
+                ),
+            ),
             spacing="3",
             align="center",
         ),
