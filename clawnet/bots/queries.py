@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, func, select
 
+from clawnet.bots.budgets import card_budgets
 from clawnet.bots.checks import discord_invite_url
 from clawnet.bots.uptime import uptime_of_bots
 from clawnet.bots.views import (
@@ -127,6 +128,7 @@ def fleet_overview(session: Session, actor: Principal | None) -> FleetOverview:
         else {}
     )
     uptimes = uptime_of_bots(session, bot_ids)
+    budgets = card_budgets(session, bot_ids)
     cards = []
     for b in bots:
         assert b.id is not None
@@ -150,6 +152,8 @@ def fleet_overview(session: Session, actor: Principal | None) -> FleetOverview:
                 can_operate=can(session, actor, Action.OPERATE_BOT, b.id),
                 can_configure=can(session, actor, Action.CONFIGURE_BOT, b.id),
                 uptime=uptimes[b.id],
+                paused=budgets.get(b.id, ("", ""))[0],
+                budget=budgets.get(b.id, ("", ""))[1],
             )
         )
     summary = {s.value: 0 for s in BotStatus}
@@ -194,6 +198,7 @@ def bot_header(
     uptime = ""
     if gw and gw.actual_status == GatewayStatus.RUNNING.value and gw.last_ready_at:
         uptime = ago(gw.last_ready_at).replace(" ago", "")
+    card = card_budgets(session, [bot_id]).get(bot_id, ("", ""))
     model_name = bot.model_id
     if provider is not None:
         named = {str(m.get("id")): str(m.get("name") or m.get("id")) for m in provider.models}
@@ -229,6 +234,8 @@ def bot_header(
         can_delete=can(session, actor, Action.DELETE_BOT, bot_id),
         can_social=can(session, actor, Action.MANAGE_BOT_SOCIAL, bot_id),
         chat_session_key=main_session_key(bot.agent_id),
+        paused=card[0],
+        budget=card[1],
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from clawnet.bots.access import Access
 from clawnet.bots.admin import Admin
 from clawnet.bots.approvals import Approvals
+from clawnet.bots.budgets import Budgets
 from clawnet.bots.editing import Editing
 from clawnet.bots.lifecycle import Lifecycle
 from clawnet.bots.operations import Operations
@@ -45,6 +46,7 @@ class BotsService(
     SessionOps,
     Skills,
     Schedules,
+    Budgets,
 ):
     def __init__(
         self, settings: Settings, bus: EventBus, control: Control | FleetController | None = None

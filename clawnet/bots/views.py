@@ -46,6 +46,8 @@ class BotCard:
     can_operate: bool
     can_configure: bool
     uptime: BotUptime = field(default_factory=BotUptime)
+    paused: str = ""  # "Paused: budget" / "Paused: kill switch"
+    budget: str = ""  # usage vs limit, e.g. "$0.0120 of 1 per day (45%)"
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ class BotHeader:
     can_delete: bool
     can_social: bool
     chat_session_key: str = ""  # the session the page's chat panel talks in
+    paused: str = ""  # "Paused: budget" / "Paused: kill switch"
+    budget: str = ""  # usage vs limit
 
 
 @dataclass(frozen=True)

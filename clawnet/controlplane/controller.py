@@ -20,6 +20,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from clawnet.controlplane.approvals import ApprovalSync
+from clawnet.controlplane.budgets import BudgetEnforcer
 from clawnet.controlplane.channels import sync_channels
 from clawnet.controlplane.chat import ChatRouter, fail_unfinished_turns
 from clawnet.controlplane.db_runner import DbRunner
@@ -78,7 +79,8 @@ class FleetController:
             self.scheduler, self.policy, lambda gid: self.reconciler.reconcile_gateway(gid)
         )
         self.chats = ChatRouter(self.db, self.bus, self.links, self.tasks)
-        self.sessions = SessionSync(self.db, self.bus)
+        self.budgets = BudgetEnforcer(self.db, self.bus, self.links, self.kick)
+        self.sessions = SessionSync(self.db, self.bus, self.budgets.after_message)
         self.schedules = ScheduleSync(self.db, self.bus, self.links, self.tasks)
         self.reconciler = Reconciler(
             ReconcilerDeps(
@@ -134,7 +136,11 @@ class FleetController:
             self.tasks,
             ops={"forget_paired_sender": self.access.forget_paired_sender},
         )
-        self.echo_llm: FakeLLM | None = FakeLLM(port=settings.echo_llm_port) if run_echo_llm else None
+        self.echo_llm: FakeLLM | None = (
+            FakeLLM(port=settings.echo_llm_port, paused_reply=self.budgets.paused_reply)
+            if run_echo_llm
+            else None
+        )
         self._kick = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self.started = asyncio.Event()
@@ -156,6 +162,7 @@ class FleetController:
         self.log_tails.start()
         self.access.start()
         self.approvals.start()
+        self.budgets.start()
         self._loops = [
             asyncio.create_task(self._reconcile_loop(), name="fleet-reconcile"),
             asyncio.create_task(
@@ -190,6 +197,7 @@ class FleetController:
         await self._guarded("stopping log tails", self.log_tails.stop())
         await self._guarded("stopping the access request poll", self.access.stop())
         await self._guarded("stopping the approval expiry sweep", self.approvals.stop())
+        await self._guarded("stopping the budget sweep", self.budgets.stop())
         for gateway_id in self.links.ids():
             await self._guarded("closing gateway connections", self.links.drop(gateway_id))
         if self.echo_llm is not None:

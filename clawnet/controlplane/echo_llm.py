@@ -12,6 +12,10 @@ Tests can steer a reply from the message itself:
   follow-up request carrying the tool's result is answered `Tool result: <result>` in plain text;
 - `{agent}` in a reply is the name of the bot answering (from its workspace's AGENTS.md in the
   system prompt), so a test can tell which bot a message was routed to.
+
+Under `/paused/v1` the same server is ClawNet's "paused" model (`paused_reply`): a paused bot's
+agent points there, and every request gets that bot's pause reply, with no tokens counted and
+nothing recorded in `requests`.
 """
 
 from __future__ import annotations
@@ -22,12 +26,14 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 MODEL_ID = "echo-1"
 _DIRECTIVE = re.compile(r"^(REPLY WITH|DELAY MS|FAIL WITH|TOOL CALL):\s*(.*)$", re.MULTILINE)
 TOOL_RESULT_PREFIX = "Tool result: "
+PAUSED_PREFIX = "/paused/"  # the path of the "paused" model on the same server
 # What OpenClaw wraps around a person's words: internal context blocks (sent as extra user
 # messages), a "[Sat 2026-11-21 10:21 UTC] " time stamp, and a "Runtime: ..." line.
 _INTERNAL = re.compile(r"<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>.*?<<<END_OPENCLAW_INTERNAL_CONTEXT>>>", re.S)
@@ -109,6 +115,8 @@ class FakeLLM:
     requests: list[dict[str, Any]] = field(default_factory=list)
     # Tests: (substring, reply) pairs; the first whose substring is in the user's words answers.
     rules: list[tuple[str, str]] = field(default_factory=list)
+    # The "paused" model: the reply for a model id (`bot-<id>`); None: no paused model here.
+    paused_reply: Callable[[str], Awaitable[str]] | None = None
     _server: asyncio.AbstractServer | None = None
 
     @property
@@ -182,6 +190,10 @@ class FakeLLM:
             except json.JSONDecodeError:
                 await self._send_json(writer, 400, {"error": {"message": "invalid JSON"}})
                 return True
+            if path.startswith(PAUSED_PREFIX) and self.paused_reply is not None:
+                text = await self.paused_reply(str(body.get("model") or ""))
+                await self._complete(writer, body, Reply(text), counted=False)
+                return False
             self.requests.append(body)
             await self._complete(writer, body)
             return False  # streamed responses end by closing the connection
@@ -197,16 +209,25 @@ class FakeLLM:
         )
         await writer.drain()
 
-    async def _complete(self, writer: asyncio.StreamWriter, body: dict[str, Any]) -> None:
+    def _plan(self, body: dict[str, Any]) -> Reply:
         said = last_user_text(body)
         ruled = next((text for needle, text in self.rules if needle in said), None)
         if ruled is not None and not _DIRECTIVE.match(ruled):
             ruled = f"REPLY WITH: {ruled}"
         result = tool_result(body)
         if result is not None:
-            reply = Reply(TOOL_RESULT_PREFIX + (result[:500] or "(empty)"))
-        else:
-            reply = plan_reply(ruled if ruled is not None else said)
+            return Reply(TOOL_RESULT_PREFIX + (result[:500] or "(empty)"))
+        return plan_reply(ruled if ruled is not None else said)
+
+    async def _complete(
+        self,
+        writer: asyncio.StreamWriter,
+        body: dict[str, Any],
+        planned: Reply | None = None,
+        *,
+        counted: bool = True,
+    ) -> None:
+        reply = planned or self._plan(body)
         if "{agent}" in reply.text:
             reply.text = reply.text.replace("{agent}", agent_name(body))
         if reply.delay_s:
@@ -220,8 +241,8 @@ class FakeLLM:
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:12]}"
         call_id = f"call_{uuid.uuid4().hex[:12]}"
         created = int(time.time())
-        prompt_tokens = max(1, len(json.dumps(body.get("messages", []))) // 4)
-        completion_tokens = max(1, len(reply.text) // 4)
+        prompt_tokens = max(1, len(json.dumps(body.get("messages", []))) // 4) if counted else 0
+        completion_tokens = max(1, len(reply.text) // 4) if counted else 0
         usage = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,

@@ -47,6 +47,8 @@ SECRET_KEYS = frozenset(
     {"token", "botToken", "appToken", "signingSecret", "userToken", "apiKey", "webhookSecret"}
 )
 REDACTED = "__CLAWNET_REDACTED__"
+# A paused bot's agent runs on this provider (see plan.paused_provider); never the default model.
+PAUSED_PROVIDER = "clawnet-paused"
 # The OpenClaw plugin each channel type needs (Telegram is bundled; see controlplane/plugins.py).
 CHANNEL_PLUGIN_IDS: dict[ChannelType, str] = {
     ChannelType.DISCORD: "discord",
@@ -314,7 +316,14 @@ def build_config(spec: GatewaySpec) -> dict[str, Any]:
     defaults: dict[str, Any] = {"skipBootstrap": True, "heartbeat": {"every": "0m"}}
     if spec.workspace_root:
         defaults["workspace"] = spec.workspace_root
-    first_model = next((a.model_ref for a in spec.agents if a.model_ref), "")
+    first_model = next(
+        (
+            a.model_ref
+            for a in spec.agents
+            if a.model_ref and not a.model_ref.startswith(PAUSED_PROVIDER + "/")
+        ),
+        "",
+    )
     if first_model:
         defaults["model"] = {"primary": first_model}
     config["agents"] = {

@@ -22,11 +22,33 @@ from clawnet.enums import (
     MentionPolicy,
     ProviderKind,
 )
-from clawnet.models import Binding, Bot, BotChannel, Gateway, ModelProvider, utcnow
+from clawnet.models import Binding, Bot, BotChannel, BotPause, Gateway, ModelProvider, utcnow
 from clawnet.security.secret_fields import CHANNEL_CREDENTIALS, GATEWAY_TOKEN, PROVIDER_API_KEY, unseal_json
 from clawnet.settings import Settings
 
 PUBLIC_TELEGRAM_API = "https://api.telegram.org"
+# A paused bot's agent runs on this provider: ClawNet's own loopback model answering with the
+# bot's pause reply (the echo server's `/paused/v1`), so no real model is called.
+PAUSED_PROVIDER = oc.PAUSED_PROVIDER
+
+
+def paused_model_id(bot_id: int) -> str:
+    return f"bot-{bot_id}"
+
+
+def is_paused(session: Session, bot_id: int | None) -> bool:
+    pause = session.get(BotPause, bot_id) if bot_id is not None else None
+    return pause is not None and pause.reason != "none"
+
+
+def paused_provider(settings: Settings, agents: tuple[oc.AgentSpec, ...]) -> oc.ProviderSpec:
+    models = tuple(
+        oc.ModelSpec(id=a.model_ref.split("/", 1)[1])
+        for a in agents
+        if a.model_ref.startswith(PAUSED_PROVIDER + "/")
+    )
+    base_url = f"http://127.0.0.1:{settings.echo_llm_port}/paused/v1"
+    return oc.ProviderSpec(PAUSED_PROVIDER, ProviderKind.LOCAL_ECHO, base_url, "paused", models)
 
 
 @dataclass
@@ -123,11 +145,15 @@ def agent_spec(
     ).all()
     bindings = session.exec(select(Binding).where(Binding.bot_id == bot.id).order_by(col(Binding.id))).all()
     paths = bot_paths(settings, bot.agent_id)
+    paused = is_paused(session, bot.id) and bot.id is not None
+    model_ref = f"{provider.name}/{bot.model_id}" if provider and bot.model_id else ""
+    if paused and bot.id is not None:
+        model_ref = f"{PAUSED_PROVIDER}/{paused_model_id(bot.id)}"
     return oc.AgentSpec(
         active=bot.desired_status == DesiredStatus.RUNNING.value,
         agent_id=bot.agent_id,
         name=bot.name,
-        model_ref=f"{provider.name}/{bot.model_id}" if provider and bot.model_id else "",
+        model_ref=model_ref,
         workspace=str(paths.workspace) if local else "",
         emoji=bot.emoji,
         persona=bot.persona,
@@ -136,7 +162,7 @@ def agent_spec(
         tools_deny=tuple(bot.tools_deny),
         exec_approval=bool(bot.exec_approval),
         tools_allow_only=tuple(bot.tools_allow_only or ()),
-        model_fallbacks=tuple(bot.model_fallbacks or ()) if provider and bot.model_id else (),
+        model_fallbacks=tuple(bot.model_fallbacks or ()) if provider and bot.model_id and not paused else (),
         theme=bot.identity_theme,
         persona_files=dict(bot.persona_files or {}),
         channels=tuple(channel_spec(c, bot.agent_id, settings) for c in channels if c.enabled),
@@ -188,7 +214,7 @@ def _gateway_spec(
         token=token,
         log_file=str(paths.log_file),
         workspace_root=str(paths.workspace_root) if local else "",
-        providers=tuple(provider_spec(p, settings) for p in providers),
+        providers=(*(provider_spec(p, settings) for p in providers), paused_provider(settings, agents)),
         agents=agents,
         session=oc.SessionSpec(**_session_kwargs(gw.session_settings)),
         openclaw_version=installed_version(settings.openclaw_bin) if local else "",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from clawnet.controlplane.budget_rules import record_usage
 from clawnet.controlplane.db_runner import DbRunner
 from clawnet.controlplane.gateway_api import SessionRow, channel_and_peer
 from clawnet.controlplane.gateway_sessions import GatewaySessions, message_seq
@@ -114,6 +116,7 @@ def _add_message(
             s.flush()
     except IntegrityError:
         return None
+    record_usage(s, bot_id, at, row.cost_usd, row.input_tokens + row.output_tokens)
     session_row.message_count += 1
     session_row.input_tokens += row.input_tokens
     session_row.output_tokens += row.output_tokens
@@ -159,9 +162,12 @@ def _stored_session(s: Session, bot_id: int, key: str, row: dict[str, Any]) -> i
 
 
 class SessionSync:
-    def __init__(self, db: DbRunner, bus: EventBus) -> None:
+    def __init__(
+        self, db: DbRunner, bus: EventBus, after_assistant: Callable[[int], None] | None = None
+    ) -> None:
         self.db = db
         self.bus = bus
+        self.after_assistant = after_assistant  # the budget check, per stored assistant message
 
     def _bot_id(self, link: GatewayLink, agent_id: str) -> int | None:
         return link.bot_of(agent_id)
@@ -240,6 +246,8 @@ class SessionSync:
         if result is None:
             return
         session_row, message = result
+        if message.role == "assistant" and self.after_assistant is not None:
+            self.after_assistant(bot_id)
         self.bus.publish(
             Kind.SESSION_MESSAGE,
             {

@@ -12,6 +12,7 @@ from clawnet.models.accounts import (
     User,
 )
 from clawnet.models.approvals import ApprovalRequest
+from clawnet.models.budgets import DEFAULT_PAUSE_REPLY, BotPause, Budget, UsageDay
 from clawnet.models.fleet import (
     AgentTombstone,
     Binding,
@@ -80,10 +81,14 @@ ALL_TABLES = (
     CustomSkill,
     Schedule,
     BotStatusChange,
+    Budget,
+    BotPause,
+    UsageDay,
 )
 
 __all__ = [
     "ALL_TABLES",
+    "DEFAULT_PAUSE_REPLY",
     "AccessRequest",
     "AgentTombstone",
     "ApprovalRequest",
@@ -94,10 +99,12 @@ __all__ = [
     "BotApiToken",
     "BotAssignment",
     "BotChannel",
+    "BotPause",
     "BotSession",
     "BotSkill",
     "BotSkillPack",
     "BotStatusChange",
+    "Budget",
     "ChatTurn",
     "Comment",
     "CustomSkill",
@@ -120,6 +127,7 @@ __all__ = [
     "SystemFlag",
     "TranscriptMessage",
     "UTCDateTime",
+    "UsageDay",
     "User",
     "prune_status_changes",
     "record_bot_status",

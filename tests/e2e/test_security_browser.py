@@ -214,6 +214,7 @@ def test_an_admin_browser_receives_no_secret_over_the_websocket(browser, xss_wor
             "routing",
             "sessions",
             "schedules",
+            "budget",
             "skills",
             "configuration",
             "logs",

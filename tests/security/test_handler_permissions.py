@@ -131,6 +131,7 @@ def arguments(handler: Any, world: World) -> dict[str, Any] | None:
         "q": "",
         "label": "pwned",
         "reply": "pwned",
+        "day_cost": "0.01",  # budgets: a limit that would pause the victim's bot
     }
     args: dict[str, Any] = {}
     for param in list(inspect.signature(handler.fn).parameters.values())[1:]:
@@ -257,6 +258,7 @@ async def test_the_sweep_changes_the_victims_data_when_the_owner_runs_it(world):
             ("FeedState", "delete_post"),
             ("BotAccessState", "revoke"),
             ("BotSchedulesState", "pause"),
+            ("BotBudgetState", "save_budget"),
         ]:
             state, handler = by_name[(state_name, name)]
             before = fingerprint(world)
@@ -275,6 +277,7 @@ async def test_the_sweep_changes_the_victims_data_when_the_owner_runs_it(world):
             "olga's posts",
             "approved_senders",
             "schedules",
+            "budgets",
         }
         deadline = time.monotonic() + 60  # a write may land after its handler's settle window
         while not expected <= changed_tables and time.monotonic() < deadline:

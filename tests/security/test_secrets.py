@@ -45,7 +45,7 @@ async def test_an_admin_reading_every_page_receives_no_secret(world):
             if args is None:
                 continue
             if name == "set_tab":
-                tabs = ["overview", "channels", "sessions", "configuration", "logs", "analytics"]
+                tabs = ["overview", "channels", "sessions", "budget", "configuration", "logs", "analytics"]
             else:
                 tabs = [None]
             for tab in tabs:

@@ -298,6 +298,8 @@ def fingerprint(world: World) -> dict[str, list[tuple]]:
             "bindings": _rows(conn, "bindings", "WHERE bot_id = ?", (ids["bot"],)),
             "bot_sessions": _rows(conn, "bot_sessions", "WHERE bot_id = ?", (ids["bot"],)),
             "schedules": _rows(conn, "schedules", "WHERE bot_id = ?", (ids["bot"],)),
+            "budgets": _rows(conn, "budgets", "WHERE bot_id = ? OR owner_id = ?", (ids["bot"], ids["olga"])),
+            "bot_pauses": _rows(conn, "bot_pauses", "WHERE bot_id = ?", (ids["bot"],)),
             "bot_drafts": _rows(conn, "bot_drafts", "WHERE user_id = ?", (ids["olga"],)),
             "bot_api_tokens": _rows(conn, "bot_api_tokens"),
             "olga's profiles": _rows(conn, "profiles", "WHERE user_id = ?", (ids["olga"],)),

@@ -66,6 +66,19 @@ def bot_card_body(
                 error != "",
                 rx.text(error, size="1", color_scheme="red", data_testid="bot-card-error-" + bot_id),
             ),
+            rx.cond(
+                card.paused != "",
+                rx.badge(card.paused, color_scheme="orange", data_testid="budget-card-paused-" + bot_id),
+            ),
+            rx.cond(
+                card.budget != "",
+                rx.text(
+                    "Budget: " + card.budget,
+                    size="1",
+                    color_scheme="gray",
+                    data_testid="budget-card-usage-" + bot_id,
+                ),
+            ),
             channel_chips(channels),
             rx.text(
                 sessions.to_string() + " active sessions · last activity " + activity,

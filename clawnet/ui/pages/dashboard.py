@@ -181,6 +181,30 @@ class DashboardState(rx.State):
     async def stop_bot(self, bot_id: int) -> Any:
         return await self._operate(bot_id, False)
 
+    async def _kill_switch(self, on: bool, fleet: bool) -> Any:
+        try:
+            changed = await runtime.bots().kill_switch(await current_principal(self), on, fleet=fleet)
+        except UserError as exc:
+            return error_toast(exc)
+        await self._load()
+        return rx.toast.info(f"{'Paused' if on else 'Resumed'} {changed} bots.")
+
+    @event
+    async def pause_all(self) -> Any:
+        return await self._kill_switch(True, False)
+
+    @event
+    async def resume_all(self) -> Any:
+        return await self._kill_switch(False, False)
+
+    @event
+    async def pause_fleet(self) -> Any:
+        return await self._kill_switch(True, True)
+
+    @event
+    async def resume_fleet(self) -> Any:
+        return await self._kill_switch(False, True)
+
     @event(background=True)
     async def restart_bot(self, bot_id: int) -> Any:
         async with self:
@@ -329,6 +353,35 @@ def dashboard_page() -> rx.Component:
         testid="dashboard-page",
         actions=rx.cond(
             SessionState.can_create_bots,
-            rx.link(rx.button("New bot", data_testid="dashboard-new-bot"), href=routes.NEW_BOT),
+            rx.hstack(
+                kill_switch_buttons(),
+                rx.link(rx.button("New bot", data_testid="dashboard-new-bot"), href=routes.NEW_BOT),
+                spacing="2",
+                wrap="wrap",
+            ),
         ),
+    )
+
+
+def kill_switch_buttons() -> rx.Component:
+    """The kill switch: pause or resume every bot of the owner (admins: of the fleet)."""
+
+    def button(label: str, testid: str, handler: Any, color: str) -> rx.Component:
+        return rx.button(
+            label, variant="soft", color_scheme=color, on_click=handler, aria_label=label, data_testid=testid
+        )
+
+    return rx.hstack(
+        button("Pause all my bots", "kill-switch-pause", DashboardState.pause_all, "red"),
+        button("Resume my bots", "kill-switch-resume", DashboardState.resume_all, "green"),
+        rx.cond(
+            SessionState.is_admin,
+            rx.hstack(
+                button("Pause the fleet", "kill-switch-fleet-pause", DashboardState.pause_fleet, "red"),
+                button("Resume the fleet", "kill-switch-fleet-resume", DashboardState.resume_fleet, "green"),
+                spacing="2",
+            ),
+        ),
+        spacing="2",
+        wrap="wrap",
     )

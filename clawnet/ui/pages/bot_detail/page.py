@@ -1,5 +1,5 @@
 """`/bots/<number or agent id>`: the bot's name, live status and actions on top, then its tabs
-(`?tab=overview|channels|routing|sessions|schedules|skills|configuration|logs|analytics`, `&session=<id>`)."""
+(`?tab=overview|channels|routing|sessions|schedules|budget|skills|configuration|logs|analytics`, `&session=<id>`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from clawnet import routes
 from clawnet.ui.components.layout import page_frame
 from clawnet.ui.components.status import status_badge, status_light
 from clawnet.ui.pages.bot_detail.analytics import analytics_tab
+from clawnet.ui.pages.bot_detail.budget import budget_tab
 from clawnet.ui.pages.bot_detail.channels import channels_tab
 from clawnet.ui.pages.bot_detail.chat import sessions_tab
 from clawnet.ui.pages.bot_detail.configuration import configuration_tab
@@ -26,6 +27,7 @@ TAB_CONTENT = {
     "routing": routing_tab,
     "sessions": sessions_tab,
     "schedules": schedules_tab,
+    "budget": budget_tab,
     "skills": skills_tab,
     "configuration": configuration_tab,
     "logs": logs_tab,
@@ -42,6 +44,15 @@ def title() -> rx.Component:
             rx.heading(h.name, size="7", data_testid="bot-name"),
             status_light(h.status, "bot-status-light"),
             status_badge(h.status, "bot-status"),
+            rx.cond(
+                h.paused != "", rx.badge(h.paused, color_scheme="orange", data_testid="budget-header-paused")
+            ),
+            rx.cond(
+                h.budget != "",
+                rx.text(
+                    "Budget: " + h.budget, size="1", color_scheme="gray", data_testid="budget-header-usage"
+                ),
+            ),
             spacing="3",
             align="center",
         ),

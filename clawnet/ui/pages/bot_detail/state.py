@@ -31,6 +31,7 @@ TABS = [
     ("routing", "Routing & groups"),
     ("sessions", "Sessions"),
     ("schedules", "Schedules"),
+    ("budget", "Budget"),
     ("skills", "Skills"),
     ("configuration", "Configuration"),
     ("logs", "Logs"),

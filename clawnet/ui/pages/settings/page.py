@@ -6,6 +6,7 @@ import reflex as rx
 
 from clawnet import routes
 from clawnet.ui.components.layout import page_frame
+from clawnet.ui.pages.settings.budgets import OwnerBudgetsState, owner_budgets_section
 from clawnet.ui.pages.settings.gateways import GatewaysState, gateways_section
 from clawnet.ui.pages.settings.import_export import ImportExportState, import_export_sections
 from clawnet.ui.pages.settings.profile import MyProfileState, profile_section
@@ -24,6 +25,7 @@ from clawnet.ui.session import SessionState
         ProvidersState.load,
         ImportExportState.load,
         GatewaysState.load,
+        OwnerBudgetsState.load,
     ],
 )
 def settings_page() -> rx.Component:
@@ -31,6 +33,7 @@ def settings_page() -> rx.Component:
         "Settings",
         profile_section(),
         rx.cond(SettingsState.sees_fleet, providers_section()),
+        owner_budgets_section(),
         import_export_sections(),
         rx.cond(SettingsState.can_manage_gateways, gateways_section()),
         testid="settings-page",
