@@ -42,6 +42,7 @@ SESSIONS = "/sessions"
 FEED = "/feed"
 NOTIFICATIONS = "/notifications"
 ACCESS = "/access"  # pending DM access requests of every bot the person may see
+ALERTS = "/alerts"  # the alert centre: open alerts, history, alert settings
 PROFILE = "/u/[handle]"
 POST_DETAIL = "/posts/[post_id]"
 SETTINGS = "/settings"

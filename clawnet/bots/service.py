@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from clawnet.bots.access import Access
 from clawnet.bots.admin import Admin
+from clawnet.bots.alerts import Alerts
 from clawnet.bots.editing import Editing
 from clawnet.bots.lifecycle import Lifecycle
 from clawnet.bots.operations import Operations
@@ -32,6 +33,7 @@ from clawnet.settings import Settings
 
 
 class BotsService(
+    Alerts,
     Lifecycle,
     Operations,
     Reads,

@@ -19,6 +19,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from clawnet.controlplane.alerts import AlertMonitor
 from clawnet.controlplane.channels import sync_channels
 from clawnet.controlplane.chat import ChatRouter, fail_unfinished_turns
 from clawnet.controlplane.db_runner import DbRunner
@@ -131,6 +132,7 @@ class FleetController:
             self.tasks,
             ops={"forget_paired_sender": self.access.forget_paired_sender},
         )
+        self.alerts = AlertMonitor(settings, self.db, self.bus, self.links, self.tasks)
         self.echo_llm: FakeLLM | None = FakeLLM(port=settings.echo_llm_port) if run_echo_llm else None
         self._kick = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
@@ -152,6 +154,7 @@ class FleetController:
         self.health.start()
         self.log_tails.start()
         self.access.start()
+        self.alerts.start()
         self._loops = [
             asyncio.create_task(self._reconcile_loop(), name="fleet-reconcile"),
             asyncio.create_task(
@@ -185,6 +188,7 @@ class FleetController:
                 await task
         await self._guarded("stopping log tails", self.log_tails.stop())
         await self._guarded("stopping the access request poll", self.access.stop())
+        await self._guarded("stopping the alert monitor", self.alerts.stop())
         for gateway_id in self.links.ids():
             await self._guarded("closing gateway connections", self.links.drop(gateway_id))
         if self.echo_llm is not None:

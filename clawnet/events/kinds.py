@@ -41,3 +41,5 @@ class Kind:
     POST_CREATED = "post.created"  # payload: post_id, author_id, visibility, mentions
     POST_CHANGED = "post.changed"  # payload: post_id, what (edited, deleted, liked, replied), counts
     NOTIFICATION = "notification"  # payload: recipient_id (profile), unread
+    BUDGET = "budget"  # payload: owner_id, bot_id (None: owner-wide), period, metric, threshold (80, 100; 0 = back under), used, limit
+    ALERT = "alert"  # payload: owner_id, alert_id, state (open, acknowledged, resolved), open_count

@@ -11,6 +11,7 @@ from clawnet.models.accounts import (
     SystemFlag,
     User,
 )
+from clawnet.models.alerts import Alert, AlertDelivery, AlertSettings
 from clawnet.models.fleet import (
     AgentTombstone,
     Binding,
@@ -76,12 +77,18 @@ ALL_TABLES = (
     BotSkillPack,
     CustomSkill,
     Schedule,
+    AlertSettings,
+    Alert,
+    AlertDelivery,
 )
 
 __all__ = [
     "ALL_TABLES",
     "AccessRequest",
     "AgentTombstone",
+    "Alert",
+    "AlertDelivery",
+    "AlertSettings",
     "ApprovedSender",
     "AuditEvent",
     "Binding",
