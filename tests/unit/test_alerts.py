@@ -32,8 +32,13 @@ from tests.support.fake_http import closed_port_url
 
 
 def test_rules_take_the_owners_overrides_over_the_defaults():
-    rules = effective_rules({"gateway_down": {"threshold": 5}, "crash_loop": {"enabled": False},
-                             "error_rate": {"threshold": "bad"}})
+    rules = effective_rules(
+        {
+            "gateway_down": {"threshold": 5},
+            "crash_loop": {"enabled": False},
+            "error_rate": {"threshold": "bad"},
+        }
+    )
     assert rules["gateway_down"].threshold == 5 and rules["gateway_down"].enabled
     assert not rules["crash_loop"].enabled
     assert rules["error_rate"].threshold == 50  # a bad value falls back to the default
@@ -66,7 +71,10 @@ async def test_a_failing_webhook_is_retried_with_growing_waits_and_a_refusal_is_
     with WebhookSink("k", statuses=[500, 503, 200]) as sink:
         attempts = await post_webhook(sink.url + "/hook", "k", {"x": 1}, delays_s=(0.2, 0.6, 5))
         assert [(a.attempt, a.ok, a.outcome) for a in attempts] == [
-            (1, False, "HTTP 500"), (2, False, "HTTP 503"), (3, True, "HTTP 200")]
+            (1, False, "HTTP 500"),
+            (2, False, "HTTP 503"),
+            (3, True, "HTTP 200"),
+        ]
         gaps = [b - a for a, b in zip(sink.arrived_at, sink.arrived_at[1:], strict=False)]
         assert gaps[0] >= 0.2 and gaps[1] >= 0.6  # backoff: each wait longer than the one before
         assert all(sink.signed(r) for r in sink.requests)
@@ -83,8 +91,14 @@ async def test_mail_goes_to_an_smtp_server_and_not_configured_is_a_state(clawnet
     with pytest.raises(MailNotConfigured):
         await MailService(clawnet_env).send("a@example.com", "s", "t")
     with SmtpSink() as smtp:
-        settings = load_settings({"CLAWNET_DATA_DIR": str(clawnet_env.data_dir), "CLAWNET_SMTP_HOST": "127.0.0.1",
-                                  "CLAWNET_SMTP_PORT": str(smtp.port), "CLAWNET_SMTP_FROM": "ops@clawnet.test"})
+        settings = load_settings(
+            {
+                "CLAWNET_DATA_DIR": str(clawnet_env.data_dir),
+                "CLAWNET_SMTP_HOST": "127.0.0.1",
+                "CLAWNET_SMTP_PORT": str(smtp.port),
+                "CLAWNET_SMTP_FROM": "ops@clawnet.test",
+            }
+        )
         await MailService(settings).send("owner@example.com", "Hello\nthere", "Body text")
         (msg,) = smtp.wait_for(1, timeout=10)
         assert msg["To"] == "owner@example.com" and msg["From"] == "ops@clawnet.test"
@@ -134,8 +148,12 @@ async def test_a_down_gateway_opens_an_alert_that_resolves_when_it_is_back(monit
     with monitor.bus.subscribe([Kind.ALERT]) as events:
         await monitor.evaluate()
         opened = await events.get(timeout=5)
-        assert opened.payload == {"owner_id": owner, "alert_id": opened.payload["alert_id"], "state": "open",
-                                  "open_count": 1}
+        assert opened.payload == {
+            "owner_id": owner,
+            "alert_id": opened.payload["alert_id"],
+            "state": "open",
+            "open_count": 1,
+        }
         await monitor.evaluate()  # still down: still one alert
         assert [(a.rule, a.state) for a in alerts_of(owner)] == [("gateway_down", "open")]
         set_status(gw, GatewayStatus.RUNNING)
@@ -151,18 +169,32 @@ async def test_quiet_hours_hold_non_urgent_deliveries_and_cooldown_spares_the_ow
         owner = make_user(s, Role.OPERATOR)
         now = datetime.now(UTC)
         minute = now.hour * 60 + now.minute
-        s.add(AlertSettings(owner_id=owner.id, email_enabled=True, quiet_start_min=minute,
-                            quiet_end_min=(minute + 120) % 1440))
+        s.add(
+            AlertSettings(
+                owner_id=owner.id,
+                email_enabled=True,
+                quiet_start_min=minute,
+                quiet_end_min=(minute + 120) % 1440,
+            )
+        )
         owner_id = owner.id
-    budget = {"owner_id": owner_id, "bot_id": None, "period": "daily", "metric": "cost",
-              "threshold": 80, "used": 8, "limit": 10}
+    budget = {
+        "owner_id": owner_id,
+        "bot_id": None,
+        "period": "daily",
+        "metric": "cost",
+        "threshold": 80,
+        "used": 8,
+        "limit": 10,
+    }
     await monitor.on_budget(monitor.bus.publish(Kind.BUDGET, budget))
     (alert,) = alerts_of(owner_id)
     await monitor.deliver(_note(alert), "opened")
     with session_scope() as s:
         assert s.get(Alert, alert.id).held  # non-urgent, in quiet hours: held
-        s.exec(select(AlertSettings).where(AlertSettings.owner_id == owner_id)).one().quiet_end_min = \
+        s.exec(select(AlertSettings).where(AlertSettings.owner_id == owner_id)).one().quiet_end_min = (
             s.exec(select(AlertSettings).where(AlertSettings.owner_id == owner_id)).one().quiet_start_min
+        )
     await monitor.evaluate()  # quiet hours over: released (mail is not configured here: recorded)
     for _ in range(50):
         with session_scope() as s:
@@ -178,7 +210,9 @@ async def test_quiet_hours_hold_non_urgent_deliveries_and_cooldown_spares_the_ow
     assert second.urgent
     await monitor.deliver(_note(second), "opened")
     with session_scope() as s:
-        outcomes = [d.outcome for d in s.exec(select(AlertDelivery).where(AlertDelivery.alert_id == second.id))]
+        outcomes = [
+            d.outcome for d in s.exec(select(AlertDelivery).where(AlertDelivery.alert_id == second.id))
+        ]
     assert outcomes == ["cooldown"]
     await monitor.on_budget(monitor.bus.publish(Kind.BUDGET, {**budget, "threshold": 0, "used": 1}))
     assert {a.state for a in alerts_of(owner_id)} == {"resolved"}
@@ -209,19 +243,42 @@ async def test_owners_see_and_acknowledge_only_their_alerts_and_settings_are_che
     view = await service.alert_settings(p_me)
     form = AlertSettingsInput(
         rules={r.name: (r.enabled, "abc" if r.name == "gateway_down" else r.threshold) for r in view.rules},
-        email_enabled=True, email_to="nope", webhook_url="ftp://x", bot_message_enabled=True,
-        bot_message_bot_id=None, bot_message_channel="telegram", bot_message_to="",
-        quiet_start="25:00", quiet_end="07:00", cooldown_min="x",
+        email_enabled=True,
+        email_to="nope",
+        webhook_url="ftp://x",
+        bot_message_enabled=True,
+        bot_message_bot_id=None,
+        bot_message_channel="telegram",
+        bot_message_to="",
+        quiet_start="25:00",
+        quiet_end="07:00",
+        cooldown_min="x",
     )
     with pytest.raises(UserError) as err:
         await service.save_alert_settings(p_me, form)
-    assert set(err.value.field_errors) == {"rule_gateway_down", "email_to", "webhook_url", "bot_message_bot_id",
-                                           "bot_message_to", "quiet_start", "cooldown_min"}
-    good = replace(form, rules={**form.rules, "gateway_down": (True, "15")}, email_to="", bot_message_enabled=False,
-                   webhook_url="https://hooks.example/x", quiet_start="22:00", cooldown_min="5")
+    assert set(err.value.field_errors) == {
+        "rule_gateway_down",
+        "email_to",
+        "webhook_url",
+        "bot_message_bot_id",
+        "bot_message_to",
+        "quiet_start",
+        "cooldown_min",
+    }
+    good = replace(
+        form,
+        rules={**form.rules, "gateway_down": (True, "15")},
+        email_to="",
+        bot_message_enabled=False,
+        webhook_url="https://hooks.example/x",
+        quiet_start="22:00",
+        cooldown_min="5",
+    )
     await service.save_alert_settings(p_me, good)
     secret = await service.rotate_webhook_secret(p_me)
     view = await service.alert_settings(p_me)
     assert view.webhook_has_secret and secret.startswith("whsec_") and view.cooldown_min == 5
-    assert view.quiet_start == "22:00" and [r.threshold for r in view.rules if r.name == "gateway_down"] == ["15"]
+    assert view.quiet_start == "22:00" and [r.threshold for r in view.rules if r.name == "gateway_down"] == [
+        "15"
+    ]
     assert secret not in repr(view)
