@@ -6,6 +6,7 @@ import reflex as rx
 
 from clawnet import routes
 from clawnet.ui.access_count import AccessCountState
+from clawnet.ui.alert_count import AlertCountState
 from clawnet.ui.notify import NotifyState
 from clawnet.ui.session import SessionState
 
@@ -64,6 +65,32 @@ def access_link() -> rx.Component:
     )
 
 
+def alerts_link() -> rx.Component:
+    """The alert centre, with how many of the person's alerts are open (live)."""
+    return rx.link(
+        rx.hstack(
+            rx.text("Alerts", weight="medium", size="3"),
+            rx.cond(
+                AlertCountState.open_alerts > 0,
+                rx.badge(
+                    AlertCountState.open_alerts,
+                    color_scheme="red",
+                    variant="solid",
+                    radius="full",
+                    data_testid="nav-alerts-count",
+                ),
+            ),
+            spacing="1",
+            align="center",
+        ),
+        href=routes.ALERTS,
+        underline="none",
+        on_mount=AlertCountState.start,
+        data_testid="nav-alerts",
+        aria_label="Alerts: " + AlertCountState.open_alerts.to(str) + " open",
+    )
+
+
 def user_menu() -> rx.Component:
     return rx.cond(
         SessionState.signed_in,
@@ -109,7 +136,9 @@ def navbar() -> rx.Component:
                             nav_link("Bots", routes.BOTS, "nav-bots"),
                             nav_link("Sessions", routes.SESSIONS, "nav-sessions"),
                             access_link(),
+                            alerts_link(),
                             spacing="5",
+                            wrap="wrap",
                         ),
                     ),
                     nav_link("Feed", routes.FEED, "nav-feed"),
@@ -118,6 +147,7 @@ def navbar() -> rx.Component:
                     rx.cond(SessionState.is_admin, nav_link("Admin", routes.ADMIN, "nav-admin")),
                     spacing="5",
                     align="center",
+                    wrap="wrap",
                 ),
                 aria_label="Main",
             ),
@@ -126,6 +156,7 @@ def navbar() -> rx.Component:
             align="center",
             spacing="6",
             width="100%",
+            wrap="wrap",
         ),
         padding_x="1.5em",
         padding_y="0.8em",
