@@ -24,9 +24,9 @@ DOWN_STATES = {
     GatewayStatus.ERROR.value,
     GatewayStatus.UNRESPONSIVE.value,
     GatewayStatus.CRASH_LOOP.value,
-    GatewayStatus.STOPPED.value,
-    GatewayStatus.STARTING.value,
 }
+# On the way back up (or not yet started): still down once it was seen down, not on a first start.
+STILL_DOWN_STATES = {GatewayStatus.STOPPED.value, GatewayStatus.STARTING.value}
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def conditions(
     for gw in s.exec(select(Gateway).where(Gateway.desired_status == DesiredStatus.RUNNING.value)).all():
         assert gw.id is not None
         owners = _gateway_owners(s, gw)
-        if gw.actual_status in DOWN_STATES:
+        if gw.actual_status in DOWN_STATES or (gw.actual_status in STILL_DOWN_STATES and gw.id in down_since):
             since = down_since.setdefault(gw.id, now)
             if (
                 gw.last_exit_at is not None
