@@ -21,14 +21,16 @@ from clawnet.enums import BotStatus, ProviderKind, Role
 from clawnet.events import EventBus
 from clawnet.models import Bot, ModelProvider, User
 from clawnet.security.permissions import Principal
-from clawnet.settings import load_settings
+from clawnet.settings import get_settings
 from tests.e2e.helpers import gateway_pid, make_account, server_db, sign_in
+from tests.security.world import server_process_env
 from tests.support.reflex_client import run_in_thread
 from tests.support.server import running_clawnet
 
 pytestmark = pytest.mark.e2e
 OWNER = "pager@example.com"
 PHONE = {"width": 390, "height": 844}
+SCREENSHOTS = os.environ.get("CLAWNET_SCREENSHOTS", "")
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +40,17 @@ def server(tmp_path_factory):
 
 
 def create_bot(server, email: str, name: str) -> int:
-    settings = load_settings({"CLAWNET_DATA_DIR": str(server.data_dir), "DATABASE_URL": server.database_url})
-    with server_db(server) as s:
-        owner = Principal.of(s.exec(select(User).where(User.email == email)).one())
-        echo = s.exec(select(ModelProvider).where(ModelProvider.kind == ProviderKind.LOCAL_ECHO.value)).one()
-    bus = EventBus()
-    service = BotsService(settings, bus, RemoteControl(bus, server.database_url))
-    return run_in_thread(
-        lambda: service.create_bot(owner, BotInput(name=name, provider_id=echo.id, model_id="echo-1"))
-    )
+    """A bot made by the bots service as another ClawNet process would (with the server's keys)."""
+    with server_process_env(server):
+        with server_db(server) as s:
+            owner = Principal.of(s.exec(select(User).where(User.email == email)).one())
+            echo = s.exec(
+                select(ModelProvider).where(ModelProvider.kind == ProviderKind.LOCAL_ECHO.value)
+            ).one()
+        bus = EventBus()
+        service = BotsService(get_settings(), bus, RemoteControl(bus, server.database_url))
+        inp = BotInput(name=name, provider_id=echo.id, model_id="echo-1")
+        return run_in_thread(lambda: service.create_bot(owner, inp))
 
 
 def wait_running(server, bot_id: int, timeout_s: float = 180) -> None:
@@ -57,6 +61,11 @@ def wait_running(server, bot_id: int, timeout_s: float = 180) -> None:
                 return
         assert time.monotonic() < deadline, "the bot did not start"
         time.sleep(0.5)
+
+
+def shot(page: Page, name: str) -> None:
+    if SCREENSHOTS:
+        page.screenshot(path=f"{SCREENSHOTS}/{name}.png", full_page=True)
 
 
 def fits_the_screen(page: Page) -> None:
@@ -100,6 +109,7 @@ def test_the_alert_centre_on_a_phone_shows_a_gateway_fault_live_and_acknowledges
         expect(item).to_contain_text("is down")
         expect(page.get_by_test_id("nav-alerts-count")).to_have_text("1")
         fits_the_screen(page)
+        shot(page, "alerts-phone-open")
 
         ack = item.get_by_role("button", name="Acknowledge: ")
         reachable(page, ack)
@@ -112,5 +122,6 @@ def test_the_alert_centre_on_a_phone_shows_a_gateway_fault_live_and_acknowledges
         expect(page.get_by_test_id("alerts-history-item").first).to_contain_text("resolved")
         expect(page.get_by_test_id("nav-alerts-count")).to_have_count(0)
         fits_the_screen(page)
+        shot(page, "alerts-phone-resolved")
     finally:
         context.close()

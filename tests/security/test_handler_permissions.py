@@ -35,6 +35,7 @@ def clawnet_states() -> list[type[BaseState]]:
         importlib.import_module(f"clawnet.ui.pages.{module.name}")
     importlib.import_module("clawnet.ui.notify")
     importlib.import_module("clawnet.ui.access_count")
+    importlib.import_module("clawnet.ui.alert_count")
     found: list[type[BaseState]] = []
 
     def walk(cls: type[BaseState]) -> None:
@@ -79,6 +80,7 @@ def arguments(handler: Any, world: World) -> dict[str, Any] | None:
         "session_id": str(ids["session"]),
         "request_id": str(ids["access_request"]),
         "schedule_id": str(ids["schedule"]),
+        "alert_id": str(ids["alert"]),
         "sender_id": APPROVED_SENDER,
         "role": "admin",
         "currently": "active",
@@ -161,6 +163,7 @@ def path_for(state: type[BaseState], world: World) -> str:
         "FeedState": "/feed",
         "NotificationsState": "/notifications",
         "AccessState": "/access",
+        "AlertsState": "/alerts",
         "BotsListState": "/bots",
         "SessionsListState": "/sessions",
         "LoginState": "/login",
@@ -254,6 +257,7 @@ async def test_the_sweep_changes_the_victims_data_when_the_owner_runs_it(world):
             ("FeedState", "delete_post"),
             ("BotAccessState", "revoke"),
             ("BotSchedulesState", "pause"),
+            ("AlertsState", "acknowledge"),
         ]:
             state, handler = by_name[(state_name, name)]
             before = fingerprint(world)
@@ -272,6 +276,7 @@ async def test_the_sweep_changes_the_victims_data_when_the_owner_runs_it(world):
             "olga's posts",
             "approved_senders",
             "schedules",
+            "olga's alerts",
         }
         deadline = time.monotonic() + 60  # a write may land after its handler's settle window
         while not expected <= changed_tables and time.monotonic() < deadline:
