@@ -162,7 +162,8 @@ def navbar() -> rx.Component:
         padding_y="0.8em",
         border_bottom="1px solid var(--gray-a5)",
         background="var(--color-panel-solid)",
-        position="sticky",
+        # Sticky on wider screens; on a phone the wrapped navigation would hide a quarter of it.
+        position=rx.breakpoints(initial="static", sm="sticky"),
         top="0",
         z_index="10",
     )
