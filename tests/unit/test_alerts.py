@@ -23,7 +23,7 @@ from clawnet.enums import GatewayKind, GatewayStatus, Role
 from clawnet.errors import NotFound, UserError
 from clawnet.events import EventBus, Kind
 from clawnet.mail import MailError, MailNotConfigured, MailService
-from clawnet.models import Alert, AlertDelivery, AlertSettings, Gateway
+from clawnet.models import Alert, AlertDelivery, AlertSettings, Bot, Gateway
 from clawnet.security.permissions import Principal
 from clawnet.settings import load_settings
 from tests.factories import make_bot, make_user
@@ -282,3 +282,43 @@ async def test_owners_see_and_acknowledge_only_their_alerts_and_settings_are_che
         "15"
     ]
     assert secret not in repr(view)
+
+
+class _Caller:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+
+    async def call(self, method: str, params: dict, timeout: float = 30) -> dict:
+        self.calls.append((method, params))
+        return {"messageId": "m1", "channel": params["channel"]}
+
+
+async def test_the_owners_bot_messages_the_owner_through_the_gateways_send(monitor):
+    from types import SimpleNamespace
+
+    owner_id, gw = owner_with_gateway(GatewayStatus.RUNNING)
+    with session_scope() as s:
+        bot = s.exec(select(Bot).where(Bot.owner_id == owner_id)).one()
+        prefs = s.exec(select(AlertSettings).where(AlertSettings.owner_id == owner_id)).one()
+        prefs.bot_message_enabled, prefs.bot_message_bot_id = True, bot.id
+        prefs.bot_message_channel, prefs.bot_message_to = "telegram", "777"
+        s.add(
+            Alert(
+                owner_id=owner_id,
+                rule="crash_loop",
+                subject=f"gateway:{gw}",
+                title="Pool is in a crash loop",
+                urgent=True,
+            )
+        )
+        agent_id = bot.agent_id
+    caller = _Caller()
+    monitor.links = SimpleNamespace(connected=lambda _gid: SimpleNamespace(api=caller))
+    (alert,) = alerts_of(owner_id)
+    await monitor.deliver(_note(alert), "opened")
+    ((method, params),) = caller.calls
+    assert method == "send" and params["to"] == "777" and params["channel"] == "telegram"
+    assert params["agentId"] == agent_id and "Pool is in a crash loop" in params["message"]
+    with session_scope() as s:
+        (d,) = s.exec(select(AlertDelivery).where(AlertDelivery.alert_id == alert.id)).all()
+    assert (d.route, d.ok) == ("bot", True)
