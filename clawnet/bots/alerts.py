@@ -16,7 +16,7 @@ from clawnet.controlplane.alerts import LIVE, open_count
 from clawnet.errors import NotFound, UserError
 from clawnet.events import Kind
 from clawnet.models import Alert, AlertSettings, Bot, User, utcnow
-from clawnet.security.permissions import Action, Principal, require
+from clawnet.security.permissions import Action, Principal, require, role_allows
 from clawnet.security.secret_fields import ALERT_WEBHOOK_SECRET
 
 HISTORY_LIMIT = 100
@@ -110,7 +110,7 @@ def _row(s: Session, owner_id: int) -> AlertSettings:
 class Alerts(BotsBase):
     async def alert_count(self, actor: Principal | None) -> int:
         """How many of the person's alerts are open or acknowledged (the navigation's count)."""
-        if actor is None:
+        if actor is None or not actor.is_active or not role_allows(actor.role, Action.VIEW_FLEET):
             return 0
         return await self._db(lambda s: open_count(s, require(s, actor, Action.VIEW_FLEET).user_id))
 

@@ -214,7 +214,10 @@ def build_world(server: ClawNetServer) -> World:
                 every_seconds=3600,
                 message="private brief",
             )
-            alert = Alert(owner_id=olga.id, rule="crash_loop", subject="gateway:0", title="Olga's alert")
+            # A budget alert: only the budgets' events resolve it (the monitor leaves it alone).
+            alert = Alert(
+                owner_id=olga.id, rule="budget", subject="budget:owner:daily:cost:80", title="Olga's alert"
+            )
             alert_settings = AlertSettings(
                 owner_id=olga.id,
                 webhook_url="https://hooks.example/olga",
