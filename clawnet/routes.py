@@ -43,6 +43,7 @@ FEED = "/feed"
 NOTIFICATIONS = "/notifications"
 ACCESS = "/access"  # pending DM access requests of every bot the person may see
 INBOX = "/inbox"  # everything waiting on the person: exec/plugin approvals and access requests
+ALERTS = "/alerts"  # the alert centre: open alerts, history, alert settings
 PROFILE = "/u/[handle]"
 POST_DETAIL = "/posts/[post_id]"
 SETTINGS = "/settings"

@@ -145,6 +145,16 @@ class Settings:
     # `/metrics` (Prometheus): off (404) unless a scrape token is set; the scraper sends
     # `Authorization: Bearer <token>`.
     metrics_token: str = ""
+    # Outgoing email (clawnet.mail): no host means "not configured".
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_tls: str = "none"  # none | starttls | ssl
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    smtp_timeout_s: int = 20
+    # How often the control plane evaluates the alert rules (it also does on status events).
+    alert_check_s: int = 10
 
     @property
     def is_sqlite(self) -> bool:
@@ -173,6 +183,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
     slack_api_url = _url(env, "CLAWNET_SLACK_API_URL", WEB)  # Slack's client joins "<method>"
     slack_api_url = slack_api_url.rstrip("/") + "/" if slack_api_url else ""
+    smtp_tls = (env.get("CLAWNET_SMTP_TLS") or "none").strip().lower()
+    if smtp_tls not in {"none", "starttls", "ssl"}:
+        raise SettingsError(f"CLAWNET_SMTP_TLS must be none, starttls or ssl, got {smtp_tls!r}.")
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -211,6 +224,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         media_max_bytes=_int(env, "CLAWNET_MEDIA_MAX_BYTES", 8 * 1024 * 1024, minimum=1),
         controller_mode=controller_mode,
         metrics_token=(env.get("CLAWNET_METRICS_TOKEN") or "").strip(),
+        smtp_host=(env.get("CLAWNET_SMTP_HOST") or "").strip(),
+        smtp_port=_port(
+            env, "CLAWNET_SMTP_PORT", 465 if smtp_tls == "ssl" else 587 if smtp_tls == "starttls" else 25
+        ),
+        smtp_tls=smtp_tls,
+        smtp_user=env.get("CLAWNET_SMTP_USER") or "",
+        smtp_password=env.get("CLAWNET_SMTP_PASSWORD") or "",
+        smtp_from=(env.get("CLAWNET_SMTP_FROM") or "").strip(),
+        smtp_timeout_s=_int(env, "CLAWNET_SMTP_TIMEOUT_S", 20, minimum=1),
+        alert_check_s=_int(env, "CLAWNET_ALERT_CHECK_S", 10, minimum=1),
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from clawnet.bots.access import Access
 from clawnet.bots.admin import Admin
+from clawnet.bots.alerts import Alerts
 from clawnet.bots.approvals import Approvals
 from clawnet.bots.budgets import Budgets
 from clawnet.bots.editing import Editing
@@ -34,6 +35,7 @@ from clawnet.settings import Settings
 
 
 class BotsService(
+    Alerts,
     Lifecycle,
     Operations,
     Reads,

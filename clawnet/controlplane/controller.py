@@ -19,6 +19,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from clawnet.controlplane.alerts import AlertMonitor
 from clawnet.controlplane.approvals import ApprovalSync
 from clawnet.controlplane.budgets import BudgetEnforcer
 from clawnet.controlplane.channels import sync_channels
@@ -141,6 +142,7 @@ class FleetController:
             if run_echo_llm
             else None
         )
+        self.alerts = AlertMonitor(settings, self.db, self.bus, self.links, self.tasks)
         self._kick = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self.started = asyncio.Event()
@@ -163,6 +165,7 @@ class FleetController:
         self.access.start()
         self.approvals.start()
         self.budgets.start()
+        self.alerts.start()
         self._loops = [
             asyncio.create_task(self._reconcile_loop(), name="fleet-reconcile"),
             asyncio.create_task(
@@ -198,6 +201,7 @@ class FleetController:
         await self._guarded("stopping the access request poll", self.access.stop())
         await self._guarded("stopping the approval expiry sweep", self.approvals.stop())
         await self._guarded("stopping the budget sweep", self.budgets.stop())
+        await self._guarded("stopping the alert monitor", self.alerts.stop())
         for gateway_id in self.links.ids():
             await self._guarded("closing gateway connections", self.links.drop(gateway_id))
         if self.echo_llm is not None:

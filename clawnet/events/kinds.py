@@ -44,3 +44,4 @@ class Kind:
     POST_CHANGED = "post.changed"  # payload: post_id, what (edited, deleted, liked, replied), counts
     BUDGET = "budget"  # payload: owner_id, bot_id (None: owner-wide), period, metric, threshold (80, 100; 0 = back under), used, limit
     NOTIFICATION = "notification"  # payload: recipient_id (profile), unread
+    ALERT = "alert"  # payload: owner_id, alert_id, state (open, acknowledged, resolved), open_count

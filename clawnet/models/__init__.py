@@ -11,6 +11,7 @@ from clawnet.models.accounts import (
     SystemFlag,
     User,
 )
+from clawnet.models.alerts import Alert, AlertDelivery, AlertSettings
 from clawnet.models.approvals import ApprovalRequest
 from clawnet.models.budgets import DEFAULT_PAUSE_REPLY, BotPause, Budget, UsageDay
 from clawnet.models.fleet import (
@@ -84,6 +85,9 @@ ALL_TABLES = (
     Budget,
     BotPause,
     UsageDay,
+    AlertSettings,
+    Alert,
+    AlertDelivery,
 )
 
 __all__ = [
@@ -91,6 +95,9 @@ __all__ = [
     "DEFAULT_PAUSE_REPLY",
     "AccessRequest",
     "AgentTombstone",
+    "Alert",
+    "AlertDelivery",
+    "AlertSettings",
     "ApprovalRequest",
     "ApprovedSender",
     "AuditEvent",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlmodel import SQLModel
 
-from clawnet.models import BotChannel, BotDraft, Gateway, ModelProvider
+from clawnet.models import AlertSettings, BotChannel, BotDraft, Gateway, ModelProvider
 from clawnet.security import crypto
 from clawnet.security.crypto import SecretError
 
@@ -34,7 +34,9 @@ GATEWAY_TOKEN = SecretField(Gateway, "token_enc", "gateways.token")
 CHANNEL_CREDENTIALS = SecretField(BotChannel, "credentials_enc", "bot_channels.credentials")
 DRAFT_DATA = SecretField(BotDraft, "data_enc", "bot_drafts.data")
 
-ALL_SECRET_FIELDS = (PROVIDER_API_KEY, GATEWAY_TOKEN, CHANNEL_CREDENTIALS, DRAFT_DATA)
+ALERT_WEBHOOK_SECRET = SecretField(AlertSettings, "webhook_secret_enc", "alert_settings.webhook_secret")
+
+ALL_SECRET_FIELDS = (PROVIDER_API_KEY, GATEWAY_TOKEN, CHANNEL_CREDENTIALS, DRAFT_DATA, ALERT_WEBHOOK_SECRET)
 
 
 def seal_json(field: SecretField, data: dict[str, str]) -> str:

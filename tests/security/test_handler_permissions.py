@@ -36,6 +36,7 @@ def clawnet_states() -> list[type[BaseState]]:
     importlib.import_module("clawnet.ui.notify")
     importlib.import_module("clawnet.ui.access_count")
     importlib.import_module("clawnet.ui.inbox_count")
+    importlib.import_module("clawnet.ui.alert_count")
     found: list[type[BaseState]] = []
 
     def walk(cls: type[BaseState]) -> None:
@@ -81,6 +82,7 @@ def arguments(handler: Any, world: World) -> dict[str, Any] | None:
         "request_id": str(ids["access_request"]),
         "approval": str(ids["approval"]),
         "schedule_id": str(ids["schedule"]),
+        "alert_id": str(ids["alert"]),
         "sender_id": APPROVED_SENDER,
         "role": "admin",
         "currently": "active",
@@ -165,6 +167,7 @@ def path_for(state: type[BaseState], world: World) -> str:
         "NotificationsState": "/notifications",
         "AccessState": "/access",
         "InboxState": "/inbox",
+        "AlertsState": "/alerts",
         "BotsListState": "/bots",
         "SessionsListState": "/sessions",
         "LoginState": "/login",
@@ -259,6 +262,7 @@ async def test_the_sweep_changes_the_victims_data_when_the_owner_runs_it(world):
             ("BotAccessState", "revoke"),
             ("BotSchedulesState", "pause"),
             ("BotBudgetState", "save_budget"),
+            ("AlertsState", "acknowledge"),
         ]:
             state, handler = by_name[(state_name, name)]
             before = fingerprint(world)
@@ -278,6 +282,7 @@ async def test_the_sweep_changes_the_victims_data_when_the_owner_runs_it(world):
             "approved_senders",
             "schedules",
             "budgets",
+            "olga's alerts",
         }
         deadline = time.monotonic() + 60  # a write may land after its handler's settle window
         while not expected <= changed_tables and time.monotonic() < deadline:

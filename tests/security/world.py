@@ -20,6 +20,7 @@ TELEGRAM_TOKEN = "7654321:AAF-plaintext-telegram-secret-do-not-leak"
 PROVIDER_KEY = "sk-plaintext-provider-secret-do-not-leak"
 GATEWAY_TOKEN = "gw-plaintext-gateway-secret-do-not-leak"
 PASSWORD = "world-password-123"
+WEBHOOK_SECRET = "whsec_plaintext-alert-webhook-secret-do-not-leak"
 APPROVED_SENDER = "555"  # on olga's bot's Telegram allowlist, approved through an access request
 
 
@@ -41,6 +42,7 @@ class World:
             "telegram token": TELEGRAM_TOKEN,
             "provider API key": PROVIDER_KEY,
             "gateway token": GATEWAY_TOKEN,
+            "alert webhook secret": WEBHOOK_SECRET,
             "bot API token": self.api_token,
             **{f"session token of {name}": token for name, token in self.session_tokens.items()},
         }
@@ -91,6 +93,8 @@ def build_world(server: ClawNetServer) -> World:
     from clawnet.db import session_scope
     from clawnet.models import (
         AccessRequest,
+        Alert,
+        AlertSettings,
         ApprovalRequest,
         ApprovedSender,
         Bot,
@@ -224,9 +228,20 @@ def build_world(server: ClawNetServer) -> World:
                 every_seconds=3600,
                 message="private brief",
             )
+            # A budget alert: only the budgets' events resolve it (the monitor leaves it alone).
+            alert = Alert(
+                owner_id=olga.id, rule="budget", subject="budget:owner:daily:cost:80", title="Olga's alert"
+            )
+            alert_settings = AlertSettings(
+                owner_id=olga.id,
+                webhook_url="https://hooks.example/olga",
+                webhook_secret_enc=secret_fields.ALERT_WEBHOOK_SECRET.seal(WEBHOOK_SECRET),
+            )
             s.add(draft)
             s.add(session_row)
             s.add(schedule)
+            s.add(alert)
+            s.add(alert_settings)
             s.flush()
             world.api_token = api_tokens.create_token(s, Principal.of(olga), bot.id, "olga's script")
             world.ids.update(
@@ -238,6 +253,7 @@ def build_world(server: ClawNetServer) -> World:
                 access_request=access_request.id or 0,
                 approval=approval.id or 0,
                 schedule=schedule.id or 0,
+                alert=alert.id or 0,
             )
             world.ids["token"] = s.exec(select(BotApiToken.id)).one() or 0
         with session_scope() as s:
@@ -322,6 +338,8 @@ def fingerprint(world: World) -> dict[str, list[tuple]]:
                 (ids["olga"],),
             ),
             "olga's sessions": _rows(conn, "login_sessions", "WHERE user_id = ?", (ids["olga"],)),
+            "olga's alerts": _rows(conn, "alerts", "WHERE owner_id = ?", (ids["olga"],)),
+            "olga's alert settings": _rows(conn, "alert_settings", "WHERE owner_id = ?", (ids["olga"],)),
         }
     finally:
         conn.close()

@@ -6,6 +6,7 @@ import reflex as rx
 
 from clawnet import routes
 from clawnet.ui.access_count import AccessCountState
+from clawnet.ui.alert_count import AlertCountState
 from clawnet.ui.inbox_count import InboxCountState
 from clawnet.ui.notify import NotifyState
 from clawnet.ui.session import SessionState
@@ -113,6 +114,51 @@ def inbox_count_link(testid: str) -> rx.Component:
     )
 
 
+def alerts_link() -> rx.Component:
+    """The alert centre, with how many of the person's alerts are open (live)."""
+    return rx.link(
+        rx.hstack(
+            rx.text("Alerts", weight="medium", size="3"),
+            rx.cond(
+                AlertCountState.open_alerts > 0,
+                rx.badge(
+                    AlertCountState.open_alerts,
+                    color_scheme="red",
+                    variant="solid",
+                    radius="full",
+                    data_testid="nav-alerts-count",
+                ),
+            ),
+            spacing="1",
+            align="center",
+        ),
+        href=routes.ALERTS,
+        underline="none",
+        on_mount=AlertCountState.start,
+        data_testid="nav-alerts",
+        aria_label="Alerts: " + AlertCountState.open_alerts.to(str) + " open",
+    )
+
+
+def alerts_count_link(testid: str) -> rx.Component:
+    """On narrow screens: how many alerts are open, beside the menu button (only when some are)."""
+    return rx.cond(
+        AlertCountState.open_alerts > 0,
+        rx.link(
+            rx.badge(
+                rx.icon("bell-ring", size=14),
+                AlertCountState.open_alerts,
+                color_scheme="red",
+                variant="solid",
+                radius="full",
+            ),
+            href=routes.ALERTS,
+            data_testid=testid,
+            aria_label="Alerts: " + AlertCountState.open_alerts.to(str) + " open",
+        ),
+    )
+
+
 def user_menu() -> rx.Component:
     return rx.cond(
         SessionState.signed_in,
@@ -163,6 +209,7 @@ def compact_menu() -> rx.Component:
                     menu_item("Sessions", routes.SESSIONS, "navmenu-sessions"),
                     menu_item("Inbox", routes.INBOX, "navmenu-inbox"),
                     menu_item("Access requests", routes.ACCESS, "navmenu-access"),
+                    menu_item("Alerts", routes.ALERTS, "navmenu-alerts"),
                 ),
             ),
             menu_item("Feed", routes.FEED, "navmenu-feed"),
@@ -208,7 +255,9 @@ def navbar() -> rx.Component:
                             nav_link("Sessions", routes.SESSIONS, "nav-sessions"),
                             inbox_link(),
                             access_link(),
+                            alerts_link(),
                             spacing="5",
+                            wrap="wrap",
                         ),
                     ),
                     nav_link("Feed", routes.FEED, "nav-feed"),
@@ -217,6 +266,7 @@ def navbar() -> rx.Component:
                     rx.cond(SessionState.is_admin, nav_link("Admin", routes.ADMIN, "nav-admin")),
                     spacing="5",
                     align="center",
+                    wrap="wrap",
                 ),
                 aria_label="Main",
                 display=WIDE,
@@ -224,6 +274,7 @@ def navbar() -> rx.Component:
             rx.spacer(),
             rx.box(user_menu(), display=WIDE),
             rx.hstack(
+                rx.cond(SessionState.sees_fleet, alerts_count_link("navmenu-alerts-count")),
                 rx.cond(SessionState.sees_fleet, inbox_count_link("navmenu-inbox-count")),
                 rx.cond(
                     SessionState.signed_in, notifications_link("navmenu-notifications-bell", start=False)
@@ -236,12 +287,14 @@ def navbar() -> rx.Component:
             align="center",
             spacing=rx.breakpoints(initial="3", md="6"),
             width="100%",
+            wrap="wrap",
         ),
         padding_x=rx.breakpoints(initial="1em", md="1.5em"),
         padding_y="0.8em",
         border_bottom="1px solid var(--gray-a5)",
         background="var(--color-panel-solid)",
-        position="sticky",
+        # Sticky on wider screens; on a phone the wrapped navigation would hide a quarter of it.
+        position=rx.breakpoints(initial="static", sm="sticky"),
         top="0",
         z_index="10",
     )

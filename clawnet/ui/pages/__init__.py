@@ -3,6 +3,7 @@
 from clawnet.ui.pages import (
     access,
     admin,
+    alerts,
     auth,
     bot_detail,
     dashboard,
@@ -17,6 +18,7 @@ from clawnet.ui.pages import (
 __all__ = [
     "access",
     "admin",
+    "alerts",
     "auth",
     "bot_detail",
     "dashboard",

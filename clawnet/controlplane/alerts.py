@@ -1,0 +1,380 @@
+"""The alert monitor: runs once, with the control plane. It evaluates the rules on every status
+change it hears and every few seconds, opens an alert row for each new condition, resolves the
+ones whose condition cleared, follows the budgets' events, and delivers: in the app (an `alert`
+event on the bus), by email, by signed webhook, and by a message from the owner's bot. Quiet
+hours hold non-urgent deliveries (in-app still shows them); a per-rule cooldown keeps a rule from
+flooding anyone."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from clawnet import routes
+from clawnet.controlplane import alert_delivery as delivery
+from clawnet.controlplane.alert_rules import (
+    Condition,
+    Rule,
+    conditions,
+    cooldown_over,
+    effective_rules,
+    in_quiet_hours,
+)
+from clawnet.controlplane.db_runner import DbRunner
+from clawnet.controlplane.gateway_api import agent_session_key
+from clawnet.controlplane.gateway_sessions import GatewaySessions, ReplyTarget
+from clawnet.controlplane.links import GatewayLinks
+from clawnet.controlplane.protocol import GatewayError
+from clawnet.controlplane.tasks import TaskSet
+from clawnet.events import EventBus, FleetEvent, Kind
+from clawnet.mail import MailError, MailService
+from clawnet.models import Alert, AlertDelivery, AlertSettings, Bot, User, utcnow
+from clawnet.security.crypto import SecretError
+from clawnet.security.secret_fields import ALERT_WEBHOOK_SECRET
+from clawnet.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LIVE = ("open", "acknowledged")
+TRIGGERS = [Kind.GATEWAY_STATUS, Kind.CHANNEL_STATUS, Kind.BOT_STATUS, Kind.ACCESS_REQUESTS, Kind.CHAT_FAILED]
+
+
+@dataclass(frozen=True)
+class AlertNote:
+    """What deliveries say about an alert."""
+
+    id: int
+    owner_id: int
+    rule: str
+    subject: str
+    title: str
+    detail: str
+    urgent: bool
+    state: str
+    opened_at: str
+    resolved_at: str | None
+    bot_id: int | None
+    gateway_id: int | None
+
+    @classmethod
+    def of(cls, a: Alert) -> AlertNote:
+        assert a.id is not None
+        return cls(
+            a.id,
+            a.owner_id,
+            a.rule,
+            a.subject,
+            a.title,
+            a.detail,
+            a.urgent,
+            a.state,
+            a.opened_at.isoformat(),
+            a.resolved_at.isoformat() if a.resolved_at else None,
+            a.bot_id,
+            a.gateway_id,
+        )
+
+
+def open_count(s: Session, owner_id: int) -> int:
+    return int(
+        s.exec(
+            select(func.count())
+            .select_from(Alert)
+            .where(Alert.owner_id == owner_id, col(Alert.state).in_(LIVE))
+        ).one()
+    )
+
+
+class AlertMonitor:
+    def __init__(
+        self, settings: Settings, db: DbRunner, bus: EventBus, links: GatewayLinks, tasks: TaskSet
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.bus = bus
+        self.links = links
+        self.tasks = tasks
+        self.mail = MailService(settings)
+        self.webhook_delays_s = delivery.WEBHOOK_DELAYS_S
+        self._down_since: dict[int, datetime] = {}
+        self._kick = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._loops = [
+            asyncio.create_task(self._loop(), name="alerts-evaluate"),
+            asyncio.create_task(self._listen(), name="alerts-listen"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._loops:
+            task.cancel()
+        for task in self._loops:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.evaluate()
+            except Exception:
+                log.exception("alert evaluation failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), self.settings.alert_check_s)
+            self._kick.clear()
+
+    async def _listen(self) -> None:
+        with self.bus.subscribe([*TRIGGERS, Kind.BUDGET], maxsize=5000) as events:
+            while True:
+                event = await events.get()
+                if event.kind == Kind.BUDGET:
+                    try:
+                        await self.on_budget(event)
+                    except Exception:
+                        log.exception("budget alert failed")
+                else:
+                    self._kick.set()
+
+    # --- state rules ------------------------------------------------------------------------
+
+    async def evaluate(self) -> None:
+        now = utcnow()
+
+        def work(s: Session) -> list[tuple[AlertNote, str]]:
+            rules_of: dict[int, dict[str, Rule]] = {
+                row.owner_id: effective_rules(row.rules) for row in s.exec(select(AlertSettings)).all()
+            }
+            active = {
+                (c.owner_id, c.rule, c.subject): c for c in conditions(s, now, rules_of, self._down_since)
+            }
+            news: list[tuple[AlertNote, str]] = []
+            live = s.exec(select(Alert).where(col(Alert.state).in_(LIVE), Alert.rule != "budget")).all()
+            seen = set()
+            for a in live:
+                key = (a.owner_id, a.rule, a.subject)
+                if key in active:
+                    seen.add(key)
+                    continue
+                news.append((AlertNote.of(_resolve(s, a, now)), "resolved"))
+            for key, c in active.items():
+                if key not in seen:
+                    news.append((AlertNote.of(_open(s, c, now)), "opened"))
+            # Held through quiet hours: out now that they are over.
+            for a in s.exec(select(Alert).where(Alert.held == True, col(Alert.state).in_(LIVE))).all():  # noqa: E712
+                prefs = _settings(s, a.owner_id)
+                if not in_quiet_hours(now, prefs.quiet_start_min, prefs.quiet_end_min):
+                    a.held = False
+                    s.add(a)
+                    news.append((AlertNote.of(a), "released"))
+            return news
+
+        for note, event in await self.db.run(work):
+            await self._announce(note, event)
+
+    # --- budgets ---------------------------------------------------------------------------------
+
+    async def on_budget(self, event: FleetEvent) -> None:
+        p = event.payload
+        owner_id = int(p["owner_id"])
+        bot_id = p.get("bot_id")
+        threshold = int(p.get("threshold") or 0)
+        base = f"budget:{'bot:' + str(bot_id) if bot_id is not None else 'owner'}:{p.get('period')}:{p.get('metric')}:"
+        now = utcnow()
+
+        def work(s: Session) -> list[tuple[AlertNote, str]]:
+            live = s.exec(
+                select(Alert).where(
+                    Alert.owner_id == owner_id,
+                    Alert.rule == "budget",
+                    col(Alert.state).in_(LIVE),
+                    col(Alert.subject).startswith(base),
+                )
+            ).all()
+            if threshold <= 0:
+                return [(AlertNote.of(_resolve(s, a, now)), "resolved") for a in live]
+            rules = effective_rules(_settings(s, owner_id).rules)
+            if not rules["budget"].enabled or any(a.subject == base + str(threshold) for a in live):
+                return []
+            who = "All your bots" if bot_id is None else _bot_name(s, int(bot_id))
+            unit = "$" if p.get("metric") == "cost" else ""
+            title = f"{who}: {threshold}% of the {p.get('period')} {p.get('metric')} budget used"
+            detail = f"Used {unit}{p.get('used')} of {unit}{p.get('limit')}."
+            if threshold >= 100:
+                detail += " No new model turns until the period resets or the limit is raised."
+            c = Condition(
+                owner_id,
+                "budget",
+                base + str(threshold),
+                title,
+                detail,
+                threshold >= 100,
+                bot_id=int(bot_id) if bot_id is not None else None,
+            )
+            return [(AlertNote.of(_open(s, c, now)), "opened")]
+
+        for note, what in await self.db.run(work):
+            await self._announce(note, what)
+
+    # --- delivery ----------------------------------------------------------------------------------
+
+    async def _announce(self, note: AlertNote, event: str) -> None:
+        count = await self.db.run(lambda s: open_count(s, note.owner_id))
+        if event != "released":
+            self.bus.publish(
+                Kind.ALERT,
+                {"owner_id": note.owner_id, "alert_id": note.id, "state": note.state, "open_count": count},
+                bot_id=note.bot_id,
+                gateway_id=note.gateway_id,
+            )
+        self.tasks.spawn(
+            self.deliver(note, "opened" if event == "released" else event), f"alert-{note.id}-{event}"
+        )
+
+    async def deliver(self, note: AlertNote, event: str) -> None:
+        """Send the news out of the app per the owner's settings (quiet hours, cooldown)."""
+        now = utcnow()
+
+        def plan(s: Session) -> tuple[str, AlertSettings, str] | None:
+            prefs = _settings(s, note.owner_id)
+            a = s.get(Alert, note.id)
+            if a is None:
+                return None
+            if event == "resolved":
+                return ("send", prefs, _email_of(s, prefs)) if a.notified_at is not None else None
+            if not note.urgent and in_quiet_hours(now, prefs.quiet_start_min, prefs.quiet_end_min):
+                a.held = True
+                s.add(a)
+                s.add(AlertDelivery(alert_id=note.id, route="all", event=event, outcome="held: quiet hours"))
+                return None
+            last = s.exec(
+                select(func.max(Alert.notified_at)).where(
+                    Alert.owner_id == note.owner_id, Alert.rule == note.rule, Alert.id != note.id
+                )
+            ).one()
+            if not cooldown_over(last, now, prefs.cooldown_s):
+                s.add(AlertDelivery(alert_id=note.id, route="all", event=event, outcome="cooldown"))
+                return None
+            a.notified_at = now
+            s.add(a)
+            return "send", prefs, _email_of(s, prefs)
+
+        decided = await self.db.run(plan)
+        if decided is None:
+            return
+        _, prefs, email = decided
+        sends = []
+        if prefs.email_enabled and email:
+            sends.append(self._email(note, event, email))
+        if prefs.webhook_url and prefs.webhook_secret_enc:
+            sends.append(self._webhook(note, event, prefs))
+        if prefs.bot_message_enabled and prefs.bot_message_bot_id and prefs.bot_message_to:
+            sends.append(self._bot_message(note, event, prefs))
+        await asyncio.gather(*sends, return_exceptions=True)
+
+    def _record(self, note: AlertNote, route: str, event: str, attempt: int, ok: bool, outcome: str) -> Any:
+        return self.db.run(
+            lambda s: s.add(
+                AlertDelivery(
+                    alert_id=note.id, route=route, event=event, attempt=attempt, ok=ok, outcome=outcome[:500]
+                )
+            )
+        )
+
+    def _text(self, note: AlertNote, event: str) -> tuple[str, str]:
+        return delivery.alert_text(
+            note.title, note.detail, event, self.settings.public_url.rstrip("/") + routes.ALERTS
+        )
+
+    async def _email(self, note: AlertNote, event: str, to: str) -> None:
+        subject, text = self._text(note, event)
+        try:
+            await self.mail.send(to, subject, text)
+        except MailError as exc:
+            await self._record(note, "email", event, 1, False, str(exc))
+        else:
+            await self._record(note, "email", event, 1, True, f"sent to {to}")
+
+    async def _webhook(self, note: AlertNote, event: str, prefs: AlertSettings) -> None:
+        try:
+            secret = ALERT_WEBHOOK_SECRET.unseal(prefs.webhook_secret_enc or "")
+        except SecretError as exc:
+            await self._record(note, "webhook", event, 1, False, f"secret unreadable: {exc}")
+            return
+        payload = {
+            "event": f"alert.{event}",
+            "alert": asdict(note),
+            "url": self.settings.public_url.rstrip("/") + routes.ALERTS,
+        }
+        for a in await delivery.post_webhook(
+            prefs.webhook_url, secret, payload, delays_s=self.webhook_delays_s
+        ):
+            await self._record(note, "webhook", event, a.attempt, a.ok, a.outcome)
+
+    async def _bot_message(self, note: AlertNote, event: str, prefs: AlertSettings) -> None:
+        bot_id = prefs.bot_message_bot_id
+        bot = await self.db.run(lambda s: s.get(Bot, bot_id))
+        link = self.links.connected(bot.gateway_id) if bot is not None and bot.gateway_id else None
+        if bot is None or link is None or bot.owner_id != note.owner_id:
+            await self._record(note, "bot", event, 1, False, "the bot's gateway is not running")
+            return
+        channel, to = prefs.bot_message_channel, prefs.bot_message_to
+        key = agent_session_key(bot.agent_id, f"{channel}:direct:{to}")
+        _, text = self._text(note, event)
+        try:
+            await GatewaySessions(link.api).send_to_channel(
+                bot.agent_id, key, ReplyTarget(channel, to), text, f"clawnet-alert-{uuid.uuid4()}"
+            )
+        except GatewayError as exc:
+            await self._record(note, "bot", event, 1, False, exc.message)
+        else:
+            await self._record(note, "bot", event, 1, True, f"sent by {bot.name}")
+
+
+def _settings(s: Session, owner_id: int) -> AlertSettings:
+    row = s.exec(select(AlertSettings).where(AlertSettings.owner_id == owner_id)).first()
+    return row or AlertSettings(owner_id=owner_id, email_enabled=True)
+
+
+def _email_of(s: Session, prefs: AlertSettings) -> str:
+    if prefs.email_to:
+        return prefs.email_to
+    user = s.get(User, prefs.owner_id)
+    return user.email if user is not None else ""
+
+
+def _bot_name(s: Session, bot_id: int) -> str:
+    bot = s.get(Bot, bot_id)
+    return bot.name if bot is not None else f"Bot {bot_id}"
+
+
+def _open(s: Session, c: Condition, now: datetime) -> Alert:
+    a = Alert(
+        owner_id=c.owner_id,
+        rule=c.rule,
+        subject=c.subject,
+        title=c.title[:300],
+        detail=c.detail[:2000],
+        urgent=c.urgent,
+        bot_id=c.bot_id,
+        gateway_id=c.gateway_id,
+        opened_at=now,
+    )
+    s.add(a)
+    s.flush()
+    return a
+
+
+def _resolve(s: Session, a: Alert, now: datetime) -> Alert:
+    a.state = "resolved"
+    a.resolved_at = now
+    a.held = False
+    s.add(a)
+    s.flush()
+    return a
