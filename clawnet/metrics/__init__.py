@@ -5,6 +5,7 @@
 - `fleet`: fleet, gateway and per-bot figures, read from the database in a few aggregate queries
   and cached for a few seconds (a scrape never touches the event loop's thread).
 - `sources`: the hook other domains (budgets, alerts) use to add their own figures.
+- `owner_controls`: budgets, paused bots, alerts and approvals (registered as sources).
 - `scrape`: the token check and the text a scrape returns; `web`: the request-latency middleware.
 
 Label cardinality is bounded: per-bot series exist for at most `fleet.MAX_BOT_SERIES` bots (the
@@ -20,6 +21,9 @@ from clawnet.metrics.instruments import (
 )
 from clawnet.metrics.scrape import scrape_text, token_accepted
 from clawnet.metrics.sources import Source, register_source, unregister_source
+
+# Budget, pause, alert and approval figures register themselves as sources.
+from clawnet.metrics import owner_controls  # noqa: F401  (isort: skip)
 
 __all__ = [
     "CHAT_FIRST_REPLY_SECONDS",

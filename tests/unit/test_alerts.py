@@ -209,7 +209,6 @@ async def test_quiet_hours_hold_non_urgent_deliveries_and_cooldown_spares_the_ow
     second = alerts_of(owner_id)[-1]
     assert second.urgent
 
-
     def outcomes(s):
         return [d.outcome for d in s.exec(select(AlertDelivery).where(AlertDelivery.alert_id == second.id))]
 

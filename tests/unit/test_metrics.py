@@ -7,12 +7,25 @@ import httpx
 import pytest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.parser import text_string_to_metric_families
+from sqlmodel import select
 
 from clawnet import db, metrics
 from clawnet.api import build_api, request_timer
 from clawnet.enums import BotStatus, Role, TurnStatus
 from clawnet.metrics import fleet, scrape
-from clawnet.models import BotSession, ChatTurn, Gateway, GatewayMetric
+from clawnet.models import (
+    Alert,
+    AlertDelivery,
+    ApprovalRequest,
+    Bot,
+    BotPause,
+    BotSession,
+    Budget,
+    ChatTurn,
+    Gateway,
+    GatewayMetric,
+    utcnow,
+)
 from clawnet.settings import get_settings
 from tests.factories import make_bot, make_user
 
@@ -149,3 +162,58 @@ async def test_chat_turns_are_timed(migrated):
         assert after == (before[0] + 1, before[1] + 1)  # the first reply is timed once
     finally:
         runner.shutdown()
+
+
+async def test_budgets_pauses_alerts_and_approvals_are_figures(app):
+    seed(3)
+    with db.session_scope() as s:
+        bots = s.exec(select(Bot)).all()
+        owner_id = bots[0].owner_id
+        s.add(BotPause(bot_id=bots[0].id, reason="budget"))
+        s.add(BotPause(bot_id=bots[1].id, reason="kill_switch"))
+        s.add(BotPause(bot_id=bots[2].id, reason="none"))
+        s.add(
+            Budget(
+                scope="bot",
+                bot_id=bots[0].id,
+                owner_id=owner_id,
+                period="day",
+                metric="cost",
+                limit_amount=1,
+                last_threshold=100,
+            )
+        )
+        s.add(Budget(scope="owner", owner_id=owner_id, period="month", metric="tokens", limit_amount=9))
+        alert = Alert(owner_id=owner_id, rule="gateway_down", subject="gateway:1", title="down")
+        s.add(alert)
+        s.add(Alert(owner_id=owner_id, rule="budget", subject="b", title="t", state="resolved"))
+        s.flush()
+        s.add(AlertDelivery(alert_id=alert.id, route="webhook", event="opened", ok=True))
+        s.add(
+            ApprovalRequest(
+                bot_id=bots[0].id,
+                kind="exec",
+                approval_id="a1",
+                gateway_id=bots[0].gateway_id,
+                requested_at=utcnow(),
+            )
+        )
+    response = await get(app, {"Authorization": f"Bearer {TOKEN}"})
+    families = {f.name: f for f in text_string_to_metric_families(response.text)}
+    paused = {s.labels["reason"]: s.value for s in families["clawnet_bots_paused"].samples}
+    assert paused == {"budget": 1, "kill_switch": 1}
+    budgets = {
+        (s.labels["scope"], s.labels["threshold"]): s.value for s in families["clawnet_budgets"].samples
+    }
+    assert budgets == {("bot", "100"): 1, ("owner", "0"): 1}
+    live = [(s.labels["rule"], s.value) for s in families["clawnet_alerts_live"].samples]
+    assert live == [("gateway_down", 1)]  # the resolved one is not live
+    opened = {s.labels["rule"]: s.value for s in families["clawnet_alerts_opened_last_day"].samples}
+    assert opened == {"gateway_down": 1, "budget": 1}
+    sent = [
+        (s.labels["route"], s.labels["ok"], s.value)
+        for s in families["clawnet_alert_deliveries_last_day"].samples
+    ]
+    assert sent == [("webhook", "true", 1)]
+    pending = {s.labels["kind"]: s.value for s in families["clawnet_approvals_pending"].samples}
+    assert pending == {"exec": 1, "plugin": 0}

@@ -50,3 +50,30 @@ def test_empty_postgres_database_migrates_to_head_matching_the_models(postgres_u
     with db.get_engine(url).begin() as conn:
         conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     _assert_head_matches_models(url)
+
+
+def test_upgrading_keeps_every_row_and_bots_start_their_uptime_history(clawnet_env):
+    """This round's migrations keep what references a bot (a batch copy of `bots` on SQLite
+    would cascade-delete it), and bots that existed before uptime start their history."""
+    from sqlmodel import select
+
+    from alembic import command
+    from clawnet.enums import Role
+    from clawnet.models import BotSession, BotStatusChange
+    from tests.factories import make_bot, make_user
+
+    url = get_settings().database_url
+    db.migrate(url)
+    with db.session_scope() as s:
+        owner = make_user(s, Role.ADMIN)
+        running, stopped = make_bot(s, owner), make_bot(s, owner)
+        running.actual_status, running.desired_status = "running", "running"
+        stopped.actual_status, stopped.desired_status = "stopped", "stopped"
+        s.add(BotSession(bot_id=running.id, key="agent:x:main"))
+    # Back to before uptime was recorded (every later migration's downgrade runs), and up again.
+    command.downgrade(db.alembic_config(url), "00ca6608ac00")
+    db.migrate(url)
+    with db.session_scope() as s:
+        rows = {(r.status, r.desired_running) for r in s.exec(select(BotStatusChange)).all()}
+        assert len(s.exec(select(BotSession)).all()) == 1
+    assert rows == {("running", True), ("stopped", False)}
