@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
+import sqlalchemy as sa
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from sqlmodel import Session, col, func, select
@@ -37,11 +38,8 @@ def budget_figures(s: Session) -> Iterator[Metric]:
         "Budgets by scope, period and metric, and the last threshold they crossed (0, 80 or 100 %)",
         labels=["scope", "period", "metric", "threshold"],
     )
-    rows = s.exec(
-        select(Budget.scope, Budget.period, Budget.metric, Budget.last_threshold, func.count()).group_by(
-            Budget.scope, Budget.period, Budget.metric, Budget.last_threshold
-        )
-    )
+    columns = (col(Budget.scope), col(Budget.period), col(Budget.metric), col(Budget.last_threshold))
+    rows = s.connection().execute(sa.select(*columns, func.count()).group_by(*columns)).all()
     for scope, period, metric, threshold, n in rows:
         budgets.add_metric([str(scope), str(period), str(metric), str(int(threshold))], int(n))
     yield budgets
@@ -77,7 +75,7 @@ def alert_figures(s: Session) -> Iterator[Metric]:
     for route, ok, n in s.exec(
         select(AlertDelivery.route, AlertDelivery.ok, func.count())
         .where(AlertDelivery.at >= since)
-        .group_by(AlertDelivery.route, AlertDelivery.ok)
+        .group_by(col(AlertDelivery.route), col(AlertDelivery.ok))
     ):
         deliveries.add_metric([str(route), "true" if ok else "false"], int(n))
     yield deliveries
