@@ -323,6 +323,7 @@ def page_frame(
                     actions if actions is not None else rx.fragment(),
                     width="100%",
                     align="center",
+                    wrap="wrap",  # a page's actions go under its heading on a phone
                 ),
                 *children,
                 spacing="5",

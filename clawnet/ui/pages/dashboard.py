@@ -376,10 +376,9 @@ def kill_switch_buttons() -> rx.Component:
         button("Resume my bots", "kill-switch-resume", DashboardState.resume_all, "green"),
         rx.cond(
             SessionState.is_admin,
-            rx.hstack(
+            rx.fragment(  # its buttons wrap with the others on a phone
                 button("Pause the fleet", "kill-switch-fleet-pause", DashboardState.pause_fleet, "red"),
                 button("Resume the fleet", "kill-switch-fleet-resume", DashboardState.resume_fleet, "green"),
-                spacing="2",
             ),
         ),
         spacing="2",
