@@ -43,12 +43,21 @@ def upgrade() -> None:
     with op.batch_alter_table('budgets', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_budgets_bot_id'), ['bot_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_budgets_owner_id'), ['owner_id'], unique=False)
+        # Owner budgets have no bot (NULLs are distinct in the constraint above): one per target.
+        batch_op.create_index(
+            'uq_budgets_owner_target',
+            ['owner_id', 'period', 'metric'],
+            unique=True,
+            sqlite_where=sa.text("scope = 'owner'"),
+            postgresql_where=sa.text("scope = 'owner'"),
+        )
 
     op.create_table('bot_pauses',
     sa.Column('bot_id', sa.Integer(), nullable=False),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('since', clawnet.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('budget_id', sa.Integer(), nullable=True),
+    sa.Column('kill_scope', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('reply', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
     sa.Column('gateway_cost_day', sa.Float(), nullable=False),
     sa.Column('gateway_cost_month', sa.Float(), nullable=False),
@@ -89,6 +98,7 @@ def downgrade() -> None:
     op.drop_table('usage_days')
     op.drop_table('bot_pauses')
     with op.batch_alter_table('budgets', schema=None) as batch_op:
+        batch_op.drop_index('uq_budgets_owner_target')
         batch_op.drop_index(batch_op.f('ix_budgets_owner_id'))
         batch_op.drop_index(batch_op.f('ix_budgets_bot_id'))
 

@@ -1,26 +1,30 @@
 """Budgets and the kill switch, for the pages.
 
 A bot's budgets: seen by whoever may see the bot, set by those who may configure it. An
-owner's budgets (over all their bots): set by that owner (operators and admins own bots). The
-kill switch pauses every bot of the acting owner, or for an admin the whole fleet. Changes are
+owner's budgets (over all their bots): set by that owner (operators and admins own bots), and
+shown on a bot's tab only to its owner and admins (they tell the owner's total spend). The
+kill switch pauses every bot of the acting owner, or for an admin the whole fleet; an owner's
+resume lifts only the owner's pause, the fleet's resume every kill-switch pause. Changes are
 evaluated at once (a raised limit resumes a paused bot) and audited; the control plane makes
 the gateways match (a hot config change, no restart).
 """
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from clawnet import audit
 from clawnet.bots.base import BotsBase
 from clawnet.bots.budget_views import FIELDS, PAUSE_LABELS, BudgetRow, BudgetsView, budget_row, short_usage
-from clawnet.controlplane.budget_rules import Scope, usage_for
+from clawnet.controlplane.budget_rules import KillScope, Scope, usage_for
 from clawnet.controlplane.budgets import (
     Evaluation,
     evaluate,
     pause_of,
     paused_bot_ids,
     publish,
+    remove_budget,
     set_kill_switch,
     settle_bots,
 )
@@ -87,8 +91,12 @@ def _save(
     owner_id: int,
     bot_id: int | None,
     limits: dict[str, float | None],
-) -> tuple[list[Budget], dict[str, object]]:
+) -> tuple[Evaluation, dict[str, object]]:
+    """Store the limits: a cleared one removes its budget (announcing 0 and resuming what it
+    paused), the others are created or updated, then checked. One row per target: a budget
+    another save created meanwhile (the unique constraint and index) is updated instead."""
     touched: list[Budget] = []
+    removed = Evaluation()
     after: dict[str, object] = {}
     for name, period, metric in FIELDS:
         row = _find(s, scope, owner_id, bot_id, period, metric)
@@ -96,31 +104,39 @@ def _save(
         after[name] = limit
         if limit is None:
             if row is not None:
-                s.delete(row)
+                removed.merge(remove_budget(s, row))
             continue
         if row is None:
             row = Budget(scope=scope, owner_id=owner_id, bot_id=bot_id, period=period, metric=metric)
+            row.limit_amount, row.updated_by_id = limit, actor.user_id
+            try:
+                with s.begin_nested():
+                    s.add(row)
+            except IntegrityError:  # created meanwhile: update that one
+                row = _find(s, scope, owner_id, bot_id, period, metric)
+                if row is None:
+                    raise
         row.limit_amount, row.updated_by_id, row.updated_at = limit, actor.user_id, utcnow()
         s.add(row)
         touched.append(row)
     s.flush()
-    return touched, after
+    return removed.merge(evaluate(s, touched)), after
 
 
 def _bot_view(s: Session, actor: Principal, bot_id: int) -> BudgetsView:
-    require(s, actor, Action.VIEW_BOT, bot_id)
+    principal = require(s, actor, Action.VIEW_BOT, bot_id)
     bot = s.get(Bot, bot_id)
     if bot is None:
         raise NotFound("This bot does not exist.")
     pause = pause_of(s, bot_id)
+    owner_rows: list[BudgetRow] = []
+    if principal.user_id == bot.owner_id or principal.is_admin:  # the owner's total spend: theirs
+        ids = _owner_bot_ids(s, bot.owner_id)
+        owner_rows = [r for r in _rows(s, Scope.OWNER.value, bot.owner_id, None, ids) if r.limit]
     return BudgetsView(
         bot_id=bot_id,
         rows=_rows(s, Scope.BOT.value, bot.owner_id, bot_id, [bot_id]),
-        owner_rows=[
-            r
-            for r in _rows(s, Scope.OWNER.value, bot.owner_id, None, _owner_bot_ids(s, bot.owner_id))
-            if r.limit
-        ],
+        owner_rows=owner_rows,
         paused=PAUSE_LABELS.get(pause.reason, ""),
         reply=pause.reply or DEFAULT_PAUSE_REPLY,
         can_edit=can(s, actor, Action.CONFIGURE_BOT, bot_id),
@@ -155,15 +171,14 @@ class Budgets(BotsBase):
                 raise NotFound("This bot does not exist.")
             if errors:
                 raise UserError(field_errors=errors)
-            touched, after = _save(s, principal, Scope.BOT.value, bot.owner_id, bot_id, limits)
+            evaluation, after = _save(s, principal, Scope.BOT.value, bot.owner_id, bot_id, limits)
             pause = pause_of(s, bot_id)
             pause.reply = "" if reply == DEFAULT_PAUSE_REPLY else reply
             s.add(pause)
             audit.record(
                 s, principal, "budget.set", "bot", bot_id, f"Set the budgets of {bot.name}", after=after
             )
-            evaluation = evaluate(s, touched)
-            evaluation.paused_changed |= settle_bots(s, [bot_id])  # a removed limit resumes too
+            evaluation.paused_changed |= settle_bots(s, [bot_id])
             return _bot_view(s, principal, bot_id), evaluation
 
         view, evaluation = await self._db(save)
@@ -187,12 +202,11 @@ class Budgets(BotsBase):
             raise UserError(field_errors=errors)
 
         def save(s: Session) -> tuple[BudgetsView, Evaluation]:
-            touched, after = _save(s, principal, Scope.OWNER.value, principal.user_id, None, limits)
+            evaluation, after = _save(s, principal, Scope.OWNER.value, principal.user_id, None, limits)
             audit.record(
                 s, principal, "budget.set", "owner", principal.user_id, "Set owner budgets", after=after
             )
             ids = _owner_bot_ids(s, principal.user_id)
-            evaluation = evaluate(s, touched)
             evaluation.paused_changed |= settle_bots(s, ids)
             rows = _rows(s, Scope.OWNER.value, principal.user_id, None, ids)
             return BudgetsView(0, rows, can_edit=True), evaluation
@@ -204,7 +218,8 @@ class Budgets(BotsBase):
 
     async def kill_switch(self, actor: Principal | None, on: bool, *, fleet: bool = False) -> int:
         """Pause (on) or resume every bot of the acting owner, or of the fleet (admins).
-        Returns how many bots changed."""
+        An owner's resume lifts only an owner's pause (a fleet pause stays); the fleet's resume
+        lifts every kill-switch pause. Returns how many bots changed."""
 
         def flip(s: Session) -> Evaluation:
             principal = _may_own(actor)
@@ -212,7 +227,7 @@ class Budgets(BotsBase):
                 raise PermissionDenied("Only admins can pause the whole fleet.")
             q = select(Bot.id) if fleet else select(Bot.id).where(Bot.owner_id == principal.user_id)
             ids = [i for i in s.exec(q).all() if i is not None]
-            evaluation = set_kill_switch(s, ids, bool(on))
+            evaluation = set_kill_switch(s, ids, bool(on), KillScope.FLEET if fleet else KillScope.OWNER)
             what = ("fleet" if fleet else "owner", principal.user_id)
             action = "kill_switch.on" if on else "kill_switch.off"
             summary = f"{'Paused' if on else 'Resumed'} {len(evaluation.paused_changed)} bots ({what[0]})"

@@ -2,7 +2,7 @@
 
 Periods are UTC calendar days and months (OpenClaw's `usage.cost` is asked for the same UTC
 days). Usage of a period is the larger of ClawNet's own per-message records and the gateway's
-figure, per metric. A budget's level is 0 (under 80%), 80 (warned) or 100 (spent: pause).
+figure, per metric (a gateway figure fetched before the period started does not count). A budget's level is 0 (under 80%), 80 (warned) or 100 (spent: pause).
 """
 
 from __future__ import annotations
@@ -30,6 +30,13 @@ class Period(StrEnum):
 class Metric(StrEnum):
     COST = "cost"
     TOKENS = "tokens"
+
+
+class KillScope(StrEnum):
+    """Whose kill switch paused a bot: its owner's, or an admin's for the whole fleet."""
+
+    OWNER = "owner"
+    FLEET = "fleet"
 
 
 class PauseReason(StrEnum):
@@ -128,10 +135,14 @@ def recorded_usage(s: Session, bot_ids: Iterable[int], since: datetime) -> tuple
     return float(row[0] or 0), int(row[1] or 0)
 
 
-def gateway_usage(pauses: Iterable[BotPause], period: Period | str) -> tuple[float, int]:
-    """The gateway figures last fetched for these bots, summed."""
+def gateway_usage(pauses: Iterable[BotPause], period: Period | str, now: datetime) -> tuple[float, int]:
+    """The gateway figures last fetched for these bots, summed: only those fetched in the
+    current period (a figure from before its start belongs to the period that ended)."""
+    start = period_start(period, now)
     cost, tokens = 0.0, 0
     for p in pauses:
+        if p.gateway_usage_at is None or p.gateway_usage_at < start:
+            continue
         if Period(period) is Period.DAY:
             cost, tokens = cost + p.gateway_cost_day, tokens + p.gateway_tokens_day
         else:
@@ -148,7 +159,7 @@ def budget_bot_ids(s: Session, budget: Budget) -> list[int]:
 def usage_for(s: Session, bot_ids: list[int], period: Period | str, now: datetime) -> Usage:
     cost, tokens = recorded_usage(s, bot_ids, period_start(period, now))
     pauses = s.exec(select(BotPause).where(col(BotPause.bot_id).in_(bot_ids))).all() if bot_ids else []
-    gw_cost, gw_tokens = gateway_usage(pauses, period)
+    gw_cost, gw_tokens = gateway_usage(pauses, period, now)
     return Usage(cost, tokens, gw_cost, gw_tokens)
 
 

@@ -8,8 +8,13 @@ each crossing is published once (`Budget.last_threshold`). Pausing only writes `
 config renderer points a paused agent at the paused model and the reconciler applies it as a
 hot change (same gateway process; turns already running finish on their model).
 
-`evaluate` and `set_kill_switch` are plain functions on a DB session, so a service changing a
-limit evaluates at once in its own transaction (the stored crossing keeps events unique).
+`evaluate`, `remove_budget` and `set_kill_switch` are plain functions on a DB session, so a
+service changing a limit evaluates at once in its own transaction (the stored crossing keeps
+events unique). A removed budget that had announced 80% or 100% announces 0 (its alerts
+resolve) and resumes what it paused.
+
+The kill switch records its scope on the pause: an owner's resume lifts only what an owner's
+switch paused; an admin's fleet resume lifts every kill-switch pause (fleet and owner).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,6 +31,7 @@ from sqlmodel import Session, col, select
 
 from clawnet.controlplane.budget_rules import (
     SPENT_AT,
+    KillScope,
     PauseReason,
     Scope,
     Usage,
@@ -38,7 +44,7 @@ from clawnet.controlplane.budget_rules import (
 )
 from clawnet.controlplane.db_runner import DbRunner
 from clawnet.controlplane.gateway_usage import UsageApi
-from clawnet.controlplane.links import GatewayLinks
+from clawnet.controlplane.links import GatewayLink, GatewayLinks
 from clawnet.controlplane.protocol import GatewayError
 from clawnet.events import EventBus, Kind
 from clawnet.models import DEFAULT_PAUSE_REPLY, Bot, BotPause, Budget, utcnow
@@ -46,6 +52,8 @@ from clawnet.models import DEFAULT_PAUSE_REPLY, Bot, BotPause, Budget, utcnow
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL_S = 60.0
+USAGE_CONCURRENCY = 4  # usage.cost calls in flight per gateway
+USAGE_TIMEOUT_S = 10.0  # per usage.cost call
 
 
 @dataclass
@@ -54,6 +62,23 @@ class Evaluation:
 
     events: list[dict[str, Any]] = field(default_factory=list)
     paused_changed: set[int] = field(default_factory=set)
+
+    def merge(self, other: Evaluation) -> Evaluation:
+        self.events.extend(other.events)
+        self.paused_changed |= other.paused_changed
+        return self
+
+
+def _event(b: Budget, threshold: int, used: float, limit: float) -> dict[str, Any]:
+    return {
+        "owner_id": b.owner_id,
+        "bot_id": b.bot_id if b.scope == Scope.BOT.value else None,
+        "period": b.period,
+        "metric": b.metric,
+        "threshold": threshold,
+        "used": round(used, 6),
+        "limit": limit,
+    }
 
 
 def _spent_budget(s: Session, bot: Bot, now: datetime) -> int | None:
@@ -110,20 +135,28 @@ def evaluate(s: Session, budgets: Iterable[Budget], now: datetime | None = None)
         if reached != b.last_threshold:
             b.last_threshold = reached
             crossed.update(ids)
-            out.events.append(
-                {
-                    "owner_id": b.owner_id,
-                    "bot_id": b.bot_id if b.scope == Scope.BOT.value else None,
-                    "period": b.period,
-                    "metric": b.metric,
-                    "threshold": reached,
-                    "used": round(used, 6),
-                    "limit": b.limit_amount,
-                }
-            )
+            out.events.append(_event(b, reached, used, b.limit_amount))
         s.add(b)
     s.flush()
     for bot_id in sorted(crossed):
+        bot = s.get(Bot, bot_id)
+        if bot is not None and _settle_pause(s, bot, now):
+            out.paused_changed.add(bot_id)
+    return out
+
+
+def remove_budget(s: Session, budget: Budget, now: datetime | None = None) -> Evaluation:
+    """Delete a budget (its limit was cleared). If it had announced 80% or 100%, announce 0 so
+    its alerts resolve; the bots it covers are settled without it (resumed if it paused them)."""
+    now = now or utcnow()
+    out = Evaluation()
+    ids = budget_bot_ids(s, budget)
+    if budget.last_threshold > 0:
+        used = usage_for(s, ids, budget.period, now).of(budget.metric)
+        out.events.append(_event(budget, 0, used, 0.0))
+    s.delete(budget)
+    s.flush()
+    for bot_id in ids:
         bot = s.get(Bot, bot_id)
         if bot is not None and _settle_pause(s, bot, now):
             out.paused_changed.add(bot_id)
@@ -143,16 +176,33 @@ def check_all(s: Session) -> Evaluation:
     return evaluate(s, s.exec(select(Budget)).all())
 
 
-def set_kill_switch(s: Session, bot_ids: Iterable[int], on: bool) -> Evaluation:
-    """Pause (on) or resume the bots; resumed bots still stay paused for a spent budget."""
+def _lifts(scope: KillScope, pause: BotPause) -> bool:
+    """Whether a resume of `scope` lifts this kill-switch pause: the fleet's lifts every one,
+    an owner's only an owner's (an admin's fleet pause stays until the fleet resumes)."""
+    return scope is KillScope.FLEET or pause.kill_scope != KillScope.FLEET.value
+
+
+def set_kill_switch(
+    s: Session, bot_ids: Iterable[int], on: bool, scope: KillScope | str = "owner"
+) -> Evaluation:
+    """Pause (on) or resume the bots by an owner's or the fleet's kill switch; resumed bots
+    still stay paused for a spent budget. A fleet pause takes over an owner's (only the fleet's
+    resume lifts it); an owner's resume leaves a fleet pause alone."""
+    scope = KillScope(scope)
     now = utcnow()
     out = Evaluation()
     for bot_id in bot_ids:
         pause = pause_of(s, bot_id)
-        if on and pause.reason != PauseReason.KILL_SWITCH.value:
+        killed = pause.reason == PauseReason.KILL_SWITCH.value
+        if on and not killed:
             pause.reason, pause.since, pause.budget_id = PauseReason.KILL_SWITCH.value, now, None
-        elif not on and pause.reason == PauseReason.KILL_SWITCH.value:
-            pause.reason, pause.since = PauseReason.NONE.value, None
+            pause.kill_scope = scope.value
+        elif on and scope is KillScope.FLEET and pause.kill_scope != scope.value:
+            pause.kill_scope, pause.updated_at = scope.value, now  # still paused: no change to apply
+            s.add(pause)
+            continue
+        elif not on and killed and _lifts(scope, pause):
+            pause.reason, pause.since, pause.kill_scope = PauseReason.NONE.value, None, ""
         else:
             continue
         pause.updated_at = now
@@ -245,23 +295,40 @@ class BudgetEnforcer:
         return evaluation
 
     async def refresh_gateway_usage(self) -> None:
+        """Fetch each covered bot's day and month figures: the gateways at once, and within a
+        gateway at most USAGE_CONCURRENCY agents at a time (each call USAGE_TIMEOUT_S at most)."""
         covered = await self.db.run(_bots_with_budgets)
         now = utcnow()
         figures: dict[int, tuple[float, int, float, int]] = {}
+
+        async def fetch(
+            link: GatewayLink, api: UsageApi, gate: asyncio.Semaphore, agent_id: str, bot_id: int
+        ) -> None:
+            async with gate:
+                try:
+                    day = await asyncio.wait_for(
+                        api.agent_usage(agent_id, *period_days("day", now)), USAGE_TIMEOUT_S
+                    )
+                    month = await asyncio.wait_for(
+                        api.agent_usage(agent_id, *period_days("month", now)), USAGE_TIMEOUT_S
+                    )
+                except (GatewayError, TimeoutError) as exc:
+                    log.warning("gateway %s: usage.cost %s failed: %r", link.gateway_id, agent_id, exc)
+                    return
+            figures[bot_id] = (day.cost_usd, day.tokens, month.cost_usd, month.tokens)
+
+        calls: list[Coroutine[Any, Any, None]] = []
         for link in self.links.all():
             if not link.is_connected:
                 continue
-            api = UsageApi(link.api)
-            for agent_id, bot_id in list(link.agent_bots.items()):
-                if bot_id not in covered:
-                    continue
-                try:
-                    day = await api.agent_usage(agent_id, *period_days("day", now))
-                    month = await api.agent_usage(agent_id, *period_days("month", now))
-                except GatewayError as exc:
-                    log.warning("gateway %s: usage.cost %s failed: %s", link.gateway_id, agent_id, exc)
-                    continue
-                figures[bot_id] = (day.cost_usd, day.tokens, month.cost_usd, month.tokens)
+            api, gate = UsageApi(link.api), asyncio.Semaphore(USAGE_CONCURRENCY)
+            calls.extend(
+                fetch(link, api, gate, agent_id, bot_id)
+                for agent_id, bot_id in list(link.agent_bots.items())
+                if bot_id in covered
+            )
+        if calls:
+            await asyncio.gather(*calls)
         if figures:
             await self.db.run(lambda s: _store_figures(s, figures))
 

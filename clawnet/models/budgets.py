@@ -11,7 +11,12 @@ a transcript is cleared or deleted).
 
 `BotPause` is the desired pause state of a bot (house rule 3: the config renderer points a
 paused bot's agent at ClawNet's "paused" model, which answers with `reply`). `reason` is
-"none", "budget" or "kill_switch"; `budget_id` names the budget that paused it.
+"none", "budget" or "kill_switch"; `budget_id` names the budget that paused it, and
+`kill_scope` whose kill switch paused it ("owner" or "fleet"; "" when not a kill switch): an
+owner's resume lifts only an owner-level pause, an admin's fleet resume lifts both.
+
+An owner budget has no bot (`bot_id` NULL), so the unique constraint (NULLs are distinct) does
+not cover it: a partial unique index over (owner_id, period, metric) where scope = 'owner' does.
 """
 
 from __future__ import annotations
@@ -30,6 +35,15 @@ class Budget(SQLModel, table=True):
     __tablename__ = "budgets"
     __table_args__ = (
         sa.UniqueConstraint("scope", "bot_id", "owner_id", "period", "metric", name="uq_budgets_target"),
+        sa.Index(
+            "uq_budgets_owner_target",
+            "owner_id",
+            "period",
+            "metric",
+            unique=True,
+            sqlite_where=sa.text("scope = 'owner'"),
+            postgresql_where=sa.text("scope = 'owner'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -53,6 +67,7 @@ class BotPause(SQLModel, table=True):
     reason: str = Field(default="none", max_length=16)  # none | budget | kill_switch
     since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     budget_id: int | None = Field(default=None, foreign_key="budgets.id", ondelete="SET NULL")
+    kill_scope: str = Field(default="", max_length=8)  # "" | owner | fleet (reason kill_switch)
     reply: str = Field(default="", max_length=1000)  # "" = DEFAULT_PAUSE_REPLY
     # The gateway's own figures (`usage.cost`), refreshed on the slow pass: shown next to ClawNet's.
     gateway_cost_day: float = Field(default=0.0)

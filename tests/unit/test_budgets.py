@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlmodel import select
 
-from clawnet.bots.budgets import parse_limits
+from clawnet.bots.budgets import _save, parse_limits
 from clawnet.controlplane import budget_rules as br
+from clawnet.controlplane import budgets as cb
 from clawnet.controlplane.budgets import check_bot, evaluate, pause_reply, set_kill_switch
 from clawnet.controlplane.plan import agent_spec, paused_provider
 from clawnet.enums import Role
@@ -125,6 +126,154 @@ def test_kill_switch_wins_and_resume_keeps_a_spent_budget(session) -> None:
     assert session.get(BotPause, b.id).reason == "budget"
 
 
+def test_an_owners_resume_leaves_the_fleet_pause(session) -> None:
+    owner = make_user(session, Role.OPERATOR)
+    mine, other = make_bot(session, owner), make_bot(session, owner)
+    # The owner pauses one bot's pool, then an admin pauses the fleet (taking over that pause).
+    assert set_kill_switch(session, [mine.id], True, "owner").paused_changed == {mine.id}
+    assert session.get(BotPause, mine.id).kill_scope == "owner"
+    assert set_kill_switch(session, [mine.id, other.id], True, "fleet").paused_changed == {other.id}
+    assert {session.get(BotPause, i).kill_scope for i in (mine.id, other.id)} == {"fleet"}
+    # "Resume my bots" does not lift the admin's fleet pause.
+    assert not set_kill_switch(session, [mine.id, other.id], False, "owner").paused_changed
+    assert {session.get(BotPause, i).reason for i in (mine.id, other.id)} == {"kill_switch"}
+    # The fleet's resume lifts it.
+    assert set_kill_switch(session, [mine.id, other.id], False, "fleet").paused_changed == {mine.id, other.id}
+    assert {
+        (p.reason, p.kill_scope) for p in (session.get(BotPause, mine.id), session.get(BotPause, other.id))
+    } == {("none", "")}
+    # An owner's pause is lifted by the owner's resume and by the fleet's.
+    set_kill_switch(session, [mine.id, other.id], True, "owner")
+    assert set_kill_switch(session, [mine.id], False, "owner").paused_changed == {mine.id}
+    assert set_kill_switch(session, [other.id], False, "fleet").paused_changed == {other.id}
+    assert session.get(BotPause, other.id).reason == "none"
+
+
+def test_stale_gateway_figures_do_not_count_toward_a_new_period(session) -> None:
+    owner = make_user(session, Role.OPERATOR)
+    bot = make_bot(session, owner)
+    now = datetime(2026, 6, 15, 8, tzinfo=UTC)
+    yesterday = datetime(2026, 6, 14, 23, 50, tzinfo=UTC)
+    pause = BotPause(
+        bot_id=bot.id,
+        gateway_cost_day=5.0,
+        gateway_tokens_day=500,
+        gateway_cost_month=7.0,
+        gateway_tokens_month=700,
+        gateway_usage_at=yesterday,
+    )
+    session.add(pause)
+    session.flush()
+    day = br.usage_for(session, [bot.id], "day", now)
+    assert day.gateway_cost_usd == 0 and day.gateway_tokens == 0  # yesterday's: not today's
+    month = br.usage_for(session, [bot.id], "month", now)
+    assert month.gateway_cost_usd == 7.0 and month.gateway_tokens == 700  # same month: counts
+    next_month = br.usage_for(session, [bot.id], "month", datetime(2026, 7, 1, 0, 5, tzinfo=UTC))
+    assert next_month.gateway_cost_usd == 0
+    pause.gateway_usage_at = datetime(2026, 6, 15, 0, 1, tzinfo=UTC)
+    session.add(pause)
+    session.flush()
+    assert br.usage_for(session, [bot.id], "day", now).gateway_cost_usd == 5.0
+
+
+@pytest.mark.parametrize("spent", [0.85, 1.5])
+def test_removing_a_limit_announces_zero_and_resumes(session, spent: float) -> None:
+    from clawnet.security.permissions import Principal
+
+    owner = make_user(session, Role.OPERATOR)
+    bot, other = make_bot(session, owner), make_bot(session, owner)
+    actor = Principal.of(owner)
+    evaluation, _ = _save(session, actor, "bot", owner.id, bot.id, {"day_cost": 1.0, "month_cost": 50.0})
+    assert not evaluation.events
+    _spend(session, bot.id, spent, 10, 1)
+    crossed = check_bot(session, bot.id)
+    assert [e["threshold"] for e in crossed.events] == [80 if spent < 1 else 100]
+    # An untouched budget never crossed: clearing it announces nothing.
+    quiet, _ = _save(session, actor, "bot", owner.id, bot.id, {"day_cost": 1.0})
+    assert quiet.events == [] and not quiet.paused_changed
+    removed, _ = _save(session, actor, "bot", owner.id, bot.id, {})
+    assert [(e["threshold"], e["bot_id"], e["period"], e["metric"]) for e in removed.events] == [
+        (0, bot.id, "day", "cost")
+    ]
+    assert removed.paused_changed == ({bot.id} if spent >= 1 else set())
+    assert cb.pause_of(session, bot.id).reason == "none"
+    assert session.exec(select(Budget)).all() == []
+    # The same for an owner budget: every bot it paused resumes.
+    _save(session, actor, "owner", owner.id, None, {"day_cost": 1.0})
+    check_bot(session, bot.id)
+    paused = {i for i in (bot.id, other.id) if cb.pause_of(session, i).reason == "budget"}
+    assert paused == ({bot.id, other.id} if spent >= 1 else set())
+    removed, _ = _save(session, actor, "owner", owner.id, None, {})
+    assert [(e["threshold"], e["bot_id"]) for e in removed.events] == [(0, None)]
+    assert removed.paused_changed == paused
+
+
+def test_one_owner_budget_per_target(session) -> None:
+    import sqlalchemy as sa
+
+    from clawnet.security.permissions import Principal
+
+    owner = make_user(session, Role.OPERATOR)
+    a, b = make_bot(session, owner), make_bot(session, owner)
+    actor = Principal.of(owner)
+    _save(session, actor, "owner", owner.id, None, {"day_cost": 1.0})
+    _save(session, actor, "owner", owner.id, None, {"day_cost": 2.0})
+    rows = session.exec(select(Budget).where(Budget.scope == "owner")).all()
+    assert [(r.limit_amount, r.bot_id) for r in rows] == [(2.0, None)]
+    # Bot budgets of the same owner, period and metric are fine (one per bot).
+    _save(session, actor, "bot", owner.id, a.id, {"day_cost": 1.0})
+    _save(session, actor, "bot", owner.id, b.id, {"day_cost": 1.0})
+    with pytest.raises(sa.exc.IntegrityError), session.begin_nested():
+        session.add(Budget(scope="owner", owner_id=owner.id, period="day", metric="cost", limit_amount=3))
+    assert len(session.exec(select(Budget)).all()) == 3
+
+
+async def test_gateway_usage_is_fetched_concurrently_with_a_short_timeout(migrated, monkeypatch) -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    from clawnet.db import session_scope
+
+    with session_scope() as s:
+        owner = make_user(s, Role.OPERATOR)
+        bots = [make_bot(s, owner) for _ in range(6)]
+        s.add(Budget(scope="owner", owner_id=owner.id, period="day", metric="cost", limit_amount=1))
+        ids = [b.id for b in bots]
+
+    in_flight, peak = 0, 0
+
+    class Caller:
+        is_connected = True
+
+        async def call(self, method: str, params: dict, timeout: float = 0) -> dict:
+            nonlocal in_flight, peak
+            in_flight += 1
+            peak = max(peak, in_flight)
+            try:
+                await asyncio.sleep(5 if params["agentId"] == "hangs" else 0.05)
+                return {"totals": {"totalCost": 0.25, "totalTokens": 10}}
+            finally:
+                in_flight -= 1
+
+    agents = {f"a{i}": bot_id for i, bot_id in enumerate(ids[1:])} | {"hangs": ids[0]}
+    link = SimpleNamespace(is_connected=True, api=Caller(), agent_bots=agents, gateway_id=1)
+
+    class Db:
+        async def run(self, fn):
+            with session_scope() as s:
+                return fn(s)
+
+    monkeypatch.setattr(cb, "USAGE_TIMEOUT_S", 0.3)
+    enforcer = cb.BudgetEnforcer(Db(), None, SimpleNamespace(all=lambda: [link]), lambda: None)  # type: ignore[arg-type]
+    started = asyncio.get_running_loop().time()
+    await enforcer.refresh_gateway_usage()
+    took = asyncio.get_running_loop().time() - started
+    assert peak == cb.USAGE_CONCURRENCY and took < 1.5  # 10 calls of 0.05 s, 4 at a time; one times out
+    with session_scope() as s:
+        assert s.get(BotPause, ids[0]) is None  # the one that timed out: no figures
+        assert all(s.get(BotPause, i).gateway_cost_day == 0.25 for i in ids[1:])
+
+
 def test_paused_agent_runs_on_the_paused_model(session, migrated) -> None:
     owner = make_user(session, Role.OPERATOR)
     bot = make_bot(session, owner)
@@ -177,8 +326,18 @@ async def test_who_may_see_and_set_budgets_and_flip_the_kill_switch(migrated) ->
     assert await service.kill_switch(stranger, True) == 0  # owns no bot: nothing of the owner's
     assert await service.kill_switch(owner, True) == 1
     assert (await service.bot_budgets(owner, bot_id)).paused == "Paused: kill switch"
-    assert await service.kill_switch(admin, False, fleet=True) == 1
+    assert await service.kill_switch(admin, False, fleet=True) == 1  # the fleet's lifts the owner's
     assert (await service.bot_budgets(owner, bot_id)).paused == ""
+    # An admin's fleet pause: the owner's resume leaves it, the fleet's lifts it.
+    assert await service.kill_switch(admin, True, fleet=True) == 1
+    assert await service.kill_switch(owner, False) == 0
+    assert await service.kill_switch_state(owner) == (1, 1)
+    assert await service.kill_switch(admin, False, fleet=True) == 1
+    # The owner's budgets (their total spend) show on a bot's tab to the owner and admins only.
+    await service.save_owner_budgets(owner, {"month_cost": "30"})
+    assert [r.field for r in (await service.bot_budgets(owner, bot_id)).owner_rows] == ["month_cost"]
+    assert [r.field for r in (await service.bot_budgets(admin, bot_id)).owner_rows] == ["month_cost"]
+    assert (await service.bot_budgets(viewer, bot_id)).owner_rows == []
     with session_scope() as s:
         from clawnet.models import AuditEvent
 

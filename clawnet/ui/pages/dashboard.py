@@ -183,11 +183,16 @@ class DashboardState(rx.State):
 
     async def _kill_switch(self, on: bool, fleet: bool) -> Any:
         try:
-            changed = await runtime.bots().kill_switch(await current_principal(self), on, fleet=fleet)
+            principal = await current_principal(self)
+            changed = await runtime.bots().kill_switch(principal, on, fleet=fleet)
+            held = 0 if on or fleet else (await runtime.bots().kill_switch_state(principal))[0]
         except UserError as exc:
             return error_toast(exc)
         await self._load()
-        return rx.toast.info(f"{'Paused' if on else 'Resumed'} {changed} bots.")
+        message = f"{'Paused' if on else 'Resumed'} {changed} bots."
+        if held:  # an owner's resume leaves the admin's fleet pause in place
+            message += f" {held} stay paused by the fleet kill switch until an admin resumes the fleet."
+        return rx.toast.info(message)
 
     @event
     async def pause_all(self) -> Any:
@@ -364,21 +369,53 @@ def dashboard_page() -> rx.Component:
 
 
 def kill_switch_buttons() -> rx.Component:
-    """The kill switch: pause or resume every bot of the owner (admins: of the fleet)."""
+    """The kill switch: pause or resume every bot of the owner (admins: of the fleet). An
+    owner's resume lifts only the owner's pause; the fleet's resume lifts every kill-switch
+    pause (the fleet's and owners'). Bots over a spent budget stay paused either way."""
 
-    def button(label: str, testid: str, handler: Any, color: str) -> rx.Component:
+    def button(label: str, testid: str, handler: Any, color: str, hint: str) -> rx.Component:
         return rx.button(
-            label, variant="soft", color_scheme=color, on_click=handler, aria_label=label, data_testid=testid
+            label,
+            variant="soft",
+            color_scheme=color,
+            on_click=handler,
+            aria_label=label,
+            title=hint,
+            data_testid=testid,
         )
 
     return rx.hstack(
-        button("Pause all my bots", "kill-switch-pause", DashboardState.pause_all, "red"),
-        button("Resume my bots", "kill-switch-resume", DashboardState.resume_all, "green"),
+        button(
+            "Pause all my bots",
+            "kill-switch-pause",
+            DashboardState.pause_all,
+            "red",
+            "Pause every bot you own until you resume them.",
+        ),
+        button(
+            "Resume my bots",
+            "kill-switch-resume",
+            DashboardState.resume_all,
+            "green",
+            "Resume the bots you paused. Bots paused by an admin's fleet pause stay paused until the fleet resumes.",
+        ),
         rx.cond(
             SessionState.is_admin,
             rx.fragment(  # its buttons wrap with the others on a phone
-                button("Pause the fleet", "kill-switch-fleet-pause", DashboardState.pause_fleet, "red"),
-                button("Resume the fleet", "kill-switch-fleet-resume", DashboardState.resume_fleet, "green"),
+                button(
+                    "Pause the fleet",
+                    "kill-switch-fleet-pause",
+                    DashboardState.pause_fleet,
+                    "red",
+                    "Pause every bot of every owner; owners cannot resume them, only the fleet resume does.",
+                ),
+                button(
+                    "Resume the fleet",
+                    "kill-switch-fleet-resume",
+                    DashboardState.resume_fleet,
+                    "green",
+                    "Resume every bot paused by a kill switch: the fleet's and each owner's.",
+                ),
             ),
         ),
         spacing="2",
