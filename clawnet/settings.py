@@ -155,6 +155,9 @@ class Settings:
     smtp_timeout_s: int = 20
     # How often the control plane evaluates the alert rules (it also does on status events).
     alert_check_s: int = 10
+    # Whether alert webhooks may point at loopback, private, link-local or other internal
+    # addresses (off: such URLs are refused when saved and when delivering).
+    alert_webhook_allow_private: bool = False
 
     @property
     def is_sqlite(self) -> bool:
@@ -234,6 +237,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         smtp_from=(env.get("CLAWNET_SMTP_FROM") or "").strip(),
         smtp_timeout_s=_int(env, "CLAWNET_SMTP_TIMEOUT_S", 20, minimum=1),
         alert_check_s=_int(env, "CLAWNET_ALERT_CHECK_S", 10, minimum=1),
+        alert_webhook_allow_private=_bool(env, "CLAWNET_ALERT_WEBHOOK_ALLOW_PRIVATE", False),
     )
 
 

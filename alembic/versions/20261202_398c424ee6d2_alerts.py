@@ -70,6 +70,7 @@ def upgrade() -> None:
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.create_index('ix_alerts_owner_opened', ['owner_id', 'opened_at'], unique=False)
         batch_op.create_index('ix_alerts_owner_state', ['owner_id', 'state'], unique=False)
+        batch_op.create_index('ix_alerts_state_resolved', ['state', 'resolved_at'], unique=False)
 
     op.create_table('alert_deliveries',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -96,6 +97,7 @@ def downgrade() -> None:
 
     op.drop_table('alert_deliveries')
     with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.drop_index('ix_alerts_state_resolved')
         batch_op.drop_index('ix_alerts_owner_state')
         batch_op.drop_index('ix_alerts_owner_opened')
 

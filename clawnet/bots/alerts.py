@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from clawnet.bots.base import BotsBase
+from clawnet.controlplane.alert_delivery import webhook_url_problem
 from clawnet.controlplane.alert_rules import RULES, effective_rules
 from clawnet.controlplane.alerts import LIVE, open_count
 from clawnet.errors import NotFound, UserError
@@ -216,10 +217,13 @@ class Alerts(BotsBase):
         if email and ("@" not in email or any(c.isspace() for c in email) or len(email) > 320):
             errors["email_to"] = "An email address, or empty for your account's."
         url = form.webhook_url.strip()
-        if url and (
-            not url.startswith(("https://", "http://")) or len(url) > 500 or any(c.isspace() for c in url)
-        ):
-            errors["webhook_url"] = "An http(s) address."
+        if url:
+            if len(url) > 500 or any(c.isspace() for c in url):
+                errors["webhook_url"] = "An http(s) address."
+            elif problem := await webhook_url_problem(
+                url, allow_private=self.settings.alert_webhook_allow_private, unresolved_ok=True
+            ):
+                errors["webhook_url"] = problem
         if form.bot_message_enabled:
             if form.bot_message_bot_id is None:
                 errors["bot_message_bot_id"] = "Choose one of your bots."

@@ -4,17 +4,25 @@ a message from one of the owner's own bots to the owner's chat id (through the g
 The webhook's body is JSON; `X-ClawNet-Signature: sha256=<hex>` is HMAC-SHA256 with the owner's
 secret over `<timestamp>.<body>`, the timestamp (Unix seconds) in `X-ClawNet-Timestamp`, so a
 receiver can refuse replays. Failures (network, 5xx, 429) are retried with backoff; every attempt
-is returned for the caller to record."""
+is returned for the caller to record.
+
+A webhook may not point at an internal address (loopback, private, link-local, multicast,
+unspecified, reserved) unless `CLAWNET_ALERT_WEBHOOK_ALLOW_PRIVATE` says so: `webhook_url_problem`
+checks the URL's host and every address it resolves to, when the URL is saved and again before
+each delivery. Redirects are never followed."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import json
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -22,6 +30,7 @@ SIGNATURE_HEADER = "X-ClawNet-Signature"
 TIMESTAMP_HEADER = "X-ClawNet-Timestamp"
 WEBHOOK_DELAYS_S = (1.0, 2.0, 4.0, 8.0)  # waits before the 2nd..5th try
 WEBHOOK_TIMEOUT_S = 10.0
+RESOLVE_TIMEOUT_S = 5.0
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -39,6 +48,57 @@ class Attempt:
     attempt: int
     ok: bool
     outcome: str
+
+
+def _internal(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return True  # not an address we can judge: refuse
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return (
+        ip.is_loopback
+        or ip.is_private
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_unspecified
+        or ip.is_reserved
+        or not ip.is_global
+    )
+
+
+async def webhook_url_problem(url: str, *, allow_private: bool, unresolved_ok: bool = False) -> str | None:
+    """Why `url` may not be a webhook, or None. It must be http(s) with a host; unless
+    `allow_private`, neither the host nor any address it resolves to may be internal. A host that
+    does not resolve is a problem unless `unresolved_ok` (saving: delivery checks again)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 (raises on a bad port)
+    except ValueError:
+        return "An http(s) address."
+    if parts.scheme not in ("http", "https") or not host:
+        return "An http(s) address."
+    if allow_private:
+        return None
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+        addresses = [host]
+    except ValueError:
+        try:
+            infos = await asyncio.wait_for(
+                asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT_S
+            )
+        except (OSError, UnicodeError, TimeoutError):
+            return None if unresolved_ok else f"The host {host} could not be resolved."
+        addresses = [str(info[4][0]) for info in infos]
+        if not addresses:
+            return None if unresolved_ok else f"The host {host} could not be resolved."
+    for address in addresses:
+        if _internal(address):
+            return f"{host} is an internal address ({address}); a webhook must be a public address."
+    return None
 
 
 def _retryable(status: int) -> bool:

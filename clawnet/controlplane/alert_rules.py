@@ -237,7 +237,12 @@ def conditions(
                 )
             )
 
-    waiting = s.exec(select(AccessRequest, Bot).join(Bot, col(Bot.id) == AccessRequest.bot_id)).all()
+    # An expired request is no longer waiting (the access page hides it too).
+    waiting = s.exec(
+        select(AccessRequest, Bot)
+        .join(Bot, col(Bot.id) == AccessRequest.bot_id)
+        .where(col(AccessRequest.expires_at) > now)
+    ).all()
     oldest: dict[tuple[int, int], tuple[int, datetime, str]] = {}
     for req, bot in waiting:
         assert bot.id is not None

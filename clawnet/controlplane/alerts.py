@@ -2,19 +2,21 @@
 change it hears and every few seconds, opens an alert row for each new condition, resolves the
 ones whose condition cleared, follows the budgets' events, and delivers: in the app (an `alert`
 event on the bus), by email, by signed webhook, and by a message from the owner's bot. Quiet
-hours hold non-urgent deliveries (in-app still shows them); a per-rule cooldown keeps a rule from
-flooding anyone."""
+hours hold non-urgent deliveries (in-app still shows them); a cooldown per rule and subject keeps
+a flapping condition from flooding anyone (urgent alerts are never held back by it)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete as sa_delete
 from sqlmodel import Session, col, func, select
 
 from clawnet import routes
@@ -43,6 +45,10 @@ from clawnet.settings import Settings
 log = logging.getLogger(__name__)
 
 LIVE = ("open", "acknowledged")
+KEEP_RESOLVED = timedelta(days=90)  # resolved alerts (and their deliveries) older than this go
+PRUNE_EVERY_S = 3600.0
+# The budgets publish "day" / "month"; a title reads "the daily cost budget".
+PERIOD_WORDS = {"day": "daily", "month": "monthly", "daily": "daily", "monthly": "monthly"}
 TRIGGERS = [Kind.GATEWAY_STATUS, Kind.CHANNEL_STATUS, Kind.BOT_STATUS, Kind.ACCESS_REQUESTS, Kind.CHAT_FAILED]
 
 
@@ -104,6 +110,7 @@ class AlertMonitor:
         self.mail = MailService(settings)
         self.webhook_delays_s = delivery.WEBHOOK_DELAYS_S
         self._down_since: dict[int, datetime] = {}
+        self._pruned_at: float | None = None
         self._kick = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
 
@@ -126,6 +133,12 @@ class AlertMonitor:
                 await self.evaluate()
             except Exception:
                 log.exception("alert evaluation failed")
+            if self._pruned_at is None or time.monotonic() - self._pruned_at >= PRUNE_EVERY_S:
+                self._pruned_at = time.monotonic()
+                try:
+                    await self.prune()
+                except Exception:
+                    log.exception("alert pruning failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), self.settings.alert_check_s)
             self._kick.clear()
@@ -142,6 +155,20 @@ class AlertMonitor:
                 else:
                     self._kick.set()
 
+    async def prune(self, now: datetime | None = None) -> int:
+        """Forget alerts resolved more than `KEEP_RESOLVED` ago, with their deliveries; returns how
+        many alerts went."""
+        cutoff = (now or utcnow()) - KEEP_RESOLVED
+
+        def work(s: Session) -> int:
+            old = col(Alert.state) == "resolved", col(Alert.resolved_at) < cutoff
+            s.exec(
+                sa_delete(AlertDelivery).where(col(AlertDelivery.alert_id).in_(select(Alert.id).where(*old)))
+            )
+            return int(s.exec(sa_delete(Alert).where(*old)).rowcount or 0)
+
+        return await self.db.run(work)
+
     # --- state rules ------------------------------------------------------------------------
 
     async def evaluate(self) -> None:
@@ -151,11 +178,19 @@ class AlertMonitor:
             rules_of: dict[int, dict[str, Rule]] = {
                 row.owner_id: effective_rules(row.rules) for row in s.exec(select(AlertSettings)).all()
             }
+            live = s.exec(select(Alert).where(col(Alert.state).in_(LIVE), Alert.rule != "budget")).all()
+            # When each gateway went down lives in memory; after a restart or a change of leader
+            # the open "gateway down" alerts say it (else one still down, or stopped on its way
+            # back up, would look fine and its alert resolve and reopen).
+            for a in live:
+                if a.rule == "gateway_down" and a.gateway_id is not None:
+                    seen_at = self._down_since.get(a.gateway_id)
+                    if seen_at is None or a.opened_at < seen_at:
+                        self._down_since[a.gateway_id] = a.opened_at
             active = {
                 (c.owner_id, c.rule, c.subject): c for c in conditions(s, now, rules_of, self._down_since)
             }
             news: list[tuple[AlertNote, str]] = []
-            live = s.exec(select(Alert).where(col(Alert.state).in_(LIVE), Alert.rule != "budget")).all()
             seen = set()
             for a in live:
                 key = (a.owner_id, a.rule, a.subject)
@@ -197,14 +232,22 @@ class AlertMonitor:
                     col(Alert.subject).startswith(base),
                 )
             ).all()
+            # A crossing resolves the alerts above it (a raised limit: 100% -> 80%); 0 resolves all.
+            above = (
+                live
+                if threshold <= 0
+                else [a for a in live if _budget_threshold(a.subject, base) > threshold]
+            )
+            news = [(AlertNote.of(_resolve(s, a, now)), "resolved") for a in above]
             if threshold <= 0:
-                return [(AlertNote.of(_resolve(s, a, now)), "resolved") for a in live]
+                return news
             rules = effective_rules(_settings(s, owner_id).rules)
             if not rules["budget"].enabled or any(a.subject == base + str(threshold) for a in live):
-                return []
+                return news
             who = "All your bots" if bot_id is None else _bot_name(s, int(bot_id))
             unit = "$" if p.get("metric") == "cost" else ""
-            title = f"{who}: {threshold}% of the {p.get('period')} {p.get('metric')} budget used"
+            period = PERIOD_WORDS.get(str(p.get("period")), str(p.get("period")))
+            title = f"{who}: {threshold}% of the {period} {p.get('metric')} budget used"
             detail = f"Used {unit}{p.get('used')} of {unit}{p.get('limit')}."
             if threshold >= 100:
                 detail += " No new model turns until the period resets or the limit is raised."
@@ -217,7 +260,7 @@ class AlertMonitor:
                 threshold >= 100,
                 bot_id=int(bot_id) if bot_id is not None else None,
             )
-            return [(AlertNote.of(_open(s, c, now)), "opened")]
+            return [*news, (AlertNote.of(_open(s, c, now)), "opened")]
 
         for note, what in await self.db.run(work):
             await self._announce(note, what)
@@ -253,12 +296,17 @@ class AlertMonitor:
                 s.add(a)
                 s.add(AlertDelivery(alert_id=note.id, route="all", event=event, outcome="held: quiet hours"))
                 return None
+            # The cooldown spares the owner repeats of one rule on one subject (a flapping
+            # channel); urgent news (a budget spent, a gateway down, a crash loop) always goes.
             last = s.exec(
                 select(func.max(Alert.notified_at)).where(
-                    Alert.owner_id == note.owner_id, Alert.rule == note.rule, Alert.id != note.id
+                    Alert.owner_id == note.owner_id,
+                    Alert.rule == note.rule,
+                    Alert.subject == note.subject,
+                    Alert.id != note.id,
                 )
             ).one()
-            if not cooldown_over(last, now, prefs.cooldown_s):
+            if not note.urgent and not cooldown_over(last, now, prefs.cooldown_s):
                 s.add(AlertDelivery(alert_id=note.id, route="all", event=event, outcome="cooldown"))
                 return None
             a.notified_at = now
@@ -307,6 +355,12 @@ class AlertMonitor:
         except SecretError as exc:
             await self._record(note, "webhook", event, 1, False, f"secret unreadable: {exc}")
             return
+        problem = await delivery.webhook_url_problem(
+            prefs.webhook_url, allow_private=self.settings.alert_webhook_allow_private
+        )
+        if problem:
+            await self._record(note, "webhook", event, 1, False, f"refused: {problem}")
+            return
         payload = {
             "event": f"alert.{event}",
             "alert": asdict(note),
@@ -347,6 +401,12 @@ def _email_of(s: Session, prefs: AlertSettings) -> str:
         return prefs.email_to
     user = s.get(User, prefs.owner_id)
     return user.email if user is not None else ""
+
+
+def _budget_threshold(subject: str, base: str) -> int:
+    """The threshold a budget alert's subject (`<base><threshold>`) names (0 if unreadable)."""
+    tail = subject[len(base) :]
+    return int(tail) if tail.isdigit() else 0
 
 
 def _bot_name(s: Session, bot_id: int) -> str:

@@ -42,6 +42,8 @@ class Alert(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_alerts_owner_state", "owner_id", "state"),
         sa.Index("ix_alerts_owner_opened", "owner_id", "opened_at"),
+        # The monitor's pass over live alerts (by state) and its pruning of old resolved ones.
+        sa.Index("ix_alerts_state_resolved", "state", "resolved_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -45,6 +45,7 @@ async def alert_fleet(fleet_env, fleet_admin: FleetData, monkeypatch) -> AsyncIt
         monkeypatch.setenv("CLAWNET_SMTP_PORT", str(smtp.port))
         monkeypatch.setenv("CLAWNET_SMTP_FROM", "alerts@clawnet.test")
         monkeypatch.setenv("CLAWNET_ALERT_CHECK_S", "2")
+        monkeypatch.setenv("CLAWNET_ALERT_WEBHOOK_ALLOW_PRIVATE", "1")  # the webhook sink is on loopback
         get_settings.cache_clear()
         settings = get_settings()
         controller = await start_fleet(settings)
@@ -122,7 +123,7 @@ async def test_a_killed_gateway_alerts_by_email_and_signed_webhook_then_resolves
     budget = {
         "owner_id": f.owner.user_id,
         "bot_id": bot_id,
-        "period": "daily",
+        "period": "day",
         "metric": "cost",
         "threshold": 80,
         "used": 0.8,
@@ -131,6 +132,12 @@ async def test_a_killed_gateway_alerts_by_email_and_signed_webhook_then_resolves
     f.controller.bus.publish(Kind.BUDGET, budget, bot_id=bot_id)
     (alert,) = await until(lambda: _open_of(f, "budget"))
     assert "80% of the daily cost budget" in alert.title and not alert.urgent
+    f.controller.bus.publish(Kind.BUDGET, {**budget, "threshold": 100, "used": 1.0}, bot_id=bot_id)
+    await until(lambda: _open_of(f, "budget", 2))
+    # The limit was raised: back at 80%, the 100% alert resolves and the 80% one stays.
+    f.controller.bus.publish(Kind.BUDGET, {**budget, "used": 1.0, "limit": 1.2}, bot_id=bot_id)
+    (still,) = await until(lambda: _open_of(f, "budget", 1))
+    assert still.id == alert.id
     f.controller.bus.publish(Kind.BUDGET, {**budget, "threshold": 0, "used": 0.1}, bot_id=bot_id)
     await until(lambda: _none_open(f))
 
@@ -139,5 +146,7 @@ async def _none_open(f: AlertFleet) -> bool:
     return not await f.service.open_alerts(f.owner)
 
 
-async def _open_of(f: AlertFleet, rule: str):
-    return [a for a in await f.service.open_alerts(f.owner) if a.rule == rule]
+async def _open_of(f: AlertFleet, rule: str, count: int | None = None):
+    """The open alerts of `rule` (falsy until there are `count` of them, when given)."""
+    rows = [a for a in await f.service.open_alerts(f.owner) if a.rule == rule]
+    return rows if count is None or len(rows) == count else []

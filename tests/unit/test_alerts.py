@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
 from clawnet.bots.alerts import AlertSettingsInput
 from clawnet.bots.service import BotsService
-from clawnet.controlplane.alert_delivery import post_webhook, sign, verify
+from clawnet.controlplane.alert_delivery import post_webhook, sign, verify, webhook_url_problem
 from clawnet.controlplane.alert_rules import cooldown_over, effective_rules, in_quiet_hours
 from clawnet.controlplane.alerts import AlertMonitor
 from clawnet.controlplane.db_runner import DbRunner
@@ -23,7 +23,7 @@ from clawnet.enums import GatewayKind, GatewayStatus, Role
 from clawnet.errors import NotFound, UserError
 from clawnet.events import EventBus, Kind
 from clawnet.mail import MailError, MailNotConfigured, MailService
-from clawnet.models import Alert, AlertDelivery, AlertSettings, Bot, Gateway
+from clawnet.models import AccessRequest, Alert, AlertDelivery, AlertSettings, Bot, Gateway
 from clawnet.security.permissions import Principal
 from clawnet.settings import load_settings
 from tests.factories import make_bot, make_user
@@ -181,7 +181,7 @@ async def test_quiet_hours_hold_non_urgent_deliveries_and_cooldown_spares_the_ow
     budget = {
         "owner_id": owner_id,
         "bot_id": None,
-        "period": "daily",
+        "period": "day",  # as the budget enforcer publishes it
         "metric": "cost",
         "threshold": 80,
         "used": 8,
@@ -189,6 +189,7 @@ async def test_quiet_hours_hold_non_urgent_deliveries_and_cooldown_spares_the_ow
     }
     await monitor.on_budget(monitor.bus.publish(Kind.BUDGET, budget))
     (alert,) = alerts_of(owner_id)
+    assert alert.title == "All your bots: 80% of the daily cost budget used"
     # Opening an alert delivers it in the background: non-urgent, in quiet hours, it is held.
     await _until(lambda s: s.get(Alert, alert.id).held)
     with session_scope() as s:
@@ -196,28 +197,37 @@ async def test_quiet_hours_hold_non_urgent_deliveries_and_cooldown_spares_the_ow
             s.exec(select(AlertSettings).where(AlertSettings.owner_id == owner_id)).one().quiet_start_min
         )
     await monitor.evaluate()  # quiet hours over: released (mail is not configured here: recorded)
-    for _ in range(50):
-        with session_scope() as s:
-            routes = [(d.route, d.outcome) for d in s.exec(select(AlertDelivery)).all()]
-        if any(r == "email" for r, _ in routes):
-            break
-        await asyncio.sleep(0.1)
-    assert ("all", "held: quiet hours") in routes
-    assert any(r == "email" and "not configured" in o for r, o in routes)
-    # A second budget alert of the same rule within the cooldown is not sent out again.
-    await monitor.on_budget(monitor.bus.publish(Kind.BUDGET, {**budget, "threshold": 100, "used": 10}))
-    second = alerts_of(owner_id)[-1]
-    assert second.urgent
-
-    def outcomes(s):
-        return [d.outcome for d in s.exec(select(AlertDelivery).where(AlertDelivery.alert_id == second.id))]
-
-    await _until(outcomes)
-    await asyncio.sleep(0.3)  # anything else it would send has been recorded by now
+    await _until(lambda s: any("not configured" in o for o in _outcomes(s, alert.id)))  # the email attempt
     with session_scope() as s:
-        assert outcomes(s) == ["cooldown"]
+        assert _outcomes(s, alert.id)[0] == "held: quiet hours"
+    # 100% is urgent: it goes out though the cooldown (15 minutes by default) is running.
+    await monitor.on_budget(monitor.bus.publish(Kind.BUDGET, {**budget, "threshold": 100, "used": 10}))
+    full = alerts_of(owner_id)[-1]
+    assert full.urgent and full.title == "All your bots: 100% of the daily cost budget used"
+    await _until(lambda s: _outcomes(s, full.id))
+    with session_scope() as s:
+        assert "cooldown" not in _outcomes(s, full.id) and s.get(Alert, full.id).notified_at is not None
+    # The limit was raised: back to 80% resolves the 100% alert and keeps the 80% one.
+    await monitor.on_budget(monitor.bus.publish(Kind.BUDGET, {**budget, "period": "day", "used": 8.5}))
+    assert [(a.id, a.state) for a in alerts_of(owner_id)] == [(alert.id, "open"), (full.id, "resolved")]
     await monitor.on_budget(monitor.bus.publish(Kind.BUDGET, {**budget, "threshold": 0, "used": 1}))
     assert {a.state for a in alerts_of(owner_id)} == {"resolved"}
+    # The same non-urgent alert again within the cooldown is recorded, not sent.
+    await monitor.on_budget(monitor.bus.publish(Kind.BUDGET, budget))
+    again = alerts_of(owner_id)[-1]
+    assert again.subject == alert.subject and again.state == "open"
+    await _until(lambda s: _outcomes(s, again.id))
+    await asyncio.sleep(0.3)  # anything else it would send has been recorded by now
+    with session_scope() as s:
+        assert _outcomes(s, again.id) == ["cooldown"] and s.get(Alert, again.id).notified_at is None
+    # Monthly budgets read as such.
+    await monitor.on_budget(monitor.bus.publish(Kind.BUDGET, {**budget, "period": "month"}))
+    assert alerts_of(owner_id)[-1].title == "All your bots: 80% of the monthly cost budget used"
+
+
+def _outcomes(s, alert_id: int) -> list[str]:
+    rows = s.exec(select(AlertDelivery).where(AlertDelivery.alert_id == alert_id).order_by(AlertDelivery.id))
+    return [d.outcome for d in rows]
 
 
 async def _until(check, timeout_s: float = 10.0):
@@ -334,3 +344,160 @@ async def test_the_owners_bot_messages_the_owner_through_the_gateways_send(monit
     with session_scope() as s:
         (d,) = s.exec(select(AlertDelivery).where(AlertDelivery.alert_id == alert.id)).all()
     assert (d.route, d.ok) == ("bot", True)
+
+
+async def test_a_webhook_may_not_point_at_an_internal_address_unless_allowed():
+    for url in (
+        "http://127.0.0.1:8000/hook",
+        "http://localhost/hook",
+        "https://10.1.2.3/x",
+        "http://192.168.0.10/x",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/x",
+        "http://[::ffff:127.0.0.1]/x",
+        "http://[fe80::1]/x",
+        "http://0.0.0.0/x",
+        "http://224.0.0.1/x",
+        "http://100.64.0.1/x",
+    ):
+        problem = await webhook_url_problem(url, allow_private=False)
+        assert problem and "internal address" in problem, url
+        assert await webhook_url_problem(url, allow_private=True) is None, url
+    for url in ("ftp://example.com/x", "file:///etc/passwd", "http:///x", "http://host:99999/x"):
+        assert await webhook_url_problem(url, allow_private=True) == "An http(s) address.", url
+    assert await webhook_url_problem("https://93.184.215.14/hook", allow_private=False) is None
+    unresolvable = "https://no-such-host.invalid/x"
+    assert await webhook_url_problem(unresolvable, allow_private=False, unresolved_ok=True) is None
+    assert "could not be resolved" in (await webhook_url_problem(unresolvable, allow_private=False) or "")
+
+
+async def test_saving_an_internal_webhook_is_refused_and_delivery_checks_again(monitor, migrated):
+    service = BotsService(migrated, EventBus())
+    with session_scope() as s:
+        me = make_user(s, Role.OPERATOR)
+        p_me, owner_id = Principal.of(me), me.id
+    view = await service.alert_settings(p_me)
+    form = AlertSettingsInput(
+        rules={r.name: (r.enabled, r.threshold) for r in view.rules},
+        email_enabled=False,
+        email_to="",
+        webhook_url="http://127.0.0.1:9/hook",
+        bot_message_enabled=False,
+        bot_message_bot_id=None,
+        bot_message_channel="",
+        bot_message_to="",
+        quiet_start="00:00",
+        quiet_end="00:00",
+        cooldown_min="0",
+    )
+    with pytest.raises(UserError) as err:
+        await service.save_alert_settings(p_me, form)
+    assert set(err.value.field_errors) == {"webhook_url"}
+    assert "internal address (127.0.0.1)" in err.value.field_errors["webhook_url"]
+    allowed = BotsService(replace(migrated, alert_webhook_allow_private=True), EventBus())
+    await allowed.save_alert_settings(p_me, form)  # the setting lets a loopback sink through
+    await allowed.rotate_webhook_secret(p_me)
+    with WebhookSink() as sink:
+        with session_scope() as s:
+            prefs = s.exec(select(AlertSettings).where(AlertSettings.owner_id == owner_id)).one()
+            prefs.webhook_url = sink.url + "/hook"  # saved while allowed; no longer allowed here
+            alert = Alert(owner_id=owner_id, rule="crash_loop", subject="gateway:1", title="t", urgent=True)
+            s.add(alert)
+            s.flush()
+            s.refresh(alert)
+            note = _note(alert)
+        await monitor.deliver(note, "opened")
+        assert sink.requests == []
+    with session_scope() as s:
+        (d,) = s.exec(select(AlertDelivery).where(AlertDelivery.alert_id == note.id)).all()
+    assert (
+        d.route == "webhook"
+        and not d.ok
+        and d.outcome.startswith("refused: 127.0.0.1 is an internal address")
+    )
+
+
+async def test_a_gateway_still_down_after_a_restart_of_clawnet_keeps_its_alert(monitor):
+    owner, gw = owner_with_gateway(GatewayStatus.RESTARTING)
+    await monitor.evaluate()
+    assert [(a.rule, a.state) for a in alerts_of(owner)] == [("gateway_down", "open")]
+    # ClawNet restarts (or another instance leads): the new monitor knows nothing in memory, and
+    # the gateway is on its way back up (stopped, then starting): still down, not resolved.
+    fresh = AlertMonitor(monitor.settings, monitor.db, monitor.bus, links=None, tasks=monitor.tasks)  # type: ignore[arg-type]
+    set_status(gw, GatewayStatus.STARTING)
+    await fresh.evaluate()
+    assert [(a.rule, a.state) for a in alerts_of(owner)] == [("gateway_down", "open")]
+    set_status(gw, GatewayStatus.RUNNING)
+    await fresh.evaluate()
+    assert [(a.rule, a.state) for a in alerts_of(owner)] == [("gateway_down", "resolved")]
+
+
+async def test_an_expired_access_request_is_not_waiting(monitor):
+    owner, gw = owner_with_gateway(GatewayStatus.RUNNING)
+    now = datetime.now(UTC)
+    with session_scope() as s:
+        bot = s.exec(select(Bot).where(Bot.owner_id == owner)).one()
+        for n, expires in ((1, now - timedelta(minutes=1)), (2, now + timedelta(minutes=30))):
+            s.add(
+                AccessRequest(
+                    gateway_id=gw,
+                    bot_id=bot.id,
+                    channel="telegram",
+                    account_id="default",
+                    request_id=f"r{n}",
+                    sender_id=f"s{n}",
+                    requested_at=now - timedelta(hours=n),
+                    last_seen_at=now - timedelta(hours=n),
+                    expires_at=expires,
+                )
+            )
+    await monitor.evaluate()
+    (alert,) = alerts_of(owner)
+    assert alert.rule == "access_waiting" and alert.title.startswith("1 access request waiting")
+    with session_scope() as s:
+        for req in s.exec(select(AccessRequest).where(AccessRequest.bot_id == bot.id)).all():
+            req.expires_at = now - timedelta(seconds=1)
+    await monitor.evaluate()
+    assert [a.state for a in alerts_of(owner)] == ["resolved"]
+
+
+async def test_resolved_alerts_and_their_deliveries_are_pruned_after_90_days(monitor):
+    with session_scope() as s:
+        owner = make_user(s, Role.OPERATOR)
+        now = datetime.now(UTC)
+        rows = {
+            "old": Alert(
+                owner_id=owner.id,
+                rule="crash_loop",
+                subject="gateway:1",
+                title="old",
+                state="resolved",
+                resolved_at=now - timedelta(days=91),
+            ),
+            "recent": Alert(
+                owner_id=owner.id,
+                rule="crash_loop",
+                subject="gateway:1",
+                title="recent",
+                state="resolved",
+                resolved_at=now - timedelta(days=89),
+            ),
+            "live": Alert(
+                owner_id=owner.id,
+                rule="crash_loop",
+                subject="gateway:1",
+                title="live",
+                opened_at=now - timedelta(days=200),
+            ),
+        }
+        for a in rows.values():
+            s.add(a)
+            s.flush()
+            s.add(AlertDelivery(alert_id=a.id, route="email", event="opened", ok=True))
+        ids = {k: a.id for k, a in rows.items()}
+    assert await monitor.prune() == 1
+    with session_scope() as s:
+        assert sorted(a.title for a in s.exec(select(Alert)).all()) == ["live", "recent"]
+        assert sorted(d.alert_id for d in s.exec(select(AlertDelivery)).all()) == sorted(
+            [ids["recent"], ids["live"]]
+        )

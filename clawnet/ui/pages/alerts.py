@@ -100,11 +100,12 @@ class AlertsState(rx.State):
 
     @event
     async def on_load(self) -> Any:
+        self.new_secret = ""  # a reload (or a return) never shows a rotated secret again
         principal = await current_principal(self)
         if principal is None:
             return None
         self._user_id = principal.user_id
-        self.errors, self.error, self.new_secret = {}, "", ""
+        self.errors, self.error = {}, ""
         try:
             await self._reload_alerts()
             await self._reload_settings()
@@ -181,6 +182,11 @@ class AlertsState(rx.State):
             return error_toast(exc)
         self.webhook_has_secret = True
         return None
+
+    @event
+    def forget_secret(self) -> None:
+        """The person saved the new secret, or left the page: it is not kept in the state."""
+        self.new_secret = ""
 
     @rx.var
     def open_count(self) -> int:
@@ -338,6 +344,14 @@ def settings_form() -> rx.Component:
                             data_testid="alerts-webhook-secret",
                             style={"overflowWrap": "anywhere"},
                         ),
+                        rx.button(
+                            "Done, I saved it",
+                            type="button",
+                            size="1",
+                            variant="soft",
+                            on_click=s.forget_secret,
+                            data_testid="alerts-webhook-secret-done",
+                        ),
                     ),
                     icon="key",
                     size="1",
@@ -444,6 +458,7 @@ def alert_centre() -> rx.Component:
         rx.cond(s.loaded, settings_form()),
         spacing="4",
         width="100%",
+        on_unmount=s.forget_secret,  # leaving the page forgets a secret still shown
     )
 
 
