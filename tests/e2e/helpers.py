@@ -101,3 +101,20 @@ def bot_id_from_url(url: str) -> int:
 
 def data_dir(server: ClawNetServer) -> Path:
     return server.data_dir
+
+
+def open_menu_item(page: Page, testid: str, tries: int = 3) -> None:
+    """On a phone: open the compact navigation menu and choose `testid`. A tap that lands before
+    the page is ready (or before the person's role is known, which decides the fleet items) is
+    tried again; the item must then appear."""
+    item = page.get_by_test_id(testid)
+    for _ in range(tries - 1):
+        page.get_by_test_id("navmenu-button").click()
+        try:
+            expect(item).to_be_visible(timeout=10_000)
+            break
+        except AssertionError:
+            page.keyboard.press("Escape")
+    else:
+        page.get_by_test_id("navmenu-button").click()
+    item.click()

@@ -22,7 +22,7 @@ from clawnet.events import EventBus
 from clawnet.models import Bot, ModelProvider, User
 from clawnet.security.permissions import Principal
 from clawnet.settings import get_settings
-from tests.e2e.helpers import gateway_pid, make_account, server_db, sign_in
+from tests.e2e.helpers import gateway_pid, make_account, open_menu_item, server_db, sign_in
 from tests.security.world import server_process_env
 from tests.support.reflex_client import run_in_thread
 from tests.support.server import running_clawnet
@@ -88,8 +88,7 @@ def test_the_alert_centre_on_a_phone_shows_a_gateway_fault_live_and_acknowledges
     try:
         sign_in(page, server.url, OWNER)
         # On a phone the navigation is one menu; the open count sits beside its button.
-        page.get_by_test_id("navmenu-button").click()
-        page.get_by_test_id("navmenu-alerts").click()
+        open_menu_item(page, "navmenu-alerts")
         expect(page.get_by_test_id("alerts-none-open")).to_be_visible()
         fits_the_screen(page)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import bot_id_from_url, register, sign_in
+from tests.e2e.helpers import bot_id_from_url, open_menu_item, register, sign_in
 from tests.support.server import running_clawnet
 
 pytestmark = pytest.mark.e2e
@@ -59,8 +59,7 @@ def test_an_exec_approval_arrives_live_on_a_phone_and_approving_runs_it(server, 
 
         phone = phone_ctx.new_page()
         sign_in(phone, server.url, OWNER)
-        phone.get_by_test_id("navmenu-button").click()  # a phone gets the compact menu
-        phone.get_by_test_id("navmenu-inbox").click()
+        open_menu_item(phone, "navmenu-inbox")  # a phone gets the compact menu
         expect(phone.get_by_test_id("inbox-page")).to_be_visible()
         expect(phone.get_by_test_id("inbox-approvals-empty")).to_be_visible()
         expect(phone.get_by_test_id("inbox-access-count")).to_have_text("Access requests: 0")

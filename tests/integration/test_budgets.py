@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
+from clawnet.bots.alerts import AlertSettingsInput
 from clawnet.bots.forms import BotInput, ChannelInput
 from clawnet.bots.service import BotsService
 from clawnet.controlplane.budget_rules import recorded_usage
@@ -26,6 +27,7 @@ from clawnet.security.secret_fields import PROVIDER_API_KEY
 from clawnet.settings import get_settings
 from tests.integration.conftest import FleetData, start_fleet
 from tests.integration.test_routing import ALICE, TOKEN_A, connected, reply_to
+from tests.support.alert_sinks import SmtpSink, WebhookSink
 from tests.support.fake_telegram import FakeTelegram
 
 pytestmark = pytest.mark.gateway
@@ -39,6 +41,54 @@ def telegram(fleet_env, monkeypatch):
         get_settings.cache_clear()
         fake.add_bot(TOKEN_A, "spender_bot")
         yield fake
+
+
+@pytest.fixture
+def sinks(fleet_env, monkeypatch):
+    """Where the owner's alerts land: SMTP and a webhook receiver on loopback."""
+    with SmtpSink() as smtp, WebhookSink() as webhook:
+        monkeypatch.setenv("CLAWNET_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("CLAWNET_SMTP_PORT", str(smtp.port))
+        monkeypatch.setenv("CLAWNET_SMTP_FROM", "alerts@clawnet.test")
+        monkeypatch.setenv("CLAWNET_ALERT_WEBHOOK_ALLOW_PRIVATE", "1")
+        get_settings.cache_clear()
+        yield smtp, webhook
+
+
+async def alerts_by_email_and_webhook(service: BotsService, owner, webhook: WebhookSink) -> None:
+    view = await service.alert_settings(owner)
+    form = AlertSettingsInput(
+        rules={r.name: (r.enabled, r.threshold) for r in view.rules},
+        email_enabled=True,
+        email_to="",
+        webhook_url=webhook.url + "/hook",
+        bot_message_enabled=False,
+        bot_message_bot_id=None,
+        bot_message_channel="telegram",
+        bot_message_to="",
+        quiet_start="00:00",
+        quiet_end="00:00",
+        cooldown_min="15",
+    )
+    await service.save_alert_settings(owner, form)
+    webhook.secret = await service.rotate_webhook_secret(owner)
+
+
+def budget_mail(smtp: SmtpSink, percent: int) -> list[str]:
+    return [
+        str(m["Subject"])
+        for m in smtp.messages
+        if f"{percent}% of the daily cost budget" in str(m["Subject"])
+    ]
+
+
+def budget_hooks(webhook: WebhookSink, percent: int) -> list[Any]:
+    out = []
+    for r in list(webhook.requests):
+        body = r.json()
+        if body.get("alert", {}).get("rule") == "budget" and f"{percent}%" in body["alert"].get("title", ""):
+            out.append(r)
+    return out
 
 
 def priced_provider(base_url: str) -> int:
@@ -107,7 +157,10 @@ def thresholds(sub) -> list[int]:
     return out
 
 
-async def test_budget_pauses_and_resumes_and_the_kill_switch_flips_a_pool(telegram, fleet_admin: FleetData):
+async def test_budget_pauses_and_resumes_and_the_kill_switch_flips_a_pool(
+    telegram, sinks, fleet_admin: FleetData
+):
+    smtp, webhook = sinks
     llm = await FakeLLM().start()
     provider_id = priced_provider(llm.base_url)
     controller = await start_fleet(get_settings())
@@ -135,9 +188,16 @@ async def test_budget_pauses_and_resumes_and_the_kill_switch_flips_a_pool(telegr
             admin, spender, {"day_cost": f"{first * 2.2:.6f}", "reply": PAUSE_TEXT}
         )
         assert view.rows[0].limit and thresholds(budget_events) == []
+        await alerts_by_email_and_webhook(service, admin, webhook)
 
         assert await reply_to(telegram, TOKEN_A, ALICE, "REPLY WITH: two") == "two"
         await until(lambda: thresholds(budget_events) == [80], "the 80% warning")
+        # The owner is warned in the app, by email and by a signed webhook.
+        await until(lambda: budget_mail(smtp, 80), "the 80% email")
+        (hook,) = await until(lambda: budget_hooks(webhook, 80), "the 80% webhook")
+        assert webhook.signed(hook)
+        opened = await service.open_alerts(admin)
+        assert any(a.rule == "budget" and "80%" in a.title for a in opened)
         assert await reply_to(telegram, TOKEN_A, ALICE, "REPLY WITH: three") == "three"
         await until(lambda: thresholds(budget_events) == [100], "the 100% crossing")
         with session_scope() as s:
@@ -147,6 +207,7 @@ async def test_budget_pauses_and_resumes_and_the_kill_switch_flips_a_pool(telegr
         assert await reply_to(telegram, TOKEN_A, ALICE, "REPLY WITH: four") == PAUSE_TEXT
         assert len(llm.requests) == asked  # no model call
         assert (await service.bot_budgets(admin, spender)).paused == "Paused: budget"
+        await until(lambda: budget_mail(smtp, 100), "the 100% email (urgent: no cooldown)")
 
         await service.save_bot_budgets(
             admin, spender, {"day_cost": f"{first * 100:.6f}", "reply": PAUSE_TEXT}

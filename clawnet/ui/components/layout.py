@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from clawnet import routes
@@ -42,120 +44,88 @@ def notifications_link(testid: str = "nav-notifications", *, start: bool = True)
     )
 
 
-def access_link() -> rx.Component:
-    """Access requests, with how many wait for a decision (live)."""
+def count_link(
+    label: str, href: str, count: Any, color: str, testid: str, aria: str, start: Any
+) -> rx.Component:
+    """A navigation link with a live count badge (`<testid>-count`, only when above zero). Its
+    accessible name is "<aria noun>: <count> <aria word>" (`aria` as "noun:word"); `start` begins
+    the live count."""
     return rx.link(
         rx.hstack(
-            rx.text("Access", weight="medium", size="3"),
+            rx.text(label, weight="medium", size="3"),
             rx.cond(
-                AccessCountState.pending > 0,
+                count > 0,
                 rx.badge(
-                    AccessCountState.pending,
-                    color_scheme="orange",
-                    variant="solid",
-                    radius="full",
-                    data_testid="nav-access-count",
+                    count, color_scheme=color, variant="solid", radius="full", data_testid=f"{testid}-count"
                 ),
             ),
             spacing="1",
             align="center",
         ),
-        href=routes.ACCESS,
+        href=href,
         underline="none",
-        on_mount=AccessCountState.start,
-        data_testid="nav-access",
-        aria_label="Access requests: " + AccessCountState.pending.to(str) + " waiting",
+        on_mount=start,
+        data_testid=testid,
+        aria_label=_aria(aria, count),
+    )
+
+
+def _aria(noun_word: str, count: Any) -> Any:
+    noun, word = noun_word.split(":")
+    return noun + ": " + count.to(str) + " " + word
+
+
+def access_link() -> rx.Component:
+    """Access requests, with how many wait for a decision (live)."""
+    pending = AccessCountState.pending
+    return count_link(
+        "Access",
+        routes.ACCESS,
+        pending,
+        "orange",
+        "nav-access",
+        "Access requests:waiting",
+        AccessCountState.start,
     )
 
 
 def inbox_link() -> rx.Component:
     """The inbox: approvals and access requests waiting on the person (live count)."""
-    return rx.link(
-        rx.hstack(
-            rx.text("Inbox", weight="medium", size="3"),
-            rx.cond(
-                InboxCountState.pending > 0,
-                rx.badge(
-                    InboxCountState.pending,
-                    color_scheme="orange",
-                    variant="solid",
-                    radius="full",
-                    data_testid="nav-inbox-count",
-                ),
-            ),
-            spacing="1",
-            align="center",
-        ),
-        href=routes.INBOX,
-        underline="none",
-        on_mount=InboxCountState.start,
-        data_testid="nav-inbox",
-        aria_label="Inbox: " + InboxCountState.pending.to(str) + " waiting",
-    )
-
-
-def inbox_count_link(testid: str) -> rx.Component:
-    """On narrow screens: the inbox's count beside the menu button (only when something waits;
-    the wide nav's inbox link keeps the count live, both copies read the same state)."""
-    return rx.cond(
-        InboxCountState.pending > 0,
-        rx.link(
-            rx.badge(
-                rx.icon("inbox", size=14),
-                InboxCountState.pending,
-                color_scheme="orange",
-                variant="solid",
-                radius="full",
-            ),
-            href=routes.INBOX,
-            data_testid=testid,
-            aria_label="Inbox: " + InboxCountState.pending.to(str) + " waiting",
-        ),
+    pending = InboxCountState.pending
+    return count_link(
+        "Inbox", routes.INBOX, pending, "orange", "nav-inbox", "Inbox:waiting", InboxCountState.start
     )
 
 
 def alerts_link() -> rx.Component:
     """The alert centre, with how many of the person's alerts are open (live)."""
-    return rx.link(
-        rx.hstack(
-            rx.text("Alerts", weight="medium", size="3"),
-            rx.cond(
-                AlertCountState.open_alerts > 0,
-                rx.badge(
-                    AlertCountState.open_alerts,
-                    color_scheme="red",
-                    variant="solid",
-                    radius="full",
-                    data_testid="nav-alerts-count",
-                ),
-            ),
-            spacing="1",
-            align="center",
-        ),
-        href=routes.ALERTS,
-        underline="none",
-        on_mount=AlertCountState.start,
-        data_testid="nav-alerts",
-        aria_label="Alerts: " + AlertCountState.open_alerts.to(str) + " open",
+    count = AlertCountState.open_alerts
+    return count_link(
+        "Alerts", routes.ALERTS, count, "red", "nav-alerts", "Alerts:open", AlertCountState.start
     )
 
 
-def alerts_count_link(testid: str) -> rx.Component:
-    """On narrow screens: how many alerts are open, beside the menu button (only when some are)."""
+def count_badge_link(icon: str, href: str, count: Any, color: str, testid: str, aria: str) -> rx.Component:
+    """On narrow screens, beside the menu button: a count badge linking to its page, only when
+    above zero (the wide nav's link keeps the count live; both copies read the same state)."""
     return rx.cond(
-        AlertCountState.open_alerts > 0,
+        count > 0,
         rx.link(
-            rx.badge(
-                rx.icon("bell-ring", size=14),
-                AlertCountState.open_alerts,
-                color_scheme="red",
-                variant="solid",
-                radius="full",
-            ),
-            href=routes.ALERTS,
+            rx.badge(rx.icon(icon, size=14), count, color_scheme=color, variant="solid", radius="full"),
+            href=href,
             data_testid=testid,
-            aria_label="Alerts: " + AlertCountState.open_alerts.to(str) + " open",
+            aria_label=_aria(aria, count),
         ),
+    )
+
+
+def inbox_count_link(testid: str) -> rx.Component:
+    return count_badge_link("inbox", routes.INBOX, InboxCountState.pending, "orange", testid, "Inbox:waiting")
+
+
+def alerts_count_link(testid: str) -> rx.Component:
+    return count_badge_link(
+        "bell-ring", routes.ALERTS, AlertCountState.open_alerts, "red", testid, "Alerts:open"
     )
 
 
