@@ -47,6 +47,17 @@ log = logging.getLogger(__name__)
 LIVE = ("open", "acknowledged")
 KEEP_RESOLVED = timedelta(days=90)  # resolved alerts (and their deliveries) older than this go
 PRUNE_EVERY_S = 3600.0
+
+
+def _amount(metric: Any, value: Any) -> str:
+    """A budget figure as people read it: "$0.0123" or "4,657 tokens"."""
+    try:
+        number = float(value or 0)
+    except (TypeError, ValueError):
+        return str(value)
+    return f"${number:,.4f}" if metric == "cost" else f"{round(number):,} tokens"
+
+
 # The budgets publish "day" / "month"; a title reads "the daily cost budget".
 PERIOD_WORDS = {"day": "daily", "month": "monthly", "daily": "daily", "monthly": "monthly"}
 TRIGGERS = [Kind.GATEWAY_STATUS, Kind.CHANNEL_STATUS, Kind.BOT_STATUS, Kind.ACCESS_REQUESTS, Kind.CHAT_FAILED]
@@ -245,10 +256,10 @@ class AlertMonitor:
             if not rules["budget"].enabled or any(a.subject == base + str(threshold) for a in live):
                 return news
             who = "All your bots" if bot_id is None else _bot_name(s, int(bot_id))
-            unit = "$" if p.get("metric") == "cost" else ""
             period = PERIOD_WORDS.get(str(p.get("period")), str(p.get("period")))
             title = f"{who}: {threshold}% of the {period} {p.get('metric')} budget used"
-            detail = f"Used {unit}{p.get('used')} of {unit}{p.get('limit')}."
+            used, limit = _amount(p.get("metric"), p.get("used")), _amount(p.get("metric"), p.get("limit"))
+            detail = f"Used {used} of {limit}."
             if threshold >= 100:
                 detail += " No new model turns until the period resets or the limit is raised."
             c = Condition(
