@@ -49,6 +49,9 @@ KEEP_RESOLVED = timedelta(days=90)  # resolved alerts (and their deliveries) old
 PRUNE_EVERY_S = 3600.0
 
 
+STOP_WAIT_S = 10.0
+
+
 def _amount(metric: Any, value: Any) -> str:
     """A budget figure as people read it: "$0.0123" or "4,657 tokens"."""
     try:
@@ -124,22 +127,31 @@ class AlertMonitor:
         self._pruned_at: float | None = None
         self._kick = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     def start(self) -> None:
+        self._stopping = False
         self._loops = [
             asyncio.create_task(self._loop(), name="alerts-evaluate"),
             asyncio.create_task(self._listen(), name="alerts-listen"),
         ]
 
     async def stop(self) -> None:
+        # The loops also end by the flag: on Python 3.11 `asyncio.wait_for` can swallow a
+        # cancellation that arrives as its inner wait completes (a status event kicks the loop
+        # while gateways are being stopped), and an awaited loop would then never end.
+        self._stopping = True
+        self._kick.set()
         for task in self._loops:
             task.cancel()
-        for task in self._loops:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._loops:
+            _done, pending = await asyncio.wait(self._loops, timeout=STOP_WAIT_S)
+            for task in pending:
+                log.warning("alert task %s did not stop within %s s", task.get_name(), STOP_WAIT_S)
+        self._loops = []
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.evaluate()
             except Exception:
@@ -156,7 +168,7 @@ class AlertMonitor:
 
     async def _listen(self) -> None:
         with self.bus.subscribe([*TRIGGERS, Kind.BUDGET], maxsize=5000) as events:
-            while True:
+            while not self._stopping:
                 event = await events.get()
                 if event.kind == Kind.BUDGET:
                     try:

@@ -8,7 +8,6 @@ published as `Kind.APPROVALS` so open inboxes update live on every web worker.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from datetime import UTC, datetime
@@ -152,15 +151,20 @@ class ApprovalSync:
         self.bus = bus
         self.tasks = tasks
         self._sweeper: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
+        self._stopping = False
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="approval-expiry")
 
     async def stop(self) -> None:
+        self._stopping = True  # ends the loop even if a cancellation were swallowed
         if self._sweeper is not None:
             self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            _done, pending = await asyncio.wait({self._sweeper}, timeout=10)
+            if pending:
+                log.warning("the approval expiry sweep did not stop within 10 s")
+            self._sweeper = None
 
     def _publish(self, row: ApprovalRequest) -> None:
         self.bus.publish(
@@ -220,7 +224,7 @@ class ApprovalSync:
         return len(rows)
 
     async def _sweep_loop(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(SWEEP_EVERY_S)
             try:
                 await self.sweep()

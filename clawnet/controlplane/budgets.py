@@ -20,7 +20,6 @@ switch paused; an admin's fleet resume lifts every kill-switch pause (fleet and 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
@@ -251,6 +250,7 @@ class BudgetEnforcer:
         self.links = links
         self.kick = kick
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def after_message(self, bot_id: int) -> None:
         """Called when an assistant message of the bot was stored."""
@@ -271,16 +271,22 @@ class BudgetEnforcer:
             return DEFAULT_PAUSE_REPLY
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._loop(), name="budget-sweep")
 
     async def stop(self) -> None:
+        # Ends by the flag too: on Python 3.11 a cancellation can be swallowed by `wait_for`
+        # inside the sweep's gateway calls, and an awaited loop would never end.
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            _done, pending = await asyncio.wait({self._task}, timeout=10)
+            if pending:
+                log.warning("the budget sweep did not stop within 10 s")
+            self._task = None
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.sweep()
             except Exception:
