@@ -31,7 +31,8 @@ def notifications_link(testid: str = "nav-notifications", *, start: bool = True)
                     color_scheme="red",
                     variant="solid",
                     radius="full",
-                    data_testid="nav-unread-count",
+                    # The narrow nav's copy gets its own id (two elements must not share one).
+                    data_testid="nav-unread-count" if start else f"{testid}-count",
                 ),
             ),
             spacing="1",
