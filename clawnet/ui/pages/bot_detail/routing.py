@@ -50,8 +50,14 @@ class BotRoutingState(BotDetailState):
     async def _follow_part(self, batch: list[FleetEvent], actor: Principal | None) -> None:
         if not self.dirty and not self.saving and any(e.kind == Kind.FLEET_CHANGED for e in batch):
             status, ok = self.status, self.status_ok
+            # A live refresh must not wipe a rule the person is typing (or editing) in the form.
+            draft, errors, editing = self.draft, self.draft_errors, self.editing
+            was = self._rules[editing] if 0 <= editing < len(self._rules) else None
             await self._load_part(actor)
             self.status, self.status_ok = status, ok
+            self.draft, self.draft_errors = draft, errors
+            if was is not None and editing < len(self._rules) and self._rules[editing] == was:
+                self.editing = editing
 
     def _new_draft(self) -> None:
         self.editing = NEW
