@@ -18,7 +18,7 @@ from tests.e2e.helpers import assign_bot, bot_id_from_url, make_account, registe
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.server import running_clawnet
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.scaleout]
 OWNER = "keeper@example.com"
 VIEWER = "watcher@example.com"
 TOKEN = "123456789:AAH0f2l4xmPBtDoormanTokenForTests_abcd"

@@ -13,7 +13,7 @@ from clawnet.models import User
 from tests.e2e.helpers import server_db
 from tests.support.server import running_clawnet
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.scaleout]
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-password-123"

@@ -27,7 +27,7 @@ from tests.security.world import server_process_env
 from tests.support.reflex_client import run_in_thread
 from tests.support.server import running_clawnet
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.scaleout]
 OWNER = "pager@example.com"
 PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = os.environ.get("CLAWNET_SCREENSHOTS", "")

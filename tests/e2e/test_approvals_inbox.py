@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.helpers import bot_id_from_url, open_menu_item, register, sign_in
 from tests.support.server import running_clawnet
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.scaleout]
 OWNER = "runner-owner@example.com"
 PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = os.environ.get("CLAWNET_SCREENSHOTS", "")

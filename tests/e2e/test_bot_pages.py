@@ -20,7 +20,7 @@ from tests.e2e.helpers import bot_id_from_url, bot_row, register, server_db, sig
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.server import running_clawnet
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.scaleout]
 OWNER = "owner@example.com"
 TOKEN = "123456789:AAH0f2l4xmPBtFakeTokenForTests_abcdefg"
 ROUTER_TOKEN = "987654321:AAH0f2l4xmPBtRouterTokenForTests_abcd"

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from tests.e2e.helpers import register
 from tests.support.server import running_clawnet
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.scaleout]
 XSS_RECORDER = "window.__xssCalls = []; window.__xss = (n) => window.__xssCalls.push(n);"
 
 
