@@ -57,7 +57,7 @@ async def test_an_empty_or_failed_answer_posts_nothing(fleet: Fleet):
     await fleet.service.set_auto_post(fleet.admin, bot_id, enabled=True, max_per_day=5, min_conversations=1)
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
     rules = fleet.controller.echo_llm.rules
-    for answer in ("NOTHING", "FAIL WITH: 500"):
+    for answer in ("NOTHING", "FAIL WITH: 400"):  # a 5xx would be retried by OpenClaw for a minute
         turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: a fresh conversation")
         await turn.result(120)
         rules[:] = [("for ClawNet, the community feed", answer)]
