@@ -31,7 +31,7 @@ from clawnet.backup import database
 from clawnet.backup.archive import FORMAT, FORMAT_VERSION
 from clawnet.backup.crypt import MAGIC, DecryptingReader, DecryptionError
 from clawnet.backup.model import ENV_KEYS_NOTE, BackupError, RestoreResult, database_kind
-from clawnet.enums import GatewayStatus
+from clawnet.enums import BotStatus, ChannelStatus, DesiredStatus, GatewayKind, GatewayStatus
 from clawnet.settings import Settings
 
 TOPS = ("format.json", "manifest.json", "db", "keys", "bots", "gateways", "media")
@@ -333,11 +333,27 @@ def _put_in_place(
 
 
 def _forget_processes(database_url: str) -> None:
-    """The archive's gateway rows name processes of the old machine: forget them, so the control
-    plane starts its gateways afresh instead of adopting whatever now has those ids."""
+    """The archive's local gateways name processes of the old machine, and its bots and channels
+    say how they were doing there: forget that, so the control plane starts the gateways afresh
+    (instead of adopting whatever now has those process ids) and the pages say "pending" until
+    each bot really runs again. Remote gateways run elsewhere and are left as they are."""
     with db.session_scope(database_url) as session:
-        session.execute(
-            sa.text("UPDATE gateways SET pid = NULL, pid_started_at = NULL, actual_status = :s").bindparams(
-                s=GatewayStatus.STOPPED.value
-            )
-        )
+        for sql in (
+            "UPDATE gateways SET pid = NULL, pid_started_at = NULL, actual_status = :stopped "
+            "WHERE kind = :local",
+            "UPDATE bots SET actual_status = CASE WHEN desired_status = :running THEN :pending "
+            "ELSE :stopped END WHERE gateway_id IS NULL OR gateway_id IN "
+            "(SELECT id FROM gateways WHERE kind = :local)",
+            "UPDATE bot_channels SET status = :unknown WHERE status <> :disabled AND bot_id IN "
+            "(SELECT id FROM bots WHERE gateway_id IS NULL OR gateway_id IN "
+            "(SELECT id FROM gateways WHERE kind = :local))",
+        ):
+            params = {
+                "stopped": GatewayStatus.STOPPED.value,
+                "local": GatewayKind.LOCAL.value,
+                "running": DesiredStatus.RUNNING.value,
+                "pending": BotStatus.PENDING.value,
+                "unknown": ChannelStatus.UNKNOWN.value,
+                "disabled": ChannelStatus.DISABLED.value,
+            }
+            session.execute(sa.text(sql), {k: v for k, v in params.items() if f":{k}" in sql})
