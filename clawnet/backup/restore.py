@@ -231,6 +231,8 @@ def restore_backup(
     Raises BackupError; nothing is changed when the archive is damaged or refused."""
     started = time.monotonic()
     archive = Path(archive)
+    if not archive.is_file():
+        raise BackupError(f"There is no archive at {archive}.")
     if _running(settings):
         raise BackupError("ClawNet is running on this installation: stop it first, then restore.")
     held = _contents(settings)
