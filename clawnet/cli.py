@@ -6,6 +6,8 @@ clawnet rotate-key [--drop-old]      re-encrypt every stored secret with a new k
 clawnet import FILE [--yes]          import an openclaw.json as bots (as an admin: --as EMAIL,
                                      else the first admin account)
 clawnet export [--to FILE]           every bot as one openclaw.json, secrets removed (as an admin)
+clawnet backup [--to DIR]            one archive of the whole installation (safe while it runs)
+clawnet restore ARCHIVE [--force]    restore an archive onto this (stopped, empty) installation
 """
 
 from __future__ import annotations
@@ -271,6 +273,92 @@ def add_import_commands(sub: argparse._SubParsersAction) -> None:
     exp.set_defaults(func=cmd_export)
 
 
+# --- backup / restore -------------------------------------------------------------------------
+
+
+def _passphrase(args: argparse.Namespace) -> str | None:
+    if args.passphrase_stdin:
+        value = sys.stdin.readline().rstrip("\n")
+        if not value:
+            raise SystemExit("No passphrase on standard input.")
+        return value
+    if args.passphrase_env:
+        value = os.environ.get(args.passphrase_env, "")
+        if not value:
+            raise SystemExit(f"The environment variable {args.passphrase_env} is empty or unset.")
+        return value
+    return None
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from clawnet.backup import BackupError, create_backup
+
+    settings = get_settings()
+    try:
+        result = create_backup(settings, Path(args.to) if args.to else None, _passphrase(args))
+    except BackupError as exc:
+        print(f"Backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"Backup written: {result.path}")
+    print(
+        f"  size {_size(result.size_bytes)}, {result.seconds:.1f} s"
+        + (", encrypted" if result.encrypted else "")
+    )
+    for note in result.notes:
+        print(f"  note: {note}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from clawnet.backup import BackupError, restore_backup
+
+    settings = get_settings()
+    try:
+        result = restore_backup(settings, Path(args.archive), _passphrase(args), force=args.force)
+    except BackupError as exc:
+        print(f"Restore failed: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"Restored {result.archive} (made {result.created_at:%Y-%m-%d %H:%M:%S} UTC) in {result.seconds:.1f} s:"
+    )
+    print(
+        f"  database ({result.database_kind}) at revision {result.revision_now} (archive: {result.revision_in_archive})"
+    )
+    print(f"  {len(result.bots)} bots: {', '.join(result.bots) or 'none'}")
+    print(f"  {result.gateways} gateway state folders, {result.media_files} media files")
+    print("  key file restored" if result.keys_restored else "  no key file in the archive")
+    if result.replaced_to:
+        print(f"  the previous installation's files were moved to {result.replaced_to}")
+    for note in result.notes:
+        print(f"  note: {note}")
+    print("Start ClawNet (make run): every bot comes back up.")
+    return 0
+
+
+def add_backup_commands(sub: argparse._SubParsersAction) -> None:
+    backup = sub.add_parser("backup", help="write one archive of the whole installation (safe while it runs)")
+    backup.add_argument("--to", metavar="DIR", help="folder for the archive (default: <data dir>/../backups)")
+    restore = sub.add_parser("restore", help="restore an archive onto this installation (ClawNet stopped)")
+    restore.add_argument("archive", help="the archive written by `clawnet backup`")
+    restore.add_argument(
+        "--force", action="store_true", help="replace a non-empty installation (its files are moved aside)"
+    )
+    for command in (backup, restore):
+        group = command.add_mutually_exclusive_group()
+        group.add_argument("--passphrase-stdin", action="store_true", help="read a passphrase from stdin")
+        group.add_argument("--passphrase-env", metavar="VAR", help="read the passphrase from this variable")
+    backup.set_defaults(func=cmd_backup)
+    restore.set_defaults(func=cmd_restore)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clawnet", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -291,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_controller
     )
     add_import_commands(sub)
+    add_backup_commands(sub)
     fake = sub.add_parser("fake-llm", help="run the local echo model (OpenAI-compatible) on loopback")
     fake.add_argument("--port", type=int, default=18799)
     fake.set_defaults(func=cmd_fake_llm)
