@@ -180,6 +180,9 @@ class BackupScheduler:
             now = utcnow()
 
             def decide(s: Session) -> tuple[str, int | None] | None:
+                # Nothing runs here now (the flag above): a run left unfinished (its end not
+                # recorded, or by a stopped leader) failed, and must not block the schedule.
+                fail_unfinished_runs(s, now)
                 cfg = settings_row(s)
                 if cfg is None:
                     return None
