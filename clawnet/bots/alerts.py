@@ -177,6 +177,7 @@ class Alerts(BotsBase):
                         spec.unit,
                     )
                     for n, spec in RULES.items()
+                    if me.is_admin or not spec.admin_only
                 ],
                 email_enabled=row.email_enabled,
                 email_to=row.email_to,

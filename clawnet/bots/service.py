@@ -6,7 +6,8 @@ delete), `operations` (chat, channel actions, logs), `reads` (what the pages sho
 `access` (DM access requests and approved senders), `approvals` (exec and plugin approvals), `routing` (routing rules and groups),
 `session_ops` (new, rename, reset, compact, delete, abort, reply as the operator),
 `session_reads` (session lists, transcripts and response times, a page at a time),
-`skills` (skills, custom skills and skill packs) and `schedules` (cron jobs).
+`skills` (skills, custom skills and skill packs), `schedules` (cron jobs) and `backups` (the
+backup schedule and its runs, admins).
 Every method takes the acting `Principal` and checks permission itself; database work runs off
 the event loop; the control plane is reached through `controlplane.access`, in this process or
 another.
@@ -18,6 +19,7 @@ from clawnet.bots.access import Access
 from clawnet.bots.admin import Admin
 from clawnet.bots.alerts import Alerts
 from clawnet.bots.approvals import Approvals
+from clawnet.bots.backups import Backups
 from clawnet.bots.budgets import Budgets
 from clawnet.bots.editing import Editing
 from clawnet.bots.lifecycle import Lifecycle
@@ -49,6 +51,7 @@ class BotsService(
     Skills,
     Schedules,
     Budgets,
+    Backups,
 ):
     def __init__(
         self, settings: Settings, bus: EventBus, control: Control | FleetController | None = None

@@ -7,14 +7,16 @@ budget events (`Kind.BUDGET`) the budgets publish."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from clawnet.enums import ChannelStatus, DesiredStatus, GatewayStatus, TurnStatus
-from clawnet.models import AccessRequest, Bot, BotChannel, ChatTurn, Gateway
+from clawnet.controlplane.backup_schedule import latest_run, overdue_at, settings_row
+from clawnet.enums import ChannelStatus, DesiredStatus, GatewayStatus, Role, TurnStatus
+from clawnet.models import AccessRequest, Bot, BotChannel, ChatTurn, Gateway, User
 
 ERROR_WINDOW = timedelta(minutes=15)
 ERROR_MIN_TURNS = 4  # fewer finished turns than this say nothing about a rate
@@ -36,6 +38,7 @@ class RuleSpec:
     threshold: float | None  # default; None: the rule has no threshold
     unit: str  # what the threshold counts ("s", "min", "%")
     urgent: bool
+    admin_only: bool = False  # about the whole installation: only admins receive it
 
 
 RULES: dict[str, RuleSpec] = {
@@ -48,6 +51,8 @@ RULES: dict[str, RuleSpec] = {
         RuleSpec("error_rate", "Failed turns in 15 minutes above", 50, "%", False),
         RuleSpec("config_refused", "Configuration refused by OpenClaw", None, "", False),
         RuleSpec("access_waiting", "Access request waiting longer than", 30, "min", False),
+        RuleSpec("backup_failed", "Backup failed", None, "", True, admin_only=True),
+        RuleSpec("backup_overdue", "No successful backup within", 2, "intervals", False, admin_only=True),
     )
 }
 
@@ -260,6 +265,34 @@ def conditions(
                     "Someone asked to talk to your bot and is waiting for your answer.",
                     False,
                     bot_id=bot_id,
+                )
+            )
+    out.extend(backup_conditions(s, now, rule))
+    return out
+
+
+def backup_conditions(s: Session, now: datetime, rule: Callable[[int, str], Rule | None]) -> list[Condition]:
+    """For each active admin: the last finished backup failed (resolves when a later one
+    succeeds), or the schedule is on and no backup succeeded within its interval x the threshold."""
+    admins = s.exec(select(User.id).where(User.role == Role.ADMIN.value, User.is_active == True)).all()  # noqa: E712
+    last = latest_run(s, finished=True)
+    cfg = settings_row(s)
+    out: list[Condition] = []
+    for admin in (a for a in admins if a is not None):
+        if last is not None and not last.ok and rule(admin, "backup_failed"):
+            when = last.finished_at or last.started_at
+            detail = f"{when:%Y-%m-%d %H:%M} UTC: {last.error or 'no reason given.'}"
+            out.append(Condition(admin, "backup_failed", "backup", "A backup failed", detail, True))
+        if (r := rule(admin, "backup_overdue")) and (due := overdue_at(cfg, s, r.threshold)) and now >= due:
+            hours = cfg.interval_hours if cfg is not None else 0
+            out.append(
+                Condition(
+                    admin,
+                    "backup_overdue",
+                    "backup",
+                    "No successful backup for a while",
+                    f"Backups are scheduled every {hours} h, and none succeeded in the last {r.threshold * hours:g} h.",
+                    False,
                 )
             )
     return out

@@ -63,7 +63,14 @@ def _amount(metric: Any, value: Any) -> str:
 
 # The budgets publish "day" / "month"; a title reads "the daily cost budget".
 PERIOD_WORDS = {"day": "daily", "month": "monthly", "daily": "daily", "monthly": "monthly"}
-TRIGGERS = [Kind.GATEWAY_STATUS, Kind.CHANNEL_STATUS, Kind.BOT_STATUS, Kind.ACCESS_REQUESTS, Kind.CHAT_FAILED]
+TRIGGERS = [
+    Kind.GATEWAY_STATUS,
+    Kind.CHANNEL_STATUS,
+    Kind.BOT_STATUS,
+    Kind.ACCESS_REQUESTS,
+    Kind.CHAT_FAILED,
+    Kind.BACKUP,
+]
 
 
 @dataclass(frozen=True)

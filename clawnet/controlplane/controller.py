@@ -21,6 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from clawnet.controlplane.alerts import AlertMonitor
 from clawnet.controlplane.approvals import ApprovalSync
+from clawnet.controlplane.backups import BackupScheduler
 from clawnet.controlplane.budgets import BudgetEnforcer
 from clawnet.controlplane.channels import sync_channels
 from clawnet.controlplane.chat import ChatRouter, fail_unfinished_turns
@@ -143,6 +144,7 @@ class FleetController:
             else None
         )
         self.alerts = AlertMonitor(settings, self.db, self.bus, self.links, self.tasks)
+        self.backups = BackupScheduler(settings, self.db, self.bus)
         self._kick = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self.started = asyncio.Event()
@@ -166,6 +168,7 @@ class FleetController:
         self.approvals.start()
         self.budgets.start()
         self.alerts.start()
+        self.backups.start()
         self._loops = [
             asyncio.create_task(self._reconcile_loop(), name="fleet-reconcile"),
             asyncio.create_task(
@@ -202,6 +205,7 @@ class FleetController:
         await self._guarded("stopping the approval expiry sweep", self.approvals.stop())
         await self._guarded("stopping the budget sweep", self.budgets.stop())
         await self._guarded("stopping the alert monitor", self.alerts.stop())
+        await self._guarded("stopping the backup schedule", self.backups.stop())
         for gateway_id in self.links.ids():
             await self._guarded("closing gateway connections", self.links.drop(gateway_id))
         if self.echo_llm is not None:

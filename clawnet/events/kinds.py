@@ -45,3 +45,6 @@ class Kind:
     BUDGET = "budget"  # payload: owner_id, bot_id (None: owner-wide), period, metric, threshold (80, 100; 0 = back under), used, limit
     NOTIFICATION = "notification"  # payload: recipient_id (profile), unread
     ALERT = "alert"  # payload: owner_id, alert_id, state (open, acknowledged, resolved), open_count
+    # Backups: a web worker asked for one ("requested": the request itself is in the database,
+    # so this only wakes the leader), or the leader started or finished one.
+    BACKUP = "backup"  # payload: state (requested, started, finished), run_id, ok

@@ -13,6 +13,7 @@ from clawnet.models.accounts import (
 )
 from clawnet.models.alerts import Alert, AlertDelivery, AlertSettings
 from clawnet.models.approvals import ApprovalRequest
+from clawnet.models.backups import BackupRun, BackupSettings
 from clawnet.models.budgets import DEFAULT_PAUSE_REPLY, BotPause, Budget, UsageDay
 from clawnet.models.fleet import (
     AgentTombstone,
@@ -88,6 +89,8 @@ ALL_TABLES = (
     AlertSettings,
     Alert,
     AlertDelivery,
+    BackupSettings,
+    BackupRun,
 )
 
 __all__ = [
@@ -101,6 +104,8 @@ __all__ = [
     "ApprovalRequest",
     "ApprovedSender",
     "AuditEvent",
+    "BackupRun",
+    "BackupSettings",
     "Binding",
     "Bot",
     "BotApiToken",

@@ -32,6 +32,7 @@ class Action(StrEnum):
     MANAGE_BOT_SOCIAL = "manage_bot_social"  # auto-post settings, API tokens
     MANAGE_PROVIDERS = "manage_providers"
     MANAGE_GATEWAYS = "manage_gateways"
+    MANAGE_BACKUPS = "manage_backups"  # the backup schedule, "Run backup now", the runs
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
     USE_SOCIAL = "use_social"
@@ -143,6 +144,7 @@ _DENIED_MESSAGES = {
     Action.MANAGE_BOT_SOCIAL: "Only the bot's owner or an admin can change its social settings.",
     Action.MANAGE_PROVIDERS: "Only admins can manage model providers.",
     Action.MANAGE_GATEWAYS: "Only admins can manage gateways.",
+    Action.MANAGE_BACKUPS: "Only admins can manage backups.",
     Action.MANAGE_USERS: "Only admins can manage users.",
     Action.VIEW_AUDIT: "Only admins can read the audit log.",
     Action.USE_SOCIAL: "Sign in to do that.",

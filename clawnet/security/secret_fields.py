@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlmodel import SQLModel
 
-from clawnet.models import AlertSettings, BotChannel, BotDraft, Gateway, ModelProvider
+from clawnet.models import AlertSettings, BackupSettings, BotChannel, BotDraft, Gateway, ModelProvider
 from clawnet.security import crypto
 from clawnet.security.crypto import SecretError
 
@@ -36,7 +36,16 @@ DRAFT_DATA = SecretField(BotDraft, "data_enc", "bot_drafts.data")
 
 ALERT_WEBHOOK_SECRET = SecretField(AlertSettings, "webhook_secret_enc", "alert_settings.webhook_secret")
 
-ALL_SECRET_FIELDS = (PROVIDER_API_KEY, GATEWAY_TOKEN, CHANNEL_CREDENTIALS, DRAFT_DATA, ALERT_WEBHOOK_SECRET)
+BACKUP_PASSPHRASE = SecretField(BackupSettings, "passphrase_enc", "backup_settings.passphrase")
+
+ALL_SECRET_FIELDS = (
+    PROVIDER_API_KEY,
+    GATEWAY_TOKEN,
+    CHANNEL_CREDENTIALS,
+    DRAFT_DATA,
+    ALERT_WEBHOOK_SECRET,
+    BACKUP_PASSPHRASE,
+)
 
 
 def seal_json(field: SecretField, data: dict[str, str]) -> str:

@@ -340,6 +340,8 @@ def fingerprint(world: World) -> dict[str, list[tuple]]:
             "olga's sessions": _rows(conn, "login_sessions", "WHERE user_id = ?", (ids["olga"],)),
             "olga's alerts": _rows(conn, "alerts", "WHERE owner_id = ?", (ids["olga"],)),
             "olga's alert settings": _rows(conn, "alert_settings", "WHERE owner_id = ?", (ids["olga"],)),
+            "backup_settings": _rows(conn, "backup_settings"),
+            "backup_runs": _rows(conn, "backup_runs"),
         }
     finally:
         conn.close()

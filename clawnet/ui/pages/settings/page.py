@@ -6,6 +6,7 @@ import reflex as rx
 
 from clawnet import routes
 from clawnet.ui.components.layout import page_frame
+from clawnet.ui.pages.settings.backups import BackupsState, backups_section
 from clawnet.ui.pages.settings.budgets import OwnerBudgetsState, owner_budgets_section
 from clawnet.ui.pages.settings.gateways import GatewaysState, gateways_section
 from clawnet.ui.pages.settings.import_export import ImportExportState, import_export_sections
@@ -26,6 +27,7 @@ from clawnet.ui.session import SessionState
         ImportExportState.load,
         GatewaysState.load,
         OwnerBudgetsState.load,
+        BackupsState.load,
     ],
 )
 def settings_page() -> rx.Component:
@@ -36,5 +38,6 @@ def settings_page() -> rx.Component:
         owner_budgets_section(),
         import_export_sections(),
         rx.cond(SettingsState.can_manage_gateways, gateways_section()),
+        backups_section(),
         testid="settings-page",
     )
