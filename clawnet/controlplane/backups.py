@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlmodel import Session
 
@@ -67,9 +66,10 @@ PruneBackups = Callable[[Path, int], list[Path]]
 
 
 def engine() -> tuple[CreateBackup, PruneBackups]:
-    """The backup engine (its own package, imported when first needed)."""
-    module: Any = importlib.import_module("clawnet.backup")
-    return module.create_backup, module.prune_backups
+    """The backup engine (`clawnet.backup`)."""
+    from clawnet import backup
+
+    return backup.create_backup, backup.prune_backups
 
 
 def plain_error(exc: BaseException) -> str:
