@@ -30,7 +30,7 @@ def build_api() -> Starlette:
         sqlalchemy.exc.TimeoutError: _unavailable,
         Unavailable: _unavailable,
     }
-    return Starlette(routes=route_list, exception_handlers=unavailable)  # type: ignore[arg-type]
+    return Starlette(routes=route_list, exception_handlers=unavailable)
 
 
 async def _unavailable(_request: Request, exc: Exception) -> Response:

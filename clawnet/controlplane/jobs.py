@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -50,9 +50,9 @@ class Jobs:
         for name in list(self._tasks):
             self.cancel(name)
 
-    def _spawn(self, name: str, work: Awaitable[None]) -> None:
+    def _spawn(self, name: str, work: Coroutine[Any, Any, None]) -> None:
         self.cancel(name)
-        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        task = asyncio.create_task(work, name=f"job-{name}")
         self._tasks[name] = task
         task.add_done_callback(lambda t: self._tasks.pop(name, None) if self._tasks.get(name) is t else None)
 

@@ -1,7 +1,8 @@
 """The data disk fills up: a ClawNet installation (database, bots' folders, gateways) on a small
 tmpfs, filled by a filler file while a bot runs. Writes fail with a plain message, nothing is
-half-written, the running bot keeps answering, and once the filler is deleted everything works
-again without a restart."""
+half-written, the running bot's gateway stays up (OpenClaw refuses new turns while its own
+session store cannot grow), and once the filler is deleted everything works again without a
+restart."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import contextlib
 import errno
 import sqlite3
 import subprocess
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +23,7 @@ from clawnet.bots.providers import ensure_local_echo_provider
 from clawnet.bots.service import BotsService
 from clawnet.bots.store import stored_input
 from clawnet.controlplane.paths import gateway_paths
+from clawnet.controlplane.protocol import GatewayError
 from clawnet.enums import BotStatus, Role
 from clawnet.errors import DiskFull
 from clawnet.events import EventBus
@@ -119,7 +122,7 @@ def post_count(db_path: Path, text: str) -> int:
         conn.close()
 
 
-async def test_a_full_disk_fails_writes_plainly_keeps_bots_answering_and_recovers(
+async def test_a_full_disk_fails_writes_plainly_keeps_the_gateway_up_and_recovers(
     full_disk_fleet: Fleet, small_disk: Path
 ):
     fleet = full_disk_fleet
@@ -164,18 +167,18 @@ async def test_a_full_disk_fails_writes_plainly_keeps_bots_answering_and_recover
         assert config.read_bytes() == config_before
         assert not [p for p in config.parent.iterdir() if p.name.endswith(".tmp")]  # no leftovers
 
-        # The running bot keeps answering (its gateway talks to the model; its own session file
-        # write may fail, the reply does not).
+        # The running bot's gateway stays up and answers its health probes. OpenClaw itself keeps
+        # its sessions on this disk, so it refuses a new turn ("database or disk is full") rather
+        # than answer and lose it; it is not restarted, and answers again once space returns.
         link = fleet.controller.links.connected(gw.id)
         assert link is not None
-        health = await link.api.health(timeout=30)
-        assert health is not None
-        try:
-            turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: still answering")
-            reply = await turn.result(120)
-            assert reply == "still answering"
-        except DiskFull as exc:  # ClawNet could not record the turn: said plainly
-            assert str(exc).startswith("The disk is full")
+        await link.api.health(timeout=30)  # raises if the gateway does not answer
+        with pytest.raises(GatewayError, match="disk is full"):
+            await link.api.send_chat("agent:steady:main", "REPLY WITH: on a full disk", uuid.uuid4().hex)
+        # A chat from the dashboard needs a row in ClawNet's database: refused, plainly.
+        with pytest.raises(DiskFull) as refused_chat:
+            await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: from the dashboard")
+        assert str(refused_chat.value).startswith("The disk is full")
     finally:
         filler.unlink()
 
@@ -187,3 +190,4 @@ async def test_a_full_disk_fails_writes_plainly_keeps_bots_answering_and_recover
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
     turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: space is back")
     assert await turn.result(120) == "space is back"
+    assert gateway_of(bot_id).pid == gw.pid  # the same gateway throughout: no restart needed

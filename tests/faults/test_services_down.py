@@ -9,6 +9,7 @@ measures them on their own."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -88,11 +89,9 @@ def install(tmp_path_factory) -> Iterator[Install]:
 def wait_until(check, timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        try:
+        with contextlib.suppress(Exception):  # the database may be coming back
             if check():
                 return
-        except Exception:  # the database may be coming back
-            pass
         time.sleep(0.2)
     raise AssertionError(what)
 
