@@ -33,7 +33,29 @@ from tests.faults.test_services_down import (
     submit_post,
     wait_until,
 )
+from tests.support.reflex_client import ReflexClient
 from tests.support.server import http_get
+
+
+async def post_and_wait(install: Install, text: str) -> float:
+    """Seconds from a page's connection to its post being in the database."""
+    from clawnet.ui.pages.feed import FeedState
+
+    started = time.perf_counter()
+    client = ReflexClient(install.server.url, install.cookie)
+    await client.connect()
+    try:
+        await client.call(f"{FeedState.get_full_name()}.on_load", {}, path="/feed", settle_s=0.05)
+        await client.call(
+            f"{FeedState.get_full_name()}.submit",
+            {"form": {"text": text, "visibility": "public"}},
+            path="/feed",
+            settle_s=0.05,
+        )
+        await asyncio.to_thread(wait_until, lambda: posts(text) == 1, 120, "never saved", 0.05)
+        return time.perf_counter() - started
+    finally:
+        await client.close()
 
 
 def healthy(install: Install) -> bool:
@@ -50,8 +72,7 @@ async def postgres_round(install: Install, n: int, down_s: float) -> tuple[float
     back = time.perf_counter()
     await asyncio.to_thread(wait_until, lambda: healthy(install), 120, "never healthy")
     health_s = time.perf_counter() - back
-    await submit_post(install, f"bench post {n} after")
-    await asyncio.to_thread(wait_until, lambda: posts(f"bench post {n} after") == 1, 120, "never saved")
+    await post_and_wait(install, f"bench post {n} after")
     post_s = time.perf_counter() - back
     lost = (posts(f"bench post {n} before") != 1) + (chat_turns(f"bench chat {n} before") != 1)
     return health_s, post_s, lost

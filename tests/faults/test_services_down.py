@@ -90,13 +90,13 @@ def install(tmp_path_factory) -> Iterator[Install]:
     yield from scaled_out_install(tmp_path_factory.mktemp("scaled") / "data")
 
 
-def wait_until(check, timeout_s: float, what: str) -> None:
+def wait_until(check, timeout_s: float, what: str, every_s: float = 0.2) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with contextlib.suppress(Exception):  # the database may be coming back
             if check():
                 return
-        time.sleep(0.2)
+        time.sleep(every_s)
     raise AssertionError(what)
 
 
@@ -126,7 +126,7 @@ def chat_turns(text: str) -> int:
     return count_rows("SELECT count(*) FROM chat_turns WHERE message LIKE :t", text)
 
 
-async def submit_post(install: Install, text: str) -> list[dict]:
+async def submit_post(install: Install, text: str, settle_s: float = 3.0) -> list[dict]:
     """Post through a page's event handler, as a browser tab on one of the workers does."""
     from clawnet.ui.pages.feed import FeedState
 
@@ -139,7 +139,7 @@ async def submit_post(install: Install, text: str) -> list[dict]:
             f"{FeedState.get_full_name()}.submit",
             {"form": {"text": text, "visibility": "public"}},
             path="/feed",
-            settle_s=3.0,
+            settle_s=settle_s,
         )
         return client.updates[seen:]
     finally:

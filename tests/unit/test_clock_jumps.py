@@ -41,7 +41,7 @@ async def _ticks_after_a_step(step: timedelta) -> tuple[int, list[str]]:
         restarted.append(f"gateway {gateway_id}")
 
     jobs.every(0.05, tick, name="probe")
-    restarts = RestartSchedule(jobs, RestartPolicy(base_delay_s=0.2), restart)  # type: ignore[arg-type]
+    restarts = RestartSchedule(jobs, RestartPolicy(base_delay_s=0.2), restart)
     jobs.start()
     try:
         assert restarts.schedule(7, 1) == 0.2
