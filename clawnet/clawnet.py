@@ -15,6 +15,7 @@ import clawnet.ui.pages  # noqa: F401  (pages register themselves with @rx.page)
 from clawnet import db, runtime
 from clawnet.api import build_api, request_timer
 from clawnet.api.guard import same_origin_guard
+from clawnet.errors import DatabaseUnavailable, Unavailable, disk_full
 from clawnet.ui import live
 
 # The schema is brought up to date whenever the app loads, before any page is served.
@@ -26,12 +27,18 @@ db.migrate()
 
 log = logging.getLogger(__name__)
 
-DATABASE_UNAVAILABLE = "The database is busy or unavailable, so this was not saved. Try again in a moment."
+DATABASE_UNAVAILABLE = DatabaseUnavailable.default_message
 
 
 def backend_error(exception: Exception) -> EventSpec:
     """What a person sees when a handler fails. A locked or unreachable database is said plainly
-    (the handler's transaction was rolled back, so nothing half-done is kept)."""
+    (the handler's transaction was rolled back, so nothing half-done is kept), and so is a full
+    disk or a part that cannot answer now."""
+    if (full := disk_full(exception)) is not None:
+        log.warning("disk full during an event: %s", exception)
+        return rx.toast.error(full.message, duration=10_000)
+    if isinstance(exception, Unavailable):
+        return rx.toast.error(exception.message, duration=10_000)
     if isinstance(exception, sqlalchemy.exc.OperationalError | sqlalchemy.exc.TimeoutError):
         log.warning("database unavailable during an event: %s", exception)
         return rx.toast.error(DATABASE_UNAVAILABLE, duration=10_000)

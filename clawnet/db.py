@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from clawnet.errors import UserError, disk_full
 from clawnet.settings import PROJECT_ROOT, get_settings
 
 _engines: dict[str, Engine] = {}
@@ -89,13 +90,17 @@ os.register_at_fork(after_in_child=_forget_engines_in_child)
 
 @contextlib.contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
-    """A session that commits when the block succeeds and rolls back when it raises."""
+    """A session that commits when the block succeeds and rolls back when it raises. A full
+    disk is raised as `DiskFull` (a plain message; the transaction was rolled back)."""
     session = Session(get_engine(url), expire_on_commit=False)
     try:
         yield session
         session.commit()
-    except BaseException:
-        session.rollback()
+    except BaseException as exc:
+        with contextlib.suppress(Exception):  # a full disk can fail the rollback too
+            session.rollback()
+        if not isinstance(exc, UserError) and (full := disk_full(exc)) is not None:
+            raise full from exc
         raise
     finally:
         session.close()

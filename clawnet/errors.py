@@ -7,6 +7,7 @@ are safe to show. Services raise them; pages and API routes catch `UserError` on
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Mapping
 
 FIX_FIELDS = "Please fix the fields marked in red."
@@ -51,3 +52,49 @@ class Unavailable(UserError):
     """A part ClawNet needs (the database, the control plane, a gateway) cannot answer now."""
 
     default_message = "ClawNet cannot do that right now; try again in a moment."
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database is locked, stopped or unreachable; the transaction was rolled back."""
+
+    default_message = "The database is busy or unavailable, so this was not saved. Try again in a moment."
+
+
+class DiskFull(Unavailable, OSError):
+    """The disk ClawNet writes to is full. Nothing was changed: the database rolled the
+    transaction back, and files are replaced atomically, so the old one is still whole. Also an
+    `OSError` (errno ENOSPC), so code that handles failed file writes keeps handling it."""
+
+    default_message = "The disk is full: ClawNet could not save this. Free some space, then try again."
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.errno = errno.ENOSPC
+
+
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
+_PG_DISK_FULL = "53100"  # SQLSTATE disk_full
+
+
+def disk_full(exc: BaseException) -> DiskFull | None:
+    """`exc` as a `DiskFull` when a full disk (or quota) caused it, else None. Recognises an
+    OSError with ENOSPC/EDQUOT, SQLite's SQLITE_FULL and PostgreSQL's disk_full, also when
+    wrapped by SQLAlchemy (`.orig`) or raised while handling another error."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DiskFull):
+            return current
+        if isinstance(current, OSError) and current.errno in _FULL_ERRNOS:
+            return DiskFull()
+        if getattr(current, "sqlite_errorcode", None) == _SQLITE_FULL or (
+            "database or disk is full" in str(current)
+        ):
+            return DiskFull()
+        if getattr(current, "sqlstate", None) == _PG_DISK_FULL:
+            return DiskFull()
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else (current.__cause__ or current.__context__)
+    return None

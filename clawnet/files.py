@@ -8,9 +8,21 @@ import os
 import tempfile
 from pathlib import Path
 
+from clawnet.errors import disk_full
+
 
 def write_file_atomically(path: Path, content: str | bytes, *, mode: int = 0o644) -> None:
-    """Replace `path` with `content` atomically; the file gets permission bits `mode`."""
+    """Replace `path` with `content` atomically; the file gets permission bits `mode`. On a full
+    disk the old file is left whole and `DiskFull` (an OSError with a plain message) is raised."""
+    try:
+        _write(path, content, mode)
+    except OSError as exc:
+        if (full := disk_full(exc)) is not None and full is not exc:
+            raise full from exc
+        raise
+
+
+def _write(path: Path, content: str | bytes, mode: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = content.encode("utf-8") if isinstance(content, str) else content
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -120,14 +120,8 @@ async def _lead() -> None:
     global _controller
     _controller = FleetController(get_settings(), bus())
     await _controller.start()
-    _controller.scheduler.add_job(  # bots' auto-posts run with the control plane (they talk to gateways)
-        run_due_insights,
-        "interval",
-        seconds=INSIGHTS_EVERY_S,
-        id="insights",
-        args=[LocalControl(_controller), social()],
-        coalesce=True,
-        max_instances=1,
+    _controller.scheduler.every(  # bots' auto-posts run with the control plane (they talk to gateways)
+        INSIGHTS_EVERY_S, run_due_insights, name="insights", args=(LocalControl(_controller), social())
     )
     bots().attach(_controller)
     log.info("control plane started in this process (pid %s)", os.getpid())

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
+import sqlalchemy.exc
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from clawnet.api import auth, health, media, metrics, posts
+from clawnet.errors import DatabaseUnavailable, Unavailable, disk_full
 from clawnet.metrics.web import ASGIApp, RequestTimer
+
+log = logging.getLogger(__name__)
 
 
 def build_api() -> Starlette:
@@ -17,7 +25,24 @@ def build_api() -> Starlette:
         *metrics.ROUTES,
         *posts.ROUTES,
     ]
-    return Starlette(routes=route_list)
+    unavailable = {
+        sqlalchemy.exc.OperationalError: _unavailable,
+        sqlalchemy.exc.TimeoutError: _unavailable,
+        Unavailable: _unavailable,
+    }
+    return Starlette(routes=route_list, exception_handlers=unavailable)
+
+
+async def _unavailable(_request: Request, exc: Exception) -> Response:
+    """A locked, stopped or unreachable database, or a full disk, said plainly: 503, not a 500."""
+    if (full := disk_full(exc)) is not None:
+        message = full.message
+    elif isinstance(exc, Unavailable):
+        message = exc.message
+    else:
+        log.warning("database unavailable during an API request: %s", exc)
+        message = DatabaseUnavailable.default_message
+    return JSONResponse({"error": message}, status_code=503, headers={"Retry-After": "5"})
 
 
 def request_timer(app: ASGIApp) -> ASGIApp:

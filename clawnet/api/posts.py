@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from clawnet import routes, runtime
-from clawnet.errors import PermissionDenied, RateLimited, UserError
+from clawnet.errors import PermissionDenied, RateLimited, Unavailable, UserError
 from clawnet.social.timelines import clamp_limit
 from clawnet.social.views import PostView
 
@@ -76,6 +76,8 @@ async def create_post(request: Request) -> Response:
         return _error(401, str(exc))
     except RateLimited as exc:
         return _error(429, str(exc), {"Retry-After": str(int(exc.retry_after_s) + 1)})
+    except Unavailable as exc:  # a full disk, a database that cannot answer
+        return _error(503, str(exc))
     except UserError as exc:
         return _error(400, str(exc))
     return JSONResponse({"id": post_id, "url": routes.post_detail(post_id)}, status_code=201)

@@ -91,8 +91,13 @@ def in_quiet_hours(now: datetime, start_min: int, end_min: int) -> bool:
 
 
 def cooldown_over(last_notified: datetime | None, now: datetime, cooldown_s: int) -> bool:
-    """Whether a new alert of a rule may go out, the rule's last one having gone at `last_notified`."""
-    return last_notified is None or (now - last_notified).total_seconds() >= cooldown_s
+    """Whether a new alert of a rule may go out, the rule's last one having gone at `last_notified`.
+    A last one "in the future" means the clock was stepped back: the cooldown counts as over (one
+    early repeat at most, rather than silence until the clock catches up)."""
+    if last_notified is None:
+        return True
+    elapsed = (now - last_notified).total_seconds()
+    return elapsed < 0 or elapsed >= cooldown_s
 
 
 @dataclass(frozen=True)

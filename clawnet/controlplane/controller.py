@@ -17,8 +17,6 @@ import uuid
 from collections.abc import Coroutine
 from typing import Any
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from clawnet.controlplane.alerts import AlertMonitor
 from clawnet.controlplane.approvals import ApprovalSync
 from clawnet.controlplane.backups import BackupScheduler
@@ -35,6 +33,7 @@ from clawnet.controlplane.health import (
     RestartPolicy,
     RestartSchedule,
 )
+from clawnet.controlplane.jobs import Jobs
 from clawnet.controlplane.kicks import listen_for_kicks
 from clawnet.controlplane.links import GatewayLink, GatewayLinks
 from clawnet.controlplane.logs import LogTails
@@ -76,7 +75,7 @@ class FleetController:
         self.status = StatusBook(self.db, self.bus)
         self.supervisor = Supervisor(settings, lambda exit_: self.recovery.on_process_exit(exit_))
         self.links = GatewayLinks(self, self.tasks)
-        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.scheduler = Jobs()  # timed by the monotonic clock: an NTP step delays nothing
         self.restarts = RestartSchedule(
             self.scheduler, self.policy, lambda gid: self.reconciler.reconcile_gateway(gid)
         )

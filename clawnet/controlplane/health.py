@@ -24,11 +24,11 @@ from typing import Any
 
 import httpx
 import psutil
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlmodel import Session, col, delete, select
 
 from clawnet.controlplane.channels import sync_channels
 from clawnet.controlplane.db_runner import DbRunner
+from clawnet.controlplane.jobs import Jobs
 from clawnet.controlplane.links import GatewayLinks
 from clawnet.controlplane.paths import gateway_paths
 from clawnet.controlplane.protocol import GatewayError
@@ -76,7 +76,7 @@ class RestartSchedule:
     """Gateways waiting out their backoff before a restart (`reconcile(gateway_id)` restarts)."""
 
     def __init__(
-        self, scheduler: AsyncIOScheduler, policy: RestartPolicy, reconcile: Callable[[int], Awaitable[None]]
+        self, scheduler: Jobs, policy: RestartPolicy, reconcile: Callable[[int], Awaitable[None]]
     ) -> None:
         self.scheduler = scheduler
         self.policy = policy
@@ -90,21 +90,12 @@ class RestartSchedule:
         """Start the gateway again after the backoff for its failure count; returns the delay."""
         delay = self.policy.delay(consecutive_failures)
         self._pending.add(gateway_id)
-        self.scheduler.add_job(
-            self._restart_now,
-            "date",
-            run_date=utcnow() + timedelta(seconds=delay),
-            args=[gateway_id],
-            id=f"restart-{gateway_id}",
-            replace_existing=True,
-            misfire_grace_time=None,
-        )
+        self.scheduler.after(delay, self._restart_now, name=f"restart-{gateway_id}", args=(gateway_id,))
         return delay
 
     def cancel(self, gateway_id: int) -> None:
         self._pending.discard(gateway_id)
-        with contextlib.suppress(Exception):
-            self.scheduler.remove_job(f"restart-{gateway_id}")
+        self.scheduler.cancel(f"restart-{gateway_id}")
 
     async def _restart_now(self, gateway_id: int) -> None:
         self._pending.discard(gateway_id)
@@ -119,7 +110,7 @@ class HealthDeps:
     supervisor: Supervisor
     links: GatewayLinks
     status: StatusBook
-    scheduler: AsyncIOScheduler
+    scheduler: Jobs
     on_log_rotated: Callable[[int], None]
 
 
@@ -152,22 +143,15 @@ class HealthMonitor:
     def start(self) -> None:
         self._http = httpx.AsyncClient(timeout=self.intervals.probe_timeout_s)
         i = self.intervals
-        common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
-        self.scheduler.add_job(self.probe_all, "interval", seconds=i.probe_s, id="probe", **common)
-        self.scheduler.add_job(self.collect_metrics, "interval", seconds=i.metrics_s, id="metrics", **common)
-        self.scheduler.add_job(self.mark_stale, "interval", seconds=i.metrics_s, id="stale", **common)
-        self.scheduler.add_job(
-            self.refresh_channels, "interval", seconds=i.metrics_s, id="channels", **common
-        )
-        self.scheduler.add_job(
-            self.housekeeping, "interval", seconds=i.housekeeping_s, id="housekeeping", **common
-        )
-        if not self.scheduler.running:
-            self.scheduler.start()
+        self.scheduler.every(i.probe_s, self.probe_all, name="probe")
+        self.scheduler.every(i.metrics_s, self.collect_metrics, name="metrics")
+        self.scheduler.every(i.metrics_s, self.mark_stale, name="stale")
+        self.scheduler.every(i.metrics_s, self.refresh_channels, name="channels")
+        self.scheduler.every(i.housekeeping_s, self.housekeeping, name="housekeeping")
+        self.scheduler.start()
 
     async def stop(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        self.scheduler.shutdown()
         if self._http is not None:
             await self._http.aclose()
 

@@ -130,7 +130,8 @@ class Recovery:
         proc = supervisor.adopt(gateway_id, pid, started_at, port) if port and pid else None
         if proc is not None:
             try:
-                age = time.time() - proc.create_time
+                # Both wall-clock times: after an NTP step the age is clamped to a start's length.
+                age = min(max(0.0, time.time() - proc.create_time), self.d.start_timeout_s)
                 if age < self.d.start_timeout_s:  # maybe still starting: give it the rest of a start
                     await supervisor.wait_ready(proc, token, timeout=max(5.0, self.d.start_timeout_s - age))
                 conn = await GatewayConnection.open(f"ws://127.0.0.1:{port}", token, timeout=15)

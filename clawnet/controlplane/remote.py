@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -26,7 +28,13 @@ from clawnet.controlplane.tasks import TaskSet
 from clawnet.enums import TurnStatus
 from clawnet.events import EventBus, FleetEvent, Kind, Subscription
 
+log = logging.getLogger(__name__)
+
 ACCEPT_TIMEOUT_S = 20.0
+# A chat request is acted on only this long before its asker gives up: one held back by a Redis
+# outage and delivered later would otherwise be answered after the person was told it failed
+# (and answered twice if they sent it again).
+ACCEPT_MARGIN_S = 5.0
 TURN_KINDS = (Kind.CHAT_DELTA, Kind.CHAT_FINAL, Kind.CHAT_FAILED)
 
 
@@ -49,6 +57,7 @@ class RemoteChats:
                 "user_id": user_id,
                 "session_key": session_key,
                 "timeout_s": timeout_s,
+                "act_before": time.time() + max(1.0, self.accept_timeout_s - ACCEPT_MARGIN_S),
             },
             bot_id=bot_id,
         )
@@ -270,6 +279,10 @@ class RemoteRequests:
     async def _answer_chat(self, request: FleetEvent) -> None:
         p = request.payload
         bot_id = request.bot_id or 0
+        act_before = p.get("act_before")
+        if isinstance(act_before, int | float) and time.time() > act_before:
+            log.warning("dropped a chat request for bot %s: its asker had given up (late delivery)", bot_id)
+            return
         try:
             turn = await self.chats.send(
                 bot_id,

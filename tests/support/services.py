@@ -43,41 +43,52 @@ def _stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
             process.wait(timeout=10)
 
 
+class RedisServer:
+    """A throwaway Redis that can be stopped and started again on the same port (a fault test's
+    outage); `redis_server()` is the plain context manager."""
+
+    def __init__(self) -> None:
+        if not Path(REDIS_SERVER).exists():
+            raise RuntimeError(
+                "redis-server is missing: run scripts/bootstrap.sh --services (make test does)."
+            )
+        self.port = free_port()
+        self.folder = tempfile.mkdtemp(prefix="clawnet-redis-")
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                REDIS_SERVER,
+                *("--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
+                *("--dir", self.folder, "--daemonize", "no", "--loglevel", "warning"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        _wait_for_port(self.port, self.process, "redis-server")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+            self.process = None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def redis_server() -> Iterator[str]:
     """A throwaway Redis; yields its URL."""
-    if not Path(REDIS_SERVER).exists():
-        raise RuntimeError("redis-server is missing: run scripts/bootstrap.sh --services (make test does).")
-    port = free_port()
-    folder = tempfile.mkdtemp(prefix="clawnet-redis-")
-    process = subprocess.Popen(
-        [
-            REDIS_SERVER,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            folder,
-            "--daemonize",
-            "no",
-            "--loglevel",
-            "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server = RedisServer()
     try:
-        _wait_for_port(port, process, "redis-server")
-        yield f"redis://127.0.0.1:{port}/0"
+        server.start()
+        yield server.url
     finally:
-        _stop(process)
-        shutil.rmtree(folder, ignore_errors=True)
+        server.close()
 
 
 def _pg_bin(name: str) -> str:
@@ -87,55 +98,83 @@ def _pg_bin(name: str) -> str:
     return found[-1]
 
 
-@contextlib.contextmanager
-def postgres_server() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster with a `clawnet` database; yields its SQLAlchemy URL."""
-    as_root = os.geteuid() == 0
-    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
-    folder = Path(tempfile.mkdtemp(prefix="clawnet-pg-"))
-    if as_root:
-        shutil.chown(folder, "postgres", "postgres")
-    data = folder / "data"
-    subprocess.run(
-        [*prefix, _pg_bin("initdb"), "-D", str(data), "-U", "clawnet", "--auth=trust", "-E", "UTF8"],
-        check=True,
-        capture_output=True,
-    )
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            *prefix,
-            _pg_bin("postgres"),
-            "-D",
-            str(data),
-            "-p",
-            str(port),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            f"unix_socket_directories={folder}",
-            "-c",
-            "fsync=off",
-            "-c",
-            "max_connections=200",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        _wait_for_port(port, process, "postgres")
+class PostgresServer:
+    """A throwaway PostgreSQL cluster with a `clawnet` database. `stop()` and `start()` keep its
+    data folder and port (an outage, not a new server); `postgres_server()` is the plain
+    context manager."""
+
+    def __init__(self) -> None:
+        as_root = os.geteuid() == 0
+        self._prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+        self.folder = Path(tempfile.mkdtemp(prefix="clawnet-pg-"))
+        if as_root:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self.data = self.folder / "data"
+        subprocess.run(
+            [
+                *self._prefix,
+                _pg_bin("initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "clawnet",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        self.port = free_port()
+        self.url = f"postgresql+psycopg://clawnet@127.0.0.1:{self.port}/clawnet"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._created = False
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                *self._prefix,
+                _pg_bin("postgres"),
+                *("-D", str(self.data), "-p", str(self.port)),
+                *("-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.folder}"),
+                *("-c", "fsync=off", "-c", "max_connections=200"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        _wait_for_port(self.port, self.process, "postgres")
+        if not self._created:
+            self._create_database()
+
+    def _create_database(self) -> None:
         for _ in range(100):
             created = subprocess.run(
-                [_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "clawnet", "clawnet"],
+                [_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "clawnet", "clawnet"],
                 capture_output=True,
             )
             if created.returncode == 0:
-                break
+                self._created = True
+                return
             time.sleep(0.1)  # accepting connections a moment after it listens
-        else:
-            raise RuntimeError(f"createdb failed: {created.stderr.decode(errors='replace')}")
-        yield f"postgresql+psycopg://clawnet@127.0.0.1:{port}/clawnet"
+        raise RuntimeError(f"createdb failed: {created.stderr.decode(errors='replace')}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process, signal.SIGINT)  # "fast" shutdown
+            self.process = None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster with a `clawnet` database; yields its SQLAlchemy URL."""
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server.url
     finally:
-        _stop(process, signal.SIGINT)  # "fast" shutdown
-        shutil.rmtree(folder, ignore_errors=True)
+        server.close()
