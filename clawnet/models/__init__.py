@@ -27,6 +27,7 @@ from clawnet.models.fleet import (
     ModelProvider,
     TranscriptMessage,
 )
+from clawnet.models.limits import RateLimitSetting
 from clawnet.models.schedules import Schedule
 from clawnet.models.session_ops import OperatorReply
 from clawnet.models.skills import BotSkill, BotSkillPack, CustomSkill, SkillPack
@@ -88,6 +89,7 @@ ALL_TABLES = (
     AlertSettings,
     Alert,
     AlertDelivery,
+    RateLimitSetting,
 )
 
 __all__ = [
@@ -129,6 +131,7 @@ __all__ = [
     "Post",
     "PostMention",
     "Profile",
+    "RateLimitSetting",
     "Schedule",
     "SkillPack",
     "SystemFlag",

@@ -34,6 +34,7 @@ class Action(StrEnum):
     MANAGE_GATEWAYS = "manage_gateways"
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
+    MANAGE_LIMITS = "manage_limits"  # rate limits on costly actions
     USE_SOCIAL = "use_social"
 
 
@@ -145,6 +146,7 @@ _DENIED_MESSAGES = {
     Action.MANAGE_GATEWAYS: "Only admins can manage gateways.",
     Action.MANAGE_USERS: "Only admins can manage users.",
     Action.VIEW_AUDIT: "Only admins can read the audit log.",
+    Action.MANAGE_LIMITS: "Only admins can change the rate limits.",
     Action.USE_SOCIAL: "Sign in to do that.",
 }
 

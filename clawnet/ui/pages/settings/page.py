@@ -9,6 +9,7 @@ from clawnet.ui.components.layout import page_frame
 from clawnet.ui.pages.settings.budgets import OwnerBudgetsState, owner_budgets_section
 from clawnet.ui.pages.settings.gateways import GatewaysState, gateways_section
 from clawnet.ui.pages.settings.import_export import ImportExportState, import_export_sections
+from clawnet.ui.pages.settings.limits import LimitsState, limits_section
 from clawnet.ui.pages.settings.profile import MyProfileState, profile_section
 from clawnet.ui.pages.settings.providers import ProvidersState, providers_section
 from clawnet.ui.pages.settings.state import SettingsState
@@ -26,6 +27,7 @@ from clawnet.ui.session import SessionState
         ImportExportState.load,
         GatewaysState.load,
         OwnerBudgetsState.load,
+        LimitsState.load,
     ],
 )
 def settings_page() -> rx.Component:
@@ -36,5 +38,6 @@ def settings_page() -> rx.Component:
         owner_budgets_section(),
         import_export_sections(),
         rx.cond(SettingsState.can_manage_gateways, gateways_section()),
+        limits_section(),
         testid="settings-page",
     )
