@@ -22,6 +22,7 @@ import hmac
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -64,7 +65,8 @@ class Opener:
     def __init__(self, keys: MessageKeys, max_age_s: float = MAX_AGE_S) -> None:
         self.keys = keys
         self.max_age_s = max_age_s
-        self._seen: dict[str, float] = {}
+        self._seen: set[str] = set()
+        self._order: deque[tuple[float, str]] = deque()  # (when received, signature), oldest first
         self._warned_at = 0.0
         self.dropped = 0
 
@@ -87,11 +89,12 @@ class Opener:
             return self._drop("a message with a bad time")
         if abs(now - at) > self.max_age_s:
             return self._drop(f"a message {now - at:.0f} s old (replayed, or a clock is wrong)")
+        while self._order and self._order[0][0] < now - 2 * self.max_age_s:  # too old to replay now
+            self._seen.discard(self._order.popleft()[1])
         if mac in self._seen:
             return self._drop("a message seen before (replayed)")
-        if len(self._seen) > 1000:
-            self._seen = {m: t for m, t in self._seen.items() if now - t <= self.max_age_s}
-        self._seen[mac] = at
+        self._seen.add(mac)
+        self._order.append((now, mac))
         return body
 
     def _drop(self, what: str) -> str | None:
