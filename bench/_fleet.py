@@ -76,6 +76,7 @@ async def bench_fleet(
         os.environ.update(
             {
                 "CLAWNET_DATA_DIR": tmp,
+                "CLAWNET_RATE_LIMITS": "off",  # benchmarks measure throughput, not the limits
                 "CLAWNET_GATEWAY_BASE_PORT": str(free_base_port()),
                 "CLAWNET_ECHO_PORT": str(free_base_port() + 7),
                 "CLAWNET_POOL_CAPACITY": str(pool_capacity),

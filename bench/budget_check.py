@@ -185,6 +185,7 @@ def main() -> None:
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="clawnet-budget-bench-")
     os.environ.setdefault("CLAWNET_DATA_DIR", tmp)
+    os.environ.setdefault("CLAWNET_RATE_LIMITS", "off")  # it measures the budget check, not the limits
     if "DATABASE_URL" not in os.environ:
         os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.db"
     get_settings.cache_clear()

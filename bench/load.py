@@ -242,7 +242,8 @@ async def run(
 
 
 def main(bots: int, clients: int, minutes: float) -> None:
-    server = start_clawnet(Path(tempfile.mkdtemp(prefix="clawnet-load-")))
+    # Rate limits off: four chatters as one admin would hit the chat limit; this measures load.
+    server = start_clawnet(Path(tempfile.mkdtemp(prefix="clawnet-load-")), {"CLAWNET_RATE_LIMITS": "off"})
     try:
         admin, members = make_people(server, PEOPLE)
         t0 = time.monotonic()

@@ -27,7 +27,9 @@ from clawnet.controlplane.controller import FleetController
 from clawnet.controlplane.leader import ControllerLock
 from clawnet.db import run_in_session
 from clawnet.events import EventBus
-from clawnet.events.redis import RedisTransport
+from clawnet.events.redis import CHANNEL, RedisTransport
+from clawnet.security.message_keys import RingMessageKeys
+from clawnet.security.rate_limit import use_redis
 from clawnet.settings import get_settings
 from clawnet.social.insights import run_due_insights
 from clawnet.social.service import SocialService
@@ -82,6 +84,11 @@ def redis_url() -> str:
     return os.environ.get("REFLEX_REDIS_URL", "")
 
 
+def redis_transport(url: str, channel: str = CHANNEL) -> RedisTransport:
+    """Events over Redis at `url`, signed with a key derived from this installation's key ring."""
+    return RedisTransport(url, RingMessageKeys(get_settings()), channel=channel)
+
+
 async def start(*, run_controller: bool | None = None, wait_for_lock: bool = False) -> None:
     """Start what this process runs: the event transport, and the control plane if this process
     may run it and holds the controller lock (otherwise it keeps trying in the background)."""
@@ -89,8 +96,9 @@ async def start(*, run_controller: bool | None = None, wait_for_lock: bool = Fal
     settings = get_settings()
     await run_in_session(ensure_local_echo_provider)  # so a new user can try a bot with no API key
     if (url := redis_url()) and not bus().has_transport:
-        await bus().attach_transport(RedisTransport(url))
-        log.info("events cross processes over Redis")
+        await bus().attach_transport(redis_transport(url))
+        log.info("events cross processes over Redis (signed)")
+    use_redis(url)  # rate limits count in Redis too, so every worker counts together
     bots().attach(_controller)
     if run_controller is None:
         run_controller = settings.controller_mode == "embedded"

@@ -158,6 +158,9 @@ class Settings:
     # Whether alert webhooks may point at loopback, private, link-local or other internal
     # addresses (off: such URLs are refused when saved and when delivering).
     alert_webhook_allow_private: bool = False
+    # Rate limits on costly actions (chat, start/stop, imports, session changes, API calls); off
+    # only for benchmarks that measure throughput. The limits themselves are set in Settings.
+    rate_limits_enabled: bool = True
 
     @property
     def is_sqlite(self) -> bool:
@@ -238,6 +241,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         smtp_timeout_s=_int(env, "CLAWNET_SMTP_TIMEOUT_S", 20, minimum=1),
         alert_check_s=_int(env, "CLAWNET_ALERT_CHECK_S", 10, minimum=1),
         alert_webhook_allow_private=_bool(env, "CLAWNET_ALERT_WEBHOOK_ALLOW_PRIVATE", False),
+        rate_limits_enabled=_bool(env, "CLAWNET_RATE_LIMITS", True),
     )
 
 

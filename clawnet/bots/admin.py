@@ -29,6 +29,7 @@ from clawnet.enums import GatewayKind, ProviderKind
 from clawnet.errors import NotFound, UserError
 from clawnet.models import Bot, Gateway, ModelProvider
 from clawnet.security.permissions import Action, Principal, require
+from clawnet.security.rate_limit import LimitAction, rate_limiter
 from clawnet.security.secret_fields import GATEWAY_TOKEN, PROVIDER_API_KEY
 from clawnet.social.profiles import create_bot_profile
 
@@ -230,6 +231,8 @@ class Admin(BotsBase):
     ) -> ImportResult:
         def run(session: Session) -> ImportResult:
             who = require(session, actor, Action.IMPORT_CONFIG)
+            if not dry_run:  # previews are free; an import that writes counts
+                rate_limiter(self.settings).hit(LimitAction.IMPORT, f"user:{who.user_id}")
             result = import_openclaw_config(
                 session,
                 self.settings,

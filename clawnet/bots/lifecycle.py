@@ -36,6 +36,7 @@ from clawnet.events import Kind
 from clawnet.models import Bot, BotChannel, Gateway, record_bot_status, utcnow
 from clawnet.models.access import ApprovedSender
 from clawnet.security.permissions import Action, Principal, require
+from clawnet.security.rate_limit import LimitAction, rate_limiter
 from clawnet.social.profiles import create_bot_profile
 
 log = logging.getLogger(__name__)
@@ -227,6 +228,7 @@ class Lifecycle(BotsBase):
             bot = _bot(session, bot_id)
             if bot.desired_status == desired.value:
                 return None
+            rate_limiter(self.settings).hit(LimitAction.LIFECYCLE, f"user:{who.user_id}")
             bot.desired_status = desired.value
             bot.actual_status = BotStatus.STARTING.value if running else bot.actual_status
             bot.updated_at = utcnow()
@@ -265,6 +267,7 @@ class Lifecycle(BotsBase):
             bot = _bot(session, bot_id)
             if bot.gateway_id is None:
                 raise NotFound("The bot has no gateway yet.")
+            rate_limiter(self.settings).hit(LimitAction.LIFECYCLE, f"user:{who.user_id}")
             gw = session.get(Gateway, bot.gateway_id)
             if gw is not None:
                 gw.consecutive_failures = 0

@@ -20,6 +20,7 @@ from clawnet.controlplane.protocol import GatewayError, GatewayTimeout
 from clawnet.errors import NotFound, UserError
 from clawnet.models import Bot
 from clawnet.security.permissions import Action, Principal, require
+from clawnet.security.rate_limit import LimitAction
 
 MAX_MESSAGE = 20000
 
@@ -53,6 +54,7 @@ class Operations(BotsBase):
             raise ChatError("Type a message first.")
         if len(text) > MAX_MESSAGE:
             raise ChatError("That message is too long (20,000 characters at most).")
+        await self._limit(LimitAction.CHAT, user_id)
         return await self.control.chat(
             bot_id,
             text,

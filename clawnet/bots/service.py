@@ -6,8 +6,8 @@ delete), `operations` (chat, channel actions, logs), `reads` (what the pages sho
 `access` (DM access requests and approved senders), `approvals` (exec and plugin approvals), `routing` (routing rules and groups),
 `session_ops` (new, rename, reset, compact, delete, abort, reply as the operator),
 `session_reads` (session lists, transcripts and response times, a page at a time),
-`skills` (skills, custom skills and skill packs), `schedules` (cron jobs) and `backups` (the
-backup schedule and its runs, admins).
+`skills` (skills, custom skills and skill packs), `schedules` (cron jobs), `backups` (the
+backup schedule and its runs, admins) and `limits` (the rate limits admins set).
 Every method takes the acting `Principal` and checks permission itself; database work runs off
 the event loop; the control plane is reached through `controlplane.access`, in this process or
 another.
@@ -23,6 +23,7 @@ from clawnet.bots.backups import Backups
 from clawnet.bots.budgets import Budgets
 from clawnet.bots.editing import Editing
 from clawnet.bots.lifecycle import Lifecycle
+from clawnet.bots.limits import RateLimits
 from clawnet.bots.operations import Operations
 from clawnet.bots.reads import Reads
 from clawnet.bots.routing import Routing
@@ -52,6 +53,7 @@ class BotsService(
     Schedules,
     Budgets,
     Backups,
+    RateLimits,
 ):
     def __init__(
         self, settings: Settings, bus: EventBus, control: Control | FleetController | None = None

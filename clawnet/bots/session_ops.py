@@ -23,6 +23,7 @@ from clawnet.errors import NotFound, UserError
 from clawnet.events import Kind
 from clawnet.models import Bot, BotSession, OperatorReply, utcnow
 from clawnet.security.permissions import Action, Principal, require
+from clawnet.security.rate_limit import LimitAction
 from clawnet.security.sanitize import clean_text
 
 LABEL_MAX = 100
@@ -74,7 +75,10 @@ def _failure(verb: str, exc: GatewayError) -> SessionOpError:
 class SessionOps(BotsBase):
     # --- shared steps ----------------------------------------------------------------------
 
-    async def _target(self, actor: Principal | None, session_id: int) -> _Target:
+    async def _target(self, actor: Principal | None, session_id: int, *, counted: bool = True) -> _Target:
+        """The session, once the actor may operate its bot (and, when `counted`, is within the
+        session-changes limit)."""
+
         def load(s: Session) -> _Target:
             row = s.get(BotSession, session_id)
             if row is None:
@@ -86,7 +90,10 @@ class SessionOps(BotsBase):
             title = row.label or f"{row.channel or 'dashboard'} · {row.peer or row.key}"
             return _Target(session_id, row.bot_id, bot.name, bot.agent_id, bot.gateway_id, row.key, title)
 
-        return await self._db(load)
+        target = await self._db(load)
+        if counted and actor is not None:
+            await self._limit(LimitAction.SESSION, actor.user_id)
+        return target
 
     def _sessions(self, gateway_id: int | None) -> GatewaySessions:
         api = self.control.gateway(gateway_id) if gateway_id else None
@@ -115,6 +122,8 @@ class SessionOps(BotsBase):
             return bot.agent_id, bot.gateway_id
 
         agent_id, gateway_id = await self._db(load)
+        if actor is not None:
+            await self._limit(LimitAction.SESSION, actor.user_id)
         try:
             created = await self._sessions(gateway_id).create(agent_id, label=label)
         except GatewayError as exc:
@@ -218,8 +227,9 @@ class SessionOps(BotsBase):
         self._announce(t, deleted=True)
 
     async def abort_session(self, actor: Principal | None, session_id: int) -> bool:
-        """Stop the session's running turn; whether one was running."""
-        t = await self._target(actor, session_id)
+        """Stop the session's running turn; whether one was running (never limited: it is how
+        a runaway turn is stopped)."""
+        t = await self._target(actor, session_id, counted=False)
         try:
             aborted = await self._sessions(t.gateway_id).abort(t.agent_id, t.key)
         except GatewayError as exc:

@@ -5,8 +5,10 @@ that does not run the control plane (another web worker); and, in the control pl
 The request travels over the event transport (Redis) to the controller, which runs the turn with
 its own gateway link and answers `chat.accepted` with the turn id (or `chat.rejected` with the
 reason); the turn's deltas and end arrive as the usual `chat.*` events. Here they feed a `Turn`,
-so callers cannot tell a remote turn from a local one. Permission is checked before the request
-is sent (by the bots service); the transport is internal to the installation.
+so callers cannot tell a remote turn from a local one. Permission (and the rate limit) is checked
+before the request is sent (by the bots service); the transport signs every message with the
+installation's key and drops what is unsigned or replayed, so only ClawNet's own processes can ask
+(`events.redis`).
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from clawnet.models.fleet import (
     ModelProvider,
     TranscriptMessage,
 )
+from clawnet.models.limits import RateLimitSetting
 from clawnet.models.schedules import Schedule
 from clawnet.models.session_ops import OperatorReply
 from clawnet.models.skills import BotSkill, BotSkillPack, CustomSkill, SkillPack
@@ -91,6 +92,7 @@ ALL_TABLES = (
     AlertDelivery,
     BackupSettings,
     BackupRun,
+    RateLimitSetting,
 )
 
 __all__ = [
@@ -134,6 +136,7 @@ __all__ = [
     "Post",
     "PostMention",
     "Profile",
+    "RateLimitSetting",
     "Schedule",
     "SkillPack",
     "SystemFlag",

@@ -35,6 +35,7 @@ class Action(StrEnum):
     MANAGE_BACKUPS = "manage_backups"  # the backup schedule, "Run backup now", the runs
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
+    MANAGE_LIMITS = "manage_limits"  # rate limits on costly actions
     USE_SOCIAL = "use_social"
 
 
@@ -147,6 +148,7 @@ _DENIED_MESSAGES = {
     Action.MANAGE_BACKUPS: "Only admins can manage backups.",
     Action.MANAGE_USERS: "Only admins can manage users.",
     Action.VIEW_AUDIT: "Only admins can read the audit log.",
+    Action.MANAGE_LIMITS: "Only admins can change the rate limits.",
     Action.USE_SOCIAL: "Sign in to do that.",
 }
 

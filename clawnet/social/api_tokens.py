@@ -16,6 +16,8 @@ from clawnet.errors import NotFound
 from clawnet.humanize import ago
 from clawnet.models import Bot, BotApiToken, Profile, utcnow
 from clawnet.security.permissions import Action, Principal, require
+from clawnet.security.rate_limit import LimitAction, rate_limiter
+from clawnet.settings import Settings
 from clawnet.social.views import TokenRow
 
 PREFIX = "cnb_"
@@ -65,13 +67,16 @@ def list_tokens(session: Session, actor: Principal | None, bot_id: int) -> list[
     ]
 
 
-def profile_for_token(session: Session, token: str) -> Profile | None:
-    """The bot profile a valid, unrevoked token posts as."""
+def profile_for_token(session: Session, token: str, settings: Settings | None = None) -> Profile | None:
+    """The bot profile a valid, unrevoked token posts as. With `settings`, the call counts
+    against the token's API limit (RateLimited when it is spent)."""
     if not token.startswith(PREFIX) or len(token) > 100:
         return None
     row = session.exec(select(BotApiToken).where(BotApiToken.token_hash == _hash(token))).first()
     if row is None or row.revoked_at is not None:
         return None
+    if settings is not None:
+        rate_limiter(settings).hit(LimitAction.API, f"token:{row.id}")
     bot = session.get(Bot, row.bot_id)
     if bot is None:
         return None

@@ -113,7 +113,7 @@ class SocialWrites:
         """Post as the bot a per-bot API token belongs to (PermissionDenied for a bad token)."""
 
         def write(session: Session, outbox: Outbox) -> int:
-            profile = api_tokens.profile_for_token(session, token)
+            profile = api_tokens.profile_for_token(session, token, self.settings)
             if profile is None:
                 raise PermissionDenied("This token is not valid (wrong, or revoked).")
             post = self.post_as(session, outbox, profile, text, visibility, [])

@@ -20,7 +20,7 @@ import pytest
 from clawnet.controlplane.chat import ChatError
 from clawnet.controlplane.remote import RemoteChats
 from clawnet.events import EventBus, Kind
-from clawnet.events.redis import RedisTransport
+from clawnet.runtime import redis_transport
 from clawnet.security.permissions import Principal
 from tests.support.aio import run_async
 from tests.support.reflex_client import ReflexClient
@@ -154,7 +154,7 @@ async def chat_via_worker(
     own = bus is None
     if bus is None:
         bus = EventBus(origin="test-worker")
-        await bus.attach_transport(RedisTransport(install.redis.url))
+        await bus.attach_transport(redis_transport(install.redis.url))
     try:
         turn = await RemoteChats(bus, accept_timeout_s).send(
             install.bot_id, text, user_id=install.admin.user_id, session_key=None, timeout_s=60
@@ -208,9 +208,9 @@ async def test_postgresql_stopped_and_started(install: Install) -> None:
 async def test_redis_stopped_and_started(install: Install) -> None:
     url = install.server.url
     worker = EventBus(origin="test-worker")  # a web worker's bus, kept through the outage
-    await worker.attach_transport(RedisTransport(install.redis.url))
+    await worker.attach_transport(redis_transport(install.redis.url))
     listener = EventBus(origin="test-listener")
-    transport = RedisTransport(install.redis.url)
+    transport = redis_transport(install.redis.url)
     await listener.attach_transport(transport)
     try:
         install.redis.stop()

@@ -13,9 +13,8 @@ import time
 
 import pytest
 
-from clawnet import db
+from clawnet import db, runtime
 from clawnet.events import EventBus, Kind
-from clawnet.events.redis import RedisTransport
 from clawnet.settings import get_settings
 from tests.scaleout.test_processes import controller_process, installation, wait_for_text
 from tests.support.aio import run_async
@@ -74,7 +73,7 @@ def test_a_web_worker_lists_approves_and_revokes_through_the_controller(installa
 
             async def as_a_web_worker() -> None:
                 bus = EventBus(origin="web-worker")
-                await bus.attach_transport(RedisTransport(installation["REFLEX_REDIS_URL"]))
+                await bus.attach_transport(runtime.redis_transport(installation["REFLEX_REDIS_URL"]))
                 try:
                     worker = BotsService(get_settings(), bus, None)
                     assert not worker.control.runs_here

@@ -14,19 +14,18 @@ from pathlib import Path
 import psutil
 import pytest
 
-from clawnet import db
+from clawnet import db, runtime
 from clawnet.events import EventBus, Kind
-from clawnet.events.redis import RedisTransport
 from clawnet.settings import PROJECT_ROOT, get_settings
 from tests.conftest import _reset_process_caches
 from tests.support.aio import run_async
 from tests.support.server import free_port, free_port_range, project_env
 
 
-async def test_an_event_published_in_one_process_reaches_the_others_once(redis_url):
+async def test_an_event_published_in_one_process_reaches_the_others_once(redis_url, clawnet_env):
     buses = [EventBus(origin=f"worker-{n}") for n in range(3)]
     for bus in buses:
-        await bus.attach_transport(RedisTransport(redis_url, channel="test:events"))
+        await bus.attach_transport(runtime.redis_transport(redis_url, channel="test:events"))
     try:
         subs = [bus.subscribe([Kind.POST_CREATED]) for bus in buses]
         buses[0].publish(Kind.POST_CREATED, {"post_id": 7}, bot_id=3)
@@ -147,7 +146,7 @@ def test_the_control_plane_runs_once_and_a_waiting_process_takes_over(installati
 
         async def chat_from_a_worker() -> tuple[str, list[str]]:
             worker_bus = EventBus(origin="web-worker")
-            await worker_bus.attach_transport(RedisTransport(installation["REFLEX_REDIS_URL"]))
+            await worker_bus.attach_transport(runtime.redis_transport(installation["REFLEX_REDIS_URL"]))
             try:
                 worker = BotsService(get_settings(), worker_bus, None)
                 turn = await worker.chat(admin, bot_id, "REPLY WITH: answered across processes")

@@ -318,6 +318,7 @@ def fingerprint(world: World) -> dict[str, list[tuple]]:
             "bot_pauses": _rows(conn, "bot_pauses", "WHERE bot_id = ?", (ids["bot"],)),
             "bot_drafts": _rows(conn, "bot_drafts", "WHERE user_id = ?", (ids["olga"],)),
             "bot_api_tokens": _rows(conn, "bot_api_tokens"),
+            "rate_limits": _rows(conn, "rate_limits"),
             "olga's profiles": _rows(conn, "profiles", "WHERE user_id = ?", (ids["olga"],)),
             "olga's posts": _rows(
                 conn,

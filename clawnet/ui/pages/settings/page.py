@@ -10,6 +10,7 @@ from clawnet.ui.pages.settings.backups import BackupsState, backups_section
 from clawnet.ui.pages.settings.budgets import OwnerBudgetsState, owner_budgets_section
 from clawnet.ui.pages.settings.gateways import GatewaysState, gateways_section
 from clawnet.ui.pages.settings.import_export import ImportExportState, import_export_sections
+from clawnet.ui.pages.settings.limits import LimitsState, limits_section
 from clawnet.ui.pages.settings.profile import MyProfileState, profile_section
 from clawnet.ui.pages.settings.providers import ProvidersState, providers_section
 from clawnet.ui.pages.settings.state import SettingsState
@@ -28,6 +29,7 @@ from clawnet.ui.session import SessionState
         GatewaysState.load,
         OwnerBudgetsState.load,
         BackupsState.load,
+        LimitsState.load,
     ],
 )
 def settings_page() -> rx.Component:
@@ -39,5 +41,6 @@ def settings_page() -> rx.Component:
         import_export_sections(),
         rx.cond(SettingsState.can_manage_gateways, gateways_section()),
         backups_section(),
+        limits_section(),
         testid="settings-page",
     )
