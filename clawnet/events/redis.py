@@ -81,7 +81,8 @@ class Opener:
         key = self.keys.verifying_key(key_id)
         if key is None:
             return self._drop(f"a message signed with an unknown key ({key_id[:16]!r})")
-        if not hmac.compare_digest(mac, _mac(key, key_id, stamp, body)):
+        expected = _mac(key, key_id, stamp, body).encode()
+        if not hmac.compare_digest(mac.encode("utf-8", "replace"), expected):  # bytes: any text compares
             return self._drop("a message with a bad signature")
         try:
             at = float(stamp)
@@ -203,9 +204,12 @@ class RedisTransport:
                 async for message in pubsub.listen():
                     if message.get("type") != "message":
                         continue
-                    body = self.opener.open(message["data"])
-                    if body is not None and (event := decode(body)) is not None:
-                        deliver(event)
+                    try:  # one bad message never ends the receiving loop
+                        body = self.opener.open(message["data"])
+                        if body is not None and (event := decode(body)) is not None:
+                            deliver(event)
+                    except Exception:
+                        log.exception("ignored a message from Redis that could not be handled")
             except RedisError as exc:
                 self.subscribed.clear()
                 log.warning("receiving events from Redis failed (%s); retrying in %.1f s", exc, delay)

@@ -74,6 +74,7 @@ async def test_only_signed_requests_make_the_controller_act(redis_url, clawnet_e
                 seal(chat_request("old"), keys, now=float(stamp) - 3600),  # signed, an hour old
                 seal(chat_request("foreign"), _Keys(foreign.active_id, foreign_key)),  # another key
                 seal(chat_request("lying key id"), _Keys(kid, foreign_key)),
+                f"cns1:{kid}:{stamp}:\u00e9:{chat_request('non-ascii mac')}",  # once killed the loop
             ]:
                 raw.publish(CHANNEL, message)
             raw.publish(CHANNEL, good)
