@@ -5,6 +5,7 @@ changes them."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -88,7 +89,7 @@ class RateLimits(BotsBase):
         await self._db(check)
         limiter = rate_limiter(self.settings)
         limiter.forget_cached()
-        return _rows(limiter.limits())
+        return _rows(await asyncio.to_thread(limiter.limits))  # reads the database
 
     async def save_rate_limits(self, actor: Principal | None, values: Mapping[str, str]) -> list[LimitRow]:
         """Store the limits an admin set (a limit back at its default is forgotten); every
@@ -118,4 +119,4 @@ class RateLimits(BotsBase):
         await self._db(save)
         limiter = rate_limiter(self.settings)
         limiter.forget_cached()
-        return _rows(limiter.limits())
+        return _rows(await asyncio.to_thread(limiter.limits))  # reads the database

@@ -41,15 +41,20 @@ class _SteadyScheduler(AsyncIOScheduler):
         super().__init__(**options)
         self._offset = _clock_offset()
 
-    def _process_jobs(self) -> float | None:
+    def absorb_clock_step(self) -> None:
+        """Move every job by the wall clock's step since the last look (if it stepped)."""
         offset = _clock_offset()
         step = offset - self._offset
+        if abs(step) <= STEP_S:
+            return
         self._offset = offset
-        if abs(step) > STEP_S:
-            log.warning("the wall clock stepped %+.0f s; timed jobs keep their pace", step)
-            for job in self.get_jobs():
-                if job.next_run_time is not None:
-                    job.modify(next_run_time=job.next_run_time + timedelta(seconds=step))
+        log.warning("the wall clock stepped %+.0f s; timed jobs keep their pace", step)
+        for job in self.get_jobs():
+            if job.next_run_time is not None:
+                job.modify(next_run_time=job.next_run_time + timedelta(seconds=step))
+
+    def _process_jobs(self) -> float | None:
+        self.absorb_clock_step()
         wait: float | None = super()._process_jobs()
         return wait
 
@@ -93,6 +98,7 @@ class Jobs:
         if self._closed:
             return
         self.start()
+        self._scheduler.absorb_clock_step()  # a step before this job must not move it too
         self._scheduler.add_job(fn, trigger, args=list(args), id=name, name=name, replace_existing=True)
 
     def cancel(self, name: str) -> None:

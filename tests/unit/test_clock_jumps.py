@@ -151,3 +151,20 @@ def test_schedule_views_after_a_jump() -> None:
     computed = next_runs(cron, now=datetime(2026, 12, 2, 8, 0, tzinfo=UTC))[0]
     assert describe_run(computed, computed + DAY_FORWARD).endswith("(now)")
     assert in_words(timedelta(hours=-1)) == "now"
+
+
+async def test_a_job_added_just_after_a_step_keeps_its_own_delay() -> None:
+    jobs = Jobs()
+    ran: list[str] = []
+
+    async def note(what: str) -> None:
+        ran.append(what)
+
+    jobs.every(30, note, name="probe", args=("probe",))  # the scheduler runs, last looked before the step
+    try:
+        with time_machine.travel(datetime.now(UTC) + timedelta(hours=1), tick=True):
+            jobs.after(0.2, note, name="restart-3", args=("restart",))  # before the scheduler's next pass
+            await asyncio.sleep(0.8)
+        assert ran == ["restart"]  # not moved an hour late by a step that came before it
+    finally:
+        jobs.shutdown()
