@@ -133,7 +133,7 @@ class RedisTransport:
         self.channel = channel
         self.keys = keys
         self.opener = Opener(keys)
-        self._outbox: asyncio.Queue[str] = asyncio.Queue(QUEUE_MAX)
+        self._outbox: asyncio.Queue[tuple[str, float | None]] = asyncio.Queue(QUEUE_MAX)
         self._tasks: list[asyncio.Task[Any]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self.subscribed = asyncio.Event()
@@ -152,20 +152,23 @@ class RedisTransport:
         if self._loop is None or self._loop.is_closed():
             return
         raw = encode(event)
+        # A request whose asker gives up at `act_before` (this machine's clock) is not sent later.
+        until = event.payload.get("act_before")
+        item = (raw, float(until) if isinstance(until, int | float) else None)
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is self._loop:
-            self._enqueue(raw)
+            self._enqueue(item)
         else:
-            self._loop.call_soon_threadsafe(self._enqueue, raw)
+            self._loop.call_soon_threadsafe(self._enqueue, item)
 
-    def _enqueue(self, raw: str) -> None:
+    def _enqueue(self, item: tuple[str, float | None]) -> None:
         if self._outbox.full():
             with contextlib.suppress(asyncio.QueueEmpty):
                 self._outbox.get_nowait()  # drop the oldest: live views recover by reloading
-        self._outbox.put_nowait(raw)
+        self._outbox.put_nowait(item)
 
     async def _send_loop(self) -> None:
         delay = 0.5
@@ -173,11 +176,15 @@ class RedisTransport:
             client = aioredis.from_url(self.url)
             try:
                 while True:
-                    raw = await self._outbox.get()
+                    item = await self._outbox.get()
+                    raw, until = item
+                    if until is not None and time.time() > until:
+                        log.info("did not send a request held back past its asker's deadline")
+                        continue
                     try:  # signed now, not when queued: a message held during an outage is not stale
                         await client.publish(self.channel, seal(raw, self.keys))
                     except RedisError:
-                        self._requeue(raw)
+                        self._requeue(item)
                         raise
                     delay = 0.5
             except RedisError as exc:
@@ -188,9 +195,9 @@ class RedisTransport:
                 with contextlib.suppress(Exception):
                     await client.aclose()
 
-    def _requeue(self, raw: str) -> None:
+    def _requeue(self, item: tuple[str, float | None]) -> None:
         with contextlib.suppress(asyncio.QueueFull):
-            self._outbox.put_nowait(raw)
+            self._outbox.put_nowait(item)
 
     async def _receive(self, deliver: Callable[[FleetEvent], None]) -> None:
         delay = 0.5

@@ -237,8 +237,8 @@ async def test_redis_stopped_and_started(install: Install) -> None:
         assert chat_turns("after redis came back") == 1  # answered exactly once
         assert chat_turns("sent during the redis outage") == 0
 
-        # Whether the held-back request reached the control plane above depends on which process
-        # reconnected first; one that does arrive after its asker gave up is dropped.
+        # A request still held when its asker has given up is never sent (the worker's transport
+        # drops it against its own clock), so it cannot be answered after "did not answer".
         worker.publish(
             Kind.CHAT_REQUEST,
             {
