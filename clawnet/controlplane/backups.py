@@ -70,7 +70,6 @@ class PruneBackups(Protocol):
     def __call__(self, to_dir: Path, keep: int, keep_also: Path | None = None) -> list[Path]: ...
 
 
-
 def engine() -> tuple[CreateBackup, PruneBackups]:
     """The backup engine (`clawnet.backup`)."""
     from clawnet import backup
