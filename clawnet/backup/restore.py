@@ -223,7 +223,35 @@ def _set_aside(settings: Settings, stamp: str) -> Path | None:
         if path.exists() or path.is_symlink():
             _move(path, aside / path.name)
             moved = True
-    return aside if moved else None
+    return aside if moved or aside.is_dir() else None
+
+
+def _saved_database(settings: Settings, aside: Path | None) -> Path | None:
+    """Where a forced restore put the previous database (its file, or its pg_dump)."""
+    if aside is None:
+        return None
+    name = database.sqlite_path(settings.database_url).name if settings.is_sqlite else "clawnet.pgdump"
+    return aside / name if (aside / name).exists() else None
+
+
+def _replace_postgres(settings: Settings, staging: Path, force: bool, stamp: str) -> None:
+    """With force, the current database is first saved (pg_dump) into the set-aside folder;
+    then the archive's replaces it in one transaction. A failure leaves the database as it was."""
+    url = settings.database_url
+    saved = settings.data_dir.parent / f"clawnet-replaced-{stamp}" / "clawnet.pgdump"
+    try:
+        if force:
+            saved.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            database.dump_postgres(url, saved)
+        database.restore_postgres(url, staging / "db" / "clawnet.pgdump", staging)
+    except database.DatabaseToolError as exc:
+        saved.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            saved.parent.rmdir()
+        raise BackupError(
+            f"The database could not be replaced ({exc.message}); it was left as it was and "
+            "nothing was restored."
+        ) from None
 
 
 def restore_backup(
@@ -283,8 +311,9 @@ def _put_in_place(
             side.unlink(missing_ok=True)  # an empty database's side files must not meet the new one
         _move(staging / "db" / "clawnet.sqlite", target)
     else:
-        database.restore_postgres(settings.database_url, staging / "db" / "clawnet.pgdump")
+        _replace_postgres(settings, staging, force, stamp)
         aside = _set_aside(settings, stamp) if force else None
+    saved_db = _saved_database(settings, aside)
     for leftover in (settings.data_dir / "bots", settings.media_dir):
         with contextlib.suppress(OSError):
             leftover.rmdir()  # an empty folder left by setup
@@ -335,6 +364,7 @@ def _put_in_place(
         keys_restored=bool(manifest.get("keys_included")),
         seconds=time.monotonic() - started,
         replaced_to=aside,
+        replaced_database=saved_db,
         notes=tuple(notes),
     )
 

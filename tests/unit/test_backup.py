@@ -264,6 +264,7 @@ def test_restoring_onto_a_non_empty_installation_needs_force(plain, tmp_path, em
         assert [u.email for u in s.exec(select(User))] == ["someone@example.com"]
     result = restore_backup(target, archive, force=True)
     assert result.replaced_to is not None and (result.replaced_to / "clawnet.db").exists()
+    assert result.replaced_database == result.replaced_to / "clawnet.db"
     with db.session_scope(target.database_url) as s:
         assert "someone@example.com" not in [u.email for u in s.exec(select(User))]
 
