@@ -337,6 +337,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     print("  key file restored" if result.keys_restored else "  no key file in the archive")
     if result.replaced_to:
         print(f"  the previous installation's files were moved to {result.replaced_to}")
+    if result.replaced_database:
+        print(f"  the previous database was saved as {result.replaced_database}")
     for note in result.notes:
         print(f"  note: {note}")
     print("Start ClawNet (make run): every bot comes back up.")

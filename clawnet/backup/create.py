@@ -136,13 +136,19 @@ def list_backups(to_dir: Path) -> list[Path]:
     return sorted((p for p in to_dir.iterdir() if is_backup_archive(p)), key=lambda p: p.name)
 
 
-def prune_backups(to_dir: Path, keep: int) -> list[Path]:
+def prune_backups(to_dir: Path, keep: int, keep_also: Path | None = None) -> list[Path]:
     """Delete all but the newest `keep` ClawNet archives in `to_dir` (other files are left
-    alone); returns the deleted paths."""
+    alone); returns the deleted paths. `keep_also` (the archive just written) is never deleted and
+    counts as one of the `keep`: names carry the clock's time, so after the clock was set back
+    (NTP) a new archive may sort older than the ones before it."""
     if keep < 1:
         raise BackupError("Keep at least one backup.")
     archives = list_backups(to_dir)
-    doomed = archives[:-keep]
+    just_written = keep_also is not None and keep_also.exists()
+    kept = [p for p in archives if just_written and p.samefile(keep_also)]  # type: ignore[arg-type]
+    archives = [p for p in archives if p not in kept]
+    keep -= len(kept)
+    doomed = archives[:-keep] if keep else archives
     for path in doomed:
         path.unlink(missing_ok=True)
     return doomed

@@ -33,6 +33,9 @@ MAGIC = b"CNBKENC1"
 CHUNK = 1 << 20
 TAG = 16
 LOG2_N, R, P = 15, 8, 1
+# What a header may ask for: scrypt needs 128 * r * N bytes of memory (1 GiB at these limits), so
+# a crafted header cannot make a restore allocate more or compute for long.
+MAX_LOG2_N, MAX_R, MAX_P = 20, 8, 4
 HEADER_LEN = len(MAGIC) + 3 + 16 + 7 + 32
 
 
@@ -45,8 +48,11 @@ class DecryptionError(Exception):
 
 
 def _derive(passphrase: str, salt: bytes, log2_n: int, r: int, p: int) -> tuple[bytes, bytes]:
-    if not 10 <= log2_n <= 22 or not 1 <= r <= 32 or not 1 <= p <= 16:
-        raise DecryptionError("The archive's encryption header is damaged.")
+    if not 10 <= log2_n <= MAX_LOG2_N or not 1 <= r <= MAX_R or not 1 <= p <= MAX_P:
+        raise DecryptionError(
+            f"its encryption header asks for scrypt parameters ClawNet never writes "
+            f"(log2 N {log2_n}, r {r}, p {p}; at most {MAX_LOG2_N}, {MAX_R}, {MAX_P})"
+        )
     key = Scrypt(salt=salt, length=64, n=1 << log2_n, r=r, p=p).derive(passphrase.encode("utf-8"))
     return key[:32], key[32:]
 

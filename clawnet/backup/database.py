@@ -88,34 +88,47 @@ def dump_postgres(database_url: str, target: Path) -> None:
     )
 
 
-def clear_postgres(database_url: str) -> None:
-    """Drop every table of the target database (it holds no users, or the restore was forced)."""
-    engine = sa.create_engine(database_url)
-    try:
-        with engine.begin() as conn:
-            for name in sa.inspect(conn).get_table_names():
-                conn.execute(sa.text(f'DROP TABLE IF EXISTS "{name}" CASCADE'))
-    finally:
-        engine.dispose()
+# Drops every table, view and sequence of the target's schema; runs in the restore's transaction.
+CLEAR_SQL = """DO $$DECLARE r record; BEGIN
+FOR r IN SELECT n.nspname, c.relname, c.relkind FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') LOOP
+  EXECUTE format('DROP %s IF EXISTS %I.%I CASCADE', CASE r.relkind WHEN 'v' THEN 'VIEW'
+    WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE'
+    ELSE 'TABLE' END, r.nspname, r.relname);
+END LOOP; END$$;"""
 
 
-def restore_postgres(database_url: str, dump: Path) -> None:
-    clear_postgres(database_url)
+def restore_postgres(database_url: str, dump: Path, scratch: Path) -> None:
+    """Replace the target database's tables with `dump`'s, in ONE transaction: the dump is turned
+    into SQL first (`pg_restore --file`), then `psql --single-transaction` clears the old tables
+    and runs it; any failure rolls back to the database as it was."""
     env = _pg_env(database_url)
-    _run(
-        [
-            _pg_tool("pg_restore"),
-            "--no-owner",
-            "--no-privileges",
-            "--single-transaction",
-            "--exit-on-error",
-            "--dbname",
-            env.get("PGDATABASE", ""),
-            str(dump),
-        ],
-        env,
-        "pg_restore",
-    )
+    script = scratch / "restore.sql"
+    try:
+        _run(
+            [_pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--file", str(script), str(dump)],
+            env,
+            "pg_restore",
+        )
+        _run(
+            [
+                _pg_tool("psql"),
+                "--no-psqlrc",
+                "--quiet",
+                "--single-transaction",
+                "--set",
+                "ON_ERROR_STOP=1",
+                "--command",
+                CLEAR_SQL,
+                "--file",
+                str(script),
+            ],
+            env,
+            "psql",
+        )
+    finally:
+        script.unlink(missing_ok=True)
 
 
 def user_count(database_url: str) -> int:

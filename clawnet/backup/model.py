@@ -47,6 +47,7 @@ class RestoreResult:
     keys_restored: bool
     seconds: float
     replaced_to: Path | None = None  # with force: where the previous installation's files went
+    replaced_database: Path | None = None  # with force: the previous database (file or pg_dump)
     notes: tuple[str, ...] = ()
 
 

@@ -31,11 +31,12 @@ from clawnet.backup import database
 from clawnet.backup.archive import FORMAT, FORMAT_VERSION
 from clawnet.backup.crypt import MAGIC, DecryptingReader, DecryptionError
 from clawnet.backup.model import ENV_KEYS_NOTE, BackupError, RestoreResult, database_kind
+from clawnet.backup.paths import DAMAGED, check_links, make_link, safe_name
 from clawnet.enums import BotStatus, ChannelStatus, DesiredStatus, GatewayKind, GatewayStatus
 from clawnet.settings import Settings
 
-TOPS = ("format.json", "manifest.json", "db", "keys", "bots", "gateways", "media")
-DAMAGED = "The archive is damaged or incomplete ({}); nothing was restored."
+MAX_MEMBERS = 2_000_000  # files in one archive: beyond, a crafted archive, not an installation
+FREE_RESERVE = 64 << 20  # staging never fills its filesystem to the last byte
 
 
 def _open(archive: Path, passphrase: str | None) -> tuple[IO[bytes], IO[bytes]]:
@@ -58,13 +59,6 @@ def _open(archive: Path, passphrase: str | None) -> tuple[IO[bytes], IO[bytes]]:
         ) from None
 
 
-def _safe_name(name: str) -> PurePosixPath:
-    path = PurePosixPath(name)
-    if path.is_absolute() or ".." in path.parts or not path.parts or path.parts[0] not in TOPS:
-        raise BackupError(DAMAGED.format(f"unexpected member {name!r}"))
-    return path
-
-
 def _read_verified(archive: Path, passphrase: str | None, staging: Path | None) -> dict[str, Any]:
     """Read the whole archive, hashing each member (and writing it under `staging` when given);
     returns the manifest once every member matches it. Raises BackupError otherwise."""
@@ -79,10 +73,22 @@ def _read_verified(archive: Path, passphrase: str | None, staging: Path | None) 
             gzip.GzipFile(fileobj=plain, mode="rb") as gz,
             tarfile.open(fileobj=gz, mode="r|") as tar,
         ):
+            budget = _free_bytes(staging) if staging else None
+            staged = 0
             for index, member in enumerate(tar):
-                name = _safe_name(member.name)
+                name = safe_name(member.name)
                 if not member.isfile():
                     raise BackupError(DAMAGED.format(f"{member.name} is not a file"))
+                if index > MAX_MEMBERS:
+                    raise BackupError(DAMAGED.format(f"it holds more than {MAX_MEMBERS} files"))
+                staged += member.size  # what the tar header declares: exactly what is read
+                if budget is not None and staged > budget:
+                    assert staging is not None
+                    raise BackupError(
+                        f"Not enough free space in {staging.parent}: the archive needs more than "
+                        f"{_mib(staged)} there and only {_mib(budget)} are free (keeping "
+                        f"{_mib(FREE_RESERVE)} spare); nothing was restored."
+                    )
                 handle = tar.extractfile(member)
                 assert handle is not None
                 if index == 0:
@@ -110,6 +116,15 @@ def _read_verified(archive: Path, passphrase: str | None, staging: Path | None) 
     if extra := set(seen) - set(members):
         raise BackupError(DAMAGED.format(f"{sorted(extra)[0]} is not in the manifest"))
     return manifest
+
+
+def _free_bytes(folder: Path) -> int:
+    """What may be staged in `folder`: its filesystem's free space less a reserve."""
+    return max(0, shutil.disk_usage(folder).free - FREE_RESERVE)
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):.0f} MiB"
 
 
 def _check_format(name: str, data: bytes) -> None:
@@ -191,18 +206,6 @@ def _contents(settings: Settings) -> list[str]:
     return held
 
 
-def _destination(settings: Settings, name: str) -> Path:
-    parts = PurePosixPath(name).parts
-    rest = Path(*parts[1:]) if len(parts) > 1 else Path()
-    if parts[0] == "bots":
-        return settings.data_dir / "bots" / rest
-    if parts[0] == "gateways":
-        return settings.gateways_dir / rest
-    if parts[0] == "media":
-        return settings.media_dir / rest
-    raise BackupError(DAMAGED.format(f"unexpected name {name!r}"))
-
-
 def _move(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(source), str(target))
@@ -220,7 +223,35 @@ def _set_aside(settings: Settings, stamp: str) -> Path | None:
         if path.exists() or path.is_symlink():
             _move(path, aside / path.name)
             moved = True
-    return aside if moved else None
+    return aside if moved or aside.is_dir() else None
+
+
+def _saved_database(settings: Settings, aside: Path | None) -> Path | None:
+    """Where a forced restore put the previous database (its file, or its pg_dump)."""
+    if aside is None:
+        return None
+    name = database.sqlite_path(settings.database_url).name if settings.is_sqlite else "clawnet.pgdump"
+    return aside / name if (aside / name).exists() else None
+
+
+def _replace_postgres(settings: Settings, staging: Path, force: bool, stamp: str) -> None:
+    """With force, the current database is first saved (pg_dump) into the set-aside folder;
+    then the archive's replaces it in one transaction. A failure leaves the database as it was."""
+    url = settings.database_url
+    saved = settings.data_dir.parent / f"clawnet-replaced-{stamp}" / "clawnet.pgdump"
+    try:
+        if force:
+            saved.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            database.dump_postgres(url, saved)
+        database.restore_postgres(url, staging / "db" / "clawnet.pgdump", staging)
+    except database.DatabaseToolError as exc:
+        saved.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            saved.parent.rmdir()
+        raise BackupError(
+            f"The database could not be replaced ({exc.message}); it was left as it was and "
+            "nothing was restored."
+        ) from None
 
 
 def restore_backup(
@@ -253,7 +284,8 @@ def restore_backup(
                 f"The archive holds a {kind} database but this installation uses "
                 f"{database_kind(settings)}: set DATABASE_URL to match, then restore."
             )
-        return _put_in_place(settings, archive, manifest, staging, force, stamp, started)
+        links = check_links(manifest)
+        return _put_in_place(settings, archive, manifest, links, staging, force, stamp, started)
     except OSError as exc:
         raise BackupError(f"The restore could not write its files: {exc.strerror or exc}.") from exc
     finally:
@@ -264,6 +296,7 @@ def _put_in_place(
     settings: Settings,
     archive: Path,
     manifest: dict[str, Any],
+    links: tuple[dict[PurePosixPath, PurePosixPath], list[str]],
     staging: Path,
     force: bool,
     stamp: str,
@@ -278,8 +311,9 @@ def _put_in_place(
             side.unlink(missing_ok=True)  # an empty database's side files must not meet the new one
         _move(staging / "db" / "clawnet.sqlite", target)
     else:
-        database.restore_postgres(settings.database_url, staging / "db" / "clawnet.pgdump")
+        _replace_postgres(settings, staging, force, stamp)
         aside = _set_aside(settings, stamp) if force else None
+    saved_db = _saved_database(settings, aside)
     for leftover in (settings.data_dir / "bots", settings.media_dir):
         with contextlib.suppress(OSError):
             leftover.rmdir()  # an empty folder left by setup
@@ -301,21 +335,21 @@ def _put_in_place(
         (settings.gateways_dir / gw.name).chmod(0o700)
     if (staging / "media").is_dir():
         _move(staging / "media", settings.media_dir)
-    for link, target_name in manifest.get("symlinks", {}).items():
-        path = _destination(settings, link)
-        target = (
-            _destination(settings, target_name.removeprefix("archive:"))
-            if target_name.startswith("archive:")
-            else Path(target_name)
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.symlink_to(target, target_is_directory=target.is_dir())
+    accepted, outside = links
+    for name, link_target in accepted.items():
+        make_link(settings, name, link_target)
     revision_in = manifest.get("alembic_revision")
     db.migrate(settings.database_url)
     _forget_processes(settings.database_url)
     notes = []
     if manifest.get("keys_from_environment"):
         notes.append(ENV_KEYS_NOTE)
+    if outside:
+        notes.append(
+            f"{len(outside)} symlinks pointed outside the backup and were not re-created: "
+            + ", ".join(outside[:5])
+            + (" ..." if len(outside) > 5 else "")
+        )
     members = manifest.get("members", {})
     bots = sorted({n.split("/")[1] for n in members if n.startswith("bots/")})
     return RestoreResult(
@@ -330,6 +364,7 @@ def _put_in_place(
         keys_restored=bool(manifest.get("keys_included")),
         seconds=time.monotonic() - started,
         replaced_to=aside,
+        replaced_database=saved_db,
         notes=tuple(notes),
     )
 

@@ -62,7 +62,12 @@ class Archive(Protocol):
 
 
 CreateBackup = Callable[[Settings, Path | None, str | None], Archive]
-PruneBackups = Callable[[Path, int], list[Path]]
+
+
+class PruneBackups(Protocol):
+    """The engine's `prune_backups`: `keep_also` (the archive just written) is never deleted."""
+
+    def __call__(self, to_dir: Path, keep: int, keep_also: Path | None = None) -> list[Path]: ...
 
 
 def engine() -> tuple[CreateBackup, PruneBackups]:
@@ -243,7 +248,8 @@ class BackupScheduler:
         seconds = time.monotonic() - started
         error, pruned = "", 0
         try:
-            pruned = len(prune(Path(archive.path).parent, job.keep))
+            written = Path(archive.path)
+            pruned = len(prune(written.parent, job.keep, keep_also=written))
         except Exception as exc:
             error = f"The backup was written, but removing old backups failed: {plain_error(exc)}"
         return _Outcome(

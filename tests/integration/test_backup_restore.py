@@ -193,3 +193,62 @@ async def test_backup_and_restore_on_postgresql_keeps_sessions_posts_and_secrets
             m.text
             for m in s.exec(select(TranscriptMessage).where(TranscriptMessage.session_id == session_row.id))
         ] == ["remember the lighthouse"]
+
+
+def _emails(url: str) -> list[str]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(sa.text("SELECT email FROM users ORDER BY email")).scalars())
+    finally:
+        engine.dispose()
+
+
+def _tool(path: Path, body: str) -> str:
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.mark.postgres
+def test_a_forced_restore_on_postgresql_keeps_the_old_database_when_it_fails_and_saves_it_when_not(
+    pg_databases, monkeypatch, tmp_path, capsys
+):
+    from clawnet.backup import BackupError, create_backup, database, restore_backup
+    from clawnet.settings import load_settings
+    from tests.factories import make_user
+
+    old_url, new_url = pg_databases
+    source = load_settings({"CLAWNET_DATA_DIR": str(tmp_path / "old" / "data"), "DATABASE_URL": old_url})
+    for url, email in ((old_url, "archived@example.com"), (new_url, "kept@example.com")):
+        db.migrate(url)
+        with session_scope(url) as s:
+            make_user(s, email=email)
+    archive = create_backup(source, tmp_path / "backups").path
+    monkeypatch.setenv("DATABASE_URL", new_url)
+    _new_machine(monkeypatch, tmp_path / "new" / "data")
+    target = get_settings()
+    real_tool = database._pg_tool
+    failing = {
+        "pg_restore": _tool(tmp_path / "pg_restore", "echo 'pg_restore: error: simulated' >&2; exit 1"),
+        # the real psql, made to fail at the very end: after the old tables were dropped and the
+        # archive's loaded, inside the one transaction
+        "psql": _tool(tmp_path / "psql", f'exec {real_tool("psql")} "$@" --command "SELECT 1/0"'),
+    }
+    for name, path in failing.items():
+        monkeypatch.setattr(
+            database, "_pg_tool", lambda tool, n=name, p=path: p if tool == n else real_tool(tool)
+        )
+        with pytest.raises(BackupError, match="left as it was"):
+            restore_backup(target, archive, force=True)
+        assert _emails(new_url) == ["kept@example.com"], f"a failing {name} kept the old rows"
+        assert not list(target.data_dir.parent.glob("clawnet-replaced-*"))
+    monkeypatch.setattr(database, "_pg_tool", real_tool)
+    db.dispose_engines()
+    assert cli.main(["restore", str(archive), "--force"]) == 0
+    assert _emails(new_url) == ["archived@example.com"]
+    saved = next(target.data_dir.parent.glob("clawnet-replaced-*/clawnet.pgdump"))
+    assert f"the previous database was saved as {saved}" in capsys.readouterr().out
+    script = tmp_path / "saved.sql"
+    database._run([real_tool("pg_restore"), "--file", str(script), str(saved)], {}, "pg_restore")
+    assert "kept@example.com" in script.read_text()

@@ -264,6 +264,7 @@ def test_restoring_onto_a_non_empty_installation_needs_force(plain, tmp_path, em
         assert [u.email for u in s.exec(select(User))] == ["someone@example.com"]
     result = restore_backup(target, archive, force=True)
     assert result.replaced_to is not None and (result.replaced_to / "clawnet.db").exists()
+    assert result.replaced_database == result.replaced_to / "clawnet.db"
     with db.session_scope(target.database_url) as s:
         assert "someone@example.com" not in [u.email for u in s.exec(select(User))]
 
@@ -278,3 +279,117 @@ def test_prune_keeps_the_newest_archives_and_nothing_else_is_touched(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [names[0], names[3], "notes.txt", "clawnet-backup-latest.tar.gz"]
     )
+
+
+def _with_symlinks(archive: Path, symlinks: dict[str, str]) -> None:
+    def change(name: str, data: bytes) -> bytes:
+        if name != "manifest.json":
+            return data
+        manifest = json.loads(data)
+        manifest["symlinks"].update(symlinks)
+        return json.dumps(manifest).encode()
+
+    _rewrite(archive, change)
+
+
+@pytest.mark.parametrize(
+    "links, message",
+    [
+        ({"bots/x/../../../../outside/authorized_keys": "archive:bots/helper"}, "unexpected member"),
+        ({"bots/a/l": "{outside}", "bots/a/l/evil": "archive:bots/helper"}, "under another symlink"),
+        ({"bots/helper/workspace": "archive:bots/helper/state"}, "also a file or folder"),
+        ({"gateways/gw-1/state/agents/x": "archive:../../outside"}, "unexpected member"),
+        ({"gateways/gw-1/home/x": "archive:bots/helper"}, "unexpected symlink"),
+        ({"keys/k": "archive:bots/helper"}, "unexpected symlink"),
+    ],
+)
+def test_a_symlink_name_or_target_outside_the_restored_tree_is_refused_before_anything_is_written(
+    plain, tmp_path, empty_db, links, message
+):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    _with_symlinks(plain, {k: v.format(outside=outside) for k, v in links.items()})
+    target = _set_up(tmp_path, empty_db)
+    before = _files(target.data_dir)
+    with pytest.raises(BackupError, match=message):
+        restore_backup(target, plain)
+    assert _files(target.data_dir) == before and not (target.data_dir / "bots").exists()
+    assert not any(outside.iterdir()) and not list(tmp_path.rglob("authorized_keys"))
+    with db.session_scope(target.database_url) as s:
+        assert s.exec(select(User)).all() == []
+
+
+def test_symlinks_pointing_outside_the_backup_are_left_out_and_said(plain, tmp_path):
+    _with_symlinks(
+        plain,
+        {
+            "media/posts/elsewhere": str(tmp_path / "old-machine"),
+            "bots/helper/workspace/up": "../../../../old-machine",
+            "media/posts/same.png": "a.png",
+        },
+    )
+    target = _fresh(tmp_path)
+    result = restore_backup(target, plain)
+    assert not (target.media_dir / "posts" / "elsewhere").is_symlink()
+    assert not (target.data_dir / "bots" / "helper" / "workspace" / "up").is_symlink()
+    assert (target.media_dir / "posts" / "same.png").read_bytes().startswith(b"\x89PNG")
+    agents = target.gateways_dir / "gw-1" / "state" / "agents" / "helper"
+    assert agents.resolve() == (target.data_dir / "bots" / "helper" / "state").resolve()
+    assert any(n.startswith("2 symlinks pointed outside the backup") for n in result.notes)
+
+
+@pytest.mark.parametrize("params", [(22, 8, 1), (15, 16, 1), (15, 8, 8)])
+def test_an_encryption_header_asking_scrypt_for_too_much_is_refused_without_deriving(
+    encrypted, monkeypatch, params
+):
+    from clawnet.backup import crypt
+
+    def no_scrypt(**_: object) -> None:
+        raise AssertionError("scrypt must not run for these parameters")
+
+    monkeypatch.setattr(crypt, "Scrypt", no_scrypt)
+    data = bytearray(encrypted.read_bytes())
+    data[8:11] = bytes(params)
+    encrypted.write_bytes(bytes(data))
+    with pytest.raises(BackupError, match="scrypt parameters ClawNet never writes"):
+        read_manifest(encrypted, PASS)
+
+
+def test_staging_stops_before_it_would_fill_the_disk(plain, tmp_path, monkeypatch):
+    from clawnet.backup import restore
+
+    monkeypatch.setattr(restore, "_free_bytes", lambda folder: 4 << 20)
+    written: list[int] = []
+    real_copy = restore._copy
+
+    def counting_copy(handle, target, mode):  # type: ignore[no-untyped-def]
+        result = real_copy(handle, target, mode)
+        written.append(result[1])
+        return result
+
+    monkeypatch.setattr(restore, "_copy", counting_copy)
+    target = _fresh(tmp_path)
+    with pytest.raises(BackupError, match=r"Not enough free space .* only 4 MiB are free"):
+        restore_backup(target, plain)
+    assert 0 < sum(written) <= 4 << 20, "the 9 MiB file was refused before it was written"
+    assert not target.data_dir.exists() or not any(target.data_dir.iterdir())
+    assert not list(target.data_dir.parent.glob(".clawnet-restore-*"))
+
+
+def test_an_archive_with_too_many_files_is_refused(plain, monkeypatch):
+    from clawnet.backup import restore
+
+    monkeypatch.setattr(restore, "MAX_MEMBERS", 3)
+    with pytest.raises(BackupError, match="more than 3 files"):
+        read_manifest(plain)
+
+
+def test_prune_never_deletes_the_archive_just_written_when_the_clock_went_back(tmp_path):
+    future = [f"clawnet-backup-2099010{d}T030000000000Z.tar.gz" for d in (1, 2)]
+    for name in future:
+        (tmp_path / name).write_bytes(b"x")
+    written = tmp_path / "clawnet-backup-20260101T030000000000Z.tar.gz"
+    written.write_bytes(b"x")
+    assert prune_backups(tmp_path, keep=2, keep_also=written) == [tmp_path / future[0]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [written.name, future[1]]
+    assert prune_backups(tmp_path, keep=1, keep_also=written) == [tmp_path / future[1]]

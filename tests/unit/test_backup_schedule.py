@@ -95,7 +95,8 @@ class FakeEngine:
                 self.active -= 1
 
     @staticmethod
-    def prune(to_dir: Path, keep: int) -> list[Path]:
+    def prune(to_dir: Path, keep: int, keep_also: Path | None = None) -> list[Path]:
+        assert keep_also is not None and keep_also.exists(), "the archive just written is named"
         archives = sorted(to_dir.glob("clawnet-backup-*.tar"))
         gone = archives[: max(0, len(archives) - keep)]
         for p in gone:
