@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 import sqlalchemy as sa
+from sqlmodel import col, select
 
 from clawnet import db
 from clawnet.backup import database
@@ -33,6 +34,7 @@ from clawnet.backup.crypt import MAGIC, DecryptingReader, DecryptionError
 from clawnet.backup.model import ENV_KEYS_NOTE, BackupError, RestoreResult, database_kind
 from clawnet.backup.paths import DAMAGED, check_links, make_link, safe_name
 from clawnet.enums import BotStatus, ChannelStatus, DesiredStatus, GatewayKind, GatewayStatus
+from clawnet.models import BackupRun
 from clawnet.settings import Settings
 
 MAX_MEMBERS = 2_000_000  # files in one archive: beyond, a crafted archive, not an installation
@@ -341,6 +343,7 @@ def _put_in_place(
     revision_in = manifest.get("alembic_revision")
     db.migrate(settings.database_url)
     _forget_processes(settings.database_url)
+    _finish_own_run(settings.database_url, archive, manifest)
     notes = []
     if manifest.get("keys_from_environment"):
         notes.append(ENV_KEYS_NOTE)
@@ -394,3 +397,15 @@ def _forget_processes(database_url: str) -> None:
                 "disabled": ChannelStatus.DISABLED.value,
             }
             session.execute(sa.text(sql), {k: v for k, v in params.items() if f":{k}" in sql})
+
+
+def _finish_own_run(database_url: str, archive: Path, manifest: dict[str, Any]) -> None:
+    """A scheduled or "run now" backup snapshots the database while its own run is open: in the
+    restored database that run would look cut short (a failed backup, an alert). It did finish:
+    here is its archive."""
+    with db.session_scope(database_url) as session:
+        for run in session.exec(select(BackupRun).where(col(BackupRun.finished_at).is_(None))).all():
+            run.finished_at = datetime.fromisoformat(manifest["created_at"])
+            run.ok, run.error = True, ""
+            run.path, run.size_bytes = str(archive)[:1000], archive.stat().st_size
+            session.add(run)

@@ -19,7 +19,7 @@ from sqlmodel import select
 from clawnet import db
 from clawnet.backup import BackupError, create_backup, prune_backups, read_manifest, restore_backup
 from clawnet.backup.crypt import CHUNK
-from clawnet.models import Bot, User
+from clawnet.models import BackupRun, Bot, User
 from clawnet.security import crypto
 from clawnet.settings import Settings, load_settings
 from tests.factories import make_bot, make_user
@@ -393,3 +393,21 @@ def test_prune_never_deletes_the_archive_just_written_when_the_clock_went_back(t
     assert prune_backups(tmp_path, keep=2, keep_also=written) == [tmp_path / future[0]]
     assert sorted(p.name for p in tmp_path.iterdir()) == [written.name, future[1]]
     assert prune_backups(tmp_path, keep=1, keep_also=written) == [tmp_path / future[1]]
+
+
+def test_the_backup_run_open_in_the_snapshot_is_restored_as_finished_with_this_archive(
+    installation, tmp_path
+):
+    with db.session_scope(installation.database_url) as s:  # a scheduled run, writing this archive
+        s.add(BackupRun(trigger="scheduled"))
+    try:
+        archive = create_backup(installation, tmp_path / "out").path
+    finally:
+        with db.session_scope(installation.database_url) as s:
+            for run in s.exec(select(BackupRun)).all():
+                s.delete(run)
+    target = _fresh(tmp_path)
+    restore_backup(target, archive)
+    with db.session_scope(target.database_url) as s:
+        runs = s.exec(select(BackupRun)).all()
+    assert [(r.ok, r.path, r.finished_at is not None) for r in runs] == [(True, str(archive), True)]
