@@ -216,7 +216,7 @@ def _form() -> rx.Component:
                 placeholder=s.default_folder,
                 hint="Keep it outside the data folder, ideally on another disk.",
             ),
-            rx.text("Empty: ", rx.code(s.default_folder), size="1", color_scheme="gray"),
+            rx.text("Left empty, archives go to ", rx.code(s.default_folder), size="1", color_scheme="gray"),
             text_field(
                 "Passphrase (optional: encrypts the archives)",
                 name="passphrase",
