@@ -34,7 +34,7 @@ from clawnet.controlplane.gateway_api import agent_session_key
 from clawnet.controlplane.gateway_sessions import GatewaySessions, ReplyTarget
 from clawnet.controlplane.links import GatewayLinks
 from clawnet.controlplane.protocol import GatewayError
-from clawnet.controlplane.tasks import TaskSet
+from clawnet.controlplane.tasks import TaskSet, stop_loops
 from clawnet.events import EventBus, FleetEvent, Kind
 from clawnet.mail import MailError, MailService
 from clawnet.models import Alert, AlertDelivery, AlertSettings, Bot, User, utcnow
@@ -144,17 +144,9 @@ class AlertMonitor:
         ]
 
     async def stop(self) -> None:
-        # The loops also end by the flag: on Python 3.11 `asyncio.wait_for` can swallow a
-        # cancellation that arrives as its inner wait completes (a status event kicks the loop
-        # while gateways are being stopped), and an awaited loop would then never end.
-        self._stopping = True
+        self._stopping = True  # (a status event may kick the loop while gateways are stopped)
         self._kick.set()
-        for task in self._loops:
-            task.cancel()
-        if self._loops:
-            _done, pending = await asyncio.wait(self._loops, timeout=STOP_WAIT_S)
-            for task in pending:
-                log.warning("alert task %s did not stop within %s s", task.get_name(), STOP_WAIT_S)
+        await stop_loops(self._loops, STOP_WAIT_S)
         self._loops = []
 
     async def _loop(self) -> None:

@@ -23,7 +23,7 @@ from clawnet.controlplane.gateway_approvals import (
 )
 from clawnet.controlplane.links import GatewayLink
 from clawnet.controlplane.protocol import GatewayError
-from clawnet.controlplane.tasks import TaskSet
+from clawnet.controlplane.tasks import TaskSet, stop_loops
 from clawnet.enums import ApprovalDecision, ApprovalKind, ApprovalState
 from clawnet.events import EventBus, Kind
 from clawnet.models import ApprovalRequest, utcnow
@@ -158,13 +158,9 @@ class ApprovalSync:
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="approval-expiry")
 
     async def stop(self) -> None:
-        self._stopping = True  # ends the loop even if a cancellation were swallowed
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            _done, pending = await asyncio.wait({self._sweeper}, timeout=10)
-            if pending:
-                log.warning("the approval expiry sweep did not stop within 10 s")
-            self._sweeper = None
+        self._stopping = True
+        await stop_loops([self._sweeper])
+        self._sweeper = None
 
     def _publish(self, row: ApprovalRequest) -> None:
         self.bus.publish(

@@ -33,6 +33,7 @@ from clawnet.controlplane.backup_schedule import (
     settings_row,
 )
 from clawnet.controlplane.db_runner import DbRunner
+from clawnet.controlplane.tasks import stop_loops
 from clawnet.errors import UserError
 from clawnet.events import EventBus, Kind
 from clawnet.models import BackupRun, utcnow
@@ -145,12 +146,7 @@ class BackupScheduler:
         the next leader records it as failed."""
         self._stopping = True
         self._kick.set()
-        for task in self._loops:
-            task.cancel()
-        if self._loops:
-            _done, pending = await asyncio.wait(self._loops, timeout=STOP_WAIT_S)
-            for task in pending:
-                log.warning("backup task %s did not stop within %s s", task.get_name(), STOP_WAIT_S)
+        await stop_loops(self._loops, STOP_WAIT_S)
         self._loops = []
 
     async def _loop(self) -> None:

@@ -45,6 +45,7 @@ from clawnet.controlplane.db_runner import DbRunner
 from clawnet.controlplane.gateway_usage import UsageApi
 from clawnet.controlplane.links import GatewayLink, GatewayLinks
 from clawnet.controlplane.protocol import GatewayError
+from clawnet.controlplane.tasks import stop_loops
 from clawnet.events import EventBus, Kind
 from clawnet.models import DEFAULT_PAUSE_REPLY, Bot, BotPause, Budget, utcnow
 
@@ -275,15 +276,9 @@ class BudgetEnforcer:
         self._task = asyncio.create_task(self._loop(), name="budget-sweep")
 
     async def stop(self) -> None:
-        # Ends by the flag too: on Python 3.11 a cancellation can be swallowed by `wait_for`
-        # inside the sweep's gateway calls, and an awaited loop would never end.
         self._stopping = True
-        if self._task is not None:
-            self._task.cancel()
-            _done, pending = await asyncio.wait({self._task}, timeout=10)
-            if pending:
-                log.warning("the budget sweep did not stop within 10 s")
-            self._task = None
+        await stop_loops([self._task])
+        self._task = None
 
     async def _loop(self) -> None:
         while not self._stopping:
