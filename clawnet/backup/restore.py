@@ -31,6 +31,7 @@ from clawnet import db
 from clawnet.backup import database
 from clawnet.backup.archive import FORMAT, FORMAT_VERSION
 from clawnet.backup.crypt import MAGIC, DecryptingReader, DecryptionError
+from clawnet.backup.gateway_state import rehome_cron_store
 from clawnet.backup.model import ENV_KEYS_NOTE, BackupError, RestoreResult, database_kind
 from clawnet.backup.paths import DAMAGED, check_links, make_link, safe_name
 from clawnet.enums import BotStatus, ChannelStatus, DesiredStatus, GatewayKind, GatewayStatus
@@ -335,6 +336,7 @@ def _put_in_place(
             (settings.gateways_dir / gw.name / "state").rmdir()
         _move(gw / "state", settings.gateways_dir / gw.name / "state")
         (settings.gateways_dir / gw.name).chmod(0o700)
+        rehome_cron_store(settings.gateways_dir / gw.name / "state")
     if (staging / "media").is_dir():
         _move(staging / "media", settings.media_dir)
     accepted, outside = links

@@ -1,5 +1,5 @@
 """The backup -> lost machine -> restore drill: a bot with a Telegram channel, a chat session and
-a feed post; a backup while ClawNet runs; the data folder wiped; `clawnet restore` on a fresh
+a feed post and a schedule; a backup while ClawNet runs; the data folder wiped; `clawnet restore` on a fresh
 installation; ClawNet started again. On SQLite with real gateways, and on PostgreSQL (there
 without a gateway: the database dump and restore are what differs)."""
 
@@ -18,13 +18,16 @@ from sqlmodel import select
 
 from clawnet import cli, db
 from clawnet.bots.forms import ChannelInput
+from clawnet.bots.schedule_views import IN_SYNC
 from clawnet.bots.service import BotsService
 from clawnet.bots.store import stored_credentials
+from clawnet.controlplane.cron_jobs import ScheduleInput
 from clawnet.db import session_scope
 from clawnet.enums import BotStatus, ChannelStatus
 from clawnet.events import EventBus
 from clawnet.models import Bot, BotChannel, BotSession, Post, TranscriptMessage
 from clawnet.security import crypto
+from clawnet.security.permissions import Principal
 from clawnet.settings import get_settings
 from clawnet.social.service import SocialService
 from tests.integration.conftest import FleetData, start_fleet
@@ -52,6 +55,18 @@ async def _wait_channel(bot_id: int, timeout: float = 90) -> str:
         await asyncio.sleep(0.5)
 
 
+async def _schedule_in_sync(service: BotsService, actor: Principal, bot_id: int, timeout: float = 90) -> str:
+    """The gateway's job id of the bot's "Daily" schedule once the gateway holds it as ClawNet says."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = [r for r in (await service.schedules(actor, bot_id)).rows if r.name == "Daily"]
+        if rows and rows[0].state == IN_SYNC and rows[0].job_id:
+            return rows[0].job_id
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the schedule never reached the gateway: {rows}")
+        await asyncio.sleep(0.5)
+
+
 @pytest.mark.gateway
 async def test_backup_while_running_then_restore_on_a_new_machine_brings_the_bot_back(
     fleet_admin: FleetData, monkeypatch, tmp_path, capsys
@@ -71,6 +86,12 @@ async def test_backup_while_running_then_restore_on_a_new_machine_brings_the_bot
             await service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
             turn = await service.chat(fleet_admin.admin, bot_id, "REPLY WITH: remember the lighthouse")
             assert await turn.result(120) == "remember the lighthouse"
+            await service.save_schedule(
+                fleet_admin.admin,
+                bot_id,
+                ScheduleInput("Daily", "cron", cron_expr="0 9 * * *", message="morning report"),
+            )
+            job_id = await _schedule_in_sync(service, fleet_admin.admin, bot_id)
             post_id = await SocialService(old, controller.bus).create_post(
                 fleet_admin.admin, "Posted before the backup"
             )
@@ -115,6 +136,8 @@ async def test_backup_while_running_then_restore_on_a_new_machine_brings_the_bot
             assert await turn.result(120) == "back on a new machine"
             # The gateway's own session came back: the model saw the turn from before the backup.
             assert "remember the lighthouse" in str(controller.echo_llm.requests[-1]["messages"])
+            # The schedule is on the new machine's gateway, the same job (its id kept in its state).
+            assert await _schedule_in_sync(service, fleet_admin.admin, bot_id) == job_id
             assert await _wait_channel(bot_id) == ChannelStatus.CONNECTED.value
             telegram.push_message(TOKEN, chat_id=ALICE, from_id=ALICE, text="REPLY WITH: hello via telegram")
             deadline = time.monotonic() + 120
