@@ -261,14 +261,23 @@ class Supervisor:
 
     def adopt(self, gateway_id: int, pid: int, create_time: float | None, port: int) -> GatewayProcess | None:
         """Take over a gateway process that survived a ClawNet restart, if `pid` is still that
-        process (same start time, an OpenClaw process). Returns None otherwise."""
+        process: it runs this gateway's config file, or (when its environment cannot be read) it
+        started when recorded and is an OpenClaw process. Returns None otherwise.
+
+        The config file decides first because a start time is a wall-clock figure: after an NTP
+        step it moves by the step, and a surviving gateway would be restarted, not adopted."""
+        config = str(gateway_paths(self.settings, gateway_id).config)
         try:
             ps = psutil.Process(pid)
-            if create_time is not None and abs(ps.create_time() - create_time) > 1.0:
-                return None  # the PID was reused by another process
             if ps.status() == psutil.STATUS_ZOMBIE:
                 return None
             described = " ".join([ps.name(), *ps.cmdline()]).lower()
+            try:
+                runs_ours = ps.environ().get("OPENCLAW_CONFIG_PATH", "") in {config, os.path.realpath(config)}
+            except psutil.AccessDenied:
+                runs_ours = False
+            if not runs_ours and create_time is not None and abs(ps.create_time() - create_time) > 1.0:
+                return None  # the PID was reused by another process
         except psutil.Error:
             return None
         if "openclaw" not in described:
