@@ -13,7 +13,12 @@ from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is missing: run scripts/bootstrap.sh --browser (make test does).")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # Assertions wait up to 20 s, not Playwright's 5 s: a loaded 2-core machine (a scaled-out
+    # ClawNet with two workers, PostgreSQL and Redis beside the browser) can take seconds to run a
+    # page's first event; a passing assertion still returns as soon as it holds.
+    expect.set_options(timeout=20_000)
 
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
