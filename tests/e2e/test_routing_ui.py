@@ -119,6 +119,8 @@ def test_a_rule_edited_in_the_browser_changes_which_bot_answers_a_person(
     page.get_by_test_id("routing-add").click()
     expect(page.get_by_test_id("routing-draft-error")).to_contain_text("not a Telegram person")
     page.get_by_label("Conversation id").fill(str(ALICE))
+    page.get_by_label("Conversation id").press("Tab")  # the field's debounced change is sent now
+    expect(page.get_by_test_id("routing-draft-error")).to_have_count(0)  # the edit cleared the error
     page.get_by_test_id("routing-add").click()
     expect(rules).to_have_count(2)
     expect(page.get_by_test_id("routing-dirty")).to_be_visible()
