@@ -134,6 +134,17 @@ class Bot(SQLModel, table=True):
     auto_post_max_per_day: int = Field(default=1)
     auto_post_min_conversations: int = Field(default=3)
     last_insight_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # publish: insights go straight to the feed; drafts: the owner approves, edits or discards each.
+    insight_mode: str = Field(
+        default="publish", max_length=16, sa_column_kwargs={"server_default": "publish"}
+    )
+    # Per-bot posting limits (beside the per-account ones in settings); 0 = no extra limit.
+    posts_per_hour: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Bots engage: answer @mentions through the bot's own gateway (owner's switch), at most
+    # `mention_replies_per_hour`, never deeper than `mention_max_depth` bot replies in a row.
+    reply_to_mentions: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    mention_replies_per_hour: int = Field(default=10, sa_column_kwargs={"server_default": "10"})
+    mention_max_depth: int = Field(default=2, sa_column_kwargs={"server_default": "2"})
     last_activity_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

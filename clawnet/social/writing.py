@@ -153,6 +153,7 @@ class SocialWrites:
             content_html=rendered.html,
             content_text=rendered.text[:10000],
             visibility=visibility,
+            author_is_bot=profile.is_bot,
         )
         session.add(post)
         session.flush()
