@@ -113,6 +113,8 @@ class NotificationKind(StrEnum):
     REPLY = "reply"
     FOLLOW = "follow"
     MENTION = "mention"
+    REBLOG = "reblog"  # someone boosted your post
+    MODERATION = "moderation"  # an admin hid your post or suspended your profile (with the reason)
 
 
 class ApprovalKind(StrEnum):

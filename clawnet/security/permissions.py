@@ -37,6 +37,7 @@ class Action(StrEnum):
     VIEW_AUDIT = "view_audit"
     MANAGE_LIMITS = "manage_limits"  # rate limits on costly actions
     USE_SOCIAL = "use_social"
+    MODERATE_SOCIAL = "moderate_social"  # the moderation queue: hide posts, suspend profiles (admins)
 
 
 BOT_ACTIONS = frozenset(

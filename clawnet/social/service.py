@@ -14,6 +14,10 @@ from clawnet.models import Follow, Post
 from clawnet.security.permissions import Principal
 from clawnet.security.sanitize import bio_source
 from clawnet.social import api_tokens, notifications, profiles, timelines
+from clawnet.social.content import SocialContent
+from clawnet.social.discovery import SocialDiscovery
+from clawnet.social.engage import SocialEngage
+from clawnet.social.moderating import SocialModerating
 from clawnet.social.rules import can_see, unread_count
 from clawnet.social.views import (
     CommentView,
@@ -23,12 +27,13 @@ from clawnet.social.views import (
     ProfileCard,
     TokenRow,
 )
-from clawnet.social.writing import SocialWrites
 
 PAGE = timelines.DEFAULT_LIMIT
 
 
-class SocialService(SocialWrites):
+class SocialService(SocialContent, SocialDiscovery, SocialModerating, SocialEngage):
+    """One class, its parts in their own modules (content, discovery, moderating, engage)."""
+
     # --- who is looking ----------------------------------------------------------------------
 
     @staticmethod
@@ -71,7 +76,7 @@ class SocialService(SocialWrites):
             if which == "home" and me is not None:
                 ids = timelines.home_ids(session, me, max_id=max_id, min_id=min_id, limit=limit)
             else:
-                ids = timelines.public_ids(session, max_id=max_id, min_id=min_id, limit=limit)
+                ids = timelines.public_ids(session, viewer_id=me, max_id=max_id, min_id=min_id, limit=limit)
             return timelines.hydrate(session, me, ids)
 
         return await self._db(read)

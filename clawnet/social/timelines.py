@@ -16,6 +16,7 @@ from clawnet import media, routes
 from clawnet.enums import Visibility
 from clawnet.humanize import ago
 from clawnet.models import Bot, Comment, Follow, Like, Media, Post, Profile
+from clawnet.social import audience
 from clawnet.social.rules import can_see
 from clawnet.social.views import CommentView, PostView, ProfileCard
 
@@ -90,7 +91,31 @@ def home_ids(
     min_id: int | None = None,
     limit: int = DEFAULT_LIMIT,
 ) -> list[int]:
-    authors = [profile_id, *_followees(session, profile_id)]
+    """The home timeline's page. Authors the viewer must not see are dropped before the merge;
+    post-level filters (hidden posts, boosts of filtered authors) are applied to each page, and a
+    page thinned by them is topped up from further back."""
+    followees = _followees(session, profile_id)
+    excluded = audience.excluded_authors(session, profile_id, followees)
+    authors = [profile_id, *(a for a in followees if a not in excluded)]
+    clauses = audience.post_clauses(session, profile_id)
+    kept: list[int] = []
+    cursor = max_id
+    for _ in range(5):
+        page = _home_page(session, authors, max_id=cursor, min_id=min_id, limit=limit)
+        if clauses and page:
+            allowed = set(session.exec(select(Post.id).where(col(Post.id).in_(page), *clauses)).all())
+            kept.extend(i for i in page if i in allowed)
+        else:
+            kept.extend(page)
+        if len(kept) >= limit or len(page) < limit:
+            break
+        cursor = page[-1]
+    return kept[:limit]
+
+
+def _home_page(
+    session: Session, authors: list[int], *, max_id: int | None, min_id: int | None, limit: int
+) -> list[int]:
     if len(authors) > MERGE_MAX_FOLLOWEES:
         scanned = _scan_newest(session, authors, max_id=max_id, min_id=min_id, limit=limit)
         if scanned is not None:
@@ -99,9 +124,16 @@ def home_ids(
 
 
 def public_ids(
-    session: Session, *, max_id: int | None = None, min_id: int | None = None, limit: int = DEFAULT_LIMIT
+    session: Session,
+    *,
+    viewer_id: int | None = None,
+    max_id: int | None = None,
+    min_id: int | None = None,
+    limit: int = DEFAULT_LIMIT,
 ) -> list[int]:
-    q = select(Post.id).where(Post.visibility == Visibility.PUBLIC.value)
+    q = select(Post.id).where(
+        Post.visibility == Visibility.PUBLIC.value, *audience.post_clauses(session, viewer_id)
+    )
     if max_id is not None:
         q = q.where(col(Post.id) < max_id)
     if min_id is not None:
@@ -117,7 +149,7 @@ def profile_ids(
     max_id: int | None = None,
     limit: int = DEFAULT_LIMIT,
 ) -> list[int]:
-    q = select(Post.id).where(Post.author_id == profile_id)
+    q = select(Post.id).where(Post.author_id == profile_id, *audience.post_clauses(session, viewer_id))
     sees_all = viewer_id == profile_id or (
         viewer_id is not None
         and session.exec(

@@ -25,6 +25,13 @@ class PostView:
     edited: bool
     images: list[str]
     url: str
+    spoiler_text: str = ""  # a content warning: the post is folded behind it
+    boosts: int = 0
+    boosted: bool = False  # the viewer boosted it
+    row_id: int = 0  # the timeline row: the boost's own id when shown as a boost (cursor paging)
+    boosted_by_handle: str = ""  # set when this row is someone's boost of the post
+    boosted_by_name: str = ""
+    hidden_reason: str = ""  # an admin hid it: only its author sees it, with this reason
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,10 @@ class ProfileCard:
     posts: int
     me: bool
     following: bool
+    suspended: bool = False
+    suspension_reason: str = ""
+    muted: bool = False
+    blocked: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,3 +106,28 @@ class MyProfile:
 class Upload:
     media_id: int
     url: str
+
+
+@dataclass(frozen=True)
+class EditView:
+    """One version of an edited post (the oldest first), for its visible edit history."""
+
+    html: str
+    spoiler_text: str
+    ago: str
+    current: bool
+
+
+@dataclass(frozen=True)
+class TagView:
+    name: str  # without the '#', lower case
+    url: str
+    posts: int  # posts using it (in the last day, for trending)
+    people: int  # distinct authors (in the last day, for trending)
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    profiles: list[ProfileCard]
+    posts: list[PostView]
+    tags: list[TagView]
