@@ -20,6 +20,7 @@ class PostListMixin(rx.State, mixin=True):
     posts: Field[list[PostView]] = field(default_factory=list)
     revealed: Field[list[int]] = field(default_factory=list)  # rows whose content warning is open
     history: Field[list[EditView]] = field(default_factory=list)  # the versions of the post asked about
+    editing: Field[int] = field(0)  # the post whose edit dialog is open
 
     @event
     async def toggle_like(self, post_id: int, liked: bool) -> Any:
@@ -93,6 +94,13 @@ class PostListMixin(rx.State, mixin=True):
         self.history = await runtime.social().post_history(await current_principal(self), wanted)
 
     @event
+    def set_editing(self, post_id: int, is_open: bool) -> None:
+        try:
+            self.editing = int(post_id) if bool(is_open) else 0
+        except (TypeError, ValueError):
+            self.editing = 0
+
+    @event
     async def save_edit(self, form: dict[str, Any]) -> Any:
         try:
             post_id = int(form.get("post_id", 0))
@@ -104,5 +112,6 @@ class PostListMixin(rx.State, mixin=True):
             )
         except (UserError, ValueError) as exc:
             return error_toast(exc) if isinstance(exc, UserError) else rx.toast.error("No such post.")
+        self.editing = 0
         await self._refresh(post_id)
         return rx.toast.success("Post updated.")

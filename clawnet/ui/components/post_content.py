@@ -150,7 +150,7 @@ def edit_dialog(post: Any, state: Any) -> rx.Component:
                         ),
                         rx.hstack(
                             rx.dialog.close(rx.button("Cancel", type="button", variant="soft")),
-                            rx.dialog.close(rx.button("Save", type="submit", data_testid="post-edit-save")),
+                            rx.button("Save", type="submit", data_testid="post-edit-save"),
                             justify="end",
                             width="100%",
                         ),
@@ -161,5 +161,8 @@ def edit_dialog(post: Any, state: Any) -> rx.Component:
                     reset_on_submit=False,
                 ),
             ),
+            # Open while this post is the one being edited: a failed save keeps it open.
+            open=state.editing == post.id,
+            on_open_change=lambda is_open: state.set_editing(post.id, is_open),
         ),
     )
