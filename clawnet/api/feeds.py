@@ -63,7 +63,9 @@ def render_atom(feed: Feed, base: str, self_path: str) -> bytes:
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """The site's address for links and ids: the configured public URL (behind a proxy the
+    request's own address is an internal one)."""
+    return (runtime.social().settings.public_url or str(request.base_url)).rstrip("/")
 
 
 def _not_found(message: str) -> Response:
