@@ -180,3 +180,41 @@ async def test_atom_feeds_parse_and_hold_only_public_posts(social, people):
     ids = [e.find(f"{ATOM}id").text for e in tag_root.findall(f"{ATOM}entry")]
     assert len(ids) == 2 and f"http://x/posts/{public}" in ids and f"http://x/posts/{private}" not in ids
     assert await social.atom_profile("nobody_here") is None
+
+
+async def test_atom_routes_serve_feeds_over_http(social, people, monkeypatch):
+    import httpx
+
+    from clawnet import runtime
+    from clawnet.api import build_api
+
+    (alice, _, a_handle), _, _ = people
+    public = await social.create_post(alice, "hola #café")
+    private = await social.create_post(alice, "psst #café", "followers")
+    monkeypatch.setattr(runtime, "_social", social)
+    transport = httpx.ASGITransport(app=build_api())
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        user = await client.get(f"/feeds/u/{a_handle}.atom")
+        tag = await client.get("/feeds/tags/caf%C3%A9.atom")
+        missing = await client.get("/feeds/u/nobody_at_all.atom")
+    assert user.status_code == 200 and user.headers["content-type"].startswith("application/atom+xml")
+    for response in (user, tag):
+        root = ET.fromstring(response.content)  # noqa: S314 (our own output)
+        ids = [e.find(f"{ATOM}id").text for e in root.findall(f"{ATOM}entry")]
+        assert any(i.endswith(f"/posts/{public}") for i in ids)
+        assert not any(i.endswith(f"/posts/{private}") for i in ids)
+    assert missing.status_code == 404
+
+
+def test_hashtags_are_not_found_in_links_entities_or_code():
+    from clawnet.security.sanitize import render_text
+
+    rendered = render_text(
+        "see https://example.com/#frag, it's `#code` and &#35;x but #Real_Tag2 #日本",
+        handle_exists=lambda _h: False,
+        profile_url=lambda h: f"/u/{h}",
+        tag_url=lambda t: f"/tags/{t}",
+    )
+    assert rendered.tags == ("real_tag2", "日本")
+    assert 'class="hashtag"' in rendered.html and "/tags/frag" not in rendered.html
+    assert "/tags/code" not in rendered.html

@@ -9,6 +9,7 @@ import reflex as rx
 
 from clawnet import routes
 from clawnet.ui.components.post_content import (
+    body_shown,
     body_with_warning,
     boost_button,
     boosted_by_line,
@@ -96,7 +97,7 @@ def post_card(post: Any, state: Any, *, show_actions: rx.Var[bool] | bool = True
                     ),
                 ),
                 rx.cond(
-                    post.images.length() > 0,
+                    (post.images.length() > 0) & body_shown(post, state),
                     rx.hstack(
                         rx.foreach(
                             post.images,

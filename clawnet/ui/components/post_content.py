@@ -25,6 +25,11 @@ def boosted_by_line(post: Any) -> rx.Component:
     )
 
 
+def body_shown(post: Any, state: Any) -> Any:
+    """Whether the post's body (and images) show: no warning, or the reader opened it."""
+    return (post.spoiler_text == "") | state.revealed.contains(post.row_id)
+
+
 def body_with_warning(post: Any, state: Any, body: rx.Component) -> rx.Component:
     """The body as is, or folded behind its content warning with a Show/Hide button."""
     rid = post.row_id.to_string()
