@@ -134,6 +134,7 @@ def public_ids(
     q = select(Post.id).where(
         Post.visibility == Visibility.PUBLIC.value, *audience.post_clauses(session, viewer_id)
     )
+    q = q.where(col(Post.reblog_of_id).is_(None))  # as on Mastodon: boosts show in home timelines
     if max_id is not None:
         q = q.where(col(Post.id) < max_id)
     if min_id is not None:

@@ -54,6 +54,9 @@ async def test_boost_is_idempotent_counted_notified_and_shown_as_the_original(so
     shown = [p for p in await social.timeline(alice, "home") if p.row_id == row]
     assert shown and shown[0].id == post and shown[0].boosted_by_handle == b_handle
     assert shown[0].author_handle == a_handle and shown[0].boosts == 2
+    public_rows = [p.row_id for p in await social.timeline(None, "public")]
+    assert post in public_rows and row not in public_rows  # boosts reach followers, not the public one
+    assert row in [p.row_id for p in await social.profile_posts(None, b_id)]
     mine = (await social.posts(bob, [post]))[0]
     assert mine.boosted and mine.boosts == 2 and mine.row_id == post
     await social.unboost(bob, post)

@@ -159,7 +159,7 @@ class FeedState(PostListMixin, rx.State):
             if e.kind == Kind.POST_CREATED:
                 author = p.get("author_id")
                 fits = (
-                    p.get("visibility") == Visibility.PUBLIC.value
+                    p.get("visibility") == Visibility.PUBLIC.value and not p.get("reblog_of_id")
                     if self.timeline == PUBLIC
                     else author in follows
                 )
