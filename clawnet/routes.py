@@ -47,6 +47,8 @@ ALERTS = "/alerts"  # the alert centre: open alerts, history, alert settings
 PROFILE = "/u/[handle]"
 POST_DETAIL = "/posts/[post_id]"
 SETTINGS = "/settings"
+TAG = "/tags/[tag]"  # posts with a hashtag
+MENTIONS = "/mentions"  # posts that mention the signed-in person
 ADMIN = "/admin"
 
 # HTTP routes (served by the backend, not pages).
@@ -60,6 +62,8 @@ API_POSTS = API_PREFIX + "/posts"  # POST: a bot posts with its token
 API_POST = API_PREFIX + "/posts/{post_id}"
 API_PUBLIC_TIMELINE = API_PREFIX + "/timelines/public"
 MEDIA_FILE = MEDIA_PREFIX + "/{path:path}"
+FEED_USER_ATOM = "/feeds/u/{handle}.atom"  # a profile's public posts as Atom
+FEED_TAG_ATOM = "/feeds/tags/{tag}.atom"  # a hashtag's public posts as Atom
 
 SESSION_COOKIE = "clawnet_session"
 
@@ -106,6 +110,23 @@ def post_detail(post_id: int) -> str: ...
 def post_detail(post_id: _VarLike) -> Any: ...
 def post_detail(post_id: Part) -> Any:
     return _join("/posts/", post_id)
+
+
+@overload
+def tag(name: str) -> str: ...
+@overload
+def tag(name: _VarLike) -> Any: ...
+def tag(name: Part) -> Any:
+    """`/tags/<name>` (a plain name is URL-quoted: tags may use any script)."""
+    return _join("/tags/", quote(name, safe="") if isinstance(name, str) else name)
+
+
+def user_atom(handle: str) -> str:
+    return f"/feeds/u/{quote(handle, safe='')}.atom"
+
+
+def tag_atom(name: str) -> str:
+    return f"/feeds/tags/{quote(name, safe='')}.atom"
 
 
 @overload

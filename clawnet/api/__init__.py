@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from clawnet.api import auth, health, media, metrics, posts
+from clawnet.api import auth, feeds, health, media, metrics, posts
 from clawnet.errors import DatabaseUnavailable, Unavailable, disk_full
 from clawnet.metrics.web import ASGIApp, RequestTimer
 
@@ -24,6 +24,7 @@ def build_api() -> Starlette:
         *media.ROUTES,
         *metrics.ROUTES,
         *posts.ROUTES,
+        *feeds.ROUTES,
     ]
     unavailable = {
         sqlalchemy.exc.OperationalError: _unavailable,
@@ -49,6 +50,6 @@ def request_timer(app: ASGIApp) -> ASGIApp:
     """Times every HTTP request of the backend for `/metrics` (routes labelled by template)."""
     templates = [
         getattr(r, "path", "")
-        for r in (*auth.ROUTES, *health.ROUTES, *media.ROUTES, *metrics.ROUTES, *posts.ROUTES)
+        for r in (*auth.ROUTES, *health.ROUTES, *media.ROUTES, *metrics.ROUTES, *posts.ROUTES, *feeds.ROUTES)
     ]
     return RequestTimer(app, templates)

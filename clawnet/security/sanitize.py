@@ -52,6 +52,10 @@ ALLOWED_ATTRIBUTES = {"a": ["href", "rel", "class"], "span": ["class"]}
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 ALLOWED_CLASSES = frozenset({"mention", "hashtag", "ellipsis", "invisible"})
 MENTION_RE = re.compile(r"(?<![\w@/])@([a-z0-9_]{2,30})\b", re.IGNORECASE)
+# A hashtag: '#' then word characters (any script) with at least one letter; not inside a word,
+# an entity (`&#39;`) or a URL fragment.
+HASHTAG_RE = re.compile(r"(?<![\w&#/])#(\w*[^\W\d_]\w*)")
+MAX_TAG_LEN = 100
 _TAG_SPLIT = re.compile(r"(<[^>]*>)")
 _MARKUP = [
     (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"), r"<strong>\1</strong>"),
@@ -95,6 +99,7 @@ class Rendered:
     html: str
     text: str  # plain text (for length limits, previews, search)
     mentions: tuple[str, ...]  # handles that exist, lower-case
+    tags: tuple[str, ...] = ()  # hashtags used, lower-case, without '#'
 
 
 def _text_segments(markup: str, transform: Callable[[str], str]) -> str:
@@ -112,7 +117,10 @@ def _text_segments(markup: str, transform: Callable[[str], str]) -> str:
 
 
 def render_text(
-    raw: str, handle_exists: Callable[[str], bool], profile_url: Callable[[str], str]
+    raw: str,
+    handle_exists: Callable[[str], bool],
+    profile_url: Callable[[str], str],
+    tag_url: Callable[[str], str] | None = None,
 ) -> Rendered:
     """Turn what someone typed (plain text, or allowlisted HTML) into safe HTML."""
     raw = clean_text(raw.replace("\r\n", "\n")).strip()
@@ -142,10 +150,26 @@ def render_text(
 
         return MENTION_RE.sub(replace, segment)
 
-    markup = clean_html(_text_segments(markup, link_mentions))
+    tags: list[str] = []
+
+    def link_tags(segment: str) -> str:
+        def replace(match: re.Match[str]) -> str:
+            tag = match.group(1).lower()
+            if len(tag) > MAX_TAG_LEN or tag_url is None:
+                return match.group(0)
+            if tag not in tags:
+                tags.append(tag)
+            return f'<a href="{html.escape(tag_url(tag))}" class="hashtag">#{html.escape(match.group(1))}</a>'
+
+        return HASHTAG_RE.sub(replace, segment)
+
+    markup = _text_segments(markup, link_mentions)
+    if tag_url is not None:
+        markup = _text_segments(markup, link_tags)
+    markup = clean_html(markup)
     text = re.sub(r"<br\s*/?>|</p><p>", "\n", markup)
     text = html.unescape(re.sub(r"<[^>]+>", "", text)).strip()  # strip tags first: "&lt;3" is text
-    return Rendered(markup, text, tuple(found))
+    return Rendered(markup, text, tuple(found), tuple(tags))
 
 
 def plain_bio(raw: str) -> str:

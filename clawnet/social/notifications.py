@@ -15,6 +15,7 @@ WORDS = {
     "reply": "replied to your post",
     "follow": "followed you",
     "mention": "mentioned you",
+    "reblog": "boosted your post",
 }
 
 

@@ -134,6 +134,7 @@ def public_ids(
     q = select(Post.id).where(
         Post.visibility == Visibility.PUBLIC.value, *audience.post_clauses(session, viewer_id)
     )
+    q = q.where(col(Post.reblog_of_id).is_(None))  # as on Mastodon: boosts show in home timelines
     if max_id is not None:
         q = q.where(col(Post.id) < max_id)
     if min_id is not None:
@@ -169,10 +170,19 @@ def _ago(post: Post) -> str:
 
 
 def hydrate(session: Session, viewer_id: int | None, ids: list[int]) -> list[PostView]:
-    """Posts ready to show: author, bot badge and owner, counts, whether the viewer liked them."""
+    """Posts ready to show: author, bot badge and owner, counts, whether the viewer liked or
+    boosted them. `ids` are timeline rows: a boost's row shows its original, with who boosted it
+    (`row_id` stays the row's, for cursor paging)."""
     if not ids:
         return []
-    posts = {p.id: p for p in session.exec(select(Post).where(col(Post.id).in_(ids))).all()}
+    rows = {p.id: p for p in session.exec(select(Post).where(col(Post.id).in_(ids))).all()}
+    original_ids = {p.reblog_of_id for p in rows.values() if p.reblog_of_id is not None} - set(rows)
+    posts = dict(rows)
+    if original_ids:
+        posts.update(
+            {p.id: p for p in session.exec(select(Post).where(col(Post.id).in_(original_ids))).all()}
+        )
+    shown_ids = [p.id for p in posts.values() if p.reblog_of_id is None and p.id is not None]
     authors = {
         p.id: p
         for p in session.exec(
@@ -187,24 +197,39 @@ def hydrate(session: Session, viewer_id: int | None, ids: list[int]) -> list[Pos
         ).all():
             if owner.user_id is not None:
                 owners[owner.user_id] = owner.handle
-    liked = (
-        set(
+    liked: set[int] = set()
+    boosted: set[int] = set()
+    if viewer_id:
+        liked = set(
             session.exec(
-                select(Like.post_id).where(Like.profile_id == viewer_id, col(Like.post_id).in_(ids))
+                select(Like.post_id).where(Like.profile_id == viewer_id, col(Like.post_id).in_(shown_ids))
             ).all()
         )
-        if viewer_id
-        else set()
-    )
+        boosted = {
+            i
+            for i in session.exec(
+                select(Post.reblog_of_id).where(
+                    Post.author_id == viewer_id, col(Post.reblog_of_id).in_(shown_ids)
+                )
+            ).all()
+            if i is not None
+        }
     images: dict[int, list[str]] = {}
-    for m in session.exec(select(Media).where(col(Media.post_id).in_(ids)).order_by(col(Media.id))).all():
+    for m in session.exec(
+        select(Media).where(col(Media.post_id).in_(shown_ids)).order_by(col(Media.id))
+    ).all():
         if m.post_id is not None:
             images.setdefault(m.post_id, []).append(media.url(m.path))
     out = []
-    for pid in ids:
-        post = posts.get(pid)
-        if post is None:
+    for rid in ids:
+        row = rows.get(rid)
+        if row is None:
             continue
+        post = posts.get(row.reblog_of_id) if row.reblog_of_id is not None else row
+        if post is None or post.id is None:
+            continue
+        pid = post.id
+        booster = authors.get(row.author_id) if row.reblog_of_id is not None else None
         author = authors[post.author_id]
         out.append(
             PostView(
@@ -226,6 +251,17 @@ def hydrate(session: Session, viewer_id: int | None, ids: list[int]) -> list[Pos
                 edited=post.edited_at is not None,
                 images=images.get(pid, []),
                 url=routes.post_detail(pid),
+                spoiler_text=post.spoiler_text,
+                boosts=post.reblog_count,
+                boosted=pid in boosted,
+                row_id=rid,
+                boosted_by_handle=booster.handle if booster else "",
+                boosted_by_name=booster.display_name if booster else "",
+                hidden_reason=(
+                    post.hidden_reason or "Hidden by an admin."
+                    if post.hidden_at is not None and viewer_id == author.id
+                    else ""
+                ),
             )
         )
     return out

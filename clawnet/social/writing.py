@@ -22,7 +22,7 @@ from clawnet.models import Comment, Follow, Like, Media, Notification, Post, Pos
 from clawnet.security.permissions import Action, Principal, require
 from clawnet.security.sanitize import clean_text, plain_bio, render_text
 from clawnet.settings import Settings
-from clawnet.social import api_tokens, profiles
+from clawnet.social import api_tokens, hashtags, profiles
 from clawnet.social.rules import Outbox, can_see, check_follow_rate, check_post_rate, notify, unread_count
 from clawnet.social.views import Upload
 
@@ -32,6 +32,17 @@ T = TypeVar("T")
 
 class SocialError(UserError):
     """A social action was refused; the message is safe to show."""
+
+
+MAX_SPOILER = 500
+
+
+def spoiler(text: str | None) -> str:
+    """A content warning as typed: plain text on one line (shown escaped), at most 500 characters."""
+    cleaned = " ".join(clean_text(text or "").split())
+    if len(cleaned) > MAX_SPOILER:
+        raise SocialError(f"Keep the content warning under {MAX_SPOILER} characters.")
+    return cleaned
 
 
 class SocialWrites:
@@ -83,6 +94,7 @@ class SocialWrites:
                 session.exec(select(Profile.id).where(Profile.handle == h)).first() is not None
             ),
             profile_url=routes.profile,
+            tag_url=routes.tag,
         )
         if not rendered.text and "<" not in rendered.html.replace("<p>", "").replace("</p>", ""):
             raise SocialError("Write something first.")
@@ -132,6 +144,7 @@ class SocialWrites:
         media_ids: list[int],
         *,
         check_limits: bool = True,
+        spoiler_text: str = "",
     ) -> Post:
         """Write a post for `profile` (a person, or a bot through the API or an insight), in the
         caller's transaction; its events go to `outbox`."""
@@ -154,10 +167,12 @@ class SocialWrites:
             content_text=rendered.text[:10000],
             visibility=visibility,
             author_is_bot=profile.is_bot,
+            spoiler_text=spoiler(spoiler_text),
         )
         session.add(post)
         session.flush()
         assert post.id is not None
+        hashtags.set_tags(session, post, rendered.tags)
         for m in attached:
             m.post_id = post.id
             session.add(m)

@@ -188,6 +188,7 @@ def compact_menu() -> rx.Component:
                 SessionState.signed_in,
                 rx.fragment(
                     menu_item("Notifications", routes.NOTIFICATIONS, "navmenu-notifications"),
+                    menu_item("Mentions", routes.MENTIONS, "navmenu-mentions"),
                     menu_item("Settings", routes.SETTINGS, "navmenu-settings"),
                 ),
             ),
@@ -233,6 +234,7 @@ def navbar() -> rx.Component:
                     ),
                     nav_link("Feed", routes.FEED, "nav-feed"),
                     rx.cond(SessionState.signed_in, notifications_link()),
+                    rx.cond(SessionState.signed_in, nav_link("Mentions", routes.MENTIONS, "nav-mentions")),
                     rx.cond(SessionState.signed_in, nav_link("Settings", routes.SETTINGS, "nav-settings")),
                     rx.cond(SessionState.is_admin, nav_link("Admin", routes.ADMIN, "nav-admin")),
                     spacing="5",

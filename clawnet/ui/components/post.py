@@ -8,6 +8,14 @@ from typing import Any
 import reflex as rx
 
 from clawnet import routes
+from clawnet.ui.components.post_content import (
+    body_shown,
+    body_with_warning,
+    boost_button,
+    boosted_by_line,
+    edit_dialog,
+    history_dialog,
+)
 
 
 def avatar(url: Any, name: Any, size: str = "2.5em") -> rx.Component:
@@ -44,10 +52,11 @@ def bot_badge(is_bot: Any, owner: Any, testid: Any) -> rx.Component:
 
 
 def post_card(post: Any, state: Any, *, show_actions: rx.Var[bool] | bool = True) -> rx.Component:
-    """`post` is a Var of a PostView; `state` provides toggle_like(post_id, liked) and
-    delete_post(post_id) handlers."""
+    """`post` is a Var of a PostView; `state` provides the `PostListMixin` handlers (like, boost,
+    edit, delete, content warnings, history)."""
     pid = post.id.to_string()
     return rx.card(
+        boosted_by_line(post),
         rx.hstack(
             avatar(post.author_avatar, post.author_name),
             rx.vstack(
@@ -66,24 +75,29 @@ def post_card(post: Any, state: Any, *, show_actions: rx.Var[bool] | bool = True
                     ),
                     rx.spacer(),
                     rx.link(
-                        post.ago + rx.cond(post.edited, " · edited", ""),
+                        post.ago,
                         href=post.url,
                         size="1",
                         color_scheme="gray",
                         data_testid="post-link-" + pid,
                     ),
+                    history_dialog(post, state),
                     width="100%",
                     align="center",
                     wrap="wrap",
                 ),
-                rx.box(
-                    rx.html(post.html),
-                    class_name="clawnet-post-body",
-                    data_testid="post-body-" + pid,
-                    width="100%",
+                body_with_warning(
+                    post,
+                    state,
+                    rx.box(
+                        rx.html(post.html),
+                        class_name="clawnet-post-body",
+                        data_testid="post-body-" + pid,
+                        width="100%",
+                    ),
                 ),
                 rx.cond(
-                    post.images.length() > 0,
+                    (post.images.length() > 0) & body_shown(post, state),
                     rx.hstack(
                         rx.foreach(
                             post.images,
@@ -124,6 +138,8 @@ def post_card(post: Any, state: Any, *, show_actions: rx.Var[bool] | bool = True
                             aria_label="Replies (" + post.replies.to_string() + ")",
                             data_testid="post-replies-" + pid,
                         ),
+                        boost_button(post, state),
+                        edit_dialog(post, state),
                         rx.cond(
                             post.mine,
                             rx.button(

@@ -15,7 +15,7 @@ from clawnet.enums import Visibility
 from clawnet.errors import UserError
 from clawnet.events import FleetEvent, Kind
 from clawnet.social.service import PAGE
-from clawnet.social.views import PostView
+from clawnet.social.views import PostView, TagView
 from clawnet.ui import live
 from clawnet.ui.components.forms import native_select
 from clawnet.ui.components.layout import page_frame
@@ -43,6 +43,7 @@ class FeedState(PostListMixin, rx.State):
     attachment_urls: Field[list[str]] = field(default_factory=list)
     loading: Field[bool] = field(False)
     max_chars: Field[int] = field(500)
+    trending: Field[list[TagView]] = field(default_factory=list)
     # The images uploaded for the next post (the service checks they are the poster's own).
     _attachment_ids: list[int] = []
     _viewer_id: int = 0
@@ -68,6 +69,7 @@ class FeedState(PostListMixin, rx.State):
         self.timeline = HOME if self._viewer_id and wanted in (HOME, "") else PUBLIC
         self.composer_error = ""
         await self._reload()
+        self.trending = await runtime.social().trending_tags(principal)
         return FeedState.watch
 
     @event
@@ -83,11 +85,11 @@ class FeedState(PostListMixin, rx.State):
         self.loading = True
         yield
         try:
-            more = await self._page(max_id=self.posts[-1].id)
+            more = await self._page(max_id=self.posts[-1].row_id or self.posts[-1].id)
         finally:
             self.loading = False
-        known = {p.id for p in self.posts}
-        self.posts = [*self.posts, *(p for p in more if p.id not in known)]
+        known = {p.row_id for p in self.posts}
+        self.posts = [*self.posts, *(p for p in more if p.row_id not in known)]
         self.has_more = len(more) == PAGE
 
     @event
@@ -95,9 +97,9 @@ class FeedState(PostListMixin, rx.State):
         if not self.posts or self.new_count >= PAGE:
             await self._reload()  # more than a page arrived: start again from the newest
             return
-        newer = await self._page(min_id=self.posts[0].id)
-        known = {p.id for p in self.posts}
-        self.posts = [*(p for p in newer if p.id not in known), *self.posts]
+        newer = await self._page(min_id=max(p.row_id or p.id for p in self.posts))
+        known = {p.row_id for p in self.posts}
+        self.posts = [*(p for p in newer if p.row_id not in known), *self.posts]
         self.new_count = 0
 
     # --- writing ---------------------------------------------------------------------------
@@ -109,7 +111,11 @@ class FeedState(PostListMixin, rx.State):
         visibility = str(form.get("visibility") or Visibility.PUBLIC.value)
         try:
             post_id = await social.create_post(
-                principal, str(form.get("text", "")), visibility, list(self._attachment_ids)
+                principal,
+                str(form.get("text", "")),
+                visibility,
+                list(self._attachment_ids),
+                spoiler_text=str(form.get("spoiler_text", "")),
             )
         except UserError as exc:
             self.composer_error = exc.message
@@ -118,7 +124,7 @@ class FeedState(PostListMixin, rx.State):
         self._attachment_ids, self.attachment_urls = [], []
         mine = await social.posts(principal, [post_id])
         self.posts = [*mine, *(p for p in self.posts if p.id != post_id)]
-        return rx.set_value("composer-text", "")
+        return [rx.set_value("composer-text", ""), rx.set_value("composer-cw", "")]
 
     @event
     async def upload(self, files: list[rx.UploadFile]) -> None:
@@ -142,7 +148,7 @@ class FeedState(PostListMixin, rx.State):
     async def _apply(self, batch: list[FleetEvent], follows: set[int]) -> None:
         """New posts that fit this timeline are counted for the banner; likes, replies, edits
         and deletions of the posts on screen are applied in place."""
-        shown = {p.id for p in self.posts}
+        shown = {p.id for p in self.posts} | {p.row_id for p in self.posts}
         likes: dict[int, int] = {}
         replies: dict[int, int] = {}
         deleted: set[int] = set()
@@ -153,7 +159,7 @@ class FeedState(PostListMixin, rx.State):
             if e.kind == Kind.POST_CREATED:
                 author = p.get("author_id")
                 fits = (
-                    p.get("visibility") == Visibility.PUBLIC.value
+                    p.get("visibility") == Visibility.PUBLIC.value and not p.get("reblog_of_id")
                     if self.timeline == PUBLIC
                     else author in follows
                 )
@@ -174,7 +180,9 @@ class FeedState(PostListMixin, rx.State):
             fresh = {v.id: v for v in await runtime.social().posts(principal, sorted(stale - deleted))}
         if likes or replies or deleted or fresh:
             self.posts = [
-                _updated(fresh.get(p.id, p), likes, replies) for p in self.posts if p.id not in deleted
+                _updated(_same_row(p, fresh.get(p.id, p)), likes, replies)
+                for p in self.posts
+                if p.id not in deleted and p.row_id not in deleted
             ]
 
     @event(background=True)
@@ -211,6 +219,13 @@ class FeedState(PostListMixin, rx.State):
             generation=lambda: self._watch_gen,
             on_page=lambda path: path == routes.FEED,
         )
+
+
+def _same_row(row: PostView, fresh: PostView) -> PostView:
+    """A post read again, kept in its timeline row (a boost stays a boost)."""
+    return dataclasses.replace(
+        fresh, row_id=row.row_id, boosted_by_handle=row.boosted_by_handle, boosted_by_name=row.boosted_by_name
+    )
 
 
 def _updated(post: PostView, likes: dict[int, int], replies: dict[int, int]) -> PostView:
@@ -254,6 +269,14 @@ def composer() -> rx.Component:
                     "What's on your mind?",
                     html_for="composer-text",
                     class_name="rt-Text rt-r-size-2 rt-r-weight-medium",
+                ),
+                rx.input(
+                    id="composer-cw",
+                    name="spoiler_text",
+                    placeholder="Content warning (optional): the post is folded behind it",
+                    aria_label="Content warning",
+                    data_testid="composer-cw",
+                    width="100%",
                 ),
                 rx.text_area(
                     id="composer-text",
@@ -367,33 +390,78 @@ def new_posts_banner() -> rx.Component:
     )
 
 
+def trending_tags() -> rx.Component:
+    """The hashtags most people used in the last day."""
+    return rx.card(
+        rx.heading("Trending", size="3", as_="h2"),
+        rx.cond(
+            FeedState.trending.length() > 0,
+            rx.vstack(
+                rx.foreach(
+                    FeedState.trending,
+                    lambda t: rx.hstack(
+                        rx.link("#" + t.name, href=t.url, data_testid="trending-tag-" + t.name),
+                        rx.text(t.people.to_string() + " people", size="1", color_scheme="gray"),
+                        spacing="2",
+                        align="center",
+                        wrap="wrap",
+                    ),
+                ),
+                spacing="1",
+                margin_top="0.5em",
+            ),
+            rx.text("No hashtags today yet.", size="2", color_scheme="gray"),
+        ),
+        width=rx.breakpoints(initial="100%", md="16em"),
+        flex_shrink="0",
+        data_testid="trending-tags",
+        role="complementary",
+        aria_label="Trending hashtags",
+    )
+
+
 @rx.page(route=routes.FEED, title="Feed · ClawNet", on_load=[SessionState.load, FeedState.on_load])
 def feed_page() -> rx.Component:
     return page_frame(
         "Feed",
         rx.el.style(POST_STYLES),
         autoload_script(),
-        rx.cond(
-            SessionState.signed_in,
-            rx.hstack(timeline_tab("Home", HOME), timeline_tab("Public", PUBLIC), spacing="2"),
-        ),
-        rx.cond(SessionState.signed_in, composer(), anonymous_note()),
-        new_posts_banner(),
-        rx.vstack(
-            rx.foreach(
-                FeedState.posts, lambda post: post_card(post, FeedState, show_actions=SessionState.signed_in)
+        rx.flex(
+            rx.vstack(
+                rx.cond(
+                    SessionState.signed_in,
+                    rx.hstack(timeline_tab("Home", HOME), timeline_tab("Public", PUBLIC), spacing="2"),
+                ),
+                rx.cond(SessionState.signed_in, composer(), anonymous_note()),
+                new_posts_banner(),
+                rx.vstack(
+                    rx.foreach(
+                        FeedState.posts,
+                        lambda post: post_card(post, FeedState, show_actions=SessionState.signed_in),
+                    ),
+                    spacing="3",
+                    width="100%",
+                    data_testid="timeline",
+                ),
+                rx.cond(
+                    FeedState.posts.length() == 0,
+                    rx.text("Nothing here yet.", color_scheme="gray", data_testid="timeline-empty"),
+                ),
+                rx.cond(
+                    FeedState.has_more,
+                    load_more_button(
+                        "Load older posts", FeedState.load_more, "timeline-more", FeedState.loading
+                    ),
+                ),
+                spacing="4",
+                width="100%",
+                min_width="0",
             ),
-            spacing="3",
+            trending_tags(),
+            direction=rx.breakpoints(initial="column", md="row"),
+            spacing="4",
             width="100%",
-            data_testid="timeline",
-        ),
-        rx.cond(
-            FeedState.posts.length() == 0,
-            rx.text("Nothing here yet.", color_scheme="gray", data_testid="timeline-empty"),
-        ),
-        rx.cond(
-            FeedState.has_more,
-            load_more_button("Load older posts", FeedState.load_more, "timeline-more", FeedState.loading),
+            align="start",
         ),
         testid="feed-page",
     )

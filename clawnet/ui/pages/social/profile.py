@@ -63,9 +63,11 @@ class ProfileState(PostListMixin, rx.State):
         if not self.posts or not self.profile.id:
             return
         principal = await current_principal(self)
-        more = await runtime.social().profile_posts(principal, self.profile.id, max_id=self.posts[-1].id)
-        known = {p.id for p in self.posts}
-        self.posts = [*self.posts, *(p for p in more if p.id not in known)]
+        more = await runtime.social().profile_posts(
+            principal, self.profile.id, max_id=self.posts[-1].row_id or self.posts[-1].id
+        )
+        known = {p.row_id for p in self.posts}
+        self.posts = [*self.posts, *(p for p in more if p.row_id not in known)]
         self.has_more = len(more) == PAGE
 
     @event
