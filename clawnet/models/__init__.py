@@ -3,12 +3,15 @@
 
 from clawnet.models.access import AccessRequest, ApprovedSender
 from clawnet.models.accounts import (
+    AccountToken,
     AuditEvent,
     BotAssignment,
     LoginFailure,
     LoginSession,
     LoginTicket,
+    RecoveryCode,
     SystemFlag,
+    TwoFactorChallenge,
     User,
 )
 from clawnet.models.alerts import Alert, AlertDelivery, AlertSettings
@@ -72,6 +75,9 @@ ALL_TABLES = (
     LoginFailure,
     AuditEvent,
     SystemFlag,
+    AccountToken,
+    RecoveryCode,
+    TwoFactorChallenge,
     ModelProvider,
     Gateway,
     Bot,
@@ -110,6 +116,9 @@ ALL_TABLES = (
 )
 
 __all__ = [
+    "AccountToken",
+    "RecoveryCode",
+    "TwoFactorChallenge",
     "ALL_TABLES",
     "DEFAULT_PAUSE_REPLY",
     "AccessRequest",
