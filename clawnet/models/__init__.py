@@ -116,12 +116,10 @@ ALL_TABLES = (
 )
 
 __all__ = [
-    "AccountToken",
-    "RecoveryCode",
-    "TwoFactorChallenge",
     "ALL_TABLES",
     "DEFAULT_PAUSE_REPLY",
     "AccessRequest",
+    "AccountToken",
     "AgentTombstone",
     "Alert",
     "AlertDelivery",
@@ -166,11 +164,13 @@ __all__ = [
     "PostTag",
     "Profile",
     "RateLimitSetting",
+    "RecoveryCode",
     "Report",
     "Schedule",
     "SkillPack",
     "SystemFlag",
     "TranscriptMessage",
+    "TwoFactorChallenge",
     "UTCDateTime",
     "UsageDay",
     "User",
