@@ -187,7 +187,7 @@ def disable(session: Session, actor: Principal | None, password: str, code: str)
         raise UserError("Two-factor sign-in is off.")
     errors: dict[str, str] = {}
     if not passwords.verify_password(password, user.password_hash):
-        errors["password"] = "Wrong password."
+        errors["password"] = "Wrong password."  # noqa: S105 (a message, not a password)
     elif not check_second_factor(session, user, code):
         errors["code"] = "Wrong code."
     if errors:
