@@ -48,6 +48,10 @@ PROFILE = "/u/[handle]"
 POST_DETAIL = "/posts/[post_id]"
 SETTINGS = "/settings"
 ADMIN = "/admin"
+FORGOT = "/forgot"  # ask for a password reset link
+RESET = "/reset/[reset_token]"  # choose a new password with that link
+VERIFY = "/verify/[verify_token]"  # confirm an email address
+SETTINGS_SECURITY = "/settings?setup=2fa"  # where people are sent to set up required 2FA
 
 # HTTP routes (served by the backend, not pages).
 AUTH_SESSION = "/auth/session"
