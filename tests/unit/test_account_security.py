@@ -257,7 +257,7 @@ def test_a_recovery_code_signs_in_once(session):
 
 def test_turning_totp_off_needs_the_password_and_a_code(session):
     user = make_user(session)
-    secret, codes = _enable(session, user)
+    _, codes = _enable(session, user)
     me = Principal.of(user)
     with pytest.raises(UserError) as caught:
         two_factor.disable(session, me, "wrong-password-here", codes[0])
