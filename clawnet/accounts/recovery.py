@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from clawnet import audit
-from clawnet.accounts.registration import hash_secret, normalize_email
+from clawnet.accounts.registration import email_problem, hash_secret, normalize_email
 from clawnet.accounts.sign_in import revoke_all_sessions
+from clawnet.accounts.two_factor import me
 from clawnet.errors import UserError
 from clawnet.models import AccountToken, LoginFailure, User, utcnow
 from clawnet.security import passwords
@@ -165,3 +166,40 @@ def verify_email(session: Session, token: str) -> str:
         session, Principal.of(user), "user.email_verified", "user", user.id, f"{user.email} verified"
     )
     return user.email
+
+
+def change_email(session: Session, actor: Principal | None, new_email: str, password: str) -> int:
+    """Change the actor's own address (password needed); the new one is unconfirmed until its
+    verification link is opened. Returns the user id. Raises UserError by field."""
+    user = me(session, actor)
+    address = normalize_email(new_email)
+    errors: dict[str, str] = {}
+    if problem := email_problem(address):
+        errors["email"] = problem
+    elif address == user.email:
+        errors["email"] = "That is already your address."
+    elif session.exec(select(User.id).where(User.email == address)).first():
+        errors["email"] = "Another account uses this address."
+    if not passwords.verify_password(password, user.password_hash):
+        errors["password"] = "Wrong password."  # noqa: S105 (a message, not a password)
+    if errors:
+        raise UserError(field_errors=errors)
+    old = user.email
+    user.email, user.email_verified_at = address, None
+    session.add(user)
+    session.exec(  # links sent to the old address stop working
+        sa.update(AccountToken)
+        .where(col(AccountToken.user_id) == user.id, col(AccountToken.used_at).is_(None))
+        .values(used_at=utcnow())
+    )
+    audit.record(
+        session,
+        actor,
+        "user.email",
+        "user",
+        user.id,
+        f"{old} -> {address}",
+        before={"email": old},
+        after={"email": address},
+    )
+    return user.id or 0

@@ -153,6 +153,11 @@ class AccountSecurity:
             return False
         return await self._db(lambda s: recovery.needs_verification(s, actor.user_id))
 
+    async def change_email(self, actor: Principal | None, new_email: str, password: str) -> None:
+        """Change one's own address; a verification link goes to the new one (when mail is set up)."""
+        user_id = await self._db(lambda s: recovery.change_email(s, actor, new_email, password))
+        await self.send_first_verification(user_id)
+
     async def verify_email(self, token: str) -> str:
         return await self._db(lambda s: recovery.verify_email(s, token))
 

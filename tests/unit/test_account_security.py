@@ -339,3 +339,25 @@ def test_recovery_codes_are_distinct_and_readable():
         1, codes[0].upper().replace("-", " ")
     )
     assert totp.hash_recovery_code(1, codes[0]) != totp.hash_recovery_code(2, codes[0])
+
+
+async def test_changing_the_email_needs_the_password_and_mails_a_link_to_the_new_address(migrated):
+    mailer = FakeMailer()
+    service = _service(migrated, mailer)
+    await service.register(email="old@example.com", display_name="Olga", password=PASSWORD, handle="olga")
+    await service.wait_for_mail()
+    old_token = mailer.sent[0][2].split("http://clawnet.test/verify/")[1].split()[0]
+    from clawnet.db import session_scope
+
+    with session_scope() as s:
+        principal = Principal.of(s.exec(select(User).where(User.email == "old@example.com")).one())
+    with pytest.raises(UserError) as caught:
+        await service.change_email(principal, "new@example.com", "not-the-password")
+    assert "password" in caught.value.field_errors
+    await service.change_email(principal, "New@Example.com", PASSWORD)
+    await service.wait_for_mail()
+    assert mailer.sent[-1][0] == "new@example.com"
+    with pytest.raises(UserError, match="expired"):
+        await service.verify_email(old_token)  # a link to the old address is void
+    new_token = mailer.sent[-1][2].split("http://clawnet.test/verify/")[1].split()[0]
+    assert await service.verify_email(new_token) == "new@example.com"

@@ -30,6 +30,7 @@ class SecurityState(rx.State):
     recovery_codes: Field[list[str]] = field(default_factory=list)  # shown once
     errors: Field[dict[str, str]] = field(default_factory=dict)
     sessions: Field[list[SessionRow]] = field(default_factory=list)
+    email: Field[str] = field("")
 
     def _token(self) -> str | None:
         return token_from_cookie_header(self.router.headers.cookie)
@@ -43,7 +44,7 @@ class SecurityState(rx.State):
         status = await runtime.accounts().two_factor_status(principal)
         self.enabled, self.recovery_left = status.enabled, status.recovery_codes_left
         self.must_set_up, self.required = status.must_set_up, status.required_for_staff
-        self.is_admin = principal.is_admin
+        self.is_admin, self.email = principal.is_admin, principal.email
         self.sessions = await runtime.accounts().my_sessions(principal, self._token())
 
     @event
@@ -89,6 +90,18 @@ class SecurityState(rx.State):
         self.errors = {}
         await self._refresh()
         return rx.toast.success("Two-factor sign-in is off.")
+
+    @event
+    async def change_email(self, form: dict[str, Any]) -> Any:
+        new_email, password = str(form.get("email", "")), str(form.get("password", ""))
+        try:
+            await runtime.accounts().change_email(await current_principal(self), new_email, password)
+        except UserError as exc:
+            self.errors = {f"email_{k}": v for k, v in exc.field_errors.items()} or {"form": exc.message}
+            return None
+        self.errors = {}
+        await self._refresh()
+        return rx.toast.success("Email address changed. If mail is set up, check the new inbox for a link.")
 
     @event
     async def set_required(self, value: bool) -> Any:
@@ -279,6 +292,39 @@ def _sessions_block() -> rx.Component:
     )
 
 
+def _email_block() -> rx.Component:
+    s = SecurityState
+    return rx.form(
+        rx.vstack(
+            rx.heading("Email address", size="3"),
+            rx.text("Now: ", rx.text.strong(s.email, data_testid="email-current"), size="2"),
+            text_field(
+                "New email address",
+                name="email",
+                testid="email-new",
+                type="email",
+                error=s.errors.get("email_email", ""),
+                auto_complete="email",
+            ),
+            text_field(
+                "Password",
+                name="password",
+                testid="email-password",
+                type="password",
+                error=s.errors.get("email_password", ""),
+                auto_complete="current-password",
+            ),
+            rx.button("Change email address", type="submit", variant="soft", data_testid="email-change"),
+            spacing="2",
+            width="100%",
+            max_width="36em",
+        ),
+        on_submit=SecurityState.change_email,
+        reset_on_submit=True,
+        aria_label="Change email address",
+    )
+
+
 def security_section() -> rx.Component:
     s = SecurityState
     return rx.vstack(
@@ -312,6 +358,7 @@ def security_section() -> rx.Component:
             ),
         ),
         _sessions_block(),
+        _email_block(),
         spacing="3",
         width="100%",
         data_testid="settings-security",
