@@ -50,6 +50,10 @@ SETTINGS = "/settings"
 TAG = "/tags/[tag]"  # posts with a hashtag
 MENTIONS = "/mentions"  # posts that mention the signed-in person
 ADMIN = "/admin"
+FORGOT = "/forgot"  # ask for a password reset link
+RESET = "/reset/[reset_token]"  # choose a new password with that link
+VERIFY = "/verify/[verify_token]"  # confirm an email address
+SETTINGS_SECURITY = "/settings?setup=2fa"  # where people are sent to set up required 2FA
 
 # HTTP routes (served by the backend, not pages).
 AUTH_SESSION = "/auth/session"

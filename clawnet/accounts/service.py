@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from clawnet import audit
 from clawnet.accounts import registration, sign_in, users
+from clawnet.accounts.security import AccountSecurity
 from clawnet.accounts.sign_in import IssuedSession, SignInOutcome
 from clawnet.accounts.users import UserRow
 from clawnet.audit import AuditRow
@@ -22,7 +23,7 @@ from clawnet.settings import Settings
 T = TypeVar("T")
 
 
-class AccountsService:
+class AccountsService(AccountSecurity):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
@@ -49,6 +50,8 @@ class AccountsService:
             {"confirm": "The two passwords differ."} if confirm is not None and confirm != password else {}
         )
 
+        created: list[int] = []
+
         def create(session: Session) -> SignInOutcome:
             try:
                 user = registration.register(
@@ -59,9 +62,12 @@ class AccountsService:
                 raise UserError(field_errors={**exc.field_errors, **extra}) from None
             if mismatch:
                 raise UserError(field_errors=mismatch)  # rolls the new account back
+            created.append(user.id or 0)
             return SignInOutcome(ticket=sign_in.issue_login_ticket(session, user))
 
-        return await self._db(create)
+        outcome = await self._db(create)
+        await self.send_first_verification(created[0])
+        return outcome
 
     async def sign_in(self, email: str, password: str, client_ip: str) -> SignInOutcome:
         return await self._db(lambda s: sign_in.sign_in(s, email, password, client_ip, self.settings))

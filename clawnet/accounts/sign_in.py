@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, delete, func, select
 
 from clawnet import routes
+from clawnet.accounts import two_factor
 from clawnet.accounts.registration import hash_secret, normalize_email
 from clawnet.errors import UserError
 from clawnet.models import LoginFailure, LoginSession, LoginTicket, User, utcnow
@@ -61,6 +62,7 @@ class SignInOutcome:
     ticket: str | None = None
     error: str = ""
     retry_after_s: float = 0.0
+    challenge: str | None = None  # the password was right; a two-factor code is due (see two_factor)
 
 
 def sign_in(
@@ -91,6 +93,8 @@ def sign_in(
     session.exec(delete(LoginFailure).where(col(LoginFailure.account_key) == account_key))
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
+    if user.totp_enabled_at is not None:
+        return SignInOutcome(challenge=two_factor.start_challenge(session, user))
     return SignInOutcome(ticket=issue_login_ticket(session, user))
 
 

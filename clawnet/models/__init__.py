@@ -3,12 +3,15 @@
 
 from clawnet.models.access import AccessRequest, ApprovedSender
 from clawnet.models.accounts import (
+    AccountToken,
     AuditEvent,
     BotAssignment,
     LoginFailure,
     LoginSession,
     LoginTicket,
+    RecoveryCode,
     SystemFlag,
+    TwoFactorChallenge,
     User,
 )
 from clawnet.models.alerts import Alert, AlertDelivery, AlertSettings
@@ -72,6 +75,9 @@ ALL_TABLES = (
     LoginFailure,
     AuditEvent,
     SystemFlag,
+    AccountToken,
+    RecoveryCode,
+    TwoFactorChallenge,
     ModelProvider,
     Gateway,
     Bot,
@@ -113,6 +119,7 @@ __all__ = [
     "ALL_TABLES",
     "DEFAULT_PAUSE_REPLY",
     "AccessRequest",
+    "AccountToken",
     "AgentTombstone",
     "Alert",
     "AlertDelivery",
@@ -157,11 +164,13 @@ __all__ = [
     "PostTag",
     "Profile",
     "RateLimitSetting",
+    "RecoveryCode",
     "Report",
     "Schedule",
     "SkillPack",
     "SystemFlag",
     "TranscriptMessage",
+    "TwoFactorChallenge",
     "UTCDateTime",
     "UsageDay",
     "User",

@@ -22,6 +22,11 @@ class User(SQLModel, table=True):
     is_active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Account security (issue 14): verified email, TOTP two-factor sign-in.
+    email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    totp_secret_enc: str = Field(default="", max_length=255)  # sealed; pending until enabled
+    totp_enabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    totp_last_step: int = Field(default=0)  # the last accepted time step: a code works once
 
 
 class BotAssignment(SQLModel, table=True):
@@ -114,3 +119,45 @@ class SystemFlag(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     value: str = Field(default="", max_length=255)
     set_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AccountToken(SQLModel, table=True):
+    """A one-time, expiring link sent by email: a password reset or an email verification.
+    Only a SHA-256 of the random token is stored."""
+
+    __tablename__ = "account_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    purpose: str = Field(max_length=16)  # reset | verify
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    email: str = Field(default="", max_length=254)  # the address it was sent to
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A two-factor recovery code (a SHA-256 of it), usable once."""
+
+    __tablename__ = "recovery_codes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    code_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class TwoFactorChallenge(SQLModel, table=True):
+    """The password was right; the second factor is still due (short-lived, few attempts)."""
+
+    __tablename__ = "two_factor_challenges"
+
+    id: int | None = Field(default=None, primary_key=True)
+    challenge_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    attempts: int = Field(default=0)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlmodel import SQLModel
 
-from clawnet.models import AlertSettings, BackupSettings, BotChannel, BotDraft, Gateway, ModelProvider
+from clawnet.models import AlertSettings, BackupSettings, BotChannel, BotDraft, Gateway, ModelProvider, User
 from clawnet.security import crypto
 from clawnet.security.crypto import SecretError
 
@@ -38,6 +38,8 @@ ALERT_WEBHOOK_SECRET = SecretField(AlertSettings, "webhook_secret_enc", "alert_s
 
 BACKUP_PASSPHRASE = SecretField(BackupSettings, "passphrase_enc", "backup_settings.passphrase")
 
+TOTP_SECRET = SecretField(User, "totp_secret_enc", "users.totp_secret")
+
 ALL_SECRET_FIELDS = (
     PROVIDER_API_KEY,
     GATEWAY_TOKEN,
@@ -45,6 +47,7 @@ ALL_SECRET_FIELDS = (
     DRAFT_DATA,
     ALERT_WEBHOOK_SECRET,
     BACKUP_PASSPHRASE,
+    TOTP_SECRET,
 )
 
 

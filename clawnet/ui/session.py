@@ -56,9 +56,11 @@ class SessionState(rx.State):
         return bool(self.user_role) and role_allows(Role(self.user_role), Action.CREATE_BOT)
 
     @event
-    async def load(self) -> None:
+    async def load(self) -> Any:
         """on_load of public pages: show who is signed in, if anyone."""
-        self._remember(await self._principal())
+        principal = await self._principal()
+        self._remember(principal)
+        return await self._two_factor_gate(principal) if principal is not None else None
 
     @event
     async def require_sign_in(self) -> Any:
@@ -67,6 +69,14 @@ class SessionState(rx.State):
         self._remember(principal)
         if principal is None:
             return rx.redirect(routes.login_with_next(self.router.url.path or "/"), replace=True)
+        return await self._two_factor_gate(principal)
+
+    async def _two_factor_gate(self, principal: Principal) -> Any:
+        """Admins and operators without two-factor sign-in, when an admin requires it, are sent to
+        set it up before anything else (Settings is the one page left open to them)."""
+        path = (self.router.url.path or "/").rstrip("/") or "/"
+        if path != routes.SETTINGS and await runtime.accounts().must_set_up_two_factor(principal):
+            return rx.redirect(routes.SETTINGS_SECURITY, replace=True)
         return None
 
     @event
@@ -80,7 +90,7 @@ class SessionState(rx.State):
             return rx.redirect(target, replace=True)
         if not role_allows(principal.role, Action.VIEW_FLEET):
             return rx.redirect(routes.FEED, replace=True)
-        return None
+        return await self._two_factor_gate(principal)
 
     @event
     async def sign_out(self) -> Any:

@@ -12,6 +12,7 @@ from clawnet.ui.alert_count import AlertCountState
 from clawnet.ui.inbox_count import InboxCountState
 from clawnet.ui.notify import NotifyState
 from clawnet.ui.session import SessionState
+from clawnet.ui.verify_banner import verify_banner
 
 
 def nav_link(label: str, href: str, testid: str) -> rx.Component:
@@ -298,6 +299,7 @@ def page_frame(
                     align="center",
                     wrap="wrap",  # a page's actions go under its heading on a phone
                 ),
+                verify_banner(),
                 *children,
                 spacing="5",
                 width="100%",

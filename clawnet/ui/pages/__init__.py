@@ -2,6 +2,7 @@
 
 from clawnet.ui.pages import (
     access,
+    account_links,
     admin,
     alerts,
     auth,
@@ -17,6 +18,7 @@ from clawnet.ui.pages import (
 
 __all__ = [
     "access",
+    "account_links",
     "admin",
     "alerts",
     "auth",

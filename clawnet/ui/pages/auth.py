@@ -29,11 +29,15 @@ class LoginState(rx.State):
     form_error: Field[str] = field("")
     busy: Field[bool] = field(False)
     first_visit: Field[bool] = field(False)
+    needs_code: Field[bool] = field(False)  # the password was right; a two-factor code is due
+    code_error: Field[str] = field("")
+    _challenge: str = ""  # backend only: never sent to the browser
 
     @event
     async def on_load(self) -> Any:
-        self.email_error = self.password_error = self.form_error = ""
-        self.busy = False
+        self.email_error = self.password_error = self.form_error = self.code_error = ""
+        self.busy = self.needs_code = False
+        self._challenge = ""
         self.first_visit = not await runtime.accounts().has_any_user()
         if self.first_visit:
             return rx.redirect(routes.REGISTER, replace=True)
@@ -52,9 +56,35 @@ class LoginState(rx.State):
         yield
         outcome = await runtime.accounts().sign_in(email, password, self.router.session.client_ip)
         self.busy = False
+        if outcome.challenge:
+            self._challenge, self.needs_code, self.code_error = outcome.challenge, True, ""
+            return
         if outcome.ticket is None:
             self.form_error = outcome.error
             return
+        next_path = routes.safe_next(self.router.url.query_parameters.get("next"))
+        yield _ticket_script(outcome.ticket, next_path)
+
+    @event
+    async def submit_code(self, form: dict[str, Any]) -> AsyncIterator[Any]:
+        """The second step: a code from the authenticator app, or a recovery code."""
+        code = str(form.get("code", "")).strip()
+        if not code:
+            self.code_error = "Enter the code from your authenticator app, or a recovery code."
+            return
+        self.busy = True
+        yield
+        outcome = await runtime.accounts().complete_sign_in(
+            self._challenge, code, self.router.session.client_ip
+        )
+        self.busy = False
+        if outcome.ticket is None:
+            self.code_error = outcome.error
+            if "tries left" not in outcome.error:  # the challenge is over: back to the password
+                self.needs_code, self._challenge = False, ""
+                self.form_error, self.code_error = outcome.error, ""
+            return
+        self._challenge = ""
         next_path = routes.safe_next(self.router.url.query_parameters.get("next"))
         yield _ticket_script(outcome.ticket, next_path)
 
@@ -122,6 +152,49 @@ def login_page() -> rx.Component:
     return centered_card(
         rx.heading("Sign in", size="6"),
         form_error_banner(LoginState.form_error, "login-error"),
+        rx.cond(LoginState.needs_code, _code_form(), _password_form()),
+        rx.text(
+            "No account yet? ",
+            rx.link("Create one", href=routes.REGISTER, data_testid="login-to-register"),
+            size="2",
+        ),
+        testid="login-page",
+    )
+
+
+def _code_form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            rx.text("Enter the 6-digit code from your authenticator app, or one of your recovery codes."),
+            text_field(
+                "Code",
+                name="code",
+                testid="signin-totp-code",
+                error=LoginState.code_error,
+                auto_complete="one-time-code",
+                input_mode="text",
+                auto_focus=True,
+            ),
+            rx.button(
+                "Verify",
+                type="submit",
+                width="100%",
+                loading=LoginState.busy,
+                data_testid="signin-totp-submit",
+            ),
+            spacing="4",
+            width="100%",
+        ),
+        on_submit=LoginState.submit_code,
+        reset_on_submit=True,
+        width="100%",
+        aria_label="Two-factor code",
+        data_testid="signin-totp-form",
+    )
+
+
+def _password_form() -> rx.Component:
+    return rx.vstack(
         rx.form(
             rx.vstack(
                 text_field(
@@ -157,12 +230,9 @@ def login_page() -> rx.Component:
             aria_label="Sign in",
             data_testid="login-form",
         ),
-        rx.text(
-            "No account yet? ",
-            rx.link("Create one", href=routes.REGISTER, data_testid="login-to-register"),
-            size="2",
-        ),
-        testid="login-page",
+        rx.link("Forgot your password?", href=routes.FORGOT, size="2", data_testid="login-forgot"),
+        spacing="4",
+        width="100%",
     )
 
 

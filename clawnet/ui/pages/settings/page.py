@@ -13,6 +13,7 @@ from clawnet.ui.pages.settings.import_export import ImportExportState, import_ex
 from clawnet.ui.pages.settings.limits import LimitsState, limits_section
 from clawnet.ui.pages.settings.profile import MyProfileState, profile_section
 from clawnet.ui.pages.settings.providers import ProvidersState, providers_section
+from clawnet.ui.pages.settings.security import SecurityState, security_section
 from clawnet.ui.pages.settings.state import SettingsState
 from clawnet.ui.session import SessionState
 
@@ -30,12 +31,14 @@ from clawnet.ui.session import SessionState
         OwnerBudgetsState.load,
         BackupsState.load,
         LimitsState.load,
+        SecurityState.load,
     ],
 )
 def settings_page() -> rx.Component:
     return page_frame(
         "Settings",
         profile_section(),
+        security_section(),
         rx.cond(SettingsState.sees_fleet, providers_section()),
         owner_budgets_section(),
         import_export_sections(),
