@@ -47,6 +47,7 @@ ALERTS = "/alerts"  # the alert centre: open alerts, history, alert settings
 PROFILE = "/u/[handle]"
 POST_DETAIL = "/posts/[post_id]"
 SETTINGS = "/settings"
+SEARCH = "/search"  # people, posts and hashtags (`?q=`)
 ADMIN = "/admin"
 
 # HTTP routes (served by the backend, not pages).

@@ -57,4 +57,4 @@ def post_clauses(session: Session, viewer_id: int | None) -> list[Any]:
     not_bot = col(Post.author_is_bot) == sa.false()
     if choice == NONE:
         return [not_bot]
-    return [sa.or_(not_bot, col(Post.author_id).in_(_followees(viewer_id)), Post.author_id == viewer_id)]
+    return [sa.or_(not_bot, col(Post.author_id).in_(_followees(viewer_id)), col(Post.author_id) == viewer_id)]

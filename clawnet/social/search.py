@@ -68,12 +68,12 @@ def profiles(session: Session, viewer_id: int | None, query: str, limit: int) ->
 
 
 def _visible(viewer_id: int | None) -> Any:
-    public = Post.visibility == Visibility.PUBLIC.value
+    public = col(Post.visibility) == Visibility.PUBLIC.value
     if viewer_id is None:
         return public
     return sa.or_(
         public,
-        Post.author_id == viewer_id,
+        col(Post.author_id) == viewer_id,
         col(Post.author_id).in_(select(Follow.followee_id).where(Follow.follower_id == viewer_id)),
         col(Post.id).in_(select(PostMention.post_id).where(PostMention.profile_id == viewer_id)),
     )
@@ -83,7 +83,11 @@ def post_ids(session: Session, viewer_id: int | None, query: str, limit: int) ->
     terms = search_index.words(query)
     if not terms:
         return []
-    clauses = [col(Post.reblog_of_id).is_(None), _visible(viewer_id), *audience.post_clauses(session, viewer_id)]
+    clauses = [
+        col(Post.reblog_of_id).is_(None),
+        _visible(viewer_id),
+        *audience.post_clauses(session, viewer_id),
+    ]
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         fts = sa.table(search_index.FTS_TABLE, sa.column("rowid"))
@@ -126,7 +130,7 @@ def tags(session: Session, query: str, limit: int) -> list[TagView]:
         return []
     used = func.count(col(PostTag.id))
     rows = session.exec(
-        select(Hashtag.name, used, func.count(sa.distinct(Post.author_id)))
+        select(Hashtag.name, used, func.count(sa.distinct(col(Post.author_id))))
         .select_from(Hashtag)
         .join(PostTag, col(PostTag.tag_id) == Hashtag.id, isouter=True)
         .join(Post, col(Post.id) == PostTag.post_id, isouter=True)

@@ -2,8 +2,10 @@
 
 SQLite: an FTS5 external-content table `posts_fts` over `posts.content_text`, kept in sync by
 triggers on insert, update of the text, and delete. PostgreSQL: a GIN index on
-`to_tsvector('simple', content_text)`. The migration `5e4c1a7b2d01` creates them; autogenerate
-must not see them as strays (`include_object`).
+`to_tsvector('simple', content_text)`. The migration `5e4c1a7b2d01` creates them (its own copy
+of the statements); autogenerate must not see them as strays (`include_object`). A later migration
+that rebuilds `posts` in SQLite batch mode drops the triggers with the old table: it must create
+them again and rebuild the index.
 """
 
 from __future__ import annotations
@@ -14,37 +16,6 @@ from typing import Any
 FTS_TABLE = "posts_fts"
 PG_INDEX = "ix_posts_content_fts"
 TS_CONFIG = "simple"
-
-SQLITE_CREATE = [
-    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(content_text, content='posts', "
-    "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
-    f"CREATE TRIGGER IF NOT EXISTS posts_fts_ai AFTER INSERT ON posts BEGIN "
-    f"INSERT INTO {FTS_TABLE}(rowid, content_text) VALUES (new.id, new.content_text); END",
-    f"CREATE TRIGGER IF NOT EXISTS posts_fts_ad AFTER DELETE ON posts BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, content_text) VALUES ('delete', old.id, old.content_text); END",
-    f"CREATE TRIGGER IF NOT EXISTS posts_fts_au AFTER UPDATE OF content_text ON posts BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, content_text) VALUES ('delete', old.id, old.content_text); "
-    f"INSERT INTO {FTS_TABLE}(rowid, content_text) VALUES (new.id, new.content_text); END",
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')",
-]
-SQLITE_DROP = [
-    "DROP TRIGGER IF EXISTS posts_fts_ai",
-    "DROP TRIGGER IF EXISTS posts_fts_ad",
-    "DROP TRIGGER IF EXISTS posts_fts_au",
-    f"DROP TABLE IF EXISTS {FTS_TABLE}",
-]
-PG_CREATE = [
-    f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON posts USING gin (to_tsvector('{TS_CONFIG}', content_text))"
-]
-PG_DROP = [f"DROP INDEX IF EXISTS {PG_INDEX}"]
-
-
-def create_statements(dialect: str) -> list[str]:
-    return SQLITE_CREATE if dialect == "sqlite" else PG_CREATE if dialect == "postgresql" else []
-
-
-def drop_statements(dialect: str) -> list[str]:
-    return SQLITE_DROP if dialect == "sqlite" else PG_DROP if dialect == "postgresql" else []
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:

@@ -11,7 +11,7 @@ from clawnet.db import session_scope
 from clawnet.enums import Role
 from clawnet.events import EventBus
 from clawnet.models import Hashtag, Post, PostTag, Profile
-from clawnet.security.permissions import Principal
+from clawnet.security.permissions import PermissionDenied, Principal
 from clawnet.settings import get_settings
 from clawnet.social import notification_groups, profiles, timelines
 from clawnet.social.rules import Outbox
@@ -32,7 +32,8 @@ def world(migrated):
         users = [make_user(s, Role.MEMBER, name=n) for n in ("Alice Viewer", "Bob Person")]
         people = [s.exec(select(Profile).where(Profile.user_id == u.id)).one() for u in users]
         bots = [
-            profiles.create_bot_profile(s, make_bot(s, users[1], name=n)) for n in ("Followed Bot", "Other Bot")
+            profiles.create_bot_profile(s, make_bot(s, users[1], name=n))
+            for n in ("Followed Bot", "Other Bot")
         ]
         out = {
             "alice": (Principal.of(users[0]), people[0].id),
@@ -74,7 +75,7 @@ async def test_bot_filter_is_validated_saved_and_anonymous_sees_all(social, worl
     assert await social.bot_filter(alice) == "none"
     with pytest.raises(SocialError):
         await social.set_bot_filter(alice, "some")
-    with pytest.raises(Exception, match="."):
+    with pytest.raises(PermissionDenied):
         await social.set_bot_filter(None, "all")
     assert await social.bot_filter(alice) == "none"
 
