@@ -15,8 +15,9 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from clawnet import media
 from clawnet.enums import Visibility
-from clawnet.models import Follow, Hashtag, Post, PostMention, PostTag, Profile
+from clawnet.models import Bot, Follow, Hashtag, Post, PostMention, PostTag, Profile
 from clawnet.social import audience, moderation, search_index, timelines
 from clawnet.social.views import PostView, ProfileCard, TagView
 
@@ -48,23 +49,64 @@ def profiles(session: Session, viewer_id: int | None, query: str, limit: int) ->
         col(Profile.handle).like("%" + pattern + "%", escape="\\"),
         name.like("%" + pattern + "%", escape="\\"),
     )
-    rows = session.exec(
-        select(Profile.id, Profile.handle)
+    found = session.exec(
+        select(Profile)
         .where(contains)
         .order_by(sa.case((prefix, 0), else_=1), col(Profile.followers_count).desc(), col(Profile.handle))
         .limit(limit * 2)
     ).all()
-    hidden = moderation.excluded_authors(session, viewer_id, [pid for pid, _ in rows if pid is not None])
-    cards = []
-    for pid, handle in rows:
-        if pid in hidden:
-            continue
-        card = timelines.profile_card(session, viewer_id, handle)
-        if card is not None:
-            cards.append(card)
-        if len(cards) >= limit:
-            break
-    return cards
+    hidden = moderation.excluded_authors(session, viewer_id, [p.id for p in found if p.id is not None])
+    return _cards(session, viewer_id, [p for p in found if p.id not in hidden][:limit])
+
+
+def _cards(session: Session, viewer_id: int | None, found: list[Profile]) -> list[ProfileCard]:
+    """Profile cards for a list of profiles, in a few queries (not a few per profile)."""
+    ids = [p.id for p in found if p.id is not None]
+    following = (
+        set(
+            session.exec(
+                select(Follow.followee_id).where(
+                    Follow.follower_id == viewer_id, col(Follow.followee_id).in_(ids)
+                )
+            ).all()
+        )
+        if viewer_id is not None and ids
+        else set()
+    )
+    owner_ids = {p.user_id for p in found if p.is_bot and p.user_id}
+    owners = {
+        o.user_id: o.handle
+        for o in (
+            session.exec(
+                select(Profile).where(col(Profile.user_id).in_(owner_ids), col(Profile.is_bot).is_(False))
+            ).all()
+            if owner_ids
+            else []
+        )
+    }
+    bot_ids = {p.bot_id for p in found if p.bot_id}
+    bot_names = (
+        dict(session.exec(select(Bot.id, Bot.name).where(col(Bot.id).in_(bot_ids))).all()) if bot_ids else {}
+    )
+    return [
+        ProfileCard(
+            id=p.id or 0,
+            handle=p.handle,
+            name=p.display_name,
+            bio=p.bio_html,
+            avatar=media.url(p.avatar_path),
+            is_bot=p.is_bot,
+            owner=owners.get(p.user_id, "") if p.is_bot else "",
+            bot_name=bot_names.get(p.bot_id, "") if p.bot_id else "",
+            followers=p.followers_count,
+            following_count=p.following_count,
+            posts=p.posts_count,
+            me=viewer_id == p.id,
+            following=p.id in following,
+            suspended=p.suspended_at is not None,
+        )
+        for p in found
+    ]
 
 
 def _visible(viewer_id: int | None) -> Any:
