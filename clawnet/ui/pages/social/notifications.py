@@ -155,7 +155,7 @@ def notification_row(n: Any) -> rx.Component:
                 "and ",
                 n.others,
                 rx.cond(n.others == 1, " other", " others"),
-                data_testid="notification-others-" + nid,
+                data_testid="notif-others-" + nid,
             ),
         ),
         rx.link(n.text, href=n.link),
