@@ -79,23 +79,26 @@ def rows(profiles: int, posts: int) -> tuple[list[tuple], list[tuple], list[tupl
     return profile_rows, follow_rows, post_rows, hashtag_rows, tag_rows
 
 
-INSERTS = {
-    "profiles": "INSERT INTO profiles (id, handle, display_name, is_bot, created_at, updated_at, bio_html,"
-    " avatar_path, followers_count, following_count, posts_count, bot_filter, suspension_reason)"
-    " VALUES (?, ?, ?, ?, ?, ?, '', '', 0, 0, 0, 'all', '')",
-    "follows": "INSERT INTO follows (follower_id, followee_id, created_at) VALUES (?, ?, ?)",
-    "posts": "INSERT INTO posts (id, author_id, content_html, content_text, visibility, author_is_bot, created_at,"
-    " like_count, reply_count, reblog_count, spoiler_text, hidden_reason) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, '', '')",
-    "hashtags": "INSERT INTO hashtags (id, name, created_at) VALUES (?, ?, ?)",
-    "post_tags": "INSERT INTO post_tags (post_id, tag_id, created_at) VALUES (?, ?, ?)",
-}
-COPY_COLUMNS = {
-    "profiles": "id, handle, display_name, is_bot, created_at",
+COLUMNS = {
+    "profiles": "id, handle, display_name, is_bot, created_at, updated_at, bio_html, avatar_path, followers_count,"
+    " following_count, posts_count, bot_filter, suspension_reason",
     "follows": "follower_id, followee_id, created_at",
-    "posts": "id, author_id, content_html, content_text, visibility, author_is_bot, created_at",
+    "posts": "id, author_id, content_html, content_text, visibility, author_is_bot, created_at, like_count,"
+    " reply_count, reblog_count, spoiler_text, hidden_reason",
     "hashtags": "id, name, created_at",
     "post_tags": "post_id, tag_id, created_at",
 }
+# Every NOT NULL column is written (COPY does not apply the columns' server defaults).
+TAILS: dict[str, tuple] = {
+    "profiles": ("", "", 0, 0, 0, "all", ""),
+    "posts": (0, 0, 0, "", ""),
+}
+
+
+def full(table: str, row: tuple) -> tuple:
+    if table == "profiles":
+        return (*row, row[-1], *TAILS[table])  # updated_at = created_at
+    return (*row, *TAILS.get(table, ()))
 
 
 def load_sqlite(engine: sa.Engine, data: dict[str, list[tuple]]) -> None:
@@ -104,10 +107,10 @@ def load_sqlite(engine: sa.Engine, data: dict[str, list[tuple]]) -> None:
         cur = raw.cursor()
         cur.execute("PRAGMA synchronous=OFF")
         for table, batch in data.items():
-            if table == "profiles":
-                batch = [(*r, r[-1]) for r in batch]  # updated_at
+            marks = ", ".join("?" * len(COLUMNS[table].split(",")))
+            insert = f"INSERT INTO {table} ({COLUMNS[table]}) VALUES ({marks})"  # noqa: S608 (our names)
             for start in range(0, len(batch), 50_000):
-                cur.executemany(INSERTS[table], batch[start : start + 50_000])
+                cur.executemany(insert, [full(table, r) for r in batch[start : start + 50_000]])
         raw.commit()
         cur.execute("ANALYZE")
         raw.commit()
@@ -128,9 +131,9 @@ def load_postgres(engine: sa.Engine, data: dict[str, list[tuple]]) -> None:
         cur: Any = raw.cursor()
         cur.execute("DROP INDEX IF EXISTS ix_posts_content_fts")  # built once after the load
         for table, batch in data.items():
-            with cur.copy(f"COPY {table} ({COPY_COLUMNS[table]}) FROM STDIN") as copy:
+            with cur.copy(f"COPY {table} ({COLUMNS[table]}) FROM STDIN") as copy:
                 for start in range(0, len(batch), 50_000):
-                    copy.write(_copy_text(batch[start : start + 50_000]))
+                    copy.write(_copy_text([full(table, r) for r in batch[start : start + 50_000]]))
         for table in data:
             cur.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608 (our table names)
