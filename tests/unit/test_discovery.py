@@ -226,3 +226,11 @@ async def test_notifications_filter_by_kind_and_group_likes_of_one_post(social, 
     assert grouped[2].actor_handle == handles[4]  # the newest liker leads the group
     assert notification_groups.kinds_for("reblog") == ["reblog"]
     assert notification_groups.kinds_for("all") is None
+
+
+def test_the_full_text_triggers_exist_at_head(migrated):
+    """A later migration that rebuilds `posts` (SQLite batch mode) drops its triggers with the old
+    table: it must create them again, or search silently goes stale."""
+    with session_scope() as s:
+        names = set(s.exec(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+        assert {"posts_fts_ai", "posts_fts_ad", "posts_fts_au"} <= names
