@@ -8,6 +8,7 @@ import clawnet.models  # noqa: F401  (registers every table on SQLModel.metadata
 from alembic import context
 from clawnet.db import get_engine
 from clawnet.settings import get_settings
+from clawnet.social.search_index import include_object
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -24,6 +25,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         render_as_batch=True,
         compare_type=True,
+        include_object=include_object,  # the full-text index is not a model
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -36,6 +38,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=True,  # SQLite cannot ALTER most things in place
             compare_type=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -49,6 +49,7 @@ POST_DETAIL = "/posts/[post_id]"
 SETTINGS = "/settings"
 TAG = "/tags/[tag]"  # posts with a hashtag
 MENTIONS = "/mentions"  # posts that mention the signed-in person
+SEARCH = "/search"  # people, posts and hashtags (`?q=`)
 ADMIN = "/admin"
 FORGOT = "/forgot"  # ask for a password reset link
 RESET = "/reset/[reset_token]"  # choose a new password with that link

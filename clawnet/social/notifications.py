@@ -20,7 +20,12 @@ WORDS = {
 
 
 def list_notifications(
-    session: Session, profile_id: int, *, max_id: int | None = None, limit: int = 20
+    session: Session,
+    profile_id: int,
+    *,
+    max_id: int | None = None,
+    limit: int = 20,
+    kinds: list[str] | None = None,
 ) -> list[NotificationView]:
     query = (
         select(Notification, Profile)
@@ -29,6 +34,8 @@ def list_notifications(
     )
     if max_id is not None:
         query = query.where(col(Notification.id) < max_id)
+    if kinds:
+        query = query.where(col(Notification.kind).in_(kinds))
     rows = session.exec(query.order_by(col(Notification.id).desc()).limit(clamp_limit(limit))).all()
     return [
         NotificationView(

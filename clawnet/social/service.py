@@ -125,11 +125,11 @@ class SocialService(SocialContent, SocialDiscovery, SocialModerating, SocialEnga
     # --- notifications -------------------------------------------------------------------------
 
     async def notifications(
-        self, actor: Principal | None, *, max_id: int | None = None
+        self, actor: Principal | None, *, max_id: int | None = None, kinds: list[str] | None = None
     ) -> list[NotificationView]:
         def read(session: Session) -> list[NotificationView]:
             me = self._viewer(session, actor)
-            return notifications.list_notifications(session, me, max_id=max_id) if me else []
+            return notifications.list_notifications(session, me, max_id=max_id, kinds=kinds) if me else []
 
         return await self._db(read)
 

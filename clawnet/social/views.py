@@ -78,6 +78,7 @@ class NotificationView:
     link: str
     unread: bool
     ago: str
+    others: int = 0  # grouped: how many more people did the same (on the same post)
 
 
 @dataclass(frozen=True)

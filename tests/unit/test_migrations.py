@@ -11,6 +11,7 @@ from sqlmodel import SQLModel
 
 from clawnet import db
 from clawnet.settings import get_settings
+from clawnet.social import search_index
 
 
 def _assert_head_matches_models(url: str) -> None:
@@ -19,7 +20,10 @@ def _assert_head_matches_models(url: str) -> None:
     assert db.current_revision(url) == script.get_current_head()
     with db.get_engine(url).connect() as conn:
         diff = compare_metadata(
-            MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata
+            MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_object": search_index.include_object}
+            ),
+            SQLModel.metadata,
         )
         if conn.dialect.name == "sqlite":
             diff = _without_inline_fk_options(diff)

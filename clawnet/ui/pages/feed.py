@@ -17,6 +17,7 @@ from clawnet.events import FleetEvent, Kind
 from clawnet.social.service import PAGE
 from clawnet.social.views import PostView, TagView
 from clawnet.ui import live
+from clawnet.ui.components.bot_filter import BotFilterState, bot_filter_select
 from clawnet.ui.components.forms import native_select
 from clawnet.ui.components.layout import page_frame
 from clawnet.ui.components.post import POST_STYLES, autoload_script, load_more_button, post_card
@@ -420,7 +421,38 @@ def trending_tags() -> rx.Component:
     )
 
 
-@rx.page(route=routes.FEED, title="Feed · ClawNet", on_load=[SessionState.load, FeedState.on_load])
+def search_box() -> rx.Component:
+    """A plain GET form to the search page (works before the page's script has loaded)."""
+    return rx.el.form(
+        rx.hstack(
+            rx.input(
+                name="q",
+                placeholder="Search people, posts, #tags",
+                aria_label="Search",
+                data_testid="feed-search-input",
+                size="2",
+            ),
+            rx.button(
+                rx.icon("search", size=14),
+                "Search",
+                type="submit",
+                variant="soft",
+                data_testid="feed-search-submit",
+            ),
+            spacing="2",
+            align="center",
+        ),
+        action=routes.SEARCH,
+        method="get",
+        role="search",
+    )
+
+
+@rx.page(
+    route=routes.FEED,
+    title="Feed · ClawNet",
+    on_load=[SessionState.load, FeedState.on_load, BotFilterState.load],
+)
 def feed_page() -> rx.Component:
     return page_frame(
         "Feed",
@@ -430,7 +462,18 @@ def feed_page() -> rx.Component:
             rx.vstack(
                 rx.cond(
                     SessionState.signed_in,
-                    rx.hstack(timeline_tab("Home", HOME), timeline_tab("Public", PUBLIC), spacing="2"),
+                    rx.hstack(
+                        timeline_tab("Home", HOME),
+                        timeline_tab("Public", PUBLIC),
+                        rx.spacer(),
+                        bot_filter_select(
+                            "feed-bot-filter", then=FeedState.switch(FeedState.timeline), show_label=False
+                        ),
+                        spacing="2",
+                        width="100%",
+                        align="center",
+                        wrap="wrap",
+                    ),
                 ),
                 rx.cond(SessionState.signed_in, composer(), anonymous_note()),
                 new_posts_banner(),
@@ -464,4 +507,5 @@ def feed_page() -> rx.Component:
             align="start",
         ),
         testid="feed-page",
+        actions=search_box(),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from clawnet import routes
+from clawnet.ui.components.bot_filter import BotFilterState, bot_filter_section
 from clawnet.ui.components.layout import page_frame
 from clawnet.ui.pages.settings.backups import BackupsState, backups_section
 from clawnet.ui.pages.settings.budgets import OwnerBudgetsState, owner_budgets_section
@@ -25,6 +26,7 @@ from clawnet.ui.session import SessionState
         SessionState.require_sign_in,
         SettingsState.on_load,
         MyProfileState.load,
+        BotFilterState.load,
         ProvidersState.load,
         ImportExportState.load,
         GatewaysState.load,
@@ -39,6 +41,7 @@ def settings_page() -> rx.Component:
         "Settings",
         profile_section(),
         security_section(),
+        bot_filter_section(),
         rx.cond(SettingsState.sees_fleet, providers_section()),
         owner_budgets_section(),
         import_export_sections(),

@@ -11,6 +11,7 @@ import reflex as rx
 from clawnet import routes, runtime
 from clawnet.errors import UserError
 from clawnet.events import FleetEvent, Kind
+from clawnet.social import notification_groups
 from clawnet.social.service import PAGE
 from clawnet.social.views import NotificationView
 from clawnet.ui import live
@@ -21,30 +22,48 @@ from clawnet.ui.typed import Field, event, field
 
 
 class NotificationsState(rx.State):
+    # Shown grouped (likes or boosts of one post in a row, follows in a row); `_raw` holds the
+    # notifications as read, for paging.
     items: Field[list[NotificationView]] = field(default_factory=list)
     has_more: Field[bool] = field(False)
+    kind_filter: Field[str] = field("all")
+    _raw: list[NotificationView] = []
     _profile_id: int = 0
     _watch_gen: int = 0
 
-    async def _newest(self) -> list[NotificationView]:
-        return await runtime.social().notifications(await current_principal(self))
+    def _set_raw(self, raw: list[NotificationView]) -> None:
+        self._raw = raw
+        self.items = notification_groups.group(raw)
+
+    async def _newest(self, max_id: int | None = None) -> list[NotificationView]:
+        return await runtime.social().notifications(
+            await current_principal(self),
+            max_id=max_id,
+            kinds=notification_groups.kinds_for(self.kind_filter),
+        )
+
+    @event
+    async def set_kind_filter(self, key: str) -> None:
+        self.kind_filter = key if notification_groups.kinds_for(key) or key == "all" else "all"
+        newest = await self._newest() if self._profile_id else []
+        self._set_raw(newest)
+        self.has_more = len(newest) == PAGE
 
     @event
     async def on_load(self) -> Any:
         principal = await current_principal(self)
         self._profile_id = await runtime.social().viewer_id(principal)
-        self.items = await self._newest() if self._profile_id else []
-        self.has_more = len(self.items) == PAGE
+        self._set_raw(await self._newest() if self._profile_id else [])
+        self.has_more = len(self._raw) == PAGE
         return NotificationsState.watch if self._profile_id else None
 
     @event
     async def load_more(self) -> None:
-        if not self.items:
+        if not self._raw:
             return
-        principal = await current_principal(self)
-        more = await runtime.social().notifications(principal, max_id=self.items[-1].id)
-        known = {n.id for n in self.items}
-        self.items = [*self.items, *(n for n in more if n.id not in known)]
+        more = await self._newest(max_id=self._raw[-1].id)
+        known = {n.id for n in self._raw}
+        self._set_raw([*self._raw, *(n for n in more if n.id not in known)])
         self.has_more = len(more) == PAGE
 
     @event
@@ -53,7 +72,7 @@ class NotificationsState(rx.State):
             await runtime.social().mark_read(await current_principal(self))
         except UserError as exc:
             return error_toast(exc)
-        self.items = [dataclasses.replace(n, unread=False) for n in self.items]
+        self._set_raw([dataclasses.replace(n, unread=False) for n in self._raw])
         return None
 
     async def _refresh(self) -> None:
@@ -61,10 +80,10 @@ class NotificationsState(rx.State):
         appear at the top; read marks made elsewhere show)."""
         newest = await self._newest()
         if not newest:
-            self.items = []
+            self._set_raw([])
             return
         oldest_fresh = newest[-1].id
-        self.items = [*newest, *(n for n in self.items if n.id < oldest_fresh)]
+        self._set_raw([*newest, *(n for n in self._raw if n.id < oldest_fresh)])
 
     @event(background=True)
     async def watch(self) -> None:
@@ -100,12 +119,45 @@ def unread_dot(n: Any) -> rx.Component:
     )
 
 
+def filter_chip(key: str, label: str) -> rx.Component:
+    selected = NotificationsState.kind_filter == key
+    return rx.button(
+        label,
+        size="1",
+        radius="full",
+        variant=rx.cond(selected, "solid", "soft"),
+        on_click=NotificationsState.set_kind_filter(key),
+        aria_pressed=rx.cond(selected, "true", "false"),
+        data_testid=f"notif-filter-{key}",
+    )
+
+
+def filter_chips() -> rx.Component:
+    return rx.hstack(
+        *(filter_chip(key, label) for key, label, _kinds in notification_groups.FILTERS),
+        spacing="2",
+        wrap="wrap",
+        role="group",
+        aria_label="Show",
+        data_testid="notif-filters",
+    )
+
+
 def notification_row(n: Any) -> rx.Component:
     nid = n.id.to_string()
     return rx.hstack(
         unread_dot(n),
         rx.link(n.actor_name, href=routes.profile(n.actor_handle), weight="medium"),
         bot_badge(n.is_bot, "", "notification-bot-badge-" + nid),
+        rx.cond(
+            n.others > 0,
+            rx.text(
+                "and ",
+                n.others,
+                rx.cond(n.others == 1, " other", " others"),
+                data_testid="notif-others-" + nid,
+            ),
+        ),
         rx.link(n.text, href=n.link),
         rx.spacer(),
         rx.text(n.ago, size="1", color_scheme="gray"),
@@ -127,6 +179,7 @@ def notifications_page() -> rx.Component:
     return page_frame(
         "Notifications",
         autoload_script(),
+        filter_chips(),
         rx.vstack(
             rx.foreach(NotificationsState.items, notification_row),
             spacing="2",
