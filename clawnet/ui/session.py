@@ -75,9 +75,13 @@ class SessionState(rx.State):
         """Admins and operators without two-factor sign-in, when an admin requires it, are sent to
         set it up before anything else (Settings is the one page left open to them)."""
         path = (self.router.url.path or "/").rstrip("/") or "/"
-        if path != routes.SETTINGS and await runtime.accounts().must_set_up_two_factor(principal):
-            return rx.redirect(routes.SETTINGS_SECURITY, replace=True)
-        return None
+        if path == routes.SETTINGS:
+            return None
+        try:
+            must = await runtime.accounts().must_set_up_two_factor(principal)
+        except UserError:  # deactivated since the page was opened: the next check signs them out
+            return None
+        return rx.redirect(routes.SETTINGS_SECURITY, replace=True) if must else None
 
     @event
     async def require_fleet(self) -> Any:
