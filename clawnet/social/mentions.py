@@ -159,7 +159,7 @@ class MentionReplier:
     def __init__(self, control: Control, social: SocialService, bus: EventBus) -> None:
         self.control, self.social, self.bus = control, social, bus
         self._slots = asyncio.Semaphore(CONCURRENCY)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[list[int]]] = set()
 
     async def run(self) -> None:
         with self.bus.subscribe(
