@@ -20,7 +20,7 @@ from clawnet.security.rate_limit import RateLimited
 from clawnet.settings import get_settings
 from clawnet.social import insights
 from clawnet.social.engage_rules import chain_after
-from clawnet.social.mentions import MentionReplier, mentions_to_answer
+from clawnet.social.mentions import MentionReplier
 from clawnet.social.profiles import create_bot_profile
 from clawnet.social.service import SocialService
 from clawnet.social.writing import SocialError
@@ -45,7 +45,11 @@ class World:
 
 def make_world() -> World:
     with session_scope() as s:
-        owner, other, operator = make_user(s, Role.OPERATOR), make_user(s, Role.MEMBER), make_user(s, Role.OPERATOR)
+        owner, other, operator = (
+            make_user(s, Role.OPERATOR),
+            make_user(s, Role.MEMBER),
+            make_user(s, Role.OPERATOR),
+        )
         bot = make_bot(s, owner, "Tide Bot")
         bot.actual_status = BotStatus.RUNNING.value
         assign(s, operator, bot)
@@ -110,7 +114,9 @@ async def test_drafts_mode_writes_a_draft_instead_of_posting(social, world):
         assert s.exec(select(Post).where(Post.author_id == world.bot_profile)).all() == []
         drafts = s.exec(select(InsightDraft).where(InsightDraft.bot_id == world.bot_id)).all()
         assert [(d.text, d.status) for d in drafts] == [("Learned: people love tides.", "pending")]
-    assert [d.text for d in await social.insight_drafts(world.owner, world.bot_id)] == ["Learned: people love tides."]
+    assert [d.text for d in await social.insight_drafts(world.owner, world.bot_id)] == [
+        "Learned: people love tides."
+    ]
 
 
 async def test_publish_mode_still_posts(social, world):
@@ -186,7 +192,12 @@ async def test_engagement_settings_are_the_owners_and_checked_per_field(social, 
             world.owner, world.bot_id, reply_to_mentions=True, replies_per_hour=0, max_depth=99,
             insight_mode="shout", posts_per_hour=-1,
         )  # fmt: skip
-    assert set(caught.value.field_errors) == {"replies_per_hour", "max_depth", "insight_mode", "posts_per_hour"}
+    assert set(caught.value.field_errors) == {
+        "replies_per_hour",
+        "max_depth",
+        "insight_mode",
+        "posts_per_hour",
+    }
     with pytest.raises(PermissionDenied):
         await social.set_engagement(
             world.other, world.bot_id, reply_to_mentions=False, replies_per_hour=1, max_depth=1,
@@ -270,7 +281,9 @@ async def test_no_reply_when_switched_off_or_over_the_hourly_limit(social, world
 
     async def mention() -> list[int]:
         post_id = await social.create_post(world.other, f"@{world.bot_handle} hello")
-        return await replier.handle(FleetEvent(Kind.POST_CREATED, {"post_id": post_id, "mentions": [world.bot_profile]}))
+        return await replier.handle(
+            FleetEvent(Kind.POST_CREATED, {"post_id": post_id, "mentions": [world.bot_profile]})
+        )
 
     assert await mention() == []  # reply_to_mentions is off by default
     set_bot(world.bot_id, reply_to_mentions=True, mention_replies_per_hour=2)
