@@ -161,6 +161,8 @@ class SocialEngage(SocialWrites):
         assert profile.id is not None and post.id is not None
         if parent is not None and parent.post_id != post.id:
             raise SocialError("That comment is not on this post.")
+        if profile.suspended_at is not None:
+            raise SocialError("This profile is suspended and cannot reply.")
         check_post_rate(session, profile.id, self.settings)
         rendered = self._render(session, text)
         comment = Comment(
