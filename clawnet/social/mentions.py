@@ -13,17 +13,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
 from clawnet.controlplane.access import Control
 from clawnet.controlplane.chat import ChatError
 from clawnet.controlplane.gateway_api import agent_session_key
-from clawnet.enums import BotStatus
+from clawnet.enums import BotStatus, NotificationKind
 from clawnet.errors import UserError
 from clawnet.events import EventBus, FleetEvent, Kind
-from clawnet.models import Bot, Comment, Post, Profile
+from clawnet.models import Bot, Comment, Notification, Post, Profile
 from clawnet.social.engage_rules import chain_after, replies_last_hour
 from clawnet.social.rules import Outbox, can_see
 from clawnet.social.service import SocialService
@@ -38,6 +41,7 @@ PROMPT = (
     "If you have nothing to add, answer exactly: NOTHING"
 )
 CONCURRENCY = 4
+POLL_S = 30.0  # the poll behind the events (a post written where the leader's events do not reach)
 
 
 @dataclass(frozen=True)
@@ -153,37 +157,112 @@ async def answer_mention(control: Control, social: SocialService, mention: Menti
     return await social._write(write)
 
 
+def missed_mentions(session: Session, after_id: int) -> tuple[int, list[tuple[int, int | None, int]]]:
+    """Mentions of bots that answer mentions recorded after notification `after_id` (the poll
+    behind the events, for a post written where the leader's events do not reach): the newest
+    notification id, and (post, comment or None, bot profile) for each."""
+    rows = session.exec(
+        select(Notification, Profile)
+        .join(Profile, col(Profile.id) == Notification.recipient_id)
+        .join(Bot, col(Bot.id) == Profile.bot_id)
+        .where(
+            col(Notification.id) > after_id,
+            col(Notification.kind).in_([NotificationKind.MENTION.value, NotificationKind.REPLY.value]),
+            col(Bot.reply_to_mentions).is_(True),
+        )
+        .order_by(col(Notification.id))
+        .limit(500)
+    ).all()
+    found: list[tuple[int, int | None, int]] = []
+    for note, profile in rows:
+        if note.post_id is None or profile.id is None:
+            continue
+        if note.kind == NotificationKind.REPLY.value:  # a reply to the bot answers only if it mentions it
+            comment = session.get(Comment, note.comment_id) if note.comment_id else None
+            pattern = rf"(?<![\w@])@{re.escape(profile.handle)}\b"
+            if comment is None or not re.search(pattern, comment.content_text, re.IGNORECASE):
+                continue
+        found.append((note.post_id, note.comment_id, profile.id))
+    newest = max((n.id or 0 for n, _ in rows), default=after_id)
+    return newest, found
+
+
+def newest_notification(session: Session) -> int:
+    return session.exec(select(func.max(Notification.id))).one() or 0
+
+
 class MentionReplier:
-    """Listens for new posts and comments with mentions and lets the mentioned bots answer."""
+    """Listens for new posts and comments with mentions and lets the mentioned bots answer; a
+    slow poll of the mention notifications catches what no event brought."""
 
     def __init__(self, control: Control, social: SocialService, bus: EventBus) -> None:
         self.control, self.social, self.bus = control, social, bus
         self._slots = asyncio.Semaphore(CONCURRENCY)
         self._tasks: set[asyncio.Task[list[int]]] = set()
+        self._busy: set[tuple[int, int | None, int]] = set()  # (post, comment, bot profile) in hand
+        self._mark: int | None = None
 
     async def run(self) -> None:
-        with self.bus.subscribe(
-            [Kind.POST_CREATED, Kind.COMMENT_CREATED], where=lambda e: bool(e.payload.get("mentions"))
-        ) as events:
-            async for event in events:
-                task = asyncio.create_task(self.handle(event), name="mention-reply")
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+        self._mark = await self.social._db(newest_notification)
+        poller = asyncio.create_task(self._poll_forever(), name="mention-poll")
+        try:
+            with self.bus.subscribe(
+                [Kind.POST_CREATED, Kind.COMMENT_CREATED], where=lambda e: bool(e.payload.get("mentions"))
+            ) as events:
+                async for event in events:
+                    self._spawn(self.handle(event))
+        finally:
+            poller.cancel()
+
+    def _spawn(self, work: Coroutine[Any, Any, list[int]]) -> None:
+        task = asyncio.create_task(work, name="mention-reply")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _poll_forever(self) -> None:
+        while True:
+            await asyncio.sleep(POLL_S)
+            await self.poll()
+
+    async def poll(self) -> list[int]:
+        """Answer the mentions recorded since the last look; never raises."""
+        replied: list[int] = []
+        try:
+            if self._mark is None:
+                self._mark = await self.social._db(newest_notification)
+            mark = self._mark
+            self._mark, found = await self.social._db(lambda s: missed_mentions(s, mark))
+            for post_id, comment_id, profile_id in found:
+                replied += await self.answer(post_id, comment_id, [profile_id])
+        except Exception:
+            log.exception("polling for mentions failed")
+        return replied
 
     async def handle(self, event: FleetEvent) -> list[int]:
         """Answer one post's or comment's mentions; never raises (failures are logged)."""
-        replied: list[int] = []
         try:
             post_id = int(event.payload["post_id"])
             comment_id = int(event.payload["comment_id"]) if event.kind == Kind.COMMENT_CREATED else None
             mentioned = [int(i) for i in event.payload.get("mentions") or []]
-            due = await self.social._db(lambda s: mentions_to_answer(s, post_id, comment_id, mentioned))
-            for mention in due:
+            return await self.answer(post_id, comment_id, mentioned)
+        except Exception:
+            log.exception("answering mentions of %s failed", event.payload)
+            return []
+
+    async def answer(self, post_id: int, comment_id: int | None, mentioned: list[int]) -> list[int]:
+        replied: list[int] = []
+        due = await self.social._db(lambda s: mentions_to_answer(s, post_id, comment_id, mentioned))
+        for mention in due:
+            key = (mention.post_id, mention.comment_id, mention.profile_id)
+            if key in self._busy:  # the event and the poll found the same mention
+                continue
+            self._busy.add(key)
+            try:
                 async with self._slots:
                     if (comment := await answer_mention(self.control, self.social, mention)) is not None:
                         replied.append(comment)
-        except Exception:
-            log.exception("answering mentions of %s failed", event.payload)
+            finally:
+                self._busy.discard(key)
         return replied
 
     async def stop(self) -> None:

@@ -328,3 +328,26 @@ def _handle(profile_id: int) -> str:
         profile = s.get(Profile, profile_id)
         assert profile is not None
         return profile.handle
+
+
+async def test_the_poll_answers_a_mention_no_event_brought(social, world):
+    set_bot(world.bot_id, reply_to_mentions=True)
+    replier = MentionReplier(FakeControl("Noon."), social, EventBus())  # type: ignore[arg-type]
+    assert await replier.poll() == []  # the first look only notes where to start
+    post_id = await social.create_post(world.other, f"@{world.bot_handle} when?")  # no event reaches it
+    [comment_id] = await replier.poll()
+    with session_scope() as s:
+        comment = s.get(Comment, comment_id)
+        assert comment is not None and comment.post_id == post_id and comment.author_id == world.bot_profile
+    assert await replier.poll() == []
+    # A reply to the bot's comment that does not mention it is not a mention.
+    await social.comment(world.other, post_id, "thanks!", parent_id=comment_id)
+    assert await replier.poll() == []
+    # One that mentions it is (a reply to the bot, recorded as a reply notification).
+    asked = await social.comment(
+        world.other, post_id, f"@{world.bot_handle} and tomorrow?", parent_id=comment_id
+    )
+    [answer] = await replier.poll()
+    with session_scope() as s:
+        comment = s.get(Comment, answer)
+        assert comment is not None and comment.parent_id == asked and comment.bot_chain == 1
