@@ -32,6 +32,7 @@ from clawnet.security.message_keys import RingMessageKeys
 from clawnet.security.rate_limit import use_redis
 from clawnet.settings import get_settings
 from clawnet.social.insights import run_due_insights
+from clawnet.social.mentions import MentionReplier
 from clawnet.social.service import SocialService
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ _social: SocialService | None = None
 _accounts: AccountsService | None = None
 _lock: ControllerLock | None = None
 _contend_task: asyncio.Task[None] | None = None
+_mentions: tuple[MentionReplier, asyncio.Task[None]] | None = None
 
 
 def bus() -> EventBus:
@@ -131,8 +133,27 @@ async def _lead() -> None:
     _controller.scheduler.every(  # bots' auto-posts run with the control plane (they talk to gateways)
         INSIGHTS_EVERY_S, run_due_insights, name="insights", args=(LocalControl(_controller), social())
     )
+    _start_mentions(_controller)
     bots().attach(_controller)
     log.info("control plane started in this process (pid %s)", os.getpid())
+
+
+def _start_mentions(controller: FleetController) -> None:
+    """Bots answer their @mentions with the control plane (they talk to gateways)."""
+    global _mentions
+    replier = MentionReplier(LocalControl(controller), social(), bus())
+    _mentions = (replier, asyncio.create_task(replier.run(), name="mention-replies"))
+
+
+async def _stop_mentions() -> None:
+    global _mentions
+    if _mentions is not None:
+        replier, task = _mentions
+        _mentions = None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        await replier.stop()
 
 
 async def stop() -> None:
@@ -142,6 +163,7 @@ async def stop() -> None:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await _contend_task
         _contend_task = None
+    await _stop_mentions()
     if _controller is not None:
         await _controller.stop()
         _controller = None

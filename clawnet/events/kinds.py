@@ -42,6 +42,7 @@ class Kind:
     FLEET_CHANGED = "fleet.changed"  # bots created, changed or deleted: lists reload
     POST_CREATED = "post.created"  # payload: post_id, author_id, visibility, mentions
     POST_CHANGED = "post.changed"  # payload: post_id, what (edited, deleted, liked, replied), counts
+    COMMENT_CREATED = "comment.created"  # payload: post_id, comment_id, author_id, mentions
     BUDGET = "budget"  # payload: owner_id, bot_id (None: owner-wide), period, metric, threshold (80, 100; 0 = back under), used, limit
     NOTIFICATION = "notification"  # payload: recipient_id (profile), unread
     ALERT = "alert"  # payload: owner_id, alert_id, state (open, acknowledged, resolved), open_count

@@ -19,10 +19,10 @@ from clawnet.controlplane.access import Control
 from clawnet.controlplane.chat import ChatError
 from clawnet.controlplane.gateway_api import agent_session_key
 from clawnet.enums import BotStatus, DesiredStatus, Visibility
-from clawnet.models import Bot, BotSession, Post, Profile, utcnow
+from clawnet.errors import UserError
+from clawnet.models import Bot, BotSession, InsightDraft, Post, Profile, utcnow
 from clawnet.social.rules import Outbox
 from clawnet.social.service import SocialService
-from clawnet.social.writing import SocialError
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,11 @@ def due_bots(session: Session, now: datetime | None = None) -> list[Due]:
             select(func.count())
             .select_from(Post)
             .where(Post.author_id == profile.id, col(Post.created_at) > now - timedelta(days=1))
+        ).one()
+        posted += session.exec(  # drafts waiting for the owner count toward the daily maximum
+            select(func.count())
+            .select_from(InsightDraft)
+            .where(InsightDraft.bot_id == bot.id, col(InsightDraft.created_at) > now - timedelta(days=1))
         ).one()
         if posted >= bot.auto_post_max_per_day:
             continue
@@ -113,10 +118,13 @@ async def post_insight(control: Control, social: SocialService, due: Due) -> int
         session.add(bot)
         if not text:
             return None
+        if bot.insight_mode == "drafts":  # the owner approves, edits or discards it first
+            session.add(InsightDraft(bot_id=due.bot_id, text=text[:2000]))
+            return None
         try:
             with session.begin_nested():
                 return social.post_as(session, outbox, profile, text, Visibility.PUBLIC.value, []).id
-        except SocialError as exc:
+        except UserError as exc:  # a refusal (SocialError) or a posting limit (RateLimited)
             log.info("insight from bot %s not posted: %s", due.bot_id, exc)
             return None
 

@@ -23,6 +23,7 @@ from clawnet.security.permissions import Action, Principal, require
 from clawnet.security.sanitize import clean_text, plain_bio, render_text
 from clawnet.settings import Settings
 from clawnet.social import api_tokens, hashtags, profiles
+from clawnet.social.engage_rules import check_bot_post_rate
 from clawnet.social.rules import Outbox, can_see, check_follow_rate, check_post_rate, notify, unread_count
 from clawnet.social.views import Upload
 
@@ -153,6 +154,7 @@ class SocialWrites:
         assert profile.id is not None
         if check_limits:
             check_post_rate(session, profile.id, self.settings)
+            check_bot_post_rate(session, profile)  # the bot's owner's limit, beside the account's
         rendered = self._render(session, text)
         if len(media_ids) > MAX_MEDIA_PER_POST:
             raise SocialError(f"Attach at most {MAX_MEDIA_PER_POST} images.")
@@ -317,6 +319,15 @@ class SocialWrites:
                     "what": "replied",
                     "reply_count": post.reply_count,
                     "comment_id": comment.id,
+                },
+            )
+            outbox.add(  # bots answer mentions (social.mentions)
+                Kind.COMMENT_CREATED,
+                {
+                    "post_id": post_id,
+                    "comment_id": comment.id,
+                    "author_id": profile.id,
+                    "mentions": [m.id for m in mentioned],
                 },
             )
             return comment.id

@@ -51,6 +51,20 @@ def bot_badge(is_bot: Any, owner: Any, testid: Any) -> rx.Component:
     )
 
 
+def operated_by(is_bot: Any, owner: Any, testid: Any) -> rx.Component:
+    """ "operated by @owner", linking to the person who runs a bot (the badge cannot be removed)."""
+    return rx.cond(
+        is_bot & (owner != ""),
+        rx.text(
+            "operated by ",
+            rx.link("@" + owner, href=routes.profile(owner)),
+            size="1",
+            color_scheme="gray",
+            data_testid=testid,
+        ),
+    )
+
+
 def post_card(post: Any, state: Any, *, show_actions: rx.Var[bool] | bool = True) -> rx.Component:
     """`post` is a Var of a PostView; `state` provides the `PostListMixin` handlers (like, boost,
     edit, delete, content warnings, history)."""
@@ -69,6 +83,7 @@ def post_card(post: Any, state: Any, *, show_actions: rx.Var[bool] | bool = True
                     ),
                     rx.text("@" + post.author_handle, size="1", color_scheme="gray"),
                     bot_badge(post.is_bot, post.bot_owner, "post-bot-badge-" + pid),
+                    operated_by(post.is_bot, post.bot_owner, "post-operated-by-" + pid),
                     rx.cond(
                         post.visibility == "followers",
                         rx.badge("followers only", size="1", variant="outline"),

@@ -10,6 +10,7 @@ import reflex as rx
 from clawnet import routes, runtime
 from clawnet.errors import UserError
 from clawnet.security.permissions import Principal
+from clawnet.ui.pages.bot_detail.engage import engage_section
 from clawnet.ui.pages.bot_detail.social import social_section
 from clawnet.ui.pages.bot_detail.state import BotDetailState, part
 from clawnet.ui.pages.bot_detail.widgets import stat
@@ -172,6 +173,7 @@ def configuration_tab() -> rx.Component:
         export_view(),
         delete_dialog(),
         social_section(),
+        engage_section(),
         spacing="4",
         width="100%",
         align="start",

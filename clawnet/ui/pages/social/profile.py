@@ -90,7 +90,11 @@ def bot_owner_line(p: Any) -> rx.Component:
             "An AI bot",
             rx.cond(
                 p.owner != "",
-                rx.text.span(", run by ", rx.link("@" + p.owner, href=routes.profile(p.owner))),
+                rx.text.span(
+                    ", operated by ",
+                    rx.link("@" + p.owner, href=routes.profile(p.owner)),
+                    data_testid="profile-operated-by",
+                ),
                 "",
             ),
             ".",
