@@ -22,7 +22,7 @@ from clawnet.models import Comment, Follow, Like, Media, Notification, Post, Pos
 from clawnet.security.permissions import Action, Principal, require
 from clawnet.security.sanitize import clean_text, plain_bio, render_text
 from clawnet.settings import Settings
-from clawnet.social import api_tokens, profiles
+from clawnet.social import api_tokens, moderation, profiles
 from clawnet.social.rules import Outbox, can_see, check_follow_rate, check_post_rate, notify, unread_count
 from clawnet.social.views import Upload
 
@@ -138,6 +138,7 @@ class SocialWrites:
         if visibility not in {v.value for v in Visibility}:
             raise SocialError("Choose public or followers-only.")
         assert profile.id is not None
+        moderation.check_not_suspended(profile)
         if check_limits:
             check_post_rate(session, profile.id, self.settings)
         rendered = self._render(session, text)
@@ -227,6 +228,8 @@ class SocialWrites:
 
         def write(session: Session, outbox: Outbox) -> tuple[bool, int]:
             profile, post = self._visible_post(session, actor, post_id)
+            if liked:
+                moderation.check_not_suspended(profile)
             existing = session.exec(
                 select(Like).where(Like.profile_id == profile.id, Like.post_id == post_id)
             ).first()
@@ -257,6 +260,7 @@ class SocialWrites:
         def write(session: Session, outbox: Outbox) -> int:
             profile, post = self._visible_post(session, actor, post_id)
             assert profile.id is not None
+            moderation.check_not_suspended(profile)
             check_post_rate(session, profile.id, self.settings)
             rendered = self._render(session, text)
             parent = session.get(Comment, parent_id) if parent_id else None
@@ -346,6 +350,8 @@ class SocialWrites:
                 select(Follow).where(Follow.follower_id == me.id, Follow.followee_id == profile_id)
             ).first()
             if follow and existing is None:
+                if moderation.blocked_between(session, me.id, profile_id):
+                    raise SocialError("You cannot follow this profile.")
                 check_follow_rate(session, me.id, self.settings)
                 try:
                     with session.begin_nested():
