@@ -48,6 +48,7 @@ PROFILE = "/u/[handle]"
 POST_DETAIL = "/posts/[post_id]"
 SETTINGS = "/settings"
 ADMIN = "/admin"
+ADMIN_MODERATION = "/admin/moderation"  # the moderation queue: reports, hidden posts, suspensions
 
 # HTTP routes (served by the backend, not pages).
 AUTH_SESSION = "/auth/session"

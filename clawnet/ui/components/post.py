@@ -8,6 +8,7 @@ from typing import Any
 import reflex as rx
 
 from clawnet import routes
+from clawnet.ui.components.moderation import hidden_notice, post_report_action
 
 
 def avatar(url: Any, name: Any, size: str = "2.5em") -> rx.Component:
@@ -76,6 +77,7 @@ def post_card(post: Any, state: Any, *, show_actions: rx.Var[bool] | bool = True
                     align="center",
                     wrap="wrap",
                 ),
+                hidden_notice(post),
                 rx.box(
                     rx.html(post.html),
                     class_name="clawnet-post-body",
@@ -135,6 +137,7 @@ def post_card(post: Any, state: Any, *, show_actions: rx.Var[bool] | bool = True
                                 data_testid="post-delete-" + pid,
                             ),
                         ),
+                        rx.cond(~post.mine, post_report_action(post)),
                         spacing="3",
                     ),
                 ),

@@ -11,6 +11,7 @@ from clawnet.ui.pages.settings.budgets import OwnerBudgetsState, owner_budgets_s
 from clawnet.ui.pages.settings.gateways import GatewaysState, gateways_section
 from clawnet.ui.pages.settings.import_export import ImportExportState, import_export_sections
 from clawnet.ui.pages.settings.limits import LimitsState, limits_section
+from clawnet.ui.pages.settings.moderation import MutedBlockedState, moderation_section
 from clawnet.ui.pages.settings.profile import MyProfileState, profile_section
 from clawnet.ui.pages.settings.providers import ProvidersState, providers_section
 from clawnet.ui.pages.settings.state import SettingsState
@@ -30,12 +31,14 @@ from clawnet.ui.session import SessionState
         OwnerBudgetsState.load,
         BackupsState.load,
         LimitsState.load,
+        MutedBlockedState.load,
     ],
 )
 def settings_page() -> rx.Component:
     return page_frame(
         "Settings",
         profile_section(),
+        moderation_section(),
         rx.cond(SettingsState.sees_fleet, providers_section()),
         owner_budgets_section(),
         import_export_sections(),

@@ -1,5 +1,5 @@
 """The social pages besides the feed: a profile, a post with its thread, notifications."""
 
-from clawnet.ui.pages.social import notifications, post, profile
+from clawnet.ui.pages.social import moderation_queue, notifications, post, profile
 
-__all__ = ["notifications", "post", "profile"]
+__all__ = ["moderation_queue", "notifications", "post", "profile"]
