@@ -86,14 +86,22 @@ def post_clauses(session: Session, viewer_id: int | None) -> list[Any]:
     own = col(Post.author_id) == viewer_id if viewer_id else sa.false()
     clauses: list[Any] = [sa.or_(col(Post.hidden_at).is_(None), own)]
     original = aliased(Post)
-    hidden_originals = select(original.id).where(
-        sa.or_(
-            original.hidden_at.is_not(None),  # type: ignore[union-attr]
-            original.author_id.in_(excluded) if excluded else sa.false(),  # type: ignore[attr-defined]
-        ),
-        original.author_id != (viewer_id or 0),
+    # A boost goes when its original is hidden or by an excluded author: one primary-key
+    # lookup per boost row (correlated), never a scan of the posts table.
+    gone = sa.or_(
+        original.hidden_at.is_not(None),  # type: ignore[union-attr]
+        original.author_id.in_(excluded) if excluded else sa.false(),  # type: ignore[attr-defined]
     )
-    clauses.append(sa.or_(col(Post.reblog_of_id).is_(None), col(Post.reblog_of_id).not_in(hidden_originals)))
+    clauses.append(
+        sa.or_(
+            col(Post.reblog_of_id).is_(None),
+            ~sa.exists().where(
+                original.id == Post.reblog_of_id,  # type: ignore[arg-type]
+                gone,
+                original.author_id != (viewer_id or 0),  # type: ignore[arg-type]
+            ),
+        )
+    )
     if excluded:
         clauses.append(col(Post.author_id).not_in(excluded))
     return clauses
