@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from clawnet.errors import UserError
 from clawnet.models import Block, Mute, Notification, Post, Profile, utcnow
 
 
@@ -107,10 +106,11 @@ def post_clauses(session: Session, viewer_id: int | None) -> list[Any]:
     return clauses
 
 
-def check_not_suspended(profile: Profile) -> None:
-    """Suspended profiles cannot post, comment or like (the error gives the reason)."""
-    if profile.suspended_at is not None:
-        raise UserError(f"This profile is suspended: {profile.suspension_reason or 'no reason given'}")
+def suspension_refusal(profile: Profile) -> str:
+    """Why this profile may not post, comment or like ("" when it may)."""
+    if profile.suspended_at is None:
+        return ""
+    return f"This profile is suspended: {profile.suspension_reason or 'no reason given'}"
 
 
 def may_see(session: Session, viewer_id: int | None, post: Post) -> bool:

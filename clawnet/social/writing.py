@@ -34,6 +34,12 @@ class SocialError(UserError):
     """A social action was refused; the message is safe to show."""
 
 
+def check_not_suspended(profile: Profile) -> None:
+    """Suspended profiles cannot post, comment or like (the error gives the reason)."""
+    if refusal := moderation.suspension_refusal(profile):
+        raise SocialError(refusal)
+
+
 class SocialWrites:
     def __init__(self, settings: Settings, bus: EventBus) -> None:
         self.settings = settings
@@ -138,7 +144,7 @@ class SocialWrites:
         if visibility not in {v.value for v in Visibility}:
             raise SocialError("Choose public or followers-only.")
         assert profile.id is not None
-        moderation.check_not_suspended(profile)
+        check_not_suspended(profile)
         if check_limits:
             check_post_rate(session, profile.id, self.settings)
         rendered = self._render(session, text)
@@ -229,7 +235,7 @@ class SocialWrites:
         def write(session: Session, outbox: Outbox) -> tuple[bool, int]:
             profile, post = self._visible_post(session, actor, post_id)
             if liked:
-                moderation.check_not_suspended(profile)
+                check_not_suspended(profile)
             existing = session.exec(
                 select(Like).where(Like.profile_id == profile.id, Like.post_id == post_id)
             ).first()
@@ -260,7 +266,7 @@ class SocialWrites:
         def write(session: Session, outbox: Outbox) -> int:
             profile, post = self._visible_post(session, actor, post_id)
             assert profile.id is not None
-            moderation.check_not_suspended(profile)
+            check_not_suspended(profile)
             check_post_rate(session, profile.id, self.settings)
             rendered = self._render(session, text)
             parent = session.get(Comment, parent_id) if parent_id else None

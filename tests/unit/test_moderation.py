@@ -18,6 +18,7 @@ from clawnet.security.permissions import PermissionDenied, Principal
 from clawnet.settings import get_settings
 from clawnet.social import notifications, timelines
 from clawnet.social.service import SocialService
+from clawnet.social.writing import SocialError
 from tests.factories import make_user
 
 
@@ -202,11 +203,22 @@ async def test_suspended_profile_cannot_post_comment_or_like(social, people):
         social.comment(bob, alices, "reply"),
         social.set_like(bob, alices, True),
     ):
-        with pytest.raises(UserError, match="suspended: spam bot"):
+        with pytest.raises(SocialError, match="suspended: spam bot"):  # insights skip on SocialError
             await call
     assert bobs not in public(a_id)
     card = await social.profile(alice, HANDLES[b_id])
     assert card is not None and card.suspended and card.suspension_reason == "spam bot"
     assert notices(b_id)[0] == ("moderation", "suspended your profile: spam bot")
+    with session_scope() as s:
+        assert s.exec(select(AuditEvent.action).where(AuditEvent.action == "social.suspend")).all()
     await social.unsuspend_profile(admin, b_id)
     await social.create_post(bob, "back")
+
+
+async def test_dismissing_a_report_takes_it_off_the_queue(social, people):
+    (alice, _), (_bob, b_id), _, (admin, _) = people
+    report = await social.report(alice, profile_id=b_id, reason="rude name")
+    assert [r.id for r in await social.open_reports(admin)] == [report]
+    await social.dismiss_report(admin, report)
+    assert await social.open_reports(admin) == []
+    await social.report(alice, profile_id=b_id, reason="rude again")  # no open one left: may report again
