@@ -123,6 +123,18 @@ class SocialModerating(SocialWrites):
                     )
                 )
             )
+            session.exec(  # what they told each other goes too (the unread count with it)
+                sa.delete(Notification).where(
+                    sa.or_(
+                        sa.and_(
+                            col(Notification.recipient_id) == me.id, col(Notification.actor_id) == other.id
+                        ),
+                        sa.and_(
+                            col(Notification.recipient_id) == other.id, col(Notification.actor_id) == me.id
+                        ),
+                    )
+                )
+            )
             session.flush()
             _recount_follows(session, me, other)
             outbox.add(Kind.POST_CHANGED, {"what": "blocked", "profile_id": me.id, "target_id": other.id})

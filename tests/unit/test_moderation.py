@@ -124,7 +124,9 @@ async def test_block_works_both_ways_and_ends_follows(social, people):
     await social.set_follow(bob, a_id, True)
     alices = await social.create_post(alice, "from alice")
     bobs = await social.create_post(bob, "from bob")
+    assert (await social.unread(alice))[1] == 1  # bob followed her
     await social.block(alice, b_id)
+    assert (await social.unread(alice))[1] == 0  # what passed between them goes with the block
     with session_scope() as s:
         assert s.exec(select(Follow)).all() == []
         assert s.get(Profile, a_id).followers_count == 0 and s.get(Profile, b_id).following_count == 0
