@@ -55,6 +55,7 @@ FORGOT = "/forgot"  # ask for a password reset link
 RESET = "/reset/[reset_token]"  # choose a new password with that link
 VERIFY = "/verify/[verify_token]"  # confirm an email address
 SETTINGS_SECURITY = "/settings?setup=2fa"  # where people are sent to set up required 2FA
+ADMIN_MODERATION = "/admin/moderation"  # the moderation queue: reports, hidden posts, suspensions
 
 # HTTP routes (served by the backend, not pages).
 AUTH_SESSION = "/auth/session"

@@ -151,6 +151,7 @@ _DENIED_MESSAGES = {
     Action.VIEW_AUDIT: "Only admins can read the audit log.",
     Action.MANAGE_LIMITS: "Only admins can change the rate limits.",
     Action.USE_SOCIAL: "Sign in to do that.",
+    Action.MODERATE_SOCIAL: "Only admins can moderate the social network.",
 }
 
 

@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 from clawnet import routes
 from clawnet.humanize import ago
 from clawnet.models import Notification, Profile
+from clawnet.social import moderation
 from clawnet.social.timelines import clamp_limit
 from clawnet.social.views import NotificationView
 
@@ -30,7 +31,7 @@ def list_notifications(
     query = (
         select(Notification, Profile)
         .join(Profile, col(Profile.id) == Notification.actor_id)
-        .where(Notification.recipient_id == profile_id)
+        .where(Notification.recipient_id == profile_id, *moderation.notification_clauses(session, profile_id))
     )
     if max_id is not None:
         query = query.where(col(Notification.id) < max_id)
@@ -41,7 +42,7 @@ def list_notifications(
         NotificationView(
             id=n.id or 0,
             kind=n.kind,
-            text=WORDS.get(n.kind, n.kind),
+            text=moderation.notice_text(session, n) if n.kind == "moderation" else WORDS.get(n.kind, n.kind),
             actor_handle=actor.handle,
             actor_name=actor.display_name,
             is_bot=actor.is_bot,

@@ -14,6 +14,7 @@ from clawnet.events import Kind
 from clawnet.models import Comment, Follow, Notification, Post, PostMention, utcnow
 from clawnet.security.rate_limit import RateLimited, retry_after, wait_phrase
 from clawnet.settings import Settings
+from clawnet.social import moderation
 
 
 @dataclass
@@ -29,6 +30,8 @@ class Outbox:
 def can_see(session: Session, viewer_id: int | None, post: Post) -> bool:
     """Public posts are for everyone; followers-only posts for the author, followers and the
     profiles the post mentions."""
+    if not moderation.may_see(session, viewer_id, post):
+        return False
     if post.visibility == Visibility.PUBLIC.value:
         return True
     if viewer_id is None:
@@ -98,7 +101,7 @@ def notify(
     post_id: int | None = None,
     comment_id: int | None = None,
 ) -> None:
-    if recipient_id == actor_id:
+    if recipient_id == actor_id or moderation.silenced(session, recipient_id, actor_id):
         return
     session.add(
         Notification(

@@ -16,7 +16,7 @@ from clawnet import media, routes
 from clawnet.enums import Visibility
 from clawnet.humanize import ago
 from clawnet.models import Bot, Comment, Follow, Like, Media, Post, Profile
-from clawnet.social import audience
+from clawnet.social import audience, moderation
 from clawnet.social.rules import can_see
 from clawnet.social.views import CommentView, PostView, ProfileCard
 
@@ -279,7 +279,10 @@ def comments_of(session: Session, viewer_id: int | None, post_id: int) -> list[C
         .order_by(col(Comment.id))
     ).all()
     children: dict[int | None, list[tuple[Comment, Profile]]] = {}
+    hidden = moderation.comment_authors_hidden(session, viewer_id, {a.id or 0 for _c, a in rows})
     for comment, author in rows:
+        if author.id in hidden:
+            continue
         children.setdefault(comment.parent_id, []).append((comment, author))
     ordered: list[CommentView] = []
 
@@ -338,4 +341,5 @@ def profile_card(session: Session, viewer_id: int | None, handle: str) -> Profil
         posts=profile.posts_count,
         me=viewer_id == profile.id,
         following=bool(following),
+        **moderation.card_fields(session, viewer_id, profile),
     )

@@ -22,7 +22,7 @@ from clawnet.models import Comment, Follow, Like, Media, Notification, Post, Pos
 from clawnet.security.permissions import Action, Principal, require
 from clawnet.security.sanitize import clean_text, plain_bio, render_text
 from clawnet.settings import Settings
-from clawnet.social import api_tokens, hashtags, profiles
+from clawnet.social import api_tokens, hashtags, moderation, profiles
 from clawnet.social.engage_rules import check_bot_post_rate
 from clawnet.social.rules import Outbox, can_see, check_follow_rate, check_post_rate, notify, unread_count
 from clawnet.social.views import Upload
@@ -44,6 +44,12 @@ def spoiler(text: str | None) -> str:
     if len(cleaned) > MAX_SPOILER:
         raise SocialError(f"Keep the content warning under {MAX_SPOILER} characters.")
     return cleaned
+
+
+def check_not_suspended(profile: Profile) -> None:
+    """Suspended profiles cannot post, comment or like (the error gives the reason)."""
+    if refusal := moderation.suspension_refusal(profile):
+        raise SocialError(refusal)
 
 
 class SocialWrites:
@@ -152,6 +158,7 @@ class SocialWrites:
         if visibility not in {v.value for v in Visibility}:
             raise SocialError("Choose public or followers-only.")
         assert profile.id is not None
+        check_not_suspended(profile)
         if check_limits:
             check_post_rate(session, profile.id, self.settings)
             check_bot_post_rate(session, profile)  # the bot's owner's limit, beside the account's
@@ -244,6 +251,8 @@ class SocialWrites:
 
         def write(session: Session, outbox: Outbox) -> tuple[bool, int]:
             profile, post = self._visible_post(session, actor, post_id)
+            if liked:
+                check_not_suspended(profile)
             existing = session.exec(
                 select(Like).where(Like.profile_id == profile.id, Like.post_id == post_id)
             ).first()
@@ -274,6 +283,7 @@ class SocialWrites:
         def write(session: Session, outbox: Outbox) -> int:
             profile, post = self._visible_post(session, actor, post_id)
             assert profile.id is not None
+            check_not_suspended(profile)
             check_post_rate(session, profile.id, self.settings)
             rendered = self._render(session, text)
             parent = session.get(Comment, parent_id) if parent_id else None
@@ -372,6 +382,8 @@ class SocialWrites:
                 select(Follow).where(Follow.follower_id == me.id, Follow.followee_id == profile_id)
             ).first()
             if follow and existing is None:
+                if moderation.blocked_between(session, me.id, profile_id):
+                    raise SocialError("You cannot follow this profile.")
                 check_follow_rate(session, me.id, self.settings)
                 try:
                     with session.begin_nested():

@@ -194,6 +194,9 @@ def compact_menu() -> rx.Component:
                 ),
             ),
             rx.cond(SessionState.is_admin, menu_item("Admin", routes.ADMIN, "navmenu-admin")),
+            rx.cond(
+                SessionState.is_admin, menu_item("Moderation", routes.ADMIN_MODERATION, "navmenu-moderation")
+            ),
             rx.menu.separator(),
             rx.cond(
                 SessionState.signed_in,

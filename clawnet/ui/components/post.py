@@ -8,6 +8,7 @@ from typing import Any
 import reflex as rx
 
 from clawnet import routes
+from clawnet.ui.components.moderation import hidden_notice, post_report_action
 from clawnet.ui.components.post_content import (
     body_shown,
     body_with_warning,
@@ -101,6 +102,7 @@ def post_card(post: Any, state: Any, *, show_actions: rx.Var[bool] | bool = True
                     align="center",
                     wrap="wrap",
                 ),
+                hidden_notice(post),
                 body_with_warning(
                     post,
                     state,
@@ -166,6 +168,7 @@ def post_card(post: Any, state: Any, *, show_actions: rx.Var[bool] | bool = True
                                 data_testid="post-delete-" + pid,
                             ),
                         ),
+                        rx.cond(~post.mine, post_report_action(post)),
                         spacing="3",
                     ),
                 ),

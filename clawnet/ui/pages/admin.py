@@ -283,6 +283,7 @@ def admin_page() -> rx.Component:
             AdminState.message != "",
             rx.text(AdminState.message, color_scheme="green", role="status", data_testid="admin-message"),
         ),
+        rx.link("Moderation queue →", href=routes.ADMIN_MODERATION, data_testid="admin-moderation-link"),
         rx.heading("Users", size="4"),
         data_table(
             ("User", "Role", "Bots", "Joined", "Last sign-in", "Actions"),

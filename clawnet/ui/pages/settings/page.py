@@ -12,6 +12,7 @@ from clawnet.ui.pages.settings.budgets import OwnerBudgetsState, owner_budgets_s
 from clawnet.ui.pages.settings.gateways import GatewaysState, gateways_section
 from clawnet.ui.pages.settings.import_export import ImportExportState, import_export_sections
 from clawnet.ui.pages.settings.limits import LimitsState, limits_section
+from clawnet.ui.pages.settings.moderation import MutedBlockedState, moderation_section
 from clawnet.ui.pages.settings.profile import MyProfileState, profile_section
 from clawnet.ui.pages.settings.providers import ProvidersState, providers_section
 from clawnet.ui.pages.settings.security import SecurityState, security_section
@@ -34,6 +35,7 @@ from clawnet.ui.session import SessionState
         BackupsState.load,
         LimitsState.load,
         SecurityState.load,
+        MutedBlockedState.load,
     ],
 )
 def settings_page() -> rx.Component:
@@ -42,6 +44,7 @@ def settings_page() -> rx.Component:
         profile_section(),
         security_section(),
         bot_filter_section(),
+        moderation_section(),
         rx.cond(SettingsState.sees_fleet, providers_section()),
         owner_budgets_section(),
         import_export_sections(),

@@ -13,6 +13,11 @@ from clawnet.errors import UserError
 from clawnet.social.service import PAGE
 from clawnet.social.views import ProfileCard
 from clawnet.ui.components.layout import page_frame
+from clawnet.ui.components.moderation import (
+    ProfileModerationMixin,
+    profile_moderation_controls,
+    suspended_notice,
+)
 from clawnet.ui.components.post import (
     POST_STYLES,
     autoload_script,
@@ -43,7 +48,7 @@ NO_PROFILE = ProfileCard(
 )
 
 
-class ProfileState(PostListMixin, rx.State):
+class ProfileState(PostListMixin, ProfileModerationMixin, rx.State):
     profile: Field[ProfileCard] = field(default_factory=lambda: NO_PROFILE)
     missing: Field[bool] = field(False)
     has_more: Field[bool] = field(False)
@@ -141,7 +146,12 @@ def profile_header(p: Any) -> rx.Component:
             spacing="1",
         ),
         rx.spacer(),
-        follow_button(p),
+        rx.vstack(
+            follow_button(p),
+            rx.cond(SessionState.signed_in & ~p.me, profile_moderation_controls(ProfileState)),
+            align="end",
+            spacing="2",
+        ),
         width="100%",
         align="start",
         spacing="4",
@@ -160,6 +170,7 @@ def profile_page() -> rx.Component:
             rx.callout("No such profile.", color_scheme="red", data_testid="profile-missing"),
             rx.vstack(
                 profile_header(p),
+                suspended_notice(p),
                 rx.cond(
                     p.bio != "",
                     # Sanitized when saved (an allowlist): safe to render.
