@@ -1,7 +1,7 @@
 """account security: password reset, email verification, TOTP, recovery codes
 
 Revision ID: 7a6e3c9d4f03
-Revises: 909a39b60269
+Revises: 5e4c1a7b2d01
 Create Date: 2026-12-03 03:46:58.033752
 """
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import clawnet.models.types
 
 
 revision: str = '7a6e3c9d4f03'
-down_revision: str | Sequence[str] | None = '909a39b60269'
+down_revision: str | Sequence[str] | None = '5e4c1a7b2d01'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
