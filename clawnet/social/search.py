@@ -10,12 +10,11 @@ text of their own).
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from clawnet import media
+from clawnet import media, routes
 from clawnet.enums import Visibility
 from clawnet.models import Bot, Follow, Hashtag, Post, PostMention, PostTag, Profile
 from clawnet.social import audience, moderation, search_index, timelines
@@ -175,7 +174,7 @@ def posts(session: Session, viewer_id: int | None, query: str, limit: int) -> li
 
 
 def tag_url(name: str) -> str:
-    return "/tags/" + quote(name, safe="")
+    return routes.tag(name)
 
 
 def tags(session: Session, query: str, limit: int) -> list[TagView]:

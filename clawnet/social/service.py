@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from clawnet.models import Follow, Post
 from clawnet.security.permissions import Principal
 from clawnet.security.sanitize import bio_source
-from clawnet.social import api_tokens, notifications, profiles, timelines
+from clawnet.social import api_tokens, audience, notifications, profiles, timelines
 from clawnet.social.content import SocialContent
 from clawnet.social.discovery import SocialDiscovery
 from clawnet.social.engage import SocialEngage
@@ -94,6 +94,19 @@ class SocialService(SocialContent, SocialDiscovery, SocialModerating, SocialEnga
             return timelines.hydrate(session, me, [i for i in ids if i in visible])
 
         return await self._db(read)
+
+    async def visible_ids(self, actor: Principal | None, ids: list[int]) -> set[int]:
+        """Of these post (or boost) ids, those the actor's timelines would show: visibility
+        rules, their bot filter and moderation (for the live "new posts" count)."""
+
+        def read(session: Session) -> set[int]:
+            me = self._viewer(session, actor)
+            rows = session.exec(
+                select(Post).where(col(Post.id).in_(ids), *audience.post_clauses(session, me))
+            ).all()
+            return {p.id for p in rows if p.id is not None and can_see(session, me, p)}
+
+        return await self._db(read) if ids else set()
 
     async def post(self, actor: Principal | None, post_id: int) -> tuple[PostView, list[CommentView]] | None:
         """A post with its thread, or None when it does not exist or the actor may not see it."""

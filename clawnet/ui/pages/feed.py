@@ -21,6 +21,7 @@ from clawnet.ui.components.bot_filter import BotFilterState, bot_filter_select
 from clawnet.ui.components.forms import native_select
 from clawnet.ui.components.layout import page_frame
 from clawnet.ui.components.post import POST_STYLES, autoload_script, load_more_button, post_card
+from clawnet.ui.components.search_box import search_box
 from clawnet.ui.post_list import PostListMixin
 from clawnet.ui.session import SessionState, current_principal
 from clawnet.ui.typed import Field, event, field
@@ -154,6 +155,7 @@ class FeedState(PostListMixin, rx.State):
         replies: dict[int, int] = {}
         deleted: set[int] = set()
         stale: set[int] = set()  # changed in a way the event does not carry: read again
+        arrived: list[int] = []
         for e in batch:
             p = e.payload
             post_id = p.get("post_id")
@@ -165,7 +167,7 @@ class FeedState(PostListMixin, rx.State):
                     else author in follows
                 )
                 if fits and post_id not in shown and author != self._viewer_id:
-                    self.new_count += 1
+                    arrived.append(int(post_id or 0))
             elif post_id in shown:
                 if p.get("what") == "deleted":
                     deleted.add(post_id)
@@ -175,6 +177,9 @@ class FeedState(PostListMixin, rx.State):
                     replies[post_id] = int(p["reply_count"])
                 else:
                     stale.add(post_id)
+        if arrived:  # only what this viewer's filters (bots, mutes, blocks) let through
+            principal = await current_principal(self)
+            self.new_count += len(await runtime.social().visible_ids(principal, arrived))
         fresh: dict[int, PostView] = {}
         if stale - deleted:
             principal = await current_principal(self)
@@ -418,33 +423,6 @@ def trending_tags() -> rx.Component:
         data_testid="trending-tags",
         role="complementary",
         aria_label="Trending hashtags",
-    )
-
-
-def search_box() -> rx.Component:
-    """A plain GET form to the search page (works before the page's script has loaded)."""
-    return rx.el.form(
-        rx.hstack(
-            rx.input(
-                name="q",
-                placeholder="Search people, posts, #tags",
-                aria_label="Search",
-                data_testid="feed-search-input",
-                size="2",
-            ),
-            rx.button(
-                rx.icon("search", size=14),
-                "Search",
-                type="submit",
-                variant="soft",
-                data_testid="feed-search-submit",
-            ),
-            spacing="2",
-            align="center",
-        ),
-        action=routes.SEARCH,
-        method="get",
-        role="search",
     )
 
 
