@@ -6,6 +6,7 @@ import reflex as rx
 
 from clawnet import routes
 from clawnet.ui.components.layout import page_frame
+from clawnet.ui.pages.settings.apps import AppsState, apps_section
 from clawnet.ui.pages.settings.backups import BackupsState, backups_section
 from clawnet.ui.pages.settings.budgets import OwnerBudgetsState, owner_budgets_section
 from clawnet.ui.pages.settings.gateways import GatewaysState, gateways_section
@@ -24,6 +25,7 @@ from clawnet.ui.session import SessionState
         SessionState.require_sign_in,
         SettingsState.on_load,
         MyProfileState.load,
+        AppsState.load,
         ProvidersState.load,
         ImportExportState.load,
         GatewaysState.load,
@@ -36,6 +38,7 @@ def settings_page() -> rx.Component:
     return page_frame(
         "Settings",
         profile_section(),
+        apps_section(),
         rx.cond(SettingsState.sees_fleet, providers_section()),
         owner_budgets_section(),
         import_export_sections(),
