@@ -41,6 +41,7 @@ async def instance_v2(request: Request) -> Response:
             **v1,
             "source_url": "",
             "usage": {"users": {"active_month": v1["stats"]["user_count"]}},
+            "api_versions": {"mastodon": 2},
             "thumbnail": {"url": ""},
             "registrations": {"enabled": False, "approval_required": True, "message": None},
             "contact": {"email": "", "account": None},
@@ -248,7 +249,9 @@ async def notifications(request: Request) -> Response:
 
 ROUTES = [
     Route(V1 + "/instance", instance, methods=["GET"]),
+    Route(V1 + "/instance/", instance, methods=["GET"]),  # Mastodon.py asks with the slash
     Route("/api/v2/instance", instance_v2, methods=["GET"]),
+    Route("/api/v2/instance/", instance_v2, methods=["GET"]),
     Route(V1 + "/apps", create_app, methods=["POST"]),
     Route(V1 + "/apps/verify_credentials", verify_app, methods=["GET"]),
     Route(V1 + "/accounts/verify_credentials", verify_credentials, methods=["GET"]),

@@ -111,6 +111,7 @@ class MastodonService:
             },
             "contact_account": None,
             "rules": [],
+            "api_versions": {"mastodon": 2},
         }
 
     async def verify_credentials(self, caller: Caller, base: str) -> dict[str, Any]:

@@ -337,8 +337,14 @@ def authorize(session: Session, user: Principal, request: Plain, approved: bool)
     """The signed-in person's answer on the consent page: a redirect carrying a code (or an
     `access_denied` error); for the out-of-band redirect URI, the code to paste."""
     server = _Server(session)
-    grant_user = session.get(User, user.user_id) if approved else None
-    answer: Answer = server.create_authorization_response(request, grant_user=grant_user)
+    person = session.get(User, user.user_id)
+    try:
+        grant = server.get_consent_grant(request, end_user=person)
+    except OAuth2Error as exc:
+        return Answer(400, {"error": exc.error, "error_description": exc.description or exc.error})
+    answer: Answer = server.create_authorization_response(
+        request, grant_user=person if approved else None, grant=grant
+    )
     return answer
 
 
