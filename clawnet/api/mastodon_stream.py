@@ -36,7 +36,7 @@ async def _events(request: Request, who: Caller | None, which: str) -> AsyncIter
     follows = await masto.home_follows(who) if who is not None and which == "user" else set()
     with runtime.bus().subscribe([Kind.POST_CREATED, Kind.NOTIFICATION, Kind.POST_CHANGED]) as sub:
         yield b":)\n\n"
-        while not await request.is_disconnected():
+        while True:  # Starlette ends the stream (cancels this) when the client goes away
             try:
                 event = await sub.get(timeout=HEARTBEAT_S)
             except TimeoutError:
