@@ -68,21 +68,25 @@ async def search(request: Request) -> Response:
     who = await caller(request, None)
     if isinstance(who, Response):
         return who
-    kind = {"accounts": "profiles", "statuses": "posts", "hashtags": "tags"}.get(
-        request.query_params.get("type", ""), "all"
-    )
+    wanted = request.query_params.get("type", "")  # accounts | statuses | hashtags | "" (all)
     found = await runtime.social().search(
         who.principal if who is not None else None,
         request.query_params.get("q", ""),
-        kind=kind,
+        kind="all",
         limit=page_limit(request.query_params.get("limit")),
     )
     masto, base = runtime.mastodon(), base_url(request)
     return JSONResponse(
         {
-            "accounts": await masto.accounts(who, base, [p.id for p in found.profiles]),
-            "statuses": await masto.statuses(who, base, [p.id for p in found.posts]),
-            "hashtags": [{"name": t.name, "url": base + t.url, "history": []} for t in found.tags],
+            "accounts": await masto.accounts(who, base, [p.id for p in found.profiles])
+            if wanted in ("", "accounts")
+            else [],
+            "statuses": await masto.statuses(who, base, [p.id for p in found.posts])
+            if wanted in ("", "statuses")
+            else [],
+            "hashtags": [{"name": t.name, "url": base + t.url, "history": []} for t in found.tags]
+            if wanted in ("", "hashtags")
+            else [],
         }
     )
 
