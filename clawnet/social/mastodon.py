@@ -169,7 +169,9 @@ class MastodonService:
         in_reply_to_id: str = "",
     ) -> dict[str, Any]:
         if visibility and visibility not in ent.FROM_MASTODON:
-            raise SocialError("Visibility must be public, unlisted, private or direct.")
+            raise SocialError(
+                "Visibility must be public, unlisted or private (ClawNet has no direct messages)."
+            )
         if in_reply_to_id:
             return await self._reply(caller, base, text, in_reply_to_id)
         spoiler = clean_text(spoiler_text).strip()[:500]

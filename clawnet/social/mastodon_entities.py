@@ -34,8 +34,7 @@ FROM_MASTODON = {
     "public": Visibility.PUBLIC.value,
     "unlisted": Visibility.PUBLIC.value,
     "private": Visibility.FOLLOWERS.value,
-    "direct": Visibility.FOLLOWERS.value,
-}
+}  # "direct" is refused: ClawNet has no direct messages, and followers must not see one
 NOTIFICATION_TYPES = {"like": "favourite", "reply": "mention", "mention": "mention", "follow": "follow"}
 
 

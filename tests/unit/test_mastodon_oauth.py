@@ -17,6 +17,7 @@ from clawnet.settings import get_settings
 from clawnet.social import mastodon_oauth as oauth
 from clawnet.social.mastodon import MastodonService
 from clawnet.social.service import SocialService
+from clawnet.social.writing import SocialError
 from tests.factories import make_user
 
 OOB = oauth.OOB
@@ -185,6 +186,8 @@ async def test_statuses_timelines_and_cw_through_the_service(person, masto):
     since = await masto.timeline(None, "http://x", "public", since_id=ids[0], limit=2)
     assert [int(t["id"]) for t in since] == [ids[4], ids[3]]
     assert await masto.status(None, "http://x", toot["id"]) is None  # followers-only
+    with pytest.raises(SocialError):  # no direct messages: never shown to followers instead
+        await masto.create_status(caller, "http://x", text="psst", visibility="direct")
 
 
 def test_guard_lets_only_bearer_api_calls_through():
