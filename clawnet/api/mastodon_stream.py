@@ -4,7 +4,8 @@ GET /api/v1/streaming/public   `update` for each new public post
 GET /api/v1/streaming/user     `update` for new posts of the people followed (and one's own),
                                `notification` for one's notifications
 
-Each event is `event: <name>` and `data: <the entity as a JSON string>`, as Mastodon sends them;
+Each event is `event: <name>` and `data: <the entity's JSON>` (for `delete`, the status id), as
+Mastodon's server-sent events carry them (its WebSocket wraps the same JSON in a string);
 a `:thump` comment every 15 s keeps proxies from closing an idle stream.
 """
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -26,8 +26,8 @@ from clawnet.social.mastodon import Caller
 HEARTBEAT_S = 15.0
 
 
-def _sse(event: str, payload: Any) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(payload)}\n\n".encode()
+def _sse(event: str, data: str) -> bytes:
+    return f"event: {event}\ndata: {data}\n\n".encode()
 
 
 async def _events(request: Request, who: Caller | None, which: str) -> AsyncIterator[bytes]:
@@ -57,7 +57,7 @@ async def _events(request: Request, who: Caller | None, which: str) -> AsyncIter
                 if note is not None:
                     yield _sse("notification", json.dumps(note))
             elif event.kind == Kind.POST_CHANGED and payload.get("what") == "deleted":
-                yield _sse("delete", str(payload.get("post_id")))
+                yield _sse("delete", str(payload.get("post_id") or ""))
             elif (
                 event.kind == Kind.POST_CHANGED
                 and which == "user"
