@@ -16,6 +16,7 @@ from clawnet.enums import Role
 from clawnet.models import Bot, Profile, User
 from clawnet.security.permissions import Principal
 from clawnet.social import api_tokens, mastodon_oauth, profiles
+from clawnet.social.service import SocialService
 from tests.e2e.helpers import make_account, server_db
 from tests.support.server import ClawNetServer, running_clawnet
 
@@ -161,3 +162,15 @@ def test_oauth_client_credentials_token_then_revoke(world):
     assert wrong.status_code == 401
     assert httpx.post(f"{world.server.url}/oauth/revoke", data={**creds, "token": token}).status_code == 200
     assert httpx.get(check, headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+@pytest.mark.skipif(not hasattr(SocialService, "boost"), reason="boosts land with the content helper")
+def test_a_boost_and_a_tag_timeline_through_the_client(world):
+    ada, ben = client(world, world.ada_token), client(world, world.ben_token)
+    toot = ben.status_post("boost me #clawtest")
+    boosted = ada.status_reblog(toot.id)
+    assert boosted.reblog.id == toot.id and boosted.reblog.reblogged is True
+    assert ada.status(toot.id).reblogs_count == 1
+    assert ada.status_unreblog(toot.id).reblogged is False
+    assert [s.id for s in ada.timeline_hashtag("clawtest")] == [toot.id]
+    assert any(s.id == toot.id for s in ada.search_v2("clawtest", result_type="statuses").statuses)
