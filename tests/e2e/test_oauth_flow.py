@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from mastodon import Mastodon, MastodonAPIError
+from mastodon import Mastodon, MastodonAPIError, MastodonIllegalArgumentError
 from playwright.sync_api import expect
 
 from tests.e2e.helpers import register
@@ -21,7 +21,9 @@ def test_authorization_code_flow_and_personal_tokens(social_server, new_page):
     handle = "oa" + uuid.uuid4().hex[:8]
     page = new_page()
     register(page, base, f"{handle}@example.com", "OAuth Person", handle)
-    page.wait_for_url(lambda url: "/register" not in url, timeout=60_000)
+    expect(page.locator("[data-testid=feed-page], [data-testid=dashboard-page]")).to_be_visible(
+        timeout=60_000
+    )
 
     client_id, client_secret = Mastodon.create_app(
         "Phone app", api_base_url=base, scopes=["read", "write"], redirect_uris=OOB
@@ -37,7 +39,7 @@ def test_authorization_code_flow_and_personal_tokens(social_server, new_page):
     token = app.log_in(code=code, redirect_uri=OOB, scopes=["read", "write"])
     assert token
     assert app.account_verify_credentials().username == handle
-    with pytest.raises(MastodonAPIError):  # a code works once
+    with pytest.raises(MastodonIllegalArgumentError):  # a code works once (invalid_grant)
         app.log_in(code=code, redirect_uri=OOB, scopes=["read", "write"])
 
     page.goto(f"{base}/settings")
