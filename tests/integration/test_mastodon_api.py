@@ -164,6 +164,38 @@ def test_oauth_client_credentials_token_then_revoke(world):
     assert httpx.get(check, headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
+def test_stream_user_receives_followed_posts_and_notifications(world):
+    ada, ben = client(world, world.ada_token), client(world, world.ben_token)
+    ada_id = ada.account_verify_credentials().id
+    ben.account_follow(ada_id)
+    updates: list[str] = []
+    notes: list[str] = []
+    got_update, got_note = threading.Event(), threading.Event()
+
+    class Listener(StreamListener):
+        def on_update(self, status):
+            updates.append(status.content)
+            if "for my followers" in status.content:
+                got_update.set()
+
+        def on_notification(self, notification):
+            notes.append(notification.type)
+            if notification.type == "favourite":
+                got_note.set()
+
+    handle = ben.stream_user(Listener(), run_async=True, timeout=60, reconnect_async=False)
+    try:
+        time.sleep(1.5)
+        ada.status_post("for my followers", visibility="private")
+        mine = ben.status_post("fave this")
+        ada.status_favourite(mine.id)
+        assert got_update.wait(30), f"no update; saw {updates}"
+        assert got_note.wait(30), f"no notification; saw {notes}"
+    finally:
+        handle.close()
+        ben.account_unfollow(ada_id)
+
+
 @pytest.mark.skipif(not hasattr(SocialService, "boost"), reason="boosts land with the content helper")
 def test_a_boost_and_a_tag_timeline_through_the_client(world):
     ada, ben = client(world, world.ada_token), client(world, world.ben_token)
