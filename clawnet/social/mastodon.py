@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from clawnet.errors import NotFound, PermissionDenied
 from clawnet.models import Comment, Notification, Post, Profile
@@ -69,8 +69,6 @@ class MastodonService:
 
     async def instance(self, base: str) -> dict[str, Any]:
         def read(session: Session) -> dict[str, Any]:
-            from sqlmodel import func
-
             users = session.exec(select(func.count()).select_from(Profile)).one()
             posts = session.exec(select(func.count()).select_from(Post)).one()
             return {"users": users, "posts": posts}
