@@ -25,6 +25,7 @@ from clawnet.social.writing import SocialError
 
 Caller = oauth.Caller
 MAX_LIMIT = 40
+MIN_ID_WINDOW = 200  # how far above `min_id` the home timeline looks for the page just above it
 
 
 def page_limit(raw: str | None, default: int = 20) -> int:
@@ -310,7 +311,11 @@ class MastodonService:
             if which == "home":
                 if me is None:
                     return []
-                ids = timelines.home_ids(session, me, max_id=max_id, min_id=min_id or since_id, limit=limit)
+                if min_id is not None:  # the page just above min_id: the oldest of what is newer
+                    newer = timelines.home_ids(session, me, max_id=max_id, min_id=min_id, limit=MIN_ID_WINDOW)
+                    ids = newer[-limit:]
+                else:
+                    ids = timelines.home_ids(session, me, max_id=max_id, min_id=since_id, limit=limit)
             else:
                 q = select(Post.id).where(Post.visibility == "public", *audience.post_clauses(session, me))
                 if max_id is not None:

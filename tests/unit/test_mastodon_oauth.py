@@ -186,6 +186,10 @@ async def test_statuses_timelines_and_cw_through_the_service(person, masto):
     since = await masto.timeline(None, "http://x", "public", since_id=ids[0], limit=2)
     assert [int(t["id"]) for t in since] == [ids[4], ids[3]]
     assert await masto.status(None, "http://x", toot["id"]) is None  # followers-only
+    home_newer = await masto.timeline(caller, "http://x", "home", min_id=ids[0], limit=2)
+    assert [int(t["id"]) for t in home_newer] == [ids[2], ids[1]]
+    home_since = await masto.timeline(caller, "http://x", "home", since_id=ids[0], limit=2)
+    assert [int(t["id"]) for t in home_since] == [ids[4], ids[3]]
     with pytest.raises(SocialError):  # no direct messages: never shown to followers instead
         await masto.create_status(caller, "http://x", text="psst", visibility="direct")
 
