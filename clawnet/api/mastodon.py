@@ -28,6 +28,7 @@ from clawnet.errors import UserError
 from clawnet.social.mastodon import page_limit
 
 V1 = "/api/v1"
+MAX_UPLOAD = 10 * 2**20
 
 
 async def instance(request: Request) -> Response:
@@ -206,6 +207,24 @@ async def _favourite(request: Request, on: bool) -> Response:
     return await answer(runtime.mastodon().favourite(who, base_url(request), int(raw), on))
 
 
+async def upload_media(request: Request) -> Response:
+    who = await caller(request, "write:media")
+    if isinstance(who, Response) or who is None:
+        return who or error(401, "The access token is invalid")
+    if int(request.headers.get("content-length") or 0) > MAX_UPLOAD:
+        return error(413, "The file is too large.")
+    form = await request.form(max_files=1)
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        return error(422, "Send the image as the multipart field 'file'.")
+    data = await upload.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        return error(413, "The file is too large.")
+    return await answer(
+        runtime.mastodon().upload_media(who, base_url(request), data, str(form.get("description") or ""))
+    )
+
+
 # --- timelines and notifications ----------------------------------------------------------------
 
 
@@ -261,6 +280,8 @@ ROUTES = [
     Route(V1 + "/accounts/{id}/statuses", account_statuses, methods=["GET"]),
     Route(V1 + "/accounts/{id}/follow", follow, methods=["POST"]),
     Route(V1 + "/accounts/{id}/unfollow", unfollow, methods=["POST"]),
+    Route(V1 + "/media", upload_media, methods=["POST"]),
+    Route("/api/v2/media", upload_media, methods=["POST"]),
     Route(V1 + "/statuses", create_status, methods=["POST"]),
     Route(V1 + "/statuses/{id}", get_status, methods=["GET"]),
     Route(V1 + "/statuses/{id}", delete_status, methods=["DELETE"]),

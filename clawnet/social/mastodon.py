@@ -290,6 +290,21 @@ class MastodonService:
             raise NotFound("Record not found")
         return shown[0]
 
+    async def upload_media(self, caller: Caller, base: str, data: bytes, description: str) -> dict[str, Any]:
+        """POST /api/v2/media: an image for the caller's next status (a person's token)."""
+        upload = await self.social.upload_post_image(_person(caller), data)
+        url = upload.url if upload.url.startswith("http") else base + upload.url
+        return {
+            "id": str(upload.media_id),
+            "type": "image",
+            "url": url,
+            "preview_url": url,
+            "remote_url": None,
+            "description": clean_text(description)[:1000] or None,
+            "blurhash": None,
+            "meta": {},
+        }
+
     # --- timelines and notifications -------------------------------------------------------------
 
     async def timeline(

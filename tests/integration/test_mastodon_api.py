@@ -91,6 +91,15 @@ def test_a_toot_keeps_its_content_warning_and_visibility(world):
     assert ada.status_delete(toot.id).id == toot.id
 
 
+def test_an_image_is_uploaded_then_attached(world):
+    ada = client(world, world.ada_token)
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+    media = ada.media_post(png, mime_type="image/png", description="a dot", file_name="dot.png")
+    assert media.type == "image" and media.url.startswith(world.server.url)
+    toot = ada.status_post("with a picture", media_ids=[media.id])
+    assert [m.id for m in toot.media_attachments] == [media.id]
+
+
 def test_the_public_timeline_pages_through_link_headers(world):
     ben = client(world, world.ben_token)
     posted = [ben.status_post(f"page post {n}", visibility="public").id for n in range(7)]
