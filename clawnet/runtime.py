@@ -32,6 +32,7 @@ from clawnet.security.message_keys import RingMessageKeys
 from clawnet.security.rate_limit import use_redis
 from clawnet.settings import get_settings
 from clawnet.social.insights import run_due_insights
+from clawnet.social.mastodon import MastodonService
 from clawnet.social.mentions import MentionReplier
 from clawnet.social.service import SocialService
 
@@ -73,6 +74,11 @@ def social() -> SocialService:
     if _social is None:
         _social = SocialService(get_settings(), bus())
     return _social
+
+
+def mastodon() -> MastodonService:
+    """Mastodon's client API, over the social service."""
+    return MastodonService(social())
 
 
 def accounts() -> AccountsService:

@@ -10,7 +10,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from clawnet.api import auth, feeds, health, media, metrics, posts
+from clawnet.api import (
+    auth,
+    feeds,
+    health,
+    mastodon,
+    mastodon_contract,
+    mastodon_stream,
+    media,
+    metrics,
+    oauth,
+    posts,
+)
 from clawnet.errors import DatabaseUnavailable, Unavailable, disk_full
 from clawnet.metrics.web import ASGIApp, RequestTimer
 
@@ -23,6 +34,11 @@ def build_api() -> Starlette:
         *health.ROUTES,
         *media.ROUTES,
         *metrics.ROUTES,
+        # Mastodon's client API before the bot API: its public timeline answers in Mastodon's shape.
+        *mastodon.ROUTES,
+        *mastodon_contract.ROUTES,
+        *mastodon_stream.ROUTES,
+        *oauth.ROUTES,
         *posts.ROUTES,
         *feeds.ROUTES,
     ]
@@ -50,6 +66,17 @@ def request_timer(app: ASGIApp) -> ASGIApp:
     """Times every HTTP request of the backend for `/metrics` (routes labelled by template)."""
     templates = [
         getattr(r, "path", "")
-        for r in (*auth.ROUTES, *health.ROUTES, *media.ROUTES, *metrics.ROUTES, *posts.ROUTES, *feeds.ROUTES)
+        for r in (
+            *auth.ROUTES,
+            *health.ROUTES,
+            *media.ROUTES,
+            *metrics.ROUTES,
+            *mastodon.ROUTES,
+            *mastodon_contract.ROUTES,
+            *mastodon_stream.ROUTES,
+            *oauth.ROUTES,
+            *posts.ROUTES,
+            *feeds.ROUTES,
+        )
     ]
     return RequestTimer(app, templates)

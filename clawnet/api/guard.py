@@ -6,6 +6,8 @@
   403. This is what stops another site from driving a signed-in person's session (cross-site
   WebSocket hijacking, CSRF on the sign-in and sign-out forms). Clients that send no Origin (scripts,
   bots with API tokens) carry no ambient cookies of a victim, so they are let through.
+  Mastodon clients may call from any site: the API routes that authenticate only by a bearer
+  token (or a client secret) and never by the cookie are let through (`bearer_exempt`).
 - Every response carries a Content-Security-Policy and the usual hardening headers. Reflex's
   frontend needs inline bootstrap scripts and `eval` (for `call_script`), so scripts are limited to
   this origin plus those; everything else (scripts, frames, plugins, connections, form targets,
@@ -45,6 +47,18 @@ HARDENING_HEADERS = {
 }
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Routes that never read the session cookie: Mastodon's API with a bearer token, and the OAuth
+# endpoints an app calls with its client secret. (Not /oauth/authorize: the consent form.)
+BEARER_PREFIXES = ("/api/v1/", "/api/v2/")
+SECRET_PATHS = frozenset({"/oauth/token", "/oauth/revoke", "/api/v1/apps"})
+
+
+def bearer_exempt(path: str, headers: dict[bytes, bytes]) -> bool:
+    """Whether a cross-site request may pass: it carries no ambient credential that matters."""
+    if path in SECRET_PATHS:
+        return True
+    auth = headers.get(b"authorization", b"")
+    return path.startswith(BEARER_PREFIXES) and auth[:7].lower() == b"bearer "
 
 
 def _host_of(origin: str) -> str:
@@ -88,6 +102,7 @@ class SameOriginGuard:
         if (
             checked
             and origin is not None
+            and not (kind == "http" and bearer_exempt(scope.get("path", ""), headers))
             and not origin_allowed(
                 origin.decode("latin-1"),
                 headers.get(b"host", b"").decode("latin-1"),

@@ -32,6 +32,7 @@ from clawnet.models.fleet import (
     TranscriptMessage,
 )
 from clawnet.models.limits import RateLimitSetting
+from clawnet.models.oauth import OAuthApp, OAuthCode, OAuthToken
 from clawnet.models.schedules import Schedule
 from clawnet.models.session_ops import OperatorReply
 from clawnet.models.skills import BotSkill, BotSkillPack, CustomSkill, SkillPack
@@ -57,6 +58,9 @@ from clawnet.models.types import UTCDateTime, utcnow
 from clawnet.models.uptime import BotStatusChange, prune_status_changes, record_bot_status
 
 ALL_TABLES = (
+    OAuthApp,
+    OAuthCode,
+    OAuthToken,
     PostEdit,
     Hashtag,
     PostTag,
@@ -157,6 +161,9 @@ __all__ = [
     "ModelProvider",
     "Mute",
     "Notification",
+    "OAuthApp",
+    "OAuthCode",
+    "OAuthToken",
     "OperatorReply",
     "Post",
     "PostEdit",

@@ -7,6 +7,7 @@ import reflex as rx
 from clawnet import routes
 from clawnet.ui.components.bot_filter import BotFilterState, bot_filter_section
 from clawnet.ui.components.layout import page_frame
+from clawnet.ui.pages.settings.apps import AppsState, apps_section
 from clawnet.ui.pages.settings.backups import BackupsState, backups_section
 from clawnet.ui.pages.settings.budgets import OwnerBudgetsState, owner_budgets_section
 from clawnet.ui.pages.settings.gateways import GatewaysState, gateways_section
@@ -28,6 +29,7 @@ from clawnet.ui.session import SessionState
         SettingsState.on_load,
         MyProfileState.load,
         BotFilterState.load,
+        AppsState.load,
         ProvidersState.load,
         ImportExportState.load,
         GatewaysState.load,
@@ -45,6 +47,7 @@ def settings_page() -> rx.Component:
         security_section(),
         bot_filter_section(),
         moderation_section(),
+        apps_section(),
         rx.cond(SettingsState.sees_fleet, providers_section()),
         owner_budgets_section(),
         import_export_sections(),

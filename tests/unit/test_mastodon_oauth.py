@@ -1,0 +1,203 @@
+"""The Mastodon API's OAuth (authlib underneath), tokens, entities and paging, without a server."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from sqlmodel import select
+
+from clawnet.api.guard import bearer_exempt
+from clawnet.db import session_scope
+from clawnet.enums import Role
+from clawnet.events import EventBus
+from clawnet.models import OAuthToken, Profile
+from clawnet.security.permissions import Principal
+from clawnet.settings import get_settings
+from clawnet.social import mastodon_oauth as oauth
+from clawnet.social.mastodon import MastodonService
+from clawnet.social.service import SocialService
+from clawnet.social.writing import SocialError
+from tests.factories import make_user
+
+OOB = oauth.OOB
+
+
+@pytest.fixture
+def person(migrated):
+    with session_scope() as s:
+        user = make_user(s, Role.MEMBER)
+        profile = s.exec(select(Profile).where(Profile.user_id == user.id)).one()
+        return Principal.of(user), profile.id
+
+
+@pytest.fixture
+def masto(migrated):
+    return MastodonService(SocialService(get_settings(), EventBus()))
+
+
+def _app(scopes: str = "read write follow") -> dict:
+    with session_scope() as s:
+        return oauth.register_app(s, "Tusky", f"{OOB}\nhttps://app.example/cb", scopes, "https://app.example")
+
+
+def _code(who: Principal, app: dict, redirect: str = OOB, scope: str = "read write") -> str:
+    data = {"response_type": "code", "client_id": app["client_id"], "redirect_uri": redirect, "scope": scope}
+    with session_scope() as s:
+        shown = oauth.consent(s, who, oauth.Plain("GET", {}, data))
+        assert shown.error == "" and shown.app_name == "Tusky"
+        answer = oauth.authorize(s, who, oauth.Plain("POST", {}, data), approved=True)
+    assert answer.status == 302
+    location = dict(answer.headers)["Location"]
+    assert location.startswith(redirect + "?code=")
+    return location.split("code=", 1)[1].split("&")[0]
+
+
+def _token(data: dict, headers: dict | None = None) -> oauth.Answer:
+    with session_scope() as s:
+        return oauth.token(s, oauth.Plain("POST", headers or {}, data))
+
+
+def test_code_flow_issues_a_token_that_acts_as_the_person(person):
+    who, profile_id = person
+    app = _app()
+    code = _code(who, app)
+    answer = _token(
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": OOB,
+            "client_id": app["client_id"],
+            "client_secret": app["client_secret"],
+        }
+    )
+    assert answer.status == 200, answer.body
+    assert answer.body["token_type"] == "Bearer" and answer.body["scope"] == "read write"
+    with session_scope() as s:
+        caller = oauth.caller_for_token(s, answer.body["access_token"])
+        stored = s.exec(select(OAuthToken)).one()
+    assert caller is not None and caller.profile_id == profile_id and caller.principal == who
+    assert (
+        caller.allows("read:statuses") and caller.allows("write:favourites") and not caller.allows("follow")
+    )
+    assert stored.token_hash != answer.body["access_token"]  # only the hash is kept
+    again = _token(
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": OOB,
+            "client_id": app["client_id"],
+            "client_secret": app["client_secret"],
+        }
+    )
+    assert again.status == 400 and again.body["error"] == "invalid_grant"  # a code works once
+
+
+def test_token_endpoint_refuses_a_wrong_secret_and_takes_basic_auth(person):
+    app = _app()
+    wrong = _token(
+        {"grant_type": "client_credentials", "client_id": app["client_id"], "client_secret": "nope"}
+    )
+    assert wrong.status == 401
+    basic = base64.b64encode(f"{app['client_id']}:{app['client_secret']}".encode()).decode()
+    ok = _token({"grant_type": "client_credentials", "scope": "read"}, {"Authorization": f"Basic {basic}"})
+    assert ok.status == 200, ok.body
+    with session_scope() as s:
+        caller = oauth.caller_for_token(s, ok.body["access_token"])
+    assert caller is not None and caller.profile_id is None and caller.principal is None
+
+
+def test_an_unregistered_redirect_uri_is_refused(person):
+    who, _ = person
+    app = _app()
+    data = {"response_type": "code", "client_id": app["client_id"], "redirect_uri": "https://evil.example/"}
+    with session_scope() as s:
+        assert oauth.consent(s, who, oauth.Plain("GET", {}, data)).error
+
+
+def test_denying_sends_access_denied(person):
+    who, _ = person
+    app = _app()
+    data = {
+        "response_type": "code",
+        "client_id": app["client_id"],
+        "redirect_uri": "https://app.example/cb",
+        "state": "z",
+    }
+    with session_scope() as s:
+        answer = oauth.authorize(s, who, oauth.Plain("POST", {}, data), approved=False)
+    location = dict(answer.headers)["Location"]
+    assert "error=access_denied" in location and "state=z" in location
+
+
+def test_revoke_and_personal_tokens(person):
+    who, _ = person
+    app = _app()
+    issued = _token(
+        {
+            "grant_type": "client_credentials",
+            "client_id": app["client_id"],
+            "client_secret": app["client_secret"],
+        }
+    )
+    access = issued.body["access_token"]
+    with session_scope() as s:
+        answer = oauth.revoke(
+            s,
+            oauth.Plain(
+                "POST",
+                {},
+                {"token": access, "client_id": app["client_id"], "client_secret": app["client_secret"]},
+            ),
+        )
+    assert answer.status == 200
+    with session_scope() as s:
+        assert oauth.caller_for_token(s, access) is None
+        pat = oauth.create_personal_token(s, who, "script", "read write")
+    with session_scope() as s:
+        rows = oauth.list_access_tokens(s, who)
+        assert [r.name for r in rows] == ["script"] and rows[0].scopes == "read write"
+        assert oauth.caller_for_token(s, pat) is not None
+        oauth.revoke_access_token(s, who, rows[0].id)
+    with session_scope() as s:
+        assert oauth.caller_for_token(s, pat) is None
+        assert oauth.list_access_tokens(s, who) == []
+
+
+async def test_statuses_timelines_and_cw_through_the_service(person, masto):
+    who, profile_id = person
+    with session_scope() as s:
+        pat = oauth.create_personal_token(s, who, "t", "read write follow")
+    caller = await masto.caller(pat)
+    assert caller is not None
+    toot = await masto.create_status(
+        caller, "http://x", text="hello #there", visibility="private", spoiler_text="cw"
+    )
+    assert toot["visibility"] == "private" and toot["spoiler_text"] == "cw" and toot["sensitive"] is True
+    assert toot["account"]["id"] == str(profile_id) and toot["created_at"].endswith("Z")
+    public = [
+        await masto.create_status(caller, "http://x", text=f"p{n}", visibility="public") for n in range(5)
+    ]
+    ids = [int(t["id"]) for t in public]
+    page = await masto.timeline(None, "http://x", "public", limit=2)
+    assert [int(t["id"]) for t in page] == ids[::-1][:2]
+    newer = await masto.timeline(None, "http://x", "public", min_id=ids[0], limit=2)
+    assert [int(t["id"]) for t in newer] == [ids[2], ids[1]]  # just above min_id, newest first
+    since = await masto.timeline(None, "http://x", "public", since_id=ids[0], limit=2)
+    assert [int(t["id"]) for t in since] == [ids[4], ids[3]]
+    assert await masto.status(None, "http://x", toot["id"]) is None  # followers-only
+    home_newer = await masto.timeline(caller, "http://x", "home", min_id=ids[0], limit=2)
+    assert [int(t["id"]) for t in home_newer] == [ids[2], ids[1]]
+    home_since = await masto.timeline(caller, "http://x", "home", since_id=ids[0], limit=2)
+    assert [int(t["id"]) for t in home_since] == [ids[4], ids[3]]
+    with pytest.raises(SocialError):  # no direct messages: never shown to followers instead
+        await masto.create_status(caller, "http://x", text="psst", visibility="direct")
+
+
+def test_guard_lets_only_bearer_api_calls_through():
+    bearer = {b"authorization": b"Bearer cno_x"}
+    assert bearer_exempt("/api/v1/statuses", bearer)
+    assert bearer_exempt("/oauth/token", {})
+    assert not bearer_exempt("/api/v1/statuses", {})
+    assert not bearer_exempt("/oauth/authorize", bearer)  # the consent form uses the cookie
+    assert not bearer_exempt("/auth/session", bearer)
