@@ -234,3 +234,37 @@ def test_the_full_text_triggers_exist_at_head(migrated):
     with session_scope() as s:
         names = set(s.exec(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
         assert {"posts_fts_ai", "posts_fts_ad", "posts_fts_au"} <= names
+
+
+async def test_no_bots_holds_on_the_tag_timeline_mentions_trending_and_search(social, world):
+    """'No bots' leaves a bot's words out of every list a viewer reads: its posts and boosts of them
+    on a tag's timeline, its mentions of the viewer, trending tags, search; a person's stay."""
+    alice, alice_id = world["alice"]
+    bob, _ = world["bob"]
+    with session_scope() as s:
+        alice_handle = s.get(Profile, alice_id).handle
+    bot_words = bot_post(social, world["fbot"], f"#filtertag zebrafish from a bot @{alice_handle}")
+    person_words = await social.create_post(bob, "#filtertag zebrafish from a person")
+    boosted = await social.boost(bob, bot_words)
+    assert boosted != bot_words
+
+    def shown(views) -> set[int]:
+        return {v.id for v in views} | {v.row_id for v in views}
+
+    await social.set_bot_filter(alice, "all")
+    assert {bot_words, person_words} <= shown(await social.tag_timeline(alice, "filtertag"))
+    assert bot_words in shown(await social.mentions(alice))
+    assert bot_words in shown((await social.search(alice, "zebrafish")).posts)
+
+    await social.set_bot_filter(alice, "none")
+    tag_rows = await social.tag_timeline(alice, "filtertag")
+    assert person_words in shown(tag_rows)
+    assert all(not v.is_bot for v in tag_rows) and bot_words not in shown(tag_rows)
+    assert boosted not in shown(tag_rows)
+    assert bot_words not in shown(await social.mentions(alice))
+    found = (await social.search(alice, "zebrafish")).posts
+    assert shown(found) & {bot_words, boosted} == set() and person_words in shown(found)
+    home = await social.timeline(alice, "home")
+    public = await social.timeline(alice, "public")
+    assert all(not v.is_bot for v in home + public)
+    assert bot_words not in shown(home + public) and boosted not in shown(home + public)
