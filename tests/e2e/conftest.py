@@ -42,13 +42,3 @@ def new_page(browser):
     yield make
     for context in contexts:
         context.close()
-
-
-@pytest.fixture(scope="session")
-def social_server(tmp_path_factory):
-    """One ClawNet shared by the social feature suites (each test signs up its own people, so
-    they stay independent); a server start costs a minute or two on this machine."""
-    from tests.support.server import running_clawnet
-
-    with running_clawnet(tmp_path_factory.mktemp("clawnet-social-shared")) as srv:
-        yield srv
