@@ -11,16 +11,17 @@ from datetime import datetime, timedelta
 from http.cookies import CookieError, SimpleCookie
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, delete, func, select
+from sqlmodel import Session, col, delete, select
 
 from clawnet import routes
 from clawnet.accounts import two_factor
 from clawnet.accounts.registration import hash_secret, normalize_email
+from clawnet.accounts.throttle import clear_failures, throttle_check
 from clawnet.errors import UserError
 from clawnet.models import LoginFailure, LoginSession, LoginTicket, User, utcnow
 from clawnet.security import passwords
 from clawnet.security.permissions import Principal
-from clawnet.security.rate_limit import RateLimited, retry_after, wait_phrase
+from clawnet.security.rate_limit import RateLimited
 from clawnet.settings import Settings, get_settings
 
 TICKET_TTL = timedelta(seconds=60)
@@ -38,21 +39,6 @@ def token_from_cookie_header(header: str) -> str | None:
         return None
     morsel = jar.get(routes.SESSION_COOKIE)
     return morsel.value if morsel else None
-
-
-def _throttle_check(session: Session, account_key: str, client_key: str, s: Settings) -> None:
-    now = utcnow()
-    window = timedelta(seconds=s.login_failure_window_s)
-    since = now - window
-    for column, key in ((LoginFailure.account_key, account_key), (LoginFailure.client_key, client_key)):
-        if not key:
-            continue
-        count, oldest = session.exec(
-            select(func.count(), func.min(LoginFailure.at)).where(column == key, LoginFailure.at > since)
-        ).one()
-        if count >= s.login_max_failures:
-            wait = retry_after(oldest, window, now)
-            raise RateLimited(f"Too many failed sign-in attempts. Try again in {wait_phrase(wait)}.", wait)
 
 
 @dataclass(frozen=True)
@@ -78,7 +64,7 @@ def sign_in(
     account_key = normalize_email(email)
     client_key = (client_ip or "")[:64]
     try:
-        _throttle_check(session, account_key, client_key, s)
+        throttle_check(session, account_key, client_key, s)
     except RateLimited as exc:
         return SignInOutcome(error=str(exc), retry_after_s=exc.retry_after_s)
     user = session.exec(select(User).where(User.email == account_key)).first()
@@ -90,11 +76,13 @@ def sign_in(
         return SignInOutcome(error="Wrong email or password.")
     if not user.is_active:
         return SignInOutcome(error="This account is deactivated. Ask an admin to reactivate it.")
-    session.exec(delete(LoginFailure).where(col(LoginFailure.account_key) == account_key))
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     if user.totp_enabled_at is not None:
+        # The failures are cleared only once the second factor is right (complete_challenge):
+        # a known password must not reset the throttle on guessing codes.
         return SignInOutcome(challenge=two_factor.start_challenge(session, user))
+    clear_failures(session, account_key)
     return SignInOutcome(ticket=issue_login_ticket(session, user))
 
 

@@ -361,3 +361,70 @@ async def test_changing_the_email_needs_the_password_and_mails_a_link_to_the_new
         await service.verify_email(old_token)  # a link to the old address is void
     new_token = mailer.sent[-1][2].split("http://clawnet.test/verify/")[1].split()[0]
     assert await service.verify_email(new_token) == "new@example.com"
+
+
+# --- brute force on the second factor ----------------------------------------------------------
+
+
+def _wrong_code(secret: str) -> str:
+    return "000000" if totp.now_code(secret) != "000000" else "111111"
+
+
+def test_a_right_password_does_not_clear_failures_before_the_second_factor(session):
+    from clawnet.settings import get_settings
+
+    settings = dataclasses.replace(get_settings(), login_max_failures=3, login_failure_window_s=300)
+    user = make_user(session)
+    secret, _ = _enable(session, user)
+    for _ in range(2):
+        challenge = sign_in.sign_in(session, user.email, PASSWORD, "10.0.0.1", settings).challenge
+        assert challenge
+        wrong = two_factor.complete_challenge(session, challenge, _wrong_code(secret), "", settings)
+        assert isinstance(wrong, str) and "Wrong code" in wrong
+    challenge = sign_in.sign_in(session, user.email, PASSWORD, "10.0.0.1", settings).challenge
+    assert challenge  # two failures so far: still below the limit
+    two_factor.complete_challenge(session, challenge, _wrong_code(secret), "", settings)
+    # Three wrong codes across three password sign-ins: the throttle holds for both steps.
+    assert "Too many" in sign_in.sign_in(session, user.email, PASSWORD, "10.0.0.1", settings).error
+
+
+def test_the_second_factor_is_throttled_and_a_right_code_clears_the_failures(session):
+    from clawnet.settings import get_settings
+
+    settings = dataclasses.replace(get_settings(), login_max_failures=3, login_failure_window_s=300)
+    user = make_user(session)
+    secret, _ = _enable(session, user)
+    session.refresh(user)
+    user.totp_last_step = 0
+    session.add(user)
+    challenge = sign_in.sign_in(session, user.email, PASSWORD, "10.0.0.1", settings).challenge
+    for _ in range(3):
+        two_factor.complete_challenge(session, challenge, _wrong_code(secret), "", settings)
+    refused = two_factor.complete_challenge(session, challenge, totp.now_code(secret), "", settings)
+    assert isinstance(refused, str) and "Too many" in refused  # even the right code, while throttled
+
+    from clawnet.models import LoginFailure
+
+    for row in session.exec(select(LoginFailure)).all():
+        session.delete(row)
+    session.flush()
+    sign_in.sign_in(session, user.email, "wrong-password-here", "10.0.0.1", settings)
+    challenge = sign_in.sign_in(session, user.email, PASSWORD, "10.0.0.1", settings).challenge
+    assert session.exec(select(LoginFailure)).all()  # not cleared by the password alone
+    assert isinstance(two_factor.complete_challenge(session, challenge, totp.now_code(secret)), User)
+    assert not session.exec(select(LoginFailure)).all()  # cleared once the code was right
+
+
+def test_one_live_challenge_per_person(session):
+    user = make_user(session)
+    secret, _ = _enable(session, user)
+    session.refresh(user)
+    user.totp_last_step = 0
+    session.add(user)
+    first = sign_in.sign_in(session, user.email, PASSWORD, "10.0.0.1").challenge
+    second = sign_in.sign_in(session, user.email, PASSWORD, "10.0.0.1").challenge
+    assert first != second
+    assert (
+        two_factor.complete_challenge(session, first, totp.now_code(secret)) == two_factor.EXPIRED_CHALLENGE
+    )
+    assert isinstance(two_factor.complete_challenge(session, second, totp.now_code(secret)), User)
