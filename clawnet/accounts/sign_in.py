@@ -18,7 +18,7 @@ from clawnet.accounts import two_factor
 from clawnet.accounts.registration import hash_secret, normalize_email
 from clawnet.accounts.throttle import clear_failures, throttle_check
 from clawnet.errors import UserError
-from clawnet.models import LoginFailure, LoginSession, LoginTicket, User, utcnow
+from clawnet.models import LoginFailure, LoginSession, LoginTicket, OAuthToken, Profile, User, utcnow
 from clawnet.security import passwords
 from clawnet.security.permissions import Principal
 from clawnet.security.rate_limit import RateLimited
@@ -183,8 +183,23 @@ def revoke_session(session: Session, token: str) -> None:
 
 
 def revoke_all_sessions(session: Session, user_id: int) -> None:
+    """Sign a person out everywhere: their login sessions and their API tokens (OAuth and
+    personal access tokens), so a password reset also shuts out whoever held a stolen token."""
+    now = utcnow()
     session.exec(
         sa.update(LoginSession)
         .where(col(LoginSession.user_id) == user_id, col(LoginSession.revoked_at).is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=now)
+    )
+    person_profiles = select(Profile.id).where(
+        col(Profile.user_id) == user_id,
+        col(Profile.is_bot).is_(False),
+    )
+    session.exec(
+        sa.update(OAuthToken)
+        .where(
+            sa.or_(col(OAuthToken.user_id) == user_id, col(OAuthToken.profile_id).in_(person_profiles)),
+            col(OAuthToken.revoked_at).is_(None),
+        )
+        .values(revoked_at=now)
     )

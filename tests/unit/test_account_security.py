@@ -428,3 +428,48 @@ def test_one_live_challenge_per_person(session):
         two_factor.complete_challenge(session, first, totp.now_code(secret)) == two_factor.EXPIRED_CHALLENGE
     )
     assert isinstance(two_factor.complete_challenge(session, second, totp.now_code(secret)), User)
+
+
+# --- API tokens end with the password ----------------------------------------------------------
+
+
+def _tokens(session, user: User):
+    from clawnet.models import OAuthToken, Profile
+
+    other = make_user(session)
+    person = Profile(handle=f"p{user.id}", display_name="P", user_id=user.id)
+    bot = Profile(handle=f"b{user.id}", display_name="B", user_id=user.id, is_bot=True)
+    session.add(person)
+    session.add(bot)
+    session.flush()
+    rows = {
+        "pat": OAuthToken(token_hash="a" * 64, user_id=user.id, profile_id=person.id),
+        "by_profile": OAuthToken(token_hash="b" * 64, profile_id=person.id),
+        "bot": OAuthToken(token_hash="c" * 64, profile_id=bot.id),
+        "other": OAuthToken(token_hash="d" * 64, user_id=other.id),
+    }
+    for row in rows.values():
+        session.add(row)
+    session.flush()
+    return rows
+
+
+def _revoked(session, rows) -> set[str]:
+    for row in rows.values():
+        session.refresh(row)
+    return {name for name, row in rows.items() if row.revoked_at is not None}
+
+
+def test_a_password_reset_revokes_the_persons_api_tokens(session):
+    user = make_user(session)
+    rows = _tokens(session, user)
+    _, token = recovery.request_reset(session, user.email)
+    recovery.reset_password(session, token, NEW_PASSWORD, NEW_PASSWORD)
+    assert _revoked(session, rows) == {"pat", "by_profile"}  # not a bot's, not someone else's
+
+
+def test_signing_out_everywhere_revokes_the_persons_api_tokens(session):
+    user = make_user(session)
+    rows = _tokens(session, user)
+    sign_in.revoke_all_sessions(session, user.id)
+    assert _revoked(session, rows) == {"pat", "by_profile"}
