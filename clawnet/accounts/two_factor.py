@@ -20,14 +20,14 @@ from clawnet.enums import Role
 from clawnet.errors import PermissionDenied, UserError
 from clawnet.models import LoginFailure, RecoveryCode, SystemFlag, TwoFactorChallenge, User, utcnow
 from clawnet.security import passwords
-from clawnet.security.permissions import Action, Principal, require
+from clawnet.security.permissions import REQUIRE_2FA_FLAG, Action, Principal, require
 from clawnet.security.rate_limit import RateLimited
 from clawnet.security.secret_fields import TOTP_SECRET
 from clawnet.settings import Settings, get_settings
 
 CHALLENGE_TTL = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
-REQUIRE_FLAG = "require_2fa_staff"
+REQUIRE_FLAG = REQUIRE_2FA_FLAG
 STAFF_ROLES = (Role.ADMIN.value, Role.OPERATOR.value)
 EXPIRED_CHALLENGE = "This sign-in has expired. Enter your email and password again."
 

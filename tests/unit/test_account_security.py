@@ -473,3 +473,28 @@ def test_signing_out_everywhere_revokes_the_persons_api_tokens(session):
     rows = _tokens(session, user)
     sign_in.revoke_all_sessions(session, user.id)
     assert _revoked(session, rows) == {"pat", "by_profile"}
+
+
+# --- required 2FA holds in the service layer, not only as a page redirect ------------------------
+
+
+def test_staff_without_required_2fa_are_refused_staff_actions(session):
+    from clawnet.security.permissions import Action, require
+
+    admin = make_user(session, Role.ADMIN)
+    operator = make_user(session, Role.OPERATOR)
+    member = make_user(session, Role.MEMBER)
+    require(session, Principal.of(operator), Action.CREATE_BOT)  # not required yet
+    two_factor.set_required(session, Principal.of(admin), True)
+    for staff, action in ((admin, Action.MANAGE_USERS), (operator, Action.CREATE_BOT)):
+        with pytest.raises(PermissionDenied, match="Two-factor sign-in is required"):
+            require(session, Principal.of(staff), action)
+        require(session, Principal.of(staff), Action.USE_SOCIAL)  # the social side stays open
+    require(session, Principal.of(member), Action.USE_SOCIAL)
+    with pytest.raises(PermissionDenied, match="Two-factor sign-in is required"):
+        two_factor.set_required(session, Principal.of(admin), False)  # a service call, not a page
+    _enable(session, admin)
+    session.refresh(admin)
+    require(session, Principal.of(admin), Action.MANAGE_USERS)
+    two_factor.set_required(session, Principal.of(admin), False)
+    require(session, Principal.of(operator), Action.CREATE_BOT)
