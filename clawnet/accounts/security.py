@@ -189,7 +189,7 @@ class AccountSecurity:
         step returned. A wrong code is recorded (the transaction commits), never raised."""
 
         def run(s: Session) -> SignInOutcome:
-            found = two_factor.complete_challenge(s, challenge, code, client_ip)
+            found = two_factor.complete_challenge(s, challenge, code, client_ip, self.settings)
             if isinstance(found, str):
                 return SignInOutcome(error=found, challenge=challenge)
             return SignInOutcome(ticket=sign_in.issue_login_ticket(s, found))

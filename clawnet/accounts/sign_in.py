@@ -11,16 +11,17 @@ from datetime import datetime, timedelta
 from http.cookies import CookieError, SimpleCookie
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, delete, func, select
+from sqlmodel import Session, col, delete, select
 
 from clawnet import routes
 from clawnet.accounts import two_factor
 from clawnet.accounts.registration import hash_secret, normalize_email
+from clawnet.accounts.throttle import clear_failures, throttle_check
 from clawnet.errors import UserError
-from clawnet.models import LoginFailure, LoginSession, LoginTicket, User, utcnow
+from clawnet.models import LoginFailure, LoginSession, LoginTicket, OAuthToken, Profile, User, utcnow
 from clawnet.security import passwords
 from clawnet.security.permissions import Principal
-from clawnet.security.rate_limit import RateLimited, retry_after, wait_phrase
+from clawnet.security.rate_limit import RateLimited
 from clawnet.settings import Settings, get_settings
 
 TICKET_TTL = timedelta(seconds=60)
@@ -38,21 +39,6 @@ def token_from_cookie_header(header: str) -> str | None:
         return None
     morsel = jar.get(routes.SESSION_COOKIE)
     return morsel.value if morsel else None
-
-
-def _throttle_check(session: Session, account_key: str, client_key: str, s: Settings) -> None:
-    now = utcnow()
-    window = timedelta(seconds=s.login_failure_window_s)
-    since = now - window
-    for column, key in ((LoginFailure.account_key, account_key), (LoginFailure.client_key, client_key)):
-        if not key:
-            continue
-        count, oldest = session.exec(
-            select(func.count(), func.min(LoginFailure.at)).where(column == key, LoginFailure.at > since)
-        ).one()
-        if count >= s.login_max_failures:
-            wait = retry_after(oldest, window, now)
-            raise RateLimited(f"Too many failed sign-in attempts. Try again in {wait_phrase(wait)}.", wait)
 
 
 @dataclass(frozen=True)
@@ -78,7 +64,7 @@ def sign_in(
     account_key = normalize_email(email)
     client_key = (client_ip or "")[:64]
     try:
-        _throttle_check(session, account_key, client_key, s)
+        throttle_check(session, account_key, client_key, s)
     except RateLimited as exc:
         return SignInOutcome(error=str(exc), retry_after_s=exc.retry_after_s)
     user = session.exec(select(User).where(User.email == account_key)).first()
@@ -90,11 +76,13 @@ def sign_in(
         return SignInOutcome(error="Wrong email or password.")
     if not user.is_active:
         return SignInOutcome(error="This account is deactivated. Ask an admin to reactivate it.")
-    session.exec(delete(LoginFailure).where(col(LoginFailure.account_key) == account_key))
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     if user.totp_enabled_at is not None:
+        # The failures are cleared only once the second factor is right (complete_challenge):
+        # a known password must not reset the throttle on guessing codes.
         return SignInOutcome(challenge=two_factor.start_challenge(session, user))
+    clear_failures(session, account_key)
     return SignInOutcome(ticket=issue_login_ticket(session, user))
 
 
@@ -195,8 +183,23 @@ def revoke_session(session: Session, token: str) -> None:
 
 
 def revoke_all_sessions(session: Session, user_id: int) -> None:
+    """Sign a person out everywhere: their login sessions and their API tokens (OAuth and
+    personal access tokens), so a password reset also shuts out whoever held a stolen token."""
+    now = utcnow()
     session.exec(
         sa.update(LoginSession)
         .where(col(LoginSession.user_id) == user_id, col(LoginSession.revoked_at).is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=now)
+    )
+    person_profiles = select(Profile.id).where(
+        col(Profile.user_id) == user_id,
+        col(Profile.is_bot).is_(False),
+    )
+    session.exec(
+        sa.update(OAuthToken)
+        .where(
+            sa.or_(col(OAuthToken.user_id) == user_id, col(OAuthToken.profile_id).in_(person_profiles)),
+            col(OAuthToken.revoked_at).is_(None),
+        )
+        .values(revoked_at=now)
     )

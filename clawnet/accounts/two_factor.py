@@ -15,16 +15,19 @@ from sqlmodel import Session, col, func, select
 from clawnet import audit
 from clawnet.accounts import totp
 from clawnet.accounts.registration import hash_secret
+from clawnet.accounts.throttle import clear_failures, throttle_check
 from clawnet.enums import Role
 from clawnet.errors import PermissionDenied, UserError
 from clawnet.models import LoginFailure, RecoveryCode, SystemFlag, TwoFactorChallenge, User, utcnow
 from clawnet.security import passwords
-from clawnet.security.permissions import Action, Principal, require
+from clawnet.security.permissions import REQUIRE_2FA_FLAG, Action, Principal, require
+from clawnet.security.rate_limit import RateLimited
 from clawnet.security.secret_fields import TOTP_SECRET
+from clawnet.settings import Settings, get_settings
 
 CHALLENGE_TTL = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
-REQUIRE_FLAG = "require_2fa_staff"
+REQUIRE_FLAG = REQUIRE_2FA_FLAG
 STAFF_ROLES = (Role.ADMIN.value, Role.OPERATOR.value)
 EXPIRED_CHALLENGE = "This sign-in has expired. Enter your email and password again."
 
@@ -210,11 +213,18 @@ def must_set_up_after_disable(session: Session, user: User) -> bool:
 
 
 def start_challenge(session: Session, user: User) -> str:
+    """A new sign-in challenge for `user`; any older one of theirs dies (one live challenge per
+    person, so signing in again with the password does not buy fresh tries at the code)."""
     assert user.id is not None
     challenge = secrets.token_urlsafe(32)
     now = utcnow()
     session.exec(
-        sa.delete(TwoFactorChallenge).where(col(TwoFactorChallenge.expires_at) < now - CHALLENGE_TTL)
+        sa.delete(TwoFactorChallenge).where(
+            sa.or_(
+                col(TwoFactorChallenge.expires_at) < now - CHALLENGE_TTL,
+                col(TwoFactorChallenge.user_id) == user.id,
+            )
+        )
     )
     session.add(
         TwoFactorChallenge(
@@ -224,10 +234,13 @@ def start_challenge(session: Session, user: User) -> str:
     return challenge
 
 
-def complete_challenge(session: Session, challenge: str, code: str, client_ip: str = "") -> User | str:
+def complete_challenge(
+    session: Session, challenge: str, code: str, client_ip: str = "", settings: Settings | None = None
+) -> User | str:
     """The user whose challenge `code` answers, or a message saying why not. Never raises for a
     wrong code: the attempt is recorded in the caller's transaction (which must commit), and it
-    counts towards the password throttle too."""
+    counts towards the password throttle too. The throttle is checked first, as for passwords;
+    the account's failures are cleared only when the code is right."""
     if not challenge or len(challenge) > 200:
         return EXPIRED_CHALLENGE
     row = session.exec(
@@ -238,10 +251,15 @@ def complete_challenge(session: Session, challenge: str, code: str, client_ip: s
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         return "This account is deactivated. Ask an admin to reactivate it."
+    client_key = (client_ip or "")[:64]
+    try:
+        throttle_check(session, user.email, client_key, settings or get_settings())
+    except RateLimited as exc:
+        return str(exc)
     if not check_second_factor(session, user, code):
         row.attempts += 1
         session.add(row)
-        session.add(LoginFailure(account_key=user.email[:254], client_key=(client_ip or "")[:64]))
+        session.add(LoginFailure(account_key=user.email[:254], client_key=client_key))
         left = MAX_ATTEMPTS - row.attempts
         return "Wrong code." + (f" {left} tries left." if left else " Sign in again.")
     updated = session.exec(
@@ -251,4 +269,5 @@ def complete_challenge(session: Session, challenge: str, code: str, client_ip: s
     )
     if updated.rowcount != 1:
         return EXPIRED_CHALLENGE
+    clear_failures(session, user.email)
     return user

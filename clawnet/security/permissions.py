@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from clawnet.enums import Role
 from clawnet.errors import PermissionDenied
-from clawnet.models import Bot, BotAssignment, User
+from clawnet.models import Bot, BotAssignment, SystemFlag, User
 
 
 class Action(StrEnum):
@@ -69,6 +69,12 @@ _ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.VIEWER: frozenset({Action.VIEW_FLEET, Action.VIEW_BOT, Action.USE_SOCIAL}),
     Role.MEMBER: frozenset({Action.USE_SOCIAL}),
 }
+
+
+# The admin's switch that requires two-factor sign-in for admins and operators (a SystemFlag).
+REQUIRE_2FA_FLAG = "require_2fa_staff"
+STAFF_ROLES = frozenset({Role.ADMIN, Role.OPERATOR})
+SET_UP_2FA_FIRST = "Two-factor sign-in is required for your role: turn it on in Settings first."
 
 
 @dataclass(frozen=True)
@@ -163,7 +169,22 @@ def require(
         raise PermissionDenied("Sign in to do that." if principal is None else "This account is deactivated.")
     if not can(session, principal, action, bot_id):
         raise PermissionDenied(_DENIED_MESSAGES[action])
+    if action is not Action.USE_SOCIAL and must_set_up_two_factor(session, principal):
+        raise PermissionDenied(SET_UP_2FA_FIRST)
     return principal
+
+
+def must_set_up_two_factor(session: Session, principal: Principal) -> bool:
+    """An admin or operator without two-factor sign-in while an admin requires it: they may use
+    the social side and their own settings, but no staff action until they turn it on (the pages
+    redirect them too; this is the check that holds for every caller of `require`)."""
+    if principal.role not in STAFF_ROLES:
+        return False
+    flag = session.get(SystemFlag, REQUIRE_2FA_FLAG)
+    if flag is None or flag.value != "1":
+        return False
+    user = session.get(User, principal.user_id)
+    return user is None or user.totp_enabled_at is None
 
 
 def accessible_bot_ids(session: Session, principal: Principal | None) -> set[int] | None:

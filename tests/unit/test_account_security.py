@@ -361,3 +361,140 @@ async def test_changing_the_email_needs_the_password_and_mails_a_link_to_the_new
         await service.verify_email(old_token)  # a link to the old address is void
     new_token = mailer.sent[-1][2].split("http://clawnet.test/verify/")[1].split()[0]
     assert await service.verify_email(new_token) == "new@example.com"
+
+
+# --- brute force on the second factor ----------------------------------------------------------
+
+
+def _wrong_code(secret: str) -> str:
+    return "000000" if totp.now_code(secret) != "000000" else "111111"
+
+
+def test_a_right_password_does_not_clear_failures_before_the_second_factor(session):
+    from clawnet.settings import get_settings
+
+    settings = dataclasses.replace(get_settings(), login_max_failures=3, login_failure_window_s=300)
+    user = make_user(session)
+    secret, _ = _enable(session, user)
+    for _ in range(2):
+        challenge = sign_in.sign_in(session, user.email, PASSWORD, "10.0.0.1", settings).challenge
+        assert challenge
+        wrong = two_factor.complete_challenge(session, challenge, _wrong_code(secret), "", settings)
+        assert isinstance(wrong, str) and "Wrong code" in wrong
+    challenge = sign_in.sign_in(session, user.email, PASSWORD, "10.0.0.1", settings).challenge
+    assert challenge  # two failures so far: still below the limit
+    two_factor.complete_challenge(session, challenge, _wrong_code(secret), "", settings)
+    # Three wrong codes across three password sign-ins: the throttle holds for both steps.
+    assert "Too many" in sign_in.sign_in(session, user.email, PASSWORD, "10.0.0.1", settings).error
+
+
+def test_the_second_factor_is_throttled_and_a_right_code_clears_the_failures(session):
+    from clawnet.settings import get_settings
+
+    settings = dataclasses.replace(get_settings(), login_max_failures=3, login_failure_window_s=300)
+    user = make_user(session)
+    secret, _ = _enable(session, user)
+    session.refresh(user)
+    user.totp_last_step = 0
+    session.add(user)
+    challenge = sign_in.sign_in(session, user.email, PASSWORD, "10.0.0.1", settings).challenge
+    for _ in range(3):
+        two_factor.complete_challenge(session, challenge, _wrong_code(secret), "", settings)
+    refused = two_factor.complete_challenge(session, challenge, totp.now_code(secret), "", settings)
+    assert isinstance(refused, str) and "Too many" in refused  # even the right code, while throttled
+
+    from clawnet.models import LoginFailure
+
+    for row in session.exec(select(LoginFailure)).all():
+        session.delete(row)
+    session.flush()
+    sign_in.sign_in(session, user.email, "wrong-password-here", "10.0.0.1", settings)
+    challenge = sign_in.sign_in(session, user.email, PASSWORD, "10.0.0.1", settings).challenge
+    assert session.exec(select(LoginFailure)).all()  # not cleared by the password alone
+    assert isinstance(two_factor.complete_challenge(session, challenge, totp.now_code(secret)), User)
+    assert not session.exec(select(LoginFailure)).all()  # cleared once the code was right
+
+
+def test_one_live_challenge_per_person(session):
+    user = make_user(session)
+    secret, _ = _enable(session, user)
+    session.refresh(user)
+    user.totp_last_step = 0
+    session.add(user)
+    first = sign_in.sign_in(session, user.email, PASSWORD, "10.0.0.1").challenge
+    second = sign_in.sign_in(session, user.email, PASSWORD, "10.0.0.1").challenge
+    assert first != second
+    assert (
+        two_factor.complete_challenge(session, first, totp.now_code(secret)) == two_factor.EXPIRED_CHALLENGE
+    )
+    assert isinstance(two_factor.complete_challenge(session, second, totp.now_code(secret)), User)
+
+
+# --- API tokens end with the password ----------------------------------------------------------
+
+
+def _tokens(session, user: User):
+    from clawnet.models import OAuthToken, Profile
+
+    other = make_user(session)
+    person = Profile(handle=f"p{user.id}", display_name="P", user_id=user.id)
+    bot = Profile(handle=f"b{user.id}", display_name="B", user_id=user.id, is_bot=True)
+    session.add(person)
+    session.add(bot)
+    session.flush()
+    rows = {
+        "pat": OAuthToken(token_hash="a" * 64, user_id=user.id, profile_id=person.id),
+        "by_profile": OAuthToken(token_hash="b" * 64, profile_id=person.id),
+        "bot": OAuthToken(token_hash="c" * 64, profile_id=bot.id),
+        "other": OAuthToken(token_hash="d" * 64, user_id=other.id),
+    }
+    for row in rows.values():
+        session.add(row)
+    session.flush()
+    return rows
+
+
+def _revoked(session, rows) -> set[str]:
+    for row in rows.values():
+        session.refresh(row)
+    return {name for name, row in rows.items() if row.revoked_at is not None}
+
+
+def test_a_password_reset_revokes_the_persons_api_tokens(session):
+    user = make_user(session)
+    rows = _tokens(session, user)
+    _, token = recovery.request_reset(session, user.email)
+    recovery.reset_password(session, token, NEW_PASSWORD, NEW_PASSWORD)
+    assert _revoked(session, rows) == {"pat", "by_profile"}  # not a bot's, not someone else's
+
+
+def test_signing_out_everywhere_revokes_the_persons_api_tokens(session):
+    user = make_user(session)
+    rows = _tokens(session, user)
+    sign_in.revoke_all_sessions(session, user.id)
+    assert _revoked(session, rows) == {"pat", "by_profile"}
+
+
+# --- required 2FA holds in the service layer, not only as a page redirect ------------------------
+
+
+def test_staff_without_required_2fa_are_refused_staff_actions(session):
+    from clawnet.security.permissions import Action, require
+
+    admin = make_user(session, Role.ADMIN)
+    operator = make_user(session, Role.OPERATOR)
+    member = make_user(session, Role.MEMBER)
+    require(session, Principal.of(operator), Action.CREATE_BOT)  # not required yet
+    two_factor.set_required(session, Principal.of(admin), True)
+    for staff, action in ((admin, Action.MANAGE_USERS), (operator, Action.CREATE_BOT)):
+        with pytest.raises(PermissionDenied, match="Two-factor sign-in is required"):
+            require(session, Principal.of(staff), action)
+        require(session, Principal.of(staff), Action.USE_SOCIAL)  # the social side stays open
+    require(session, Principal.of(member), Action.USE_SOCIAL)
+    with pytest.raises(PermissionDenied, match="Two-factor sign-in is required"):
+        two_factor.set_required(session, Principal.of(admin), False)  # a service call, not a page
+    _enable(session, admin)
+    session.refresh(admin)
+    require(session, Principal.of(admin), Action.MANAGE_USERS)
+    two_factor.set_required(session, Principal.of(admin), False)
+    require(session, Principal.of(operator), Action.CREATE_BOT)
