@@ -201,3 +201,83 @@ def test_guard_lets_only_bearer_api_calls_through():
     assert not bearer_exempt("/api/v1/statuses", {})
     assert not bearer_exempt("/oauth/authorize", bearer)  # the consent form uses the cookie
     assert not bearer_exempt("/auth/session", bearer)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "javascript:alert(document.cookie)",
+        "JavaScript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+        "file:///etc/passwd",
+        "blob:https://x/1",
+        "about:blank",
+        "http://evil.example/cb",
+        "not a uri",
+        'https://app.example/"onmouseover="x',
+    ],
+)
+def test_dangerous_redirect_uris_are_refused_at_registration(migrated, uri):
+    from clawnet.errors import UserError
+
+    with session_scope() as s, pytest.raises(UserError):
+        oauth.register_app(s, "Evil", uri, "read", "")
+
+
+@pytest.mark.parametrize(
+    "uri", [OOB, "https://app.example/cb", "http://localhost:4000/cb", "http://127.0.0.1/cb", "tusky://oauth"]
+)
+def test_usual_redirect_uris_are_accepted(migrated, uri):
+    with session_scope() as s:
+        assert oauth.register_app(s, "Fine", uri, "read", "")["redirect_uris"] == [uri]
+
+
+def test_continue_link_is_never_rendered_for_a_script_scheme():
+    assert not oauth.redirect_uri_allowed("javascript:alert(1)?code=x")
+    assert not oauth.redirect_uri_allowed("data:text/html,x?code=y")
+    assert oauth.redirect_uri_allowed("tusky://oauth?code=x")
+
+
+def test_a_code_is_redeemed_once_even_when_the_row_was_already_taken(person):
+    who, _ = person
+    app = _app()
+    code = _code(who, app)
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": OOB,
+        "client_id": app["client_id"],
+        "client_secret": app["client_secret"],
+    }
+    with session_scope() as s:
+        server = oauth._Server(s)
+        grant = server.get_token_grant(server.create_oauth2_request(oauth.Plain("POST", {}, data)))
+        grant.validate_token_request()
+        with session_scope() as other:  # a racing request redeems it in between
+            assert _token(data).status == 200
+            del other
+        with pytest.raises(oauth.InvalidGrantError):
+            grant.create_token_response()
+    with session_scope() as s:
+        assert len(s.exec(select(OAuthToken)).all()) == 1
+
+
+def test_unregistered_scopes_are_refused_not_narrowed(person):
+    who, _ = person
+    app = _app("read")
+    data = {"response_type": "code", "client_id": app["client_id"], "redirect_uri": OOB, "scope": "write"}
+    with session_scope() as s:
+        assert oauth.consent(s, who, oauth.Plain("GET", {}, data)).error
+    data["scope"] = "admin:write"
+    with session_scope() as s:
+        assert oauth.consent(s, who, oauth.Plain("GET", {}, data)).error
+    wrong = _token(
+        {
+            "grant_type": "client_credentials",
+            "client_id": app["client_id"],
+            "client_secret": app["client_secret"],
+            "scope": "write",
+        }
+    )
+    assert wrong.status == 400 and wrong.body["error"] == "invalid_scope"
