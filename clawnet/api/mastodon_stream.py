@@ -69,7 +69,7 @@ async def _events(request: Request, who: Caller | None, which: str) -> AsyncIter
 
 
 async def _stream(request: Request, which: str) -> Response:
-    who = await caller(request, "read:statuses" if which == "user" else None)
+    who = await caller(request, "read:statuses" if which == "user" else None, read="read:statuses")
     if isinstance(who, Response):
         return who
     if which == "user" and who is None:

@@ -281,3 +281,41 @@ def test_unregistered_scopes_are_refused_not_narrowed(person):
         }
     )
     assert wrong.status == 400 and wrong.body["error"] == "invalid_scope"
+
+
+@pytest.fixture
+def api(migrated, monkeypatch):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from clawnet import runtime
+    from clawnet.api import mastodon as api_routes
+    from clawnet.api import mastodon_contract, mastodon_stream
+
+    monkeypatch.setattr(runtime, "_social", SocialService(get_settings(), EventBus()))
+    app = Starlette(routes=[*api_routes.ROUTES, *mastodon_contract.ROUTES, *mastodon_stream.ROUTES])
+    return TestClient(app)
+
+
+def test_read_routes_refuse_a_token_without_the_read_scope(person, api):
+    who, profile_id = person
+    with session_scope() as s:
+        write_only = oauth.create_personal_token(s, who, "w", "write")
+        reader = oauth.create_personal_token(s, who, "r", "read:statuses read:accounts read:search")
+    paths = [
+        f"/api/v1/accounts/{profile_id}",
+        f"/api/v1/accounts/{profile_id}/statuses",
+        "/api/v1/accounts/lookup?acct=nobody",
+        "/api/v1/statuses/1",
+        "/api/v1/statuses/1/context",
+        "/api/v1/timelines/public",
+        "/api/v1/timelines/tag/x",
+        "/api/v2/search?q=x",
+        "/api/v1/streaming/public",
+    ]
+    for path in paths:
+        answer = api.get(path, headers={"Authorization": f"Bearer {write_only}"})
+        assert answer.status_code == 403, path
+    for path in paths[:-1]:  # the stream would not end
+        assert api.get(path, headers={"Authorization": f"Bearer {reader}"}).status_code in (200, 404), path
+        assert api.get(path).status_code in (200, 404), path  # anonymous reads stay open
