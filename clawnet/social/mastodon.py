@@ -16,7 +16,7 @@ from clawnet.errors import NotFound, PermissionDenied
 from clawnet.models import Comment, Notification, Post, Profile
 from clawnet.security.permissions import Principal
 from clawnet.security.sanitize import clean_text
-from clawnet.social import audience, timelines
+from clawnet.social import audience, moderation, timelines
 from clawnet.social import mastodon_entities as ent
 from clawnet.social import mastodon_oauth as oauth
 from clawnet.social.rules import Outbox, can_see
@@ -238,6 +238,8 @@ class MastodonService:
             post = session.get(Post, comment.post_id) if comment is not None else None
             if comment is None or post is None or not can_see(session, me, post):
                 return None
+            if _visible_comments(session, me, [comment]) != [comment]:
+                return None  # a muted, blocked or suspended author's comment: not found
             return ent.comment_statuses(session, ent.Ctx(base, me), post, [comment])[0]
 
         return await self.social._db(read)
@@ -266,10 +268,14 @@ class MastodonService:
             post = session.get(Post, post_id)
             if post is None or not can_see(session, me, post):
                 return None
-            comments = list(
-                session.exec(
-                    select(Comment).where(Comment.post_id == post_id).order_by(col(Comment.id))
-                ).all()
+            comments = _visible_comments(
+                session,
+                me,
+                list(
+                    session.exec(
+                        select(Comment).where(Comment.post_id == post_id).order_by(col(Comment.id))
+                    ).all()
+                ),
             )
             ctx = ent.Ctx(base, me)
             replies = ent.comment_statuses(session, ctx, post, comments)
@@ -379,6 +385,20 @@ class MastodonService:
             return {caller.profile_id, *timelines._followees(session, caller.profile_id)}
 
         return await self.social._db(read)
+
+
+def _visible_comments(session: Session, me: int | None, comments: list[Comment]) -> list[Comment]:
+    """The comments this viewer sees, as the web thread shows them: none by a muted, blocked or
+    suspended author, nor any reply under one of those."""
+    hidden = moderation.comment_authors_hidden(session, me, {c.author_id for c in comments})
+    gone: set[int | None] = set()
+    shown: list[Comment] = []
+    for c in sorted(comments, key=lambda c: c.id or 0):
+        if c.author_id in hidden or (c.parent_id is not None and c.parent_id in gone):
+            gone.add(c.id)
+            continue
+        shown.append(c)
+    return shown
 
 
 def _viewer(caller: Caller | None) -> int | None:

@@ -319,3 +319,43 @@ def test_read_routes_refuse_a_token_without_the_read_scope(person, api):
     for path in paths[:-1]:  # the stream would not end
         assert api.get(path, headers={"Authorization": f"Bearer {reader}"}).status_code in (200, 404), path
         assert api.get(path).status_code in (200, 404), path  # anonymous reads stay open
+
+
+@pytest.fixture
+def two(migrated, masto):
+    """Two people with read/write tokens: `a` posts publicly and `b` replies to it."""
+
+    async def make() -> tuple:
+        out = []
+        for _ in range(2):
+            with session_scope() as s:
+                user = make_user(s, Role.MEMBER)
+                profile = s.exec(select(Profile).where(Profile.user_id == user.id)).one()
+                pat = oauth.create_personal_token(s, Principal.of(user), "t", "read write follow")
+            out.append((await masto.caller(pat), profile.id))
+        (a, a_id), (b, b_id) = out
+        post = await masto.create_status(a, "http://x", text="hello", visibility="public")
+        reply = await masto.create_status(
+            b, "http://x", text="hi back", visibility="public", in_reply_to_id=post["id"]
+        )
+        return a, a_id, b, b_id, post, reply
+
+    return make
+
+
+def _mute(profile_id: int, target_id: int) -> None:
+    from clawnet.models import Mute
+
+    with session_scope() as s:
+        s.add(Mute(profile_id=profile_id, target_id=target_id, notifications=True))
+
+
+async def test_context_and_comment_statuses_hide_muted_authors(masto, two):
+    a, a_id, b, b_id, post, reply = await two()
+    before = await masto.context(a, "http://x", post["id"])
+    assert [r["id"] for r in before["descendants"]] == [reply["id"]]
+    _mute(a_id, b_id)
+    after = await masto.context(a, "http://x", post["id"])
+    assert after["descendants"] == []
+    assert await masto.status(a, "http://x", reply["id"]) is None
+    assert await masto.status(b, "http://x", reply["id"]) is not None  # its author still sees it
