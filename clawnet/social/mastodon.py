@@ -359,13 +359,24 @@ class MastodonService:
         def read(session: Session) -> list[dict[str, Any]]:
             if caller.profile_id is None:
                 return []
-            q = select(Notification).where(Notification.recipient_id == caller.profile_id)
+            me = caller.profile_id
+            q = select(Notification).where(
+                Notification.recipient_id == me, *moderation.notification_clauses(session, me)
+            )
             if max_id is not None:
                 q = q.where(col(Notification.id) < max_id)
             if since_id is not None:
                 q = q.where(col(Notification.id) > since_id)
             rows = list(session.exec(q.order_by(col(Notification.id).desc()).limit(limit)).all())
-            return ent.notifications(session, ent.Ctx(base, caller.profile_id), rows)
+            # Only about statuses the viewer may see (a notification never leaks a hidden post).
+            posts = {n.post_id for n in rows if n.post_id}
+            seen = {
+                p.id
+                for p in session.exec(select(Post).where(col(Post.id).in_(posts))).all()
+                if can_see(session, me, p)
+            }
+            rows = [n for n in rows if not n.post_id or n.post_id in seen]
+            return ent.notifications(session, ent.Ctx(base, me), rows)
 
         return await self.social._db(read)
 

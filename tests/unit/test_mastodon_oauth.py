@@ -359,3 +359,23 @@ async def test_context_and_comment_statuses_hide_muted_authors(masto, two):
     assert after["descendants"] == []
     assert await masto.status(a, "http://x", reply["id"]) is None
     assert await masto.status(b, "http://x", reply["id"]) is not None  # its author still sees it
+
+
+async def test_notifications_skip_muted_actors_and_unseen_statuses(masto, two):
+    from clawnet.models import Notification, Post
+
+    a, a_id, b, b_id, _post, _reply = await two()
+    assert [
+        n["account"]["id"]
+        for n in await masto.notifications(a, "http://x", max_id=None, since_id=None, limit=20)
+    ] == [str(b_id)]
+    # A notification about a post the recipient may not see (followers-only, not following).
+    secret = await masto.create_status(b, "http://x", text="for my followers", visibility="private")
+    with session_scope() as s:
+        s.add(Notification(recipient_id=a_id, actor_id=b_id, kind="like", post_id=int(secret["id"])))
+        assert s.get(Post, int(secret["id"])) is not None
+    shown = await masto.notifications(a, "http://x", max_id=None, since_id=None, limit=20)
+    assert all(n["status"] is None or n["status"]["id"] != secret["id"] for n in shown)
+    assert len(shown) == 1
+    _mute(a_id, b_id)
+    assert await masto.notifications(a, "http://x", max_id=None, since_id=None, limit=20) == []
