@@ -379,3 +379,36 @@ async def test_notifications_skip_muted_actors_and_unseen_statuses(masto, two):
     assert len(shown) == 1
     _mute(a_id, b_id)
     assert await masto.notifications(a, "http://x", max_id=None, since_id=None, limit=20) == []
+
+
+async def test_a_stream_ends_at_the_next_heartbeat_once_its_token_is_revoked(person, masto, monkeypatch):
+    from starlette.requests import Request
+
+    from clawnet import runtime
+    from clawnet.api import mastodon_stream
+
+    who, _ = person
+    monkeypatch.setattr(runtime, "_social", masto.social)
+    monkeypatch.setattr(mastodon_stream, "HEARTBEAT_S", 0.05)
+    with session_scope() as s:
+        pat = oauth.create_personal_token(s, who, "stream", "read")
+    request = Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/api/v1/streaming/user",
+            "query_string": b"",
+            "headers": [(b"authorization", f"Bearer {pat}".encode()), (b"host", b"x")],
+            "scheme": "http",
+            "server": ("x", 80),
+        }
+    )
+    caller = await masto.caller(pat)
+    stream = mastodon_stream._events(request, caller, "user")
+    assert await anext(stream) == b":)\n\n"
+    assert await anext(stream) == b":thump\n\n"  # still valid: the heartbeat goes on
+    with session_scope() as s:
+        row = oauth.list_access_tokens(s, who)[0]
+        oauth.revoke_access_token(s, who, row.id)
+    with pytest.raises(StopAsyncIteration):
+        await anext(stream)
