@@ -384,8 +384,14 @@ class MastodonService:
         """The caller's newest notification (for the user stream), if it is theirs."""
         if caller.profile_id != recipient_id:
             return None
+        newest = await self.social._db(
+            lambda s: s.exec(
+                select(func.max(Notification.id)).where(Notification.recipient_id == recipient_id)
+            ).one()
+        )
         found = await self.notifications(caller, base, max_id=None, since_id=None, limit=1)
-        return found[0] if found else None
+        # Only that newest one: when moderation drops it, never resend an older one instead.
+        return found[0] if found and found[0]["id"] == str(newest) else None
 
     async def home_follows(self, caller: Caller) -> set[int]:
         """The authors whose posts reach the caller's home stream (themselves included)."""

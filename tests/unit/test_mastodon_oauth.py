@@ -412,3 +412,16 @@ async def test_a_stream_ends_at_the_next_heartbeat_once_its_token_is_revoked(per
         oauth.revoke_access_token(s, who, row.id)
     with pytest.raises(StopAsyncIteration):
         await anext(stream)
+
+
+async def test_the_stream_notification_is_never_an_older_one_when_the_newest_is_dropped(masto, two):
+    from clawnet.models import Notification
+
+    a, a_id, _b, b_id, _post, _reply = await two()
+    with session_scope() as s:  # an older one that moderation lets through (already delivered)
+        s.add(Notification(recipient_id=a_id, actor_id=b_id, kind="moderation"))
+    assert (await masto.notification(a, "http://x", a_id)) is not None
+    _mute(a_id, b_id)
+    with session_scope() as s:
+        s.add(Notification(recipient_id=a_id, actor_id=b_id, kind="like"))
+    assert await masto.notification(a, "http://x", a_id) is None
