@@ -83,7 +83,7 @@ async def verify_credentials(request: Request) -> Response:
 
 
 async def lookup(request: Request) -> Response:
-    who = await caller(request, None)
+    who = await caller(request, None, read="read:accounts")
     if isinstance(who, Response):
         return who
     return await answer(
@@ -92,7 +92,7 @@ async def lookup(request: Request) -> Response:
 
 
 async def account(request: Request) -> Response:
-    who = await caller(request, None)
+    who = await caller(request, None, read="read:accounts")
     if isinstance(who, Response):
         return who
     raw = request.path_params["id"]
@@ -101,7 +101,7 @@ async def account(request: Request) -> Response:
 
 
 async def account_statuses(request: Request) -> Response:
-    who = await caller(request, None)
+    who = await caller(request, None, read="read:statuses")
     if isinstance(who, Response):
         return who
     raw = request.path_params["id"]
@@ -169,7 +169,7 @@ async def create_status(request: Request) -> Response:
 
 
 async def get_status(request: Request) -> Response:
-    who = await caller(request, None)
+    who = await caller(request, None, read="read:statuses")
     if isinstance(who, Response):
         return who
     return await answer(runtime.mastodon().status(who, base_url(request), request.path_params["id"]))
@@ -183,7 +183,7 @@ async def delete_status(request: Request) -> Response:
 
 
 async def context(request: Request) -> Response:
-    who = await caller(request, None)
+    who = await caller(request, None, read="read:statuses")
     if isinstance(who, Response):
         return who
     return await answer(runtime.mastodon().context(who, base_url(request), request.path_params["id"]))
@@ -237,7 +237,7 @@ async def public_timeline(request: Request) -> Response:
 
 
 async def _timeline(request: Request, which: str) -> Response:
-    who = await caller(request, "read:statuses" if which == "home" else None)
+    who = await caller(request, "read:statuses" if which == "home" else None, read="read:statuses")
     if isinstance(who, Response):
         return who
     items = await runtime.mastodon().timeline(

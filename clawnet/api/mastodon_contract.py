@@ -49,7 +49,7 @@ async def unreblog(request: Request) -> Response:
 
 
 async def tag_timeline(request: Request) -> Response:
-    who = await caller(request, None)
+    who = await caller(request, None, read="read:statuses")
     if isinstance(who, Response):
         return who
     principal = who.principal if who is not None else None
@@ -65,7 +65,7 @@ async def tag_timeline(request: Request) -> Response:
 
 
 async def search(request: Request) -> Response:
-    who = await caller(request, None)
+    who = await caller(request, None, read="read:search")
     if isinstance(who, Response):
         return who
     wanted = request.query_params.get("type", "")  # accounts | statuses | hashtags | "" (all)

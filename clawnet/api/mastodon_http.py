@@ -34,16 +34,18 @@ def bearer(request: Request) -> str:
     return request.query_params.get("access_token", "")  # the streaming API's way
 
 
-async def caller(request: Request, scope: str | None) -> Caller | Response | None:
+async def caller(request: Request, scope: str | None, *, read: str | None = None) -> Caller | Response | None:
     """The token's caller; a 401/403 response when `scope` is needed and missing; None when
-    no token was sent and none is needed."""
+    no token was sent and none is needed. `read` is the scope a public read route needs when a
+    token is presented anyway (Mastodon answers 403 to a token without it)."""
     token = bearer(request)
     if not token:
         return error(401, "The access token is invalid") if scope else None
     found = await runtime.mastodon().caller(token)
     if found is None:
         return error(401, "The access token is invalid")
-    if scope and not found.allows(scope):
+    needed = scope or read
+    if needed and not found.allows(needed):
         return error(403, "This action is outside the authorized scopes")
     return found
 

@@ -12,6 +12,7 @@ a `:thump` comment every 15 s keeps proxies from closing an idle stream.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 
 from starlette.requests import Request
@@ -19,7 +20,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from clawnet import runtime
-from clawnet.api.mastodon_http import base_url, caller, error
+from clawnet.api.mastodon_http import base_url, bearer, caller, error
 from clawnet.events import Kind
 from clawnet.social.mastodon import Caller
 
@@ -30,16 +31,34 @@ def _sse(event: str, data: str) -> bytes:
     return f"event: {event}\ndata: {data}\n\n".encode()
 
 
+async def _still_valid(token: str, who: Caller | None) -> bool:
+    """Whether the stream's token still acts for the same caller with a read scope (it may have
+    been revoked, or its person deactivated, since the stream began)."""
+    if who is None:
+        return True
+    again = await runtime.mastodon().caller(token)
+    return again is not None and again.profile_id == who.profile_id and again.allows("read:statuses")
+
+
 async def _events(request: Request, who: Caller | None, which: str) -> AsyncIterator[bytes]:
     masto = runtime.mastodon()
     base = base_url(request)
+    token = bearer(request) if who is not None else ""
+    checked = time.monotonic()
     follows = await masto.home_follows(who) if who is not None and which == "user" else set()
     with runtime.bus().subscribe([Kind.POST_CREATED, Kind.NOTIFICATION, Kind.POST_CHANGED]) as sub:
         yield b":)\n\n"
         while True:  # Starlette ends the stream (cancels this) when the client goes away
+            if time.monotonic() - checked >= HEARTBEAT_S:  # on every heartbeat, busy or idle
+                if not await _still_valid(token, who):
+                    return  # revoked or deactivated: the stream ends
+                checked = time.monotonic()
             try:
                 event = await sub.get(timeout=HEARTBEAT_S)
             except TimeoutError:
+                if not await _still_valid(token, who):
+                    return
+                checked = time.monotonic()
                 yield b":thump\n\n"
                 continue
             payload = event.payload
@@ -69,7 +88,7 @@ async def _events(request: Request, who: Caller | None, which: str) -> AsyncIter
 
 
 async def _stream(request: Request, which: str) -> Response:
-    who = await caller(request, "read:statuses" if which == "user" else None)
+    who = await caller(request, "read:statuses" if which == "user" else None, read="read:statuses")
     if isinstance(who, Response):
         return who
     if which == "user" and who is None:

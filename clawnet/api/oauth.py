@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from clawnet import routes, runtime
 from clawnet.accounts.sign_in import token_from_cookie_header
-from clawnet.social.mastodon_oauth import OOB, Plain
+from clawnet.social.mastodon_oauth import OOB, Plain, redirect_uri_allowed
 
 AUTHORIZE = "/oauth/authorize"
 FIELDS = (
@@ -121,6 +121,12 @@ async def authorize_answer(request: Request) -> Response:
             "Authorization code",
             "<h1>Authorized</h1><p>Copy this code into the app:</p>"
             f'<p><code data-testid="oauth-code">{escape(query["code"])}</code></p>',
+        )
+    if not redirect_uri_allowed(location):  # never a javascript:/data: link, whatever is stored
+        return _page(
+            "Cannot authorize",
+            '<h1>Cannot authorize</h1><p data-testid="oauth-error">The redirect URI is not allowed.</p>',
+            400,
         )
     # A page that moves on to the app (the CSP's form-action would stop a redirect to its scheme).
     safe = escape(location, quote=True)

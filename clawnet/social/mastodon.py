@@ -16,7 +16,7 @@ from clawnet.errors import NotFound, PermissionDenied
 from clawnet.models import Comment, Notification, Post, Profile
 from clawnet.security.permissions import Principal
 from clawnet.security.sanitize import clean_text
-from clawnet.social import audience, timelines
+from clawnet.social import audience, moderation, timelines
 from clawnet.social import mastodon_entities as ent
 from clawnet.social import mastodon_oauth as oauth
 from clawnet.social.rules import Outbox, can_see
@@ -238,6 +238,8 @@ class MastodonService:
             post = session.get(Post, comment.post_id) if comment is not None else None
             if comment is None or post is None or not can_see(session, me, post):
                 return None
+            if _visible_comments(session, me, [comment]) != [comment]:
+                return None  # a muted, blocked or suspended author's comment: not found
             return ent.comment_statuses(session, ent.Ctx(base, me), post, [comment])[0]
 
         return await self.social._db(read)
@@ -266,10 +268,14 @@ class MastodonService:
             post = session.get(Post, post_id)
             if post is None or not can_see(session, me, post):
                 return None
-            comments = list(
-                session.exec(
-                    select(Comment).where(Comment.post_id == post_id).order_by(col(Comment.id))
-                ).all()
+            comments = _visible_comments(
+                session,
+                me,
+                list(
+                    session.exec(
+                        select(Comment).where(Comment.post_id == post_id).order_by(col(Comment.id))
+                    ).all()
+                ),
             )
             ctx = ent.Ctx(base, me)
             replies = ent.comment_statuses(session, ctx, post, comments)
@@ -353,13 +359,24 @@ class MastodonService:
         def read(session: Session) -> list[dict[str, Any]]:
             if caller.profile_id is None:
                 return []
-            q = select(Notification).where(Notification.recipient_id == caller.profile_id)
+            me = caller.profile_id
+            q = select(Notification).where(
+                Notification.recipient_id == me, *moderation.notification_clauses(session, me)
+            )
             if max_id is not None:
                 q = q.where(col(Notification.id) < max_id)
             if since_id is not None:
                 q = q.where(col(Notification.id) > since_id)
             rows = list(session.exec(q.order_by(col(Notification.id).desc()).limit(limit)).all())
-            return ent.notifications(session, ent.Ctx(base, caller.profile_id), rows)
+            # Only about statuses the viewer may see (a notification never leaks a hidden post).
+            posts = {n.post_id for n in rows if n.post_id}
+            seen = {
+                p.id
+                for p in session.exec(select(Post).where(col(Post.id).in_(posts))).all()
+                if can_see(session, me, p)
+            }
+            rows = [n for n in rows if not n.post_id or n.post_id in seen]
+            return ent.notifications(session, ent.Ctx(base, me), rows)
 
         return await self.social._db(read)
 
@@ -367,8 +384,14 @@ class MastodonService:
         """The caller's newest notification (for the user stream), if it is theirs."""
         if caller.profile_id != recipient_id:
             return None
+        newest = await self.social._db(
+            lambda s: s.exec(
+                select(func.max(Notification.id)).where(Notification.recipient_id == recipient_id)
+            ).one()
+        )
         found = await self.notifications(caller, base, max_id=None, since_id=None, limit=1)
-        return found[0] if found else None
+        # Only that newest one: when moderation drops it, never resend an older one instead.
+        return found[0] if found and found[0]["id"] == str(newest) else None
 
     async def home_follows(self, caller: Caller) -> set[int]:
         """The authors whose posts reach the caller's home stream (themselves included)."""
@@ -379,6 +402,20 @@ class MastodonService:
             return {caller.profile_id, *timelines._followees(session, caller.profile_id)}
 
         return await self.social._db(read)
+
+
+def _visible_comments(session: Session, me: int | None, comments: list[Comment]) -> list[Comment]:
+    """The comments this viewer sees, as the web thread shows them: none by a muted, blocked or
+    suspended author, nor any reply under one of those."""
+    hidden = moderation.comment_authors_hidden(session, me, {c.author_id for c in comments})
+    gone: set[int | None] = set()
+    shown: list[Comment] = []
+    for c in sorted(comments, key=lambda c: c.id or 0):
+        if c.author_id in hidden or (c.parent_id is not None and c.parent_id in gone):
+            gone.add(c.id)
+            continue
+        shown.append(c)
+    return shown
 
 
 def _viewer(caller: Caller | None) -> int | None:

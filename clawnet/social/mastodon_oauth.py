@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
+import sqlalchemy as sa
 from authlib.oauth2 import AuthorizationServer, OAuth2Error
 from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Payload, OAuth2Request, grants
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from sqlmodel import Session, col, select
 
@@ -38,6 +41,33 @@ CODE_TTL = timedelta(minutes=10)
 TOKEN_PREFIX = "cno_"  # noqa: S105 (a prefix, not a secret)
 # The server's own address does not matter to authlib here (it only checks it is https).
 _URI = "https://clawnet.invalid/oauth"
+
+
+_BAD_SCHEMES = frozenset({"javascript", "data", "vbscript", "file", "blob", "about"})
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+
+
+def redirect_uri_allowed(uri: str) -> bool:
+    """Whether an app may send people back to `uri`: https, http to a loopback host, the
+    out-of-band URN, or a custom app scheme (never a scheme a browser runs or reads locally)."""
+    if uri == OOB:
+        return True
+    if not uri or len(uri) > 1000 or any(ch.isspace() or ord(ch) < 0x20 or ch in "<>\"'`\\" for ch in uri):
+        return False
+    match = _SCHEME.match(uri)
+    if match is None:
+        return False
+    scheme = match.group(1).lower()
+    if scheme in _BAD_SCHEMES:
+        return False
+    if scheme in ("https", "http"):
+        try:
+            host = urlsplit(uri).hostname or ""
+        except ValueError:
+            return False
+        return bool(host) if scheme == "https" else host in _LOOPBACK
+    return True
 
 
 def _hash(secret: str) -> str:
@@ -73,9 +103,15 @@ class Client(ClientMixin):
         return self.row.redirect_uris.split("\n")[0]
 
     def get_allowed_scope(self, scope: str) -> str:
+        """The scopes asked for; any the app did not register (or unknown ones) refuse the
+        request (Mastodon's `invalid_scope`), never a quiet fall back to `read`."""
         allowed = set(self.row.scopes.split())
-        wanted = clean_scopes(scope or self.row.scopes).split()
-        return " ".join(s for s in wanted if s in allowed or s.split(":", 1)[0] in allowed)
+        asked = (scope or self.row.scopes).replace("+", " ").split()
+        wanted = clean_scopes(" ".join(asked), default="").split()
+        refused = [s for s in asked if s not in wanted or not (s in allowed or s.split(":", 1)[0] in allowed)]
+        if refused or not wanted:
+            raise InvalidScopeError(f"The app did not register these scopes: {' '.join(refused) or scope}")
+        return " ".join(wanted)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uri in self.row.redirect_uris.split("\n")
@@ -194,8 +230,21 @@ class _AuthorizationCode(grants.AuthorizationCodeGrant):
             return None
         return _Code(row)
 
+    def create_token_response(self) -> Any:
+        # Redeem the code before issuing: a guarded DELETE, so two requests racing with the same
+        # code cannot both get a token (only the one that deleted the row goes on).
+        row: OAuthCode = self.request.authorization_code.row
+        session: Session = self.server.session
+        deleted = session.connection().execute(
+            sa.delete(OAuthCode.__table__).where(OAuthCode.__table__.c.id == row.id)  # type: ignore[attr-defined]
+        )
+        if deleted.rowcount != 1:
+            raise InvalidGrantError("The authorization code was already used.")
+        session.expunge(row)
+        return super().create_token_response()
+
     def delete_authorization_code(self, authorization_code: _Code) -> None:
-        self.server.session.delete(authorization_code.row)
+        pass  # deleted (guarded) in create_token_response, before the token is issued
 
     def authenticate_user(self, authorization_code: _Code) -> User | None:
         user = self.server.session.get(User, authorization_code.row.user_id)
@@ -204,6 +253,11 @@ class _AuthorizationCode(grants.AuthorizationCodeGrant):
 
 class _ClientCredentials(grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def validate_requested_scope(self) -> None:
+        # authlib issues the requested scope as is here: refuse any the app did not register.
+        if self.request.payload.scope:
+            self.request.client.get_allowed_scope(self.request.payload.scope)
 
 
 class _Revocation(RevocationEndpoint):
@@ -287,8 +341,10 @@ def register_app(
         raise UserError("Give the app a name (client_name).")
     uris = [u.strip() for u in redirect_uris.replace(",", "\n").split("\n") if u.strip()] or [OOB]
     for uri in uris:
-        if uri != OOB and not uri.startswith(("https://", "http://")) and ":" not in uri:
-            raise UserError("Each redirect URI must be an absolute URI.")
+        if not redirect_uri_allowed(uri):
+            raise UserError(
+                f"Each redirect URI must be https://, http:// to localhost, {OOB} or an app's own scheme."
+            )
     secret = secrets.token_urlsafe(32)
     app = OAuthApp(
         client_id=secrets.token_urlsafe(24),

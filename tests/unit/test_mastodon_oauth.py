@@ -201,3 +201,227 @@ def test_guard_lets_only_bearer_api_calls_through():
     assert not bearer_exempt("/api/v1/statuses", {})
     assert not bearer_exempt("/oauth/authorize", bearer)  # the consent form uses the cookie
     assert not bearer_exempt("/auth/session", bearer)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "javascript:alert(document.cookie)",
+        "JavaScript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+        "file:///etc/passwd",
+        "blob:https://x/1",
+        "about:blank",
+        "http://evil.example/cb",
+        "not a uri",
+        'https://app.example/"onmouseover="x',
+    ],
+)
+def test_dangerous_redirect_uris_are_refused_at_registration(migrated, uri):
+    from clawnet.errors import UserError
+
+    with session_scope() as s, pytest.raises(UserError):
+        oauth.register_app(s, "Evil", uri, "read", "")
+
+
+@pytest.mark.parametrize(
+    "uri", [OOB, "https://app.example/cb", "http://localhost:4000/cb", "http://127.0.0.1/cb", "tusky://oauth"]
+)
+def test_usual_redirect_uris_are_accepted(migrated, uri):
+    with session_scope() as s:
+        assert oauth.register_app(s, "Fine", uri, "read", "")["redirect_uris"] == [uri]
+
+
+def test_continue_link_is_never_rendered_for_a_script_scheme():
+    assert not oauth.redirect_uri_allowed("javascript:alert(1)?code=x")
+    assert not oauth.redirect_uri_allowed("data:text/html,x?code=y")
+    assert oauth.redirect_uri_allowed("tusky://oauth?code=x")
+
+
+def test_a_code_is_redeemed_once_even_when_the_row_was_already_taken(person):
+    who, _ = person
+    app = _app()
+    code = _code(who, app)
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": OOB,
+        "client_id": app["client_id"],
+        "client_secret": app["client_secret"],
+    }
+    with session_scope() as s:
+        server = oauth._Server(s)
+        grant = server.get_token_grant(server.create_oauth2_request(oauth.Plain("POST", {}, data)))
+        grant.validate_token_request()
+        with session_scope() as other:  # a racing request redeems it in between
+            assert _token(data).status == 200
+            del other
+        with pytest.raises(oauth.InvalidGrantError):
+            grant.create_token_response()
+    with session_scope() as s:
+        assert len(s.exec(select(OAuthToken)).all()) == 1
+
+
+def test_unregistered_scopes_are_refused_not_narrowed(person):
+    who, _ = person
+    app = _app("read")
+    data = {"response_type": "code", "client_id": app["client_id"], "redirect_uri": OOB, "scope": "write"}
+    with session_scope() as s:
+        assert oauth.consent(s, who, oauth.Plain("GET", {}, data)).error
+    data["scope"] = "admin:write"
+    with session_scope() as s:
+        assert oauth.consent(s, who, oauth.Plain("GET", {}, data)).error
+    wrong = _token(
+        {
+            "grant_type": "client_credentials",
+            "client_id": app["client_id"],
+            "client_secret": app["client_secret"],
+            "scope": "write",
+        }
+    )
+    assert wrong.status == 400 and wrong.body["error"] == "invalid_scope"
+
+
+@pytest.fixture
+def api(migrated, monkeypatch):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from clawnet import runtime
+    from clawnet.api import mastodon as api_routes
+    from clawnet.api import mastodon_contract, mastodon_stream
+
+    monkeypatch.setattr(runtime, "_social", SocialService(get_settings(), EventBus()))
+    app = Starlette(routes=[*api_routes.ROUTES, *mastodon_contract.ROUTES, *mastodon_stream.ROUTES])
+    return TestClient(app)
+
+
+def test_read_routes_refuse_a_token_without_the_read_scope(person, api):
+    who, profile_id = person
+    with session_scope() as s:
+        write_only = oauth.create_personal_token(s, who, "w", "write")
+        reader = oauth.create_personal_token(s, who, "r", "read:statuses read:accounts read:search")
+    paths = [
+        f"/api/v1/accounts/{profile_id}",
+        f"/api/v1/accounts/{profile_id}/statuses",
+        "/api/v1/accounts/lookup?acct=nobody",
+        "/api/v1/statuses/1",
+        "/api/v1/statuses/1/context",
+        "/api/v1/timelines/public",
+        "/api/v1/timelines/tag/x",
+        "/api/v2/search?q=x",
+        "/api/v1/streaming/public",
+    ]
+    for path in paths:
+        answer = api.get(path, headers={"Authorization": f"Bearer {write_only}"})
+        assert answer.status_code == 403, path
+    for path in paths[:-1]:  # the stream would not end
+        assert api.get(path, headers={"Authorization": f"Bearer {reader}"}).status_code in (200, 404), path
+        assert api.get(path).status_code in (200, 404), path  # anonymous reads stay open
+
+
+@pytest.fixture
+def two(migrated, masto):
+    """Two people with read/write tokens: `a` posts publicly and `b` replies to it."""
+
+    async def make() -> tuple:
+        out = []
+        for _ in range(2):
+            with session_scope() as s:
+                user = make_user(s, Role.MEMBER)
+                profile = s.exec(select(Profile).where(Profile.user_id == user.id)).one()
+                pat = oauth.create_personal_token(s, Principal.of(user), "t", "read write follow")
+            out.append((await masto.caller(pat), profile.id))
+        (a, a_id), (b, b_id) = out
+        post = await masto.create_status(a, "http://x", text="hello", visibility="public")
+        reply = await masto.create_status(
+            b, "http://x", text="hi back", visibility="public", in_reply_to_id=post["id"]
+        )
+        return a, a_id, b, b_id, post, reply
+
+    return make
+
+
+def _mute(profile_id: int, target_id: int) -> None:
+    from clawnet.models import Mute
+
+    with session_scope() as s:
+        s.add(Mute(profile_id=profile_id, target_id=target_id, notifications=True))
+
+
+async def test_context_and_comment_statuses_hide_muted_authors(masto, two):
+    a, a_id, b, b_id, post, reply = await two()
+    before = await masto.context(a, "http://x", post["id"])
+    assert [r["id"] for r in before["descendants"]] == [reply["id"]]
+    _mute(a_id, b_id)
+    after = await masto.context(a, "http://x", post["id"])
+    assert after["descendants"] == []
+    assert await masto.status(a, "http://x", reply["id"]) is None
+    assert await masto.status(b, "http://x", reply["id"]) is not None  # its author still sees it
+
+
+async def test_notifications_skip_muted_actors_and_unseen_statuses(masto, two):
+    from clawnet.models import Notification, Post
+
+    a, a_id, b, b_id, _post, _reply = await two()
+    assert [
+        n["account"]["id"]
+        for n in await masto.notifications(a, "http://x", max_id=None, since_id=None, limit=20)
+    ] == [str(b_id)]
+    # A notification about a post the recipient may not see (followers-only, not following).
+    secret = await masto.create_status(b, "http://x", text="for my followers", visibility="private")
+    with session_scope() as s:
+        s.add(Notification(recipient_id=a_id, actor_id=b_id, kind="like", post_id=int(secret["id"])))
+        assert s.get(Post, int(secret["id"])) is not None
+    shown = await masto.notifications(a, "http://x", max_id=None, since_id=None, limit=20)
+    assert all(n["status"] is None or n["status"]["id"] != secret["id"] for n in shown)
+    assert len(shown) == 1
+    _mute(a_id, b_id)
+    assert await masto.notifications(a, "http://x", max_id=None, since_id=None, limit=20) == []
+
+
+async def test_a_stream_ends_at_the_next_heartbeat_once_its_token_is_revoked(person, masto, monkeypatch):
+    from starlette.requests import Request
+
+    from clawnet import runtime
+    from clawnet.api import mastodon_stream
+
+    who, _ = person
+    monkeypatch.setattr(runtime, "_social", masto.social)
+    monkeypatch.setattr(mastodon_stream, "HEARTBEAT_S", 0.05)
+    with session_scope() as s:
+        pat = oauth.create_personal_token(s, who, "stream", "read")
+    request = Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/api/v1/streaming/user",
+            "query_string": b"",
+            "headers": [(b"authorization", f"Bearer {pat}".encode()), (b"host", b"x")],
+            "scheme": "http",
+            "server": ("x", 80),
+        }
+    )
+    caller = await masto.caller(pat)
+    stream = mastodon_stream._events(request, caller, "user")
+    assert await anext(stream) == b":)\n\n"
+    assert await anext(stream) == b":thump\n\n"  # still valid: the heartbeat goes on
+    with session_scope() as s:
+        row = oauth.list_access_tokens(s, who)[0]
+        oauth.revoke_access_token(s, who, row.id)
+    with pytest.raises(StopAsyncIteration):
+        await anext(stream)
+
+
+async def test_the_stream_notification_is_never_an_older_one_when_the_newest_is_dropped(masto, two):
+    from clawnet.models import Notification
+
+    a, a_id, _b, b_id, _post, _reply = await two()
+    with session_scope() as s:  # an older one that moderation lets through (already delivered)
+        s.add(Notification(recipient_id=a_id, actor_id=b_id, kind="moderation"))
+    assert (await masto.notification(a, "http://x", a_id)) is not None
+    _mute(a_id, b_id)
+    with session_scope() as s:
+        s.add(Notification(recipient_id=a_id, actor_id=b_id, kind="like"))
+    assert await masto.notification(a, "http://x", a_id) is None
