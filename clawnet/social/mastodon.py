@@ -19,6 +19,7 @@ from clawnet.security.sanitize import clean_text
 from clawnet.social import audience, moderation, timelines
 from clawnet.social import mastodon_entities as ent
 from clawnet.social import mastodon_oauth as oauth
+from clawnet.social import mastodon_tokens as tokens
 from clawnet.social.rules import Outbox, can_see
 from clawnet.social.service import SocialService
 from clawnet.social.writing import SocialError
@@ -58,13 +59,13 @@ class MastodonService:
         return await self.social._db(lambda s: oauth.revoke(s, request))
 
     async def create_personal_token(self, actor: Principal | None, name: str, scopes: str) -> str:
-        return await self.social._db(lambda s: oauth.create_personal_token(s, actor, name, scopes))
+        return await self.social._db(lambda s: tokens.create_personal_token(s, actor, name, scopes))
 
-    async def access_tokens(self, actor: Principal | None) -> list[oauth.AccessTokenRow]:
-        return await self.social._db(lambda s: oauth.list_access_tokens(s, actor))
+    async def access_tokens(self, actor: Principal | None) -> list[tokens.AccessTokenRow]:
+        return await self.social._db(lambda s: tokens.list_access_tokens(s, actor))
 
     async def revoke_access_token(self, actor: Principal | None, token_id: int) -> None:
-        await self.social._db(lambda s: oauth.revoke_access_token(s, actor, token_id))
+        await self.social._db(lambda s: tokens.revoke_access_token(s, actor, token_id))
 
     # --- instance and accounts -------------------------------------------------------------
 

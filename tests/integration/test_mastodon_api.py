@@ -15,7 +15,7 @@ from sqlmodel import select
 from clawnet.enums import Role
 from clawnet.models import Bot, Profile, User
 from clawnet.security.permissions import Principal
-from clawnet.social import api_tokens, mastodon_oauth, profiles
+from clawnet.social import api_tokens, mastodon_tokens, profiles
 from tests.e2e.helpers import make_account, server_db
 from tests.support.server import ClawNetServer, running_clawnet
 
@@ -35,7 +35,7 @@ def _personal_token(server: ClawNetServer, user_id: int, scopes: str = "read wri
     with server_db(server) as s:
         user = s.get(User, user_id)
         assert user is not None
-        return mastodon_oauth.create_personal_token(s, Principal.of(user), "tests", scopes)
+        return mastodon_tokens.create_personal_token(s, Principal.of(user), "tests", scopes)
 
 
 @pytest.fixture(scope="module")

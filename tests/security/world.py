@@ -285,6 +285,9 @@ VOLATILE = {
     "status_detail",
     "last_error",
     "last_activity_at",
+    # A caller's own two-factor setup in progress (start_setup writes it for the caller only);
+    # turning two-factor on for anyone shows in totp_enabled_at, which is compared.
+    "totp_secret_enc",
 }
 
 

@@ -15,6 +15,7 @@ from clawnet.models import OAuthToken, Profile
 from clawnet.security.permissions import Principal
 from clawnet.settings import get_settings
 from clawnet.social import mastodon_oauth as oauth
+from clawnet.social import mastodon_tokens as tokens
 from clawnet.social.mastodon import MastodonService
 from clawnet.social.service import SocialService
 from clawnet.social.writing import SocialError
@@ -153,21 +154,21 @@ def test_revoke_and_personal_tokens(person):
     assert answer.status == 200
     with session_scope() as s:
         assert oauth.caller_for_token(s, access) is None
-        pat = oauth.create_personal_token(s, who, "script", "read write")
+        pat = tokens.create_personal_token(s, who, "script", "read write")
     with session_scope() as s:
-        rows = oauth.list_access_tokens(s, who)
+        rows = tokens.list_access_tokens(s, who)
         assert [r.name for r in rows] == ["script"] and rows[0].scopes == "read write"
         assert oauth.caller_for_token(s, pat) is not None
-        oauth.revoke_access_token(s, who, rows[0].id)
+        tokens.revoke_access_token(s, who, rows[0].id)
     with session_scope() as s:
         assert oauth.caller_for_token(s, pat) is None
-        assert oauth.list_access_tokens(s, who) == []
+        assert tokens.list_access_tokens(s, who) == []
 
 
 async def test_statuses_timelines_and_cw_through_the_service(person, masto):
     who, profile_id = person
     with session_scope() as s:
-        pat = oauth.create_personal_token(s, who, "t", "read write follow")
+        pat = tokens.create_personal_token(s, who, "t", "read write follow")
     caller = await masto.caller(pat)
     assert caller is not None
     toot = await masto.create_status(
@@ -300,8 +301,8 @@ def api(migrated, monkeypatch):
 def test_read_routes_refuse_a_token_without_the_read_scope(person, api):
     who, profile_id = person
     with session_scope() as s:
-        write_only = oauth.create_personal_token(s, who, "w", "write")
-        reader = oauth.create_personal_token(s, who, "r", "read:statuses read:accounts read:search")
+        write_only = tokens.create_personal_token(s, who, "w", "write")
+        reader = tokens.create_personal_token(s, who, "r", "read:statuses read:accounts read:search")
     paths = [
         f"/api/v1/accounts/{profile_id}",
         f"/api/v1/accounts/{profile_id}/statuses",
@@ -331,7 +332,7 @@ def two(migrated, masto):
             with session_scope() as s:
                 user = make_user(s, Role.MEMBER)
                 profile = s.exec(select(Profile).where(Profile.user_id == user.id)).one()
-                pat = oauth.create_personal_token(s, Principal.of(user), "t", "read write follow")
+                pat = tokens.create_personal_token(s, Principal.of(user), "t", "read write follow")
             out.append((await masto.caller(pat), profile.id))
         (a, a_id), (b, b_id) = out
         post = await masto.create_status(a, "http://x", text="hello", visibility="public")
@@ -391,7 +392,7 @@ async def test_a_stream_ends_at_the_next_heartbeat_once_its_token_is_revoked(per
     monkeypatch.setattr(runtime, "_social", masto.social)
     monkeypatch.setattr(mastodon_stream, "HEARTBEAT_S", 0.05)
     with session_scope() as s:
-        pat = oauth.create_personal_token(s, who, "stream", "read")
+        pat = tokens.create_personal_token(s, who, "stream", "read")
     request = Request(
         {
             "type": "http",
@@ -408,8 +409,8 @@ async def test_a_stream_ends_at_the_next_heartbeat_once_its_token_is_revoked(per
     assert await anext(stream) == b":)\n\n"
     assert await anext(stream) == b":thump\n\n"  # still valid: the heartbeat goes on
     with session_scope() as s:
-        row = oauth.list_access_tokens(s, who)[0]
-        oauth.revoke_access_token(s, who, row.id)
+        row = tokens.list_access_tokens(s, who)[0]
+        tokens.revoke_access_token(s, who, row.id)
     with pytest.raises(StopAsyncIteration):
         await anext(stream)
 

@@ -9,7 +9,7 @@ import reflex as rx
 
 from clawnet import runtime
 from clawnet.errors import UserError
-from clawnet.social.mastodon_oauth import AccessTokenRow
+from clawnet.social.mastodon_tokens import AccessTokenRow
 from clawnet.ui.session import current_principal, error_toast
 from clawnet.ui.typed import Field, event, field
 
