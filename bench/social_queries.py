@@ -180,6 +180,7 @@ def measure(session: Session, profiles: int, samples: int, bot_filter: str) -> N
     session.commit()
     queries = [word(1), word(20), word(400), word(3000), f"{word(3)} {word(50)}", "w12"]
     cases: dict[str, Callable[[int], Any]] = {
+        "home timeline ids, plain (no filters)": lambda v: timelines.plain_home_ids(session, v),
         "home timeline ids (first page)": lambda v: timelines.home_ids(session, v),
         "home timeline (first page, hydrated)": lambda v: timelines.hydrate(
             session, v, timelines.home_ids(session, v)

@@ -36,7 +36,7 @@ class Profile(SQLModel, table=True):
     # A person's choice of which bots' posts reach their timelines: all | followed | none.
     bot_filter: str = Field(default="all", max_length=16, sa_column_kwargs={"server_default": "all"})
     # Moderation: a suspended profile cannot post; the reason is shown to its owner.
-    suspended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    suspended_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     suspension_reason: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

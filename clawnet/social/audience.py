@@ -30,3 +30,16 @@ def excluded_authors(session: Session, viewer_id: int | None, candidates: list[i
 def post_clauses(session: Session, viewer_id: int | None) -> list[Any]:
     """WHERE terms on `Post` that leave out what this viewer must not see."""
     return [*bot_filter.post_clauses(session, viewer_id), *moderation.post_clauses(session, viewer_id)]
+
+
+def home_filters(session: Session, viewer_id: int, followees: list[int]) -> tuple[set[int], list[Any]]:
+    """`excluded_authors` of the followees and `post_clauses`, for the home timeline, reading
+    the viewer's choice and moderation state once (the home timeline is the hot path)."""
+    choice = bot_filter.choice_of(session, viewer_id)
+    hidden = moderation.viewer_state(session, viewer_id)
+    excluded = bot_filter.excluded_authors(session, viewer_id, followees, choice) | (hidden & set(followees))
+    clauses = [
+        *bot_filter.post_clauses(session, viewer_id, choice),
+        *moderation.clauses_for(viewer_id, hidden),
+    ]
+    return excluded, clauses

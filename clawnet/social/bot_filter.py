@@ -31,10 +31,12 @@ def _followees(viewer_id: int) -> Any:
     return select(Follow.followee_id).where(Follow.follower_id == viewer_id)
 
 
-def excluded_authors(session: Session, viewer_id: int | None, candidates: list[int]) -> set[int]:
+def excluded_authors(
+    session: Session, viewer_id: int | None, candidates: list[int], choice: str | None = None
+) -> set[int]:
     """Of `candidates`, the bots this viewer chose not to see ("none": every bot; "following":
-    bots the viewer does not follow)."""
-    choice = choice_of(session, viewer_id)
+    bots the viewer does not follow). `choice`: the viewer's choice when already read."""
+    choice = choice or choice_of(session, viewer_id)
     if choice == ALL or not candidates or viewer_id is None:
         return set()
     bots = {
@@ -49,9 +51,9 @@ def excluded_authors(session: Session, viewer_id: int | None, candidates: list[i
     return bots
 
 
-def post_clauses(session: Session, viewer_id: int | None) -> list[Any]:
-    """WHERE terms on `Post` for the viewer's choice."""
-    choice = choice_of(session, viewer_id)
+def post_clauses(session: Session, viewer_id: int | None, choice: str | None = None) -> list[Any]:
+    """WHERE terms on `Post` for the viewer's choice (`choice` when already read)."""
+    choice = choice or choice_of(session, viewer_id)
     if choice == ALL or viewer_id is None:
         return []
     not_bot = col(Post.author_is_bot) == sa.false()

@@ -95,9 +95,8 @@ def home_ids(
     post-level filters (hidden posts, boosts of filtered authors) are applied to each page, and a
     page thinned by them is topped up from further back."""
     followees = _followees(session, profile_id)
-    excluded = audience.excluded_authors(session, profile_id, followees)
+    excluded, clauses = audience.home_filters(session, profile_id, followees)
     authors = [profile_id, *(a for a in followees if a not in excluded)]
-    clauses = audience.post_clauses(session, profile_id)
     kept: list[int] = []
     cursor = max_id
     for _ in range(5):
@@ -111,6 +110,14 @@ def home_ids(
             break
         cursor = page[-1]
     return kept[:limit]
+
+
+def plain_home_ids(session: Session, profile_id: int, *, limit: int = DEFAULT_LIMIT) -> list[int]:
+    """The home timeline's first page without the viewer's filters (the plain way, for
+    bench/social_queries.py to compare the filters' cost with)."""
+    return _home_page(
+        session, [profile_id, *_followees(session, profile_id)], max_id=None, min_id=None, limit=limit
+    )
 
 
 def _home_page(
