@@ -15,7 +15,7 @@ by anything else drops it) holds two hashes:
            installed Python distribution and version (reflex, its component packages), bun's pin
            (tools/package-lock.json), this script, the Python version, the port, the ClawNet
            settings rxconfig.py passes to Reflex (port, host, public URL) and every REFLEX_*,
-           VITE_* and NODE_* environment variable;
+           VITE_* and NODE_* environment variable but the backend's Redis URL;
   outputs  what the backend reads from .web at run time (.web/backend/, .web/routes.json) and the
            built index.html, so a `make dev` or test run that recompiled .web in between also
            forces a rebuild.
@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 WEB = ROOT / ".web"
 STAMP = WEB / "build" / "clawnet-stamp"
 ENV_PREFIXES = ("REFLEX_", "VITE_", "NODE_")
+# Read by the backend only (the state manager's Redis): a new one needs no frontend build.
+BACKEND_ONLY_ENV = ("REFLEX_REDIS_URL",)
 # The ClawNet settings that reach the compiled frontend (through rxconfig.py); the others (data
 # folder, gateway ports, limits...) are read at run time only and need no rebuild. Pages never read
 # settings while they are compiled (they reach them through services, at run time).
@@ -69,7 +71,9 @@ def inputs_hash(port: str) -> str:
     dists = sorted({f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions()})
     h.update("\n".join(dists).encode())
     env = sorted(
-        (k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIXES) or k in FRONTEND_SETTINGS
+        (k, v)
+        for k, v in os.environ.items()
+        if (k.startswith(ENV_PREFIXES) or k in FRONTEND_SETTINGS) and k not in BACKEND_ONLY_ENV
     )
     h.update(json.dumps([sys.version, port, env]).encode())
     return h.hexdigest()

@@ -194,9 +194,10 @@ async def sweep(world: World, cookie: str, who: str) -> tuple[list[str], int]:
             if args is None:
                 continue
             full = f"{state.get_full_name()}.{name}"
-            updates = await client.call(
-                full, args, path=path_for(state, world), settle_s=0.6 if handler.is_background else 0.25
-            )
+            if handler.is_background:
+                updates = await client.call(full, args, path=path_for(state, world), settle_s=0.6)
+            else:
+                updates = await client.call_done(full, args, path=path_for(state, world))
             calls += 1
             if changed := diff(baseline, fingerprint(world)):
                 problems.append(

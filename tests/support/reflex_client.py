@@ -16,6 +16,7 @@ import reflex
 import websockets
 
 NAMESPACE = "/_event"  # Reflex's Socket.IO namespace
+ROOT_STATE = reflex.State.get_full_name()  # "reflex___state____state"
 
 
 @dataclass
@@ -27,6 +28,7 @@ class ReflexClient:
     updates: list[dict[str, Any]] = field(default_factory=list)
     _inbox: asyncio.Queue = field(default_factory=asyncio.Queue)
     _reader: asyncio.Task | None = None
+    _flip: bool = False  # the marker value call_done sets next
 
     async def connect(self) -> None:
         ws_url = (
@@ -74,6 +76,36 @@ class ReflexClient:
                 while True:
                     received.append(await self._inbox.get())
         return received
+
+    async def call_done(
+        self, handler: str, payload: dict[str, Any] | None = None, *, path: str = "/", timeout_s: float = 60
+    ) -> list[dict[str, Any]]:
+        """Send `handler` and return the updates it sent, once Reflex has finished it.
+
+        Reflex runs a client's foreground events one after another, so a second event sent right
+        behind it (a setter flipping the root state's `is_hydrated`, which always answers with a
+        delta) marks the moment the first one was done. Events the handler chains run after the
+        marker; a background handler is not waited for (use `call` with a settle time)."""
+        self._flip = not self._flip
+        marker = {"var_name": "is_hydrated", "value": self._flip}
+        for name, body in ((handler, payload or {}), (f"{ROOT_STATE}.setvar", marker)):
+            event = {
+                "name": name,
+                "payload": body,
+                "router_data": {"pathname": path, "asPath": path, "query": {}},
+            }
+            await self._ws.send(f"42{NAMESPACE}," + json.dumps(["event", event]))
+        received: list[dict[str, Any]] = []
+        async with asyncio.timeout(timeout_s):
+            while True:
+                update = await self._inbox.get()
+                delta = update.get("delta", {}).get(ROOT_STATE, {})
+                if any(k.startswith("is_hydrated") and v is self._flip for k, v in delta.items()):
+                    others = {k: v for k, v in update.get("delta", {}).items() if k != ROOT_STATE}
+                    if others:
+                        received.append({**update, "delta": others})
+                    return received
+                received.append(update)
 
     async def close(self) -> None:
         if self._ws is not None:

@@ -6,6 +6,7 @@ group id (the child's PID), never by name, so nothing it started outlives the te
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import signal
 import socket
@@ -32,7 +33,7 @@ def free_port() -> int:
 
     for _ in range(500):
         port = random.randrange(*SINGLE_PORTS)
-        if _port_free(port):
+        if port != PREFERRED_CLAWNET_PORT and _port_free(port):
             return port
     raise RuntimeError("no free port")
 
@@ -140,10 +141,33 @@ def start_clawnet(
         raise
 
 
+# The port test ClawNets listen on (see clawnet_port), never handed out by free_port.
+PREFERRED_CLAWNET_PORT = (
+    SINGLE_PORTS[0] + int(hashlib.sha256(str(PROJECT_ROOT).encode()).hexdigest(), 16) % 1000
+)
+_run_port = PREFERRED_CLAWNET_PORT
+
+
+def clawnet_port() -> int:
+    """The port every ClawNet of this checkout's test runs listens on. The built frontend has its
+    port baked in and all test servers share one .web (so they run one at a time anyway): on one
+    port it is built once, not once per server (~30 s each, ~4 s to start when current). The port
+    is derived from the checkout's path, so two checkouts do not share one; when it is taken by
+    something else, a free one is used for the rest of the run."""
+    global _run_port
+    deadline = time.monotonic() + 10  # the previous server's socket may still be closing
+    while not _port_free(_run_port):
+        if time.monotonic() > deadline:
+            _run_port = free_port()
+            break
+        time.sleep(0.2)
+    return _run_port
+
+
 def _start_clawnet(
     data_dir: Path, env: dict[str, str], timeout_s: float, services: contextlib.ExitStack
 ) -> ClawNetServer:
-    port = free_port()
+    port = clawnet_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "clawnet-server.log"
     child_env = {
