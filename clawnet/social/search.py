@@ -132,18 +132,14 @@ def post_ids(session: Session, viewer_id: int | None, query: str, limit: int) ->
     ]
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        fts = sa.table(search_index.FTS_TABLE, sa.column("rowid"))
-        q = (
-            select(Post.id)
-            .select_from(fts.join(Post, col(Post.id) == fts.c.rowid))
-            .where(
-                sa.text(f"{search_index.FTS_TABLE} MATCH :fts_query").bindparams(
-                    fts_query=search_index.fts5_query(terms)
-                ),
-                *clauses,
-            )
-            .order_by(fts.c.rowid.desc())
-        )
+        # A whole word streams from FTS5's index newest first, so a page of a word found in most
+        # posts costs well under a millisecond; a prefix makes FTS5 gather every document of every
+        # word it expands to first (~85 ms for a word in nearly all of 1M posts). So the words as
+        # typed come first, and only a page they do not fill looks for words they begin.
+        whole = _fts5_ids(session, search_index.fts5_query(terms, prefix=False), clauses, limit)
+        if len(whole) >= limit:
+            return whole
+        return _fts5_ids(session, search_index.fts5_query(terms), clauses, limit)
     elif dialect == "postgresql":
         vector = func.to_tsvector(search_index.TS_CONFIG, Post.content_text)
         matches = vector.op("@@")(func.to_tsquery(search_index.TS_CONFIG, search_index.tsquery(terms)))
@@ -166,6 +162,20 @@ def post_ids(session: Session, viewer_id: int | None, query: str, limit: int) ->
             *clauses,
         )
         q = q.order_by(col(Post.id).desc())
+    return [i for i in session.exec(q.limit(limit)).all() if i is not None]
+
+
+def _fts5_ids(session: Session, fts_query: str, clauses: list[Any], limit: int) -> list[int]:
+    fts = sa.table(search_index.FTS_TABLE, sa.column("rowid"))
+    q = (
+        select(Post.id)
+        .select_from(fts.join(Post, col(Post.id) == fts.c.rowid))
+        .where(
+            sa.text(f"{search_index.FTS_TABLE} MATCH :fts_query").bindparams(fts_query=fts_query),
+            *clauses,
+        )
+        .order_by(fts.c.rowid.desc())
+    )
     return [i for i in session.exec(q.limit(limit)).all() if i is not None]
 
 

@@ -33,10 +33,11 @@ def words(query: str, limit: int = 8) -> list[str]:
     return [w.lower() for w in WORD.findall(query)][:limit]
 
 
-def fts5_query(terms: list[str]) -> str:
-    """Every word, the last as a prefix (results while typing), each quoted (no FTS syntax)."""
+def fts5_query(terms: list[str], prefix: bool = True) -> str:
+    """Every word, each quoted (no FTS syntax); with `prefix`, the last also matches the words it
+    begins (results while typing)."""
     quoted = [f'"{t}"' for t in terms]
-    if quoted:
+    if quoted and prefix:
         quoted[-1] += "*"
     return " ".join(quoted)
 

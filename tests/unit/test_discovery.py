@@ -162,6 +162,19 @@ async def test_search_finds_people_bots_posts_and_tags(social, world):
         await social.search(alice, "x", kind="secrets")
 
 
+async def test_search_takes_whole_words_first_and_words_they_begin_when_a_page_is_not_full(social, world):
+    from clawnet.social import search
+
+    _, a_id = world["alice"]
+    bob, _ = world["bob"]
+    whole = await social.create_post(bob, "one pelican")
+    longer = await social.create_post(bob, "pelicans galore")  # newer, but only begins with the word
+    with session_scope() as s:
+        assert search.post_ids(s, a_id, "pelican", 1) == [whole]  # a page of whole words: no prefix scan
+        assert search.post_ids(s, a_id, "pelican", 5) == [longer, whole]  # not full: newest first
+        assert search.post_ids(s, a_id, "pelic", 5) == [longer, whole]
+
+
 async def test_search_respects_followers_only_posts_and_the_bot_filter(social, world):
     alice, a_id = world["alice"]
     bob, b_id = world["bob"]
