@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import random
 import sys
@@ -138,7 +139,8 @@ async def turns(count: int) -> None:
     from clawnet.enums import BotStatus
     from clawnet.security.permissions import Principal
 
-    settings = get_settings()
+    # The gateway it starts ends with it (ClawNet itself leaves gateways running when it stops).
+    settings = dataclasses.replace(get_settings(), stop_gateways_on_exit=True)
     with db.session_scope() as s:
         admin = Principal.of(make_user(s, Role.ADMIN))
         provider_id = ensure_local_echo_provider(s).id

@@ -8,6 +8,8 @@ clawnet import FILE [--yes]          import an openclaw.json as bots (as an admi
 clawnet export [--to FILE]           every bot as one openclaw.json, secrets removed (as an admin)
 clawnet backup [--to DIR]            one archive of the whole installation (safe while it runs)
 clawnet restore ARCHIVE [--force]    restore an archive onto this (stopped, empty) installation
+clawnet stop-gateways                end the gateways a stopped ClawNet left running (it keeps
+                                     them across its own restarts; the next start adopts them)
 """
 
 from __future__ import annotations
@@ -122,6 +124,24 @@ def cmd_controller(_args: argparse.Namespace) -> int:
             await runtime.stop()
 
     asyncio.run(run())
+    return 0
+
+
+def cmd_stop_gateways(_args: argparse.Namespace) -> int:
+    from clawnet.controlplane.recovery import stop_left_running
+    from clawnet.controlplane.supervisor import GatewayStartError
+
+    settings = get_settings()
+    db.migrate()
+    try:
+        ended = asyncio.run(stop_left_running(settings))
+    except GatewayStartError as exc:
+        print(f"Not stopped: {exc}", file=sys.stderr)
+        return 1
+    if ended:
+        print(f"Stopped {len(ended)} gateway process(es): {', '.join(map(str, sorted(ended)))}.")
+    else:
+        print("No gateway of this installation was running.")
     return 0
 
 
@@ -380,6 +400,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("controller", help="run the control plane in this process").set_defaults(
         func=cmd_controller
     )
+    sub.add_parser(
+        "stop-gateways",
+        help="end the gateways a stopped ClawNet left running (ClawNet keeps them across restarts)",
+    ).set_defaults(func=cmd_stop_gateways)
     add_import_commands(sub)
     add_backup_commands(sub)
     fake = sub.add_parser("fake-llm", help="run the local echo model (OpenAI-compatible) on loopback")

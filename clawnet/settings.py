@@ -214,7 +214,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         gateway_base_port=_port(env, "CLAWNET_GATEWAY_BASE_PORT", 18800),
         gateway_port_spacing=spacing,
         pool_capacity=_int(env, "CLAWNET_POOL_CAPACITY", 50, minimum=1),
-        stop_gateways_on_exit=_bool(env, "CLAWNET_STOP_GATEWAYS_ON_EXIT", True),
+        stop_gateways_on_exit=_bool(env, "CLAWNET_STOP_GATEWAYS_ON_EXIT", False),
         echo_llm_port=_port(env, "CLAWNET_ECHO_PORT", 18799),
         telegram_api_root=(env.get("CLAWNET_TELEGRAM_API_ROOT") or "https://api.telegram.org").rstrip("/"),
         openclaw_plugins_dir=Path(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
+import tests.support  # noqa: F401 (the environment every test runs in: see its docstring)
 from clawnet import db
 from clawnet.security import crypto
 from clawnet.settings import Settings, get_settings

@@ -188,6 +188,21 @@ def _running(settings: Settings) -> bool:
     return False
 
 
+def _gateways_running(settings: Settings) -> list[int]:
+    """PIDs of OpenClaw processes running this installation's gateway configs: a stopped ClawNet
+    leaves them running (the next start adopts them), and a restore must not move their folders."""
+    import psutil
+
+    roots = {str(settings.gateways_dir), str(settings.gateways_dir.resolve())}
+    found = []
+    for ps in psutil.process_iter(["pid"]):
+        with contextlib.suppress(psutil.Error):
+            config = ps.environ().get("OPENCLAW_CONFIG_PATH", "")
+            if ps.status() != psutil.STATUS_ZOMBIE and any(config.startswith(r + os.sep) for r in roots):
+                found.append(ps.info["pid"])
+    return sorted(found)
+
+
 def _filled(folder: Path) -> bool:
     return folder.is_dir() and any(folder.iterdir())
 
@@ -269,6 +284,11 @@ def restore_backup(
         raise BackupError(f"There is no archive at {archive}.")
     if _running(settings):
         raise BackupError("ClawNet is running on this installation: stop it first, then restore.")
+    if pids := _gateways_running(settings):
+        raise BackupError(
+            f"Gateways of this installation are still running (pid {', '.join(map(str, pids))}): "
+            "end them with `clawnet stop-gateways`, then restore."
+        )
     held = _contents(settings)
     if held and not force:
         raise BackupError(

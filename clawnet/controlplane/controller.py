@@ -4,8 +4,9 @@ The parts get only what they need (the database runner, the bus, the supervisor,
 links, the status book), never this object. The controller wires what gateways say (it is the
 links' listener) to session sync, chats, drift checks and the status book. It starts by adopting
 gateways that outlived the previous ClawNet process, then reconciles whenever asked (`kick`) and
-every 30 seconds. It stops without leaving orphans: by default it stops the gateways it runs;
-with CLAWNET_STOP_GATEWAYS_ON_EXIT=false it leaves them running for the next start to adopt.
+every 30 seconds. By default it leaves the gateways running when it stops (bots keep answering
+through a restart or an upgrade; the next start adopts them, and `clawnet stop-gateways` ends
+them); with CLAWNET_STOP_GATEWAYS_ON_EXIT=true it stops the gateways it runs.
 """
 
 from __future__ import annotations

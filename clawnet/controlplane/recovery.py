@@ -145,3 +145,48 @@ class Recovery:
         await self.d.status.set_gateway(
             gateway_id, GatewayStatus.STOPPED, "not running after ClawNet restarted", clear_pid=True
         )
+
+
+# --- ending gateways a stopped ClawNet left running ---------------------------------------------
+
+
+async def stop_left_running(settings: Settings, grace_s: float = 10.0) -> list[int]:
+    """`clawnet stop-gateways`: end this installation's local gateways that a stopped ClawNet
+    left running (SIGTERM to each process group, SIGKILL after `grace_s`), strays included, and
+    record them stopped. Returns the PIDs ended. Refuses while ClawNet runs on this installation
+    (its control plane would start them again at once)."""
+    from clawnet.controlplane.leader import ControllerLock
+    from clawnet.db import session_scope
+
+    lock = ControllerLock(settings)
+    if not lock.try_acquire():
+        raise GatewayStartError(
+            "ClawNet is running on this installation: stop it first (its control plane restarts "
+            "gateways that stop)."
+        )
+    try:
+        supervisor = Supervisor(settings, on_exit=lambda _exit: None)
+        with session_scope() as s:
+            rows = [
+                (g.id or 0, g.pid, g.pid_started_at, g.base_port)
+                for g in s.exec(
+                    select(Gateway).where(
+                        Gateway.kind == GatewayKind.LOCAL.value, col(Gateway.pid).is_not(None)
+                    )
+                ).all()
+            ]
+        for gateway_id, pid, started_at, port in rows:
+            if pid:
+                supervisor.adopt(gateway_id, pid, started_at, port or 0)
+        ended = [proc.pid for proc in supervisor.processes.values()]
+        await supervisor.stop_all(grace_s)
+        ended += await supervisor.kill_strays()
+        with session_scope() as s:
+            for gateway in s.exec(select(Gateway).where(col(Gateway.id).in_([r[0] for r in rows]))).all():
+                gateway.pid, gateway.pid_started_at = None, None
+                gateway.actual_status = GatewayStatus.STOPPED.value
+                gateway.status_detail = "stopped with `clawnet stop-gateways`"
+                s.add(gateway)
+        return ended
+    finally:
+        lock.release()

@@ -84,6 +84,34 @@ async def test_restarted_clawnet_adopts_running_gateways_without_duplicates_or_o
     assert openclaw_pids() == set()  # no orphan
 
 
+async def test_stop_gateways_ends_what_a_stopped_clawnet_left_running_and_restore_waits_for_it(
+    fleet_env, fleet_admin, capsys
+):
+    from clawnet.backup import BackupError, restore_backup
+    from clawnet.cli import main as clawnet_cli
+
+    settings = dataclasses.replace(fleet_env, stop_gateways_on_exit=False)
+    first = await start_fleet(settings)
+    service = BotsService(settings, first.bus, first)
+    bot_id = await service.create_bot(fleet_admin.admin, fleet_admin.bot_input("Lingerer"))
+    await service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
+    pid = gateway_row(bot_id).pid
+    await first.stop()
+    assert pid is not None and pid in openclaw_pids()  # left running for the next start
+
+    # A restore would move the folders of a running gateway: refused, naming the way out.
+    with pytest.raises(BackupError, match="clawnet stop-gateways"):
+        restore_backup(settings, gateway_paths(settings, gateway_row(bot_id).id).config, force=True)
+
+    assert await asyncio.to_thread(clawnet_cli, ["stop-gateways"]) == 0
+    assert f"Stopped 1 gateway process(es): {pid}." in capsys.readouterr().out
+    assert openclaw_pids() == set()
+    row = gateway_row(bot_id)
+    assert (row.pid, row.actual_status) == (None, GatewayStatus.STOPPED.value)
+    assert await asyncio.to_thread(clawnet_cli, ["stop-gateways"]) == 0
+    assert "No gateway of this installation was running." in capsys.readouterr().out
+
+
 async def test_deleting_a_bot_keeps_its_data_unless_asked(fleet: Fleet):
     keep = await fleet.service.create_bot(fleet.admin, fleet.bot_input("Keeper"))
     drop = await fleet.service.create_bot(fleet.admin, fleet.bot_input("Dropper"))

@@ -15,6 +15,10 @@ def test_defaults_put_an_absolute_sqlite_database_in_the_data_folder(tmp_path: P
     assert s.key_file == tmp_path.resolve() / "keys.json"
     assert (s.frontend_port, s.gateway_port_spacing, s.pool_capacity) == (3000, 120, 50)
     assert (s.login_max_failures, s.login_failure_window_s) == (25, 300)
+    assert not s.stop_gateways_on_exit  # gateways outlive a ClawNet restart; the next start adopts them
+    assert load_settings(
+        {"CLAWNET_DATA_DIR": str(tmp_path), "CLAWNET_STOP_GATEWAYS_ON_EXIT": "true"}
+    ).stop_gateways_on_exit
 
 
 def test_relative_sqlite_path_is_made_absolute(tmp_path: Path):
