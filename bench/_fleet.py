@@ -119,6 +119,8 @@ def percentile(values: list[float], pct: float) -> float:
 
 def describe(label: str, values: list[float], unit: str = "ms", scale: float = 1000.0) -> str:
     scaled = [v * scale for v in values]
+    if not scaled:
+        return f"{label}: not measured in this run"
     return (
         f"{label}: n={len(scaled)} p50={percentile(scaled, 50):.1f}{unit} p95={percentile(scaled, 95):.1f}{unit} "
         f"min={min(scaled):.1f}{unit} max={max(scaled):.1f}{unit} mean={statistics.mean(scaled):.1f}{unit}"

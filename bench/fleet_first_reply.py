@@ -5,8 +5,12 @@ alone costs, the same thing is done without ClawNet, alternately with the ClawNe
 same kind of config, spawn `openclaw gateway run`, wait for /readyz, connect, send the first
 message, wait for the reply. ClawNet's overhead is the difference.
 Warm: a new bot joins a running pool (a hot config patch), then answers.
+Spare: a new owner's first bot, with a warm spare gateway ready (CLAWNET_WARM_SPARES=1): the spare
+becomes the owner's pool by a hot change (each round waits until the next spare is ready, and says
+how long that took, then lets it idle `--settle` seconds: its warm-up turn done, as a spare that
+waited for its owner is). The cold rounds above are the same thing with no spare.
 
-    .venv/bin/python bench/fleet_first_reply.py [--cold 3] [--warm 6]
+    .venv/bin/python bench/fleet_first_reply.py [--cold 3] [--warm 6] [--spare 5]
 """
 
 from __future__ import annotations
@@ -24,13 +28,18 @@ from pathlib import Path
 
 import httpx
 from _fleet import bench_fleet, describe, free_base_port
+from sqlmodel import col, select
 
 from clawnet.controlplane import openclaw_config as oc
 from clawnet.controlplane.echo_llm import FakeLLM
 from clawnet.controlplane.openclaw_cli import openclaw_env
 from clawnet.controlplane.protocol import GatewayConnection
-from clawnet.enums import BotStatus, ProviderKind
+from clawnet.db import session_scope
+from clawnet.enums import BotStatus, GatewayStatus, ProviderKind, Role
+from clawnet.models import Gateway
+from clawnet.security.permissions import Principal
 from clawnet.settings import get_settings
+from tests.factories import make_user
 
 
 async def clawnet_first_reply(fleet, name: str, **kw) -> float:
@@ -122,7 +131,49 @@ async def openclaw_first_reply(llm: FakeLLM) -> float:
                 proc.wait()
 
 
-async def main(cold: int, warm: int) -> None:
+async def spare_ready(timeout_s: float = 600) -> float:
+    """Wait until a spare gateway runs; returns how long that took."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout_s:
+        with session_scope() as s:
+            ready = s.exec(
+                select(Gateway.id).where(
+                    col(Gateway.spare).is_(True), Gateway.actual_status == GatewayStatus.RUNNING.value
+                )
+            ).first()
+        if ready is not None:
+            return time.perf_counter() - started
+        await asyncio.sleep(0.1)
+    raise RuntimeError("no spare gateway became ready")
+
+
+async def spare_rounds(rounds: int, settle_s: float) -> tuple[list[float], list[float]]:
+    os.environ["CLAWNET_WARM_SPARES"] = "1"
+    try:
+        async with bench_fleet() as fleet:
+            firsts, refills = [], []
+            for n in range(rounds):
+                refills.append(await spare_ready())
+                # A spare waits idle (minutes, usually) with its warm-up turn done: let it settle.
+                await asyncio.sleep(settle_s)
+                with session_scope() as s:
+                    owner = Principal.of(make_user(s, Role.ADMIN))  # a new owner: no pool yet
+                started = time.perf_counter()
+                bot_id = await fleet.service.create_bot(owner, fleet.bot(f"Spare {n}"))
+                await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=600)
+                turn = await fleet.service.chat(owner, bot_id, "REPLY WITH: hello")
+                assert await turn.result(600) == "hello"
+                firsts.append(time.perf_counter() - started)
+                print(
+                    f"spare {n + 1}: first reply after {firsts[-1]:.2f} s (the spare was ready {refills[-1]:.1f} s after the round began)",
+                    flush=True,
+                )
+            return firsts, refills
+    finally:
+        os.environ["CLAWNET_WARM_SPARES"] = "0"
+
+
+async def main(cold: int, warm: int, spare: int, settle_s: float) -> None:
     async with bench_fleet() as fleet, FakeLLM() as baseline_llm:
         clawnet_cold, openclaw_cold = [], []
         for n in range(cold):
@@ -145,6 +196,12 @@ async def main(cold: int, warm: int) -> None:
         overhead = [c - o for c, o in zip(clawnet_cold, openclaw_cold, strict=True)]
         print(describe("cold, ClawNet's overhead (paired runs)", overhead, unit="s", scale=1.0))
         print(describe("warm pool: create bot -> first reply", warm_totals, unit="s", scale=1.0))
+    if spare:
+        firsts, refills = await spare_rounds(spare, settle_s)
+        print(describe("new owner, no spare (the cold rounds above)", clawnet_cold, unit="s", scale=1.0))
+        print(describe("new owner, warm spare ready: create bot -> first reply", firsts, unit="s", scale=1.0))
+        print(describe("the next spare ready after a round (background)", refills[1:], unit="s", scale=1.0))
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
@@ -153,5 +210,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--cold", type=int, default=3)
     parser.add_argument("--warm", type=int, default=6)
+    parser.add_argument("--spare", type=int, default=5)
+    parser.add_argument("--settle", type=float, default=20.0, help="seconds a ready spare idles first")
     args = parser.parse_args()
-    asyncio.run(main(args.cold, args.warm))
+    asyncio.run(main(args.cold, args.warm, args.spare, args.settle))

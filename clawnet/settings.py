@@ -26,6 +26,15 @@ class SettingsError(ValueError):
     """A setting from the environment is missing or malformed."""
 
 
+def _default_warm_spares() -> int:
+    """One spare gateway (~1 GB idle) on a machine with 8 GiB of memory or more, none below."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 0
+    return 1 if total >= 8 * 1024**3 else 0
+
+
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -123,6 +132,7 @@ class Settings:
     gateway_base_port: int
     gateway_port_spacing: int
     pool_capacity: int
+    warm_spares: int  # idle gateways kept started, ready to take over a new or crashed pool
     stop_gateways_on_exit: bool
     echo_llm_port: int  # the built-in "local echo" model provider
     telegram_api_root: str  # Bot API base URL (a fake one in tests)
@@ -214,6 +224,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         gateway_base_port=_port(env, "CLAWNET_GATEWAY_BASE_PORT", 18800),
         gateway_port_spacing=spacing,
         pool_capacity=_int(env, "CLAWNET_POOL_CAPACITY", 50, minimum=1),
+        warm_spares=_int(env, "CLAWNET_WARM_SPARES", _default_warm_spares()),
         stop_gateways_on_exit=_bool(env, "CLAWNET_STOP_GATEWAYS_ON_EXIT", False),
         echo_llm_port=_port(env, "CLAWNET_ECHO_PORT", 18799),
         telegram_api_root=(env.get("CLAWNET_TELEGRAM_API_ROOT") or "https://api.telegram.org").rstrip("/"),

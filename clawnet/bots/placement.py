@@ -16,8 +16,9 @@ from sqlmodel import Session, col, func, select
 
 from clawnet.controlplane.openclaw_config import SessionSpec
 from clawnet.controlplane.ports import allocate_port
+from clawnet.controlplane.spares import claim_spare, suits_spare
 from clawnet.enums import GatewayKind, Placement
-from clawnet.models import AgentTombstone, Bot, Gateway, User
+from clawnet.models import AgentTombstone, Bot, BotChannel, Gateway, User
 from clawnet.security.secret_fields import GATEWAY_TOKEN
 from clawnet.settings import Settings
 
@@ -122,7 +123,18 @@ def place_bot(session: Session, bot: Bot, settings: Settings) -> Gateway:
     owner = session.get(User, bot.owner_id)
     owner_name = owner.display_name if owner else f"user {bot.owner_id}"
     label = f"Dedicated: {bot.name}" if wanted is Placement.DEDICATED else f"{owner_name}'s pool"
-    gateway = new_local_gateway(
+    claimed: Gateway | None = None
+    channel_types = session.exec(select(BotChannel.type).where(BotChannel.bot_id == bot.id)).all()
+    if bot.gateway_id is None and suits_spare(settings, bot.agent_id, channel_types):  # a new bot
+        claimed = claim_spare(
+            session,
+            owner_id=bot.owner_id,
+            placement=wanted,
+            capacity=1 if wanted is Placement.DEDICATED else settings.pool_capacity,
+            session_settings=session_settings_of(bot),
+            label=label,
+        )
+    gateway = claimed or new_local_gateway(
         session,
         settings,
         owner_id=bot.owner_id,

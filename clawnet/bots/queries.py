@@ -87,7 +87,7 @@ def gateway_row(gw: Gateway, rss: int | None, bot_count: int) -> GatewayRow:
         id=gw.id or 0,
         name=gw.name,
         kind=gw.kind,
-        placement=gw.placement,
+        placement="spare" if gw.spare else gw.placement,  # a warm spare: idle, ready for a new pool
         status=gw.actual_status,
         detail=gw.status_detail or gw.last_error,
         bots=bot_count,

@@ -4,6 +4,7 @@ the whole config built from them (`GatewayPlan`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -14,6 +15,7 @@ from clawnet.controlplane.links import LinkTarget
 from clawnet.controlplane.openclaw_cli import installed_version
 from clawnet.controlplane.paths import bot_paths, gateway_paths
 from clawnet.controlplane.skill_choices import has_custom_skills, load_choices
+from clawnet.controlplane.spares import WARMUP_AGENT
 from clawnet.enums import (
     ChannelType,
     DesiredStatus,
@@ -76,6 +78,7 @@ class GatewayPlan:
     running_bot_ids: list[int] = field(default_factory=list)
     stopped_bot_ids: list[int] = field(default_factory=list)
     agent_bots: dict[str, int] = field(default_factory=dict)
+    spare: bool = False  # a warm spare: runs with no agent, ready to take over (spares.py)
 
     @property
     def is_local(self) -> bool:
@@ -83,7 +86,8 @@ class GatewayPlan:
 
     @property
     def has_channels(self) -> bool:
-        return any(a.channels for a in self.agents if a.active)
+        # A spare starts with its channel runtime on: the bots it takes over bring channels hot.
+        return self.spare or any(a.channels for a in self.agents if a.active)
 
     @property
     def ws_url(self) -> str:
@@ -201,6 +205,16 @@ def preview_config(
     )
 
 
+def _warmup_agent(settings: Settings, gw: Gateway, providers: Iterable[ModelProvider]) -> oc.AgentSpec:
+    """A spare's only agent (spares.WARMUP_AGENT), on the local echo model when there is one."""
+    echo = next((p for p in providers if p.kind == ProviderKind.LOCAL_ECHO.value), None)
+    model = ""
+    if echo is not None:
+        model = f"{echo.name}/{(echo.models or [{'id': 'echo-1'}])[0]['id']}"
+    workspace = gateway_paths(settings, gw.id or 0).root / "warmup"
+    return oc.AgentSpec(agent_id=WARMUP_AGENT, name="Warm-up", model_ref=model, workspace=str(workspace))
+
+
 def _gateway_spec(
     session: Session, settings: Settings, gw: Gateway, agents: tuple[oc.AgentSpec, ...], token: str
 ) -> oc.GatewaySpec:
@@ -258,8 +272,12 @@ def load_plan(session: Session, settings: Settings, gateway_id: int) -> GatewayP
     token = GATEWAY_TOKEN.unseal(gw.token_enc)
     config: dict[str, Any] | None = None
     config_hash = ""
-    if running:  # a gateway with no running bot is stopped, not configured
-        config = oc.build_config(_gateway_spec(session, settings, gw, agents, token))
+    # A gateway with no running bot is stopped, not configured; a spare runs its warm-up agent.
+    config_agents = agents
+    if gw.warmup_agent and local:
+        config_agents = (_warmup_agent(settings, gw, providers.values()), *agents)
+    if running or (gw.spare and local):
+        config = oc.build_config(_gateway_spec(session, settings, gw, config_agents, token))
         config_hash = oc.config_hash(config)
         if config_hash != gw.desired_config_hash:
             gw.desired_config_hash = config_hash
@@ -290,6 +308,7 @@ def load_plan(session: Session, settings: Settings, gateway_id: int) -> GatewayP
             b.id for b in bots if b.id is not None and b.desired_status != DesiredStatus.RUNNING.value
         ],
         agent_bots={b.agent_id: b.id for b in bots if b.id is not None},
+        spare=gw.spare,
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from clawnet.controlplane.plugins import PluginsUnavailable, ensure_installed, p
 from clawnet.controlplane.ports import move_port
 from clawnet.controlplane.protocol import GatewayError
 from clawnet.controlplane.skill_sync import SkillSync, uploads_allowed
+from clawnet.controlplane.spares import WARMUP_AGENT, WARMUP_MESSAGE, keep_spares
 from clawnet.controlplane.status import StatusBook
 from clawnet.controlplane.supervisor import EXIT_CONFIG_INVALID, GatewayStartError, PortInUseError, Supervisor
 from clawnet.controlplane.tasks import TaskSet
@@ -104,6 +106,7 @@ class Reconciler:
         self.skills = SkillSync(self.db, self.bus)  # custom skills, installed through the gateway
 
     async def reconcile_all(self) -> None:
+        await self.db.run(lambda s: keep_spares(s, self.settings))
         ids = await self.db.run(lambda s: [g for g in s.exec(select(Gateway.id)).all() if g is not None])
         known = set(ids)
         for gid in list(self.supervisor.processes):
@@ -259,6 +262,16 @@ class Reconciler:
             return
         await self._record_applied(plan, remote_hash="", news={"how": "start", "pid": proc.pid})
         await self._sync_skills(plan)
+        if plan.spare:
+            self.tasks.spawn(self._warm_up(link), f"warm-up-{gid}")
+
+    async def _warm_up(self, link: GatewayLink) -> None:
+        """One turn to a new spare's warm-up agent: OpenClaw loads its agent runtime on the first
+        turn of a process, so the first turn of a bot the spare takes over does not wait for it."""
+        try:
+            await link.api.send_chat(f"agent:{WARMUP_AGENT}:main", WARMUP_MESSAGE, uuid.uuid4().hex)
+        except GatewayError as exc:  # only slower later; nothing to recover
+            log.info("gateway %s: warm-up turn not sent: %s", link.gateway_id, exc)
 
     async def _start_failed(self, plan: GatewayPlan, message: str, *, retry: bool) -> None:
         gid = plan.gateway_id

@@ -57,6 +57,12 @@ class Gateway(SQLModel, table=True):
     placement: str = Field(default=Placement.POOLED.value, max_length=16)
     owner_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL", index=True)
     capacity: int = Field(default=50)
+    # A warm spare: started ahead and idle (no agents, no owner) until it takes over a new pool or
+    # a crashed one (controlplane/spares.py).
+    spare: bool = Field(default=False, index=True)
+    # Runs the spare's warm-up agent (kept after the spare became a pool: OpenClaw makes its first
+    # agent the owner of the gateway's inherited credentials and refuses to delete it).
+    warmup_agent: bool = Field(default=False)
     url: str | None = Field(default=None, max_length=500)  # remote gateways
     base_port: int | None = Field(default=None, unique=True)  # local gateways
     token_enc: str = Field()
