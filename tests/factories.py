@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import itertools
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from clawnet.accounts.registration import register
 from clawnet.enums import ProviderKind, Role
-from clawnet.models import Bot, BotAssignment, ModelProvider, User
+from clawnet.models import Bot, BotAssignment, ModelProvider, Profile, User
 
 _counter = itertools.count(1)
 PASSWORD = "a-long-test-password"
@@ -29,6 +29,11 @@ def make_user(
     session.add(user)
     session.flush()
     return user
+
+
+def profile_of(session: Session, user: User) -> Profile:
+    """The person's own profile (made when they registered)."""
+    return session.exec(select(Profile).where(Profile.user_id == user.id, Profile.is_bot == False)).one()  # noqa: E712
 
 
 def make_bot(session: Session, owner: User, name: str | None = None) -> Bot:

@@ -183,10 +183,6 @@ def posts(session: Session, viewer_id: int | None, query: str, limit: int) -> li
     return timelines.hydrate(session, viewer_id, post_ids(session, viewer_id, query, limit))
 
 
-def tag_url(name: str) -> str:
-    return routes.tag(name)
-
-
 def tags(session: Session, query: str, limit: int) -> list[TagView]:
     """Hashtags starting with the query (without '#'), by name (an index range), with how many
     posts use each (counted on the `(tag_id, post_id)` index alone; `people` is not counted here:
@@ -212,4 +208,6 @@ def tags(session: Session, query: str, limit: int) -> list[TagView]:
         if ids
         else {}
     )
-    return [TagView(name=name, url=tag_url(name), posts=used.get(i or 0, 0), people=0) for i, name in found]
+    return [
+        TagView(name=name, url=routes.tag(name), posts=used.get(i or 0, 0), people=0) for i, name in found
+    ]

@@ -24,12 +24,7 @@ from clawnet.social.mentions import MentionReplier
 from clawnet.social.profiles import create_bot_profile
 from clawnet.social.service import SocialService
 from clawnet.social.writing import SocialError
-from tests.factories import assign, make_bot, make_user
-
-
-@pytest.fixture
-def social(migrated):
-    return SocialService(get_settings(), EventBus())
+from tests.factories import assign, make_bot, make_user, profile_of
 
 
 @dataclass
@@ -54,7 +49,7 @@ def make_world() -> World:
         bot.actual_status = BotStatus.RUNNING.value
         assign(s, operator, bot)
         profile = create_bot_profile(s, bot)
-        person = s.exec(select(Profile).where(Profile.user_id == other.id, Profile.is_bot == False)).one()  # noqa: E712
+        person = profile_of(s, other)
         return World(
             Principal.of(owner), Principal.of(other), Principal.of(operator), bot.id or 0, profile.id or 0,
             profile.handle, person.id or 0,

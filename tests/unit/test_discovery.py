@@ -9,20 +9,13 @@ from sqlmodel import select
 
 from clawnet.db import session_scope
 from clawnet.enums import Role
-from clawnet.events import EventBus
 from clawnet.models import Hashtag, Post, PostTag, Profile
 from clawnet.security.permissions import PermissionDenied, Principal
-from clawnet.settings import get_settings
 from clawnet.social import notification_groups, profiles, timelines
 from clawnet.social.rules import Outbox
 from clawnet.social.service import SocialService
 from clawnet.social.writing import SocialError
-from tests.factories import make_bot, make_user
-
-
-@pytest.fixture
-def social(migrated):
-    return SocialService(get_settings(), EventBus())
+from tests.factories import make_bot, make_user, profile_of
 
 
 @pytest.fixture
@@ -30,7 +23,7 @@ def world(migrated):
     """Alice (the viewer), Bob (a person), two bots owned by Bob: one Alice follows, one not."""
     with session_scope() as s:
         users = [make_user(s, Role.MEMBER, name=n) for n in ("Alice Viewer", "Bob Person")]
-        people = [s.exec(select(Profile).where(Profile.user_id == u.id)).one() for u in users]
+        people = [profile_of(s, u) for u in users]
         bots = [
             profiles.create_bot_profile(s, make_bot(s, users[1], name=n))
             for n in ("Followed Bot", "Other Bot")

@@ -12,29 +12,22 @@ from sqlmodel import select
 from clawnet.db import session_scope
 from clawnet.enums import Role
 from clawnet.errors import UserError
-from clawnet.events import EventBus
 from clawnet.models import AuditEvent, Follow, Mute, Notification, Post, Profile, Report, utcnow
 from clawnet.security.permissions import PermissionDenied, Principal
-from clawnet.settings import get_settings
 from clawnet.social import notifications, timelines
-from clawnet.social.service import SocialService
 from clawnet.social.writing import SocialError
-from tests.factories import make_user
-
-
-@pytest.fixture
-def social(migrated):
-    return SocialService(get_settings(), EventBus())
+from tests.factories import make_user, profile_of
 
 
 @pytest.fixture
 def people(migrated):
+    """Here: three members and an admin, each as (principal, profile id); handles in HANDLES."""
     with session_scope() as s:
         users = [make_user(s, Role.MEMBER, name=f"P{i}") for i in range(3)]
         users.append(make_user(s, Role.ADMIN, name="Admin"))
         result = []
         for u in users:
-            profile = s.exec(select(Profile).where(Profile.user_id == u.id)).one()
+            profile = profile_of(s, u)
             result.append((Principal.of(u), profile.id))
             HANDLES[profile.id] = profile.handle
     return result

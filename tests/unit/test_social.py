@@ -10,31 +10,14 @@ from sqlmodel import select
 
 from clawnet.db import session_scope
 from clawnet.enums import Role
-from clawnet.events import EventBus, Kind
+from clawnet.events import Kind
 from clawnet.models import Notification, Post, Profile
 from clawnet.security.permissions import PermissionDenied, Principal
 from clawnet.security.rate_limit import RateLimited
 from clawnet.settings import get_settings
 from clawnet.social import notifications, timelines
-from clawnet.social.service import SocialService
 from clawnet.social.writing import SocialError
 from tests.factories import make_user
-
-
-@pytest.fixture
-def social(migrated):
-    return SocialService(get_settings(), EventBus())
-
-
-@pytest.fixture
-def people(migrated):
-    with session_scope() as s:
-        users = [make_user(s, Role.MEMBER, name=f"P{i}") for i in range(3)]
-        result = []
-        for u in users:
-            profile = s.exec(select(Profile).where(Profile.user_id == u.id)).one()
-            result.append((Principal.of(u), profile.id, profile.handle))
-    return result
 
 
 def home(profile_id: int, **kw) -> list[int]:

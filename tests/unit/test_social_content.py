@@ -9,32 +9,11 @@ from sqlmodel import select
 
 from clawnet.api.feeds import render_atom
 from clawnet.db import session_scope
-from clawnet.enums import Role
-from clawnet.events import EventBus
-from clawnet.models import Notification, Post, PostTag, Profile
-from clawnet.security.permissions import PermissionDenied, Principal
-from clawnet.settings import get_settings
-from clawnet.social.service import SocialService
+from clawnet.models import Notification, Post, PostTag
+from clawnet.security.permissions import PermissionDenied
 from clawnet.social.writing import SocialError
-from tests.factories import make_user
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-@pytest.fixture
-def social(migrated):
-    return SocialService(get_settings(), EventBus())
-
-
-@pytest.fixture
-def people(migrated):
-    with session_scope() as s:
-        users = [make_user(s, Role.MEMBER, name=f"P{i}") for i in range(3)]
-        result = []
-        for u in users:
-            profile = s.exec(select(Profile).where(Profile.user_id == u.id)).one()
-            result.append((Principal.of(u), profile.id, profile.handle))
-    return result
 
 
 async def test_boost_is_idempotent_counted_notified_and_shown_as_the_original(social, people):

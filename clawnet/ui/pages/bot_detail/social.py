@@ -12,6 +12,7 @@ from clawnet.errors import UserError
 from clawnet.security.permissions import Principal
 from clawnet.social.views import TokenRow
 from clawnet.ui.components.forms import text_field
+from clawnet.ui.components.tokens import token_row
 from clawnet.ui.pages.bot_detail.state import BotDetailState, part
 from clawnet.ui.session import current_principal, error_toast
 from clawnet.ui.typed import Field, event, field
@@ -161,28 +162,13 @@ def auto_post_form() -> rx.Component:
     )
 
 
-def token_row(t: Any) -> rx.Component:
-    tid = t.id.to_string()
-    return rx.hstack(
-        rx.code(t.prefix),
-        rx.text(t.name, weight="medium"),
-        rx.text("made " + t.created + " · used " + t.last_used, size="1", color_scheme="gray"),
-        rx.cond(
-            t.revoked,
-            rx.badge("revoked", color_scheme="gray", data_testid="token-revoked-" + tid),
-            rx.button(
-                "Revoke",
-                size="1",
-                variant="soft",
-                color_scheme="red",
-                on_click=BotSocialState.revoke_token(t.id),
-                data_testid="token-revoke-" + tid,
-                aria_label="Revoke token " + t.name,
-            ),
-        ),
-        spacing="3",
-        align="center",
-        data_testid="token-row-" + tid,
+def _token_row(t: Any) -> rx.Component:
+    return token_row(
+        t,
+        on_revoke=BotSocialState.revoke_token,
+        testid="token",
+        revoke_label="Revoke token ",
+        revoked=t.revoked,
     )
 
 
@@ -198,7 +184,7 @@ def tokens_section() -> rx.Component:
             s.tokens.length() == 0,
             rx.text("No tokens yet.", size="2", color_scheme="gray", data_testid="tokens-empty"),
         ),
-        rx.foreach(s.tokens, token_row),
+        rx.foreach(s.tokens, _token_row),
         rx.form(
             rx.hstack(
                 rx.input(

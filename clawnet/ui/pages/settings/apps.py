@@ -10,6 +10,7 @@ import reflex as rx
 from clawnet import runtime
 from clawnet.errors import UserError
 from clawnet.social.mastodon_tokens import AccessTokenRow
+from clawnet.ui.components.tokens import token_row
 from clawnet.ui.session import current_principal, error_toast
 from clawnet.ui.typed import Field, event, field
 
@@ -60,25 +61,14 @@ class AppsState(rx.State):
 
 
 def _row(t: Any) -> rx.Component:
-    tid = t.id.to_string()
-    return rx.hstack(
-        rx.code(t.prefix),
-        rx.text(rx.cond(t.app != "", t.app, t.name), weight="medium"),
-        rx.badge(t.scopes, variant="soft"),
-        rx.text("made " + t.created + " · used " + t.last_used, size="1", color_scheme="gray"),
-        rx.button(
-            "Revoke",
-            size="1",
-            variant="soft",
-            color_scheme="red",
-            on_click=AppsState.revoke(t.id),
-            data_testid="pat-revoke-" + tid,
-            aria_label="Revoke " + t.name,
-        ),
-        spacing="3",
-        align="center",
-        wrap="wrap",
-        data_testid="pat-row-" + tid,
+    return token_row(
+        t,
+        on_revoke=AppsState.revoke,
+        testid="pat",
+        revoke_label="Revoke ",
+        title=rx.cond(t.app != "", t.app, t.name),
+        badge=rx.badge(t.scopes, variant="soft"),
+        wrap=True,
     )
 
 
