@@ -84,7 +84,8 @@ async def test_a_spare_becomes_a_new_owners_pool_without_a_process_start_and_ano
         await service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=120)
         pool = gateway_of(bot_id)
         assert (pool.id, pool.pid, pool.spare) == (spare_id, spare_pid, False)
-        assert (pool.owner_id, pool.name) == (fleet_admin.admin.user_id, "User 1's pool")
+        admin = fleet_admin.admin
+        assert (pool.owner_id, pool.name) == (admin.user_id, f"{admin.display_name}'s pool")
         turn = await service.chat(fleet_admin.admin, bot_id, "REPLY WITH: first words")
         assert await turn.result(120) == "first words"
         assert "first words" in await history_texts(controller, spare_id, "agent:quick:main")
