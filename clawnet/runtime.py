@@ -31,6 +31,7 @@ from clawnet.events.redis import CHANNEL, RedisTransport
 from clawnet.security.message_keys import RingMessageKeys
 from clawnet.security.rate_limit import use_redis
 from clawnet.settings import get_settings
+from clawnet.social.federation.service import FederationService
 from clawnet.social.insights import run_due_insights
 from clawnet.social.mastodon import MastodonService
 from clawnet.social.mentions import MentionReplier
@@ -46,6 +47,7 @@ _controller: FleetController | None = None
 _bots: BotsService | None = None
 _social: SocialService | None = None
 _accounts: AccountsService | None = None
+_federation: FederationService | None = None
 _lock: ControllerLock | None = None
 _contend_task: asyncio.Task[None] | None = None
 _mentions: tuple[MentionReplier, asyncio.Task[None]] | None = None
@@ -79,6 +81,14 @@ def social() -> SocialService:
 def mastodon() -> MastodonService:
     """Mastodon's client API, over the social service."""
     return MastodonService(social())
+
+
+def federation() -> FederationService:
+    """ActivityPub: documents, inbox, remote accounts, deliveries."""
+    global _federation
+    if _federation is None:
+        _federation = FederationService(get_settings(), bus())
+    return _federation
 
 
 def accounts() -> AccountsService:

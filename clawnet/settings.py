@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -171,6 +172,11 @@ class Settings:
     # Rate limits on costly actions (chat, start/stop, imports, session changes, API calls); off
     # only for benchmarks that measure throughput. The limits themselves are set in Settings.
     rate_limits_enabled: bool = True
+    # Federation (ActivityPub): on by default; off, no profile is an actor and the inbox refuses.
+    # `federation_allow_private` lets it fetch from and deliver to loopback or private addresses
+    # (tests, a LAN); off, such hosts are refused (no requests into the internal network).
+    federation_enabled: bool = True
+    federation_allow_private: bool = False
 
     @property
     def is_sqlite(self) -> bool:
@@ -179,6 +185,11 @@ class Settings:
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def federation_host(self) -> str:
+        """This instance's host for ActivityPub ids and `user@host` addresses (from the public URL)."""
+        return urlsplit(self.public_url).netloc
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -253,6 +264,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         alert_check_s=_int(env, "CLAWNET_ALERT_CHECK_S", 10, minimum=1),
         alert_webhook_allow_private=_bool(env, "CLAWNET_ALERT_WEBHOOK_ALLOW_PRIVATE", False),
         rate_limits_enabled=_bool(env, "CLAWNET_RATE_LIMITS", True),
+        federation_enabled=_bool(env, "CLAWNET_FEDERATION", True),
+        federation_allow_private=_bool(env, "CLAWNET_FEDERATION_ALLOW_PRIVATE", False),
     )
 
 

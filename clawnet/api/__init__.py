@@ -12,6 +12,8 @@ from starlette.routing import BaseRoute
 
 from clawnet.api import (
     auth,
+    federation,
+    federation_inbox,
     feeds,
     health,
     mastodon,
@@ -41,6 +43,8 @@ def build_api() -> Starlette:
         *oauth.ROUTES,
         *posts.ROUTES,
         *feeds.ROUTES,
+        *federation.ROUTES,
+        *federation_inbox.ROUTES,
     ]
     unavailable = {
         sqlalchemy.exc.OperationalError: _unavailable,

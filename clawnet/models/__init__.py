@@ -18,6 +18,7 @@ from clawnet.models.alerts import Alert, AlertDelivery, AlertSettings
 from clawnet.models.approvals import ApprovalRequest
 from clawnet.models.backups import BackupRun, BackupSettings
 from clawnet.models.budgets import DEFAULT_PAUSE_REPLY, BotPause, Budget, UsageDay
+from clawnet.models.federation import ActorKey, ApObject, Delivery, FederationHost, InboxSeen, RemoteActor
 from clawnet.models.fleet import (
     AgentTombstone,
     Binding,
@@ -117,6 +118,12 @@ ALL_TABLES = (
     BackupSettings,
     BackupRun,
     RateLimitSetting,
+    ActorKey,
+    RemoteActor,
+    ApObject,
+    Delivery,
+    FederationHost,
+    InboxSeen,
 )
 
 __all__ = [
@@ -124,10 +131,12 @@ __all__ = [
     "DEFAULT_PAUSE_REPLY",
     "AccessRequest",
     "AccountToken",
+    "ActorKey",
     "AgentTombstone",
     "Alert",
     "AlertDelivery",
     "AlertSettings",
+    "ApObject",
     "ApprovalRequest",
     "ApprovedSender",
     "AuditEvent",
@@ -148,10 +157,13 @@ __all__ = [
     "ChatTurn",
     "Comment",
     "CustomSkill",
+    "Delivery",
+    "FederationHost",
     "Follow",
     "Gateway",
     "GatewayMetric",
     "Hashtag",
+    "InboxSeen",
     "InsightDraft",
     "Like",
     "LoginFailure",
@@ -172,6 +184,7 @@ __all__ = [
     "Profile",
     "RateLimitSetting",
     "RecoveryCode",
+    "RemoteActor",
     "Report",
     "Schedule",
     "SkillPack",

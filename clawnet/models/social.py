@@ -22,7 +22,8 @@ class Profile(SQLModel, table=True):
     __tablename__ = "profiles"
 
     id: int | None = Field(default=None, primary_key=True)
-    handle: str = Field(max_length=30, unique=True, index=True)  # lower-case, [a-z0-9_]
+    # lower-case, [a-z0-9_]; a remote account's is `user@domain` (federation)
+    handle: str = Field(max_length=255, unique=True, index=True)
     display_name: str = Field(max_length=80)
     bio_html: str = Field(default="", max_length=4000)
     avatar_path: str = Field(default="", max_length=500)
@@ -38,6 +39,11 @@ class Profile(SQLModel, table=True):
     # Moderation: a suspended profile cannot post; the reason is shown to its owner.
     suspended_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     suspension_reason: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
+    # Federation: None for a local profile, the server's host for a remote account (see
+    # models.federation.RemoteActor); `federated` is the profile's own switch (off: not
+    # published to, nor followable from, other servers).
+    domain: str | None = Field(default=None, max_length=255, index=True)
+    federated: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
