@@ -9,17 +9,15 @@ by an admin stays there.
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from sqlmodel import Session, col, func, select
 
 from clawnet.controlplane.openclaw_config import SessionSpec
-from clawnet.controlplane.ports import allocate_port
+from clawnet.controlplane.ports import new_local_gateway_row
 from clawnet.controlplane.spares import claim_spare, suits_spare
 from clawnet.enums import GatewayKind, Placement
 from clawnet.models import AgentTombstone, Bot, BotChannel, Gateway, User
-from clawnet.security.secret_fields import GATEWAY_TOKEN
 from clawnet.settings import Settings
 
 
@@ -42,19 +40,15 @@ def new_local_gateway(
     session_settings: dict[str, Any],
     label: str,
 ) -> Gateway:
-    gateway = Gateway(
+    return new_local_gateway_row(
+        session,
+        settings,
         name=label,
-        kind=GatewayKind.LOCAL.value,
-        placement=placement.value,
         owner_id=owner_id,
+        placement=placement,
         capacity=1 if placement is Placement.DEDICATED else settings.pool_capacity,
-        base_port=allocate_port(session, settings),
-        token_enc=GATEWAY_TOKEN.seal(secrets.token_urlsafe(32)),
         session_settings=session_settings,
     )
-    session.add(gateway)
-    session.flush()
-    return gateway
 
 
 def bots_on(session: Session, gateway_id: int) -> int:

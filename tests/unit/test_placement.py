@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 import socket
 
-from clawnet.bots.placement import allocate_port, place_bot
+from clawnet.bots.placement import place_bot
+from clawnet.controlplane.ports import allocate_port
 from clawnet.enums import Role
 from clawnet.settings import get_settings
 from tests.factories import make_bot, make_user
