@@ -164,6 +164,7 @@ class LogScope:
 
     gateway_id: int
     other_agents: list[str] = field(default_factory=list)
+    remote: bool = False  # on another host: its log is read over the protocol
 
     def shows(self, message: str) -> bool:
         return not any(agent in message for agent in self.other_agents)

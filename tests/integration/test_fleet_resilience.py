@@ -229,14 +229,31 @@ async def test_a_remote_gateway_is_adopted_by_url_and_token_and_hosts_bots(fleet
         await fleet.service.adopt_remote_gateway(fleet.admin, "Edge box", url, "wrong-token")
     gateway_id = await fleet.service.adopt_remote_gateway(fleet.admin, "Edge box", url, token)
     bot_id = await fleet.service.create_bot(
-        fleet.admin, fleet.bot_input("Far Away", remote_gateway_id=gateway_id)
+        fleet.admin,
+        fleet.bot_input("Far Away", remote_gateway_id=gateway_id, persona="You are a lighthouse keeper."),
     )
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=120)
     assert gateway_of(bot_id).id == gateway_id
     assert gateway_id not in fleet.controller.supervisor.processes  # managed, not spawned
     turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: hello from afar")
     assert await turn.result(120) == "hello from afar"
+    # The persona went over the protocol (agents.files.set) and reached the model.
+    system_prompt = fleet.controller.echo_llm.requests[-1]["messages"][0]["content"]
+    assert "You are a lighthouse keeper." in str(system_prompt)
     assert proc.poll() is None
+
+    # Its log lives on its own host: ClawNet reads it over the protocol (logs.tail), both the
+    # first screen of the logs tab and the live tail.
+    assert not gateway_paths(fleet.settings, gateway_id).log_file.exists()
+    entries = await fleet.service.recent_logs(fleet.admin, bot_id, level="INFO")
+    assert any("gateway" in e.subsystem for e in entries), entries[-5:]
+    with fleet.bus.subscribe([Kind.GATEWAY_LOG], gateway_ids=[gateway_id]) as lines:
+        second = await fleet.service.create_bot(  # a hot config change: the gateway logs it
+            fleet.admin, fleet.bot_input("Farther Still", remote_gateway_id=gateway_id)
+        )
+        await fleet.service.wait_for_bot(second, BotStatus.RUNNING, timeout=120)
+        line = await lines.get(timeout=60)
+        assert line.payload["message"]
 
 
 async def test_bots_added_hot_are_still_there_after_clawnet_restarts_its_gateways(fleet_env, fleet_admin):
