@@ -178,6 +178,14 @@ class AutoPost:
 
 
 @dataclass(frozen=True)
+class PlacementChoice:
+    """Where a new bot can run: `pooled`, `dedicated` or `remote:<gateway id>`."""
+
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
 class ModelChoice:
     value: str  # "<provider id>|<model id>"
     label: str
