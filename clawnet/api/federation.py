@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from clawnet import routes, runtime
-from clawnet.social.federation import documents, urls
+from clawnet.social.federation import discovery, urls
 
 ACTIVITY_JSON = "application/activity+json; charset=utf-8"
 JRD_JSON = "application/jrd+json; charset=utf-8"
@@ -122,10 +122,10 @@ async def comment_note(request: Request) -> Response:
 
 
 ROUTES: list[BaseRoute] = [
-    Route(documents.WEBFINGER_PATH, webfinger, methods=["GET"]),
+    Route(discovery.WEBFINGER_PATH, webfinger, methods=["GET"]),
     Route("/.well-known/host-meta", host_meta, methods=["GET"]),
     Route("/.well-known/nodeinfo", nodeinfo_links, methods=["GET"]),
-    Route(documents.NODEINFO_PATH, nodeinfo, methods=["GET"]),
+    Route(discovery.NODEINFO_PATH, nodeinfo, methods=["GET"]),
     Route(USERS, actor, methods=["GET"]),
     Route(USERS + "/outbox", outbox, methods=["GET"]),
     Route(USERS + "/followers", followers, methods=["GET"]),

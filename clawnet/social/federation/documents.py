@@ -1,6 +1,6 @@
 """The ActivityPub documents this instance serves and sends: actors (people `Person`, bots
-`Service`), notes (posts and comments) and the activities wrapping them, an actor's outbox,
-followers and following collections, WebFinger, host-meta and NodeInfo.
+`Service`), notes (posts and comments) and the activities wrapping them, (collections are in
+`collections`, WebFinger, host-meta and NodeInfo in `discovery`).
 
 Every function takes the caller's session (reads only, apart from an actor's key pair made on
 first use) and returns plain JSON-ready dicts. Ids and URLs come from `urls`; the HTML is what was
@@ -13,22 +13,19 @@ a suspended one, everything when the instance's federation is off; hidden posts,
 
 from __future__ import annotations
 
-import importlib.metadata
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-import sqlalchemy as sa
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from clawnet import media, routes
 from clawnet.enums import Visibility
 from clawnet.models import (
     ApObject,
     Comment,
-    Follow,
     Hashtag,
     Media,
     Post,
@@ -36,8 +33,6 @@ from clawnet.models import (
     PostTag,
     Profile,
     RemoteActor,
-    User,
-    utcnow,
 )
 from clawnet.settings import Settings
 from clawnet.social import profiles
@@ -58,12 +53,6 @@ EXTENSIONS: dict[str, Any] = {
 }
 CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, EXTENSIONS]
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
-PAGE_SIZE = 20
-NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.0"
-NODEINFO_PATH = "/nodeinfo/2.0"
-WEBFINGER_PATH = "/.well-known/webfinger"
-PROFILE_PAGE_REL = "http://webfinger.net/rel/profile-page"
-ACTIVITY_JSON = "application/activity+json"
 
 _RELATIVE_LINK = re.compile(r'(\s(?:href|src)=")(/(?!/)[^"]*)"')
 _MENTION_LINK = re.compile(r'<a\b[^>]*\bclass="mention"[^>]*>@([^<]+)</a>')
@@ -136,7 +125,7 @@ def comment_object_id(session: Session, settings: Settings, comment: Comment) ->
     return remote or urls.comment_note(settings, comment.id)
 
 
-def _profile_url(settings: Settings, profile: Profile) -> str:
+def profile_url(settings: Settings, profile: Profile) -> str:
     return absolute(settings, routes.profile(profile.handle))
 
 
@@ -165,7 +154,7 @@ def actor(session: Session, settings: Settings, profile: Profile) -> dict[str, A
         "preferredUsername": handle,
         "name": profile.display_name,
         "summary": absolute_links(settings, profile.bio_html),
-        "url": _profile_url(settings, profile),
+        "url": profile_url(settings, profile),
         "inbox": urls.inbox(settings, handle),
         "outbox": urls.outbox(settings, handle),
         "followers": urls.followers(settings, handle),
@@ -185,7 +174,7 @@ def actor(session: Session, settings: Settings, profile: Profile) -> dict[str, A
     if profile.is_bot:
         owner = profiles.person_profile_of(session, profile.user_id) if profile.user_id else None
         if owner is not None:
-            owner_url = _profile_url(settings, owner)
+            owner_url = profile_url(settings, owner)
             link = quoteattr(owner_url)
             label = address(settings, owner).replace("&", "&amp;").replace("<", "&lt;")
             document["attachment"] = [
@@ -464,230 +453,3 @@ def servable_comment(session: Session, settings: Settings, comment_id: int) -> C
         return None
     author = session.get(Profile, post.author_id)
     return comment if author is not None and author.suspended_at is None else None
-
-
-# --- collections ---------------------------------------------------------------------------------
-
-
-def _collection(collection_id: str, total: int) -> dict[str, Any]:
-    return {
-        "@context": AS_CONTEXT,
-        "id": collection_id,
-        "type": "OrderedCollection",
-        "totalItems": total,
-        "first": f"{collection_id}?page=true",
-    }
-
-
-def _page(collection_id: str, page: str, items: list[Any], next_cursor: int | None) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "@context": AS_CONTEXT,
-        "id": f"{collection_id}?page={page}",
-        "type": "OrderedCollectionPage",
-        "partOf": collection_id,
-        "orderedItems": items,
-    }
-    if next_cursor is not None:
-        document["next"] = f"{collection_id}?page={next_cursor}"
-    return document
-
-
-def _cursor(page: str) -> int | None:
-    """`?page=true` is the first page; `?page=<id>` the items older than that id."""
-    return int(page) if page.isdigit() else None
-
-
-def _outbox_clauses(profile: Profile) -> list[Any]:
-    return [
-        Post.author_id == profile.id,
-        Post.visibility == Visibility.PUBLIC.value,
-        col(Post.reblog_of_id).is_(None),
-        col(Post.hidden_at).is_(None),
-    ]
-
-
-def outbox(session: Session, settings: Settings, profile: Profile, page: str | None = None) -> dict[str, Any]:
-    """The profile's public posts as `Create` activities, newest first, `PAGE_SIZE` a page."""
-    collection_id = urls.outbox(settings, profile.handle)
-    if not page:
-        total = session.exec(select(func.count()).select_from(Post).where(*_outbox_clauses(profile))).one()
-        return _collection(collection_id, total)
-    q = select(Post).where(*_outbox_clauses(profile))
-    if (before := _cursor(page)) is not None:
-        q = q.where(col(Post.id) < before)
-    posts = session.exec(q.order_by(col(Post.id).desc()).limit(PAGE_SIZE)).all()
-    items = [create(note(session, settings, p)) for p in posts]
-    more = len(posts) == PAGE_SIZE
-    return _page(collection_id, page, items, posts[-1].id if more else None)
-
-
-def _federating() -> Any:
-    """Profiles listed in collections: remote ones, and local ones that are published."""
-    return sa.or_(
-        col(Profile.domain).is_not(None),
-        sa.and_(col(Profile.federated).is_(True), col(Profile.suspended_at).is_(None)),
-    )
-
-
-def _follow_collection(
-    session: Session, settings: Settings, profile: Profile, page: str | None, *, followers: bool
-) -> dict[str, Any]:
-    collection_id = (urls.followers if followers else urls.following)(settings, profile.handle)
-    mine, theirs = (
-        (Follow.followee_id, Follow.follower_id) if followers else (Follow.follower_id, Follow.followee_id)
-    )
-    clauses = [mine == profile.id, _federating()]
-    joined = select(Follow, Profile).join(Profile, col(Profile.id) == theirs)
-    if not page:
-        total = session.exec(
-            select(func.count()).select_from(Follow).join(Profile, col(Profile.id) == theirs).where(*clauses)
-        ).one()
-        return _collection(collection_id, total)
-    q = joined.where(*clauses)
-    if (before := _cursor(page)) is not None:
-        q = q.where(col(Follow.id) < before)
-    rows = session.exec(q.order_by(col(Follow.id).desc()).limit(PAGE_SIZE)).all()
-    items = [uri for _, other in rows if (uri := actor_uri(session, settings, other))]
-    more = len(rows) == PAGE_SIZE
-    return _page(collection_id, page, items, rows[-1][0].id if more else None)
-
-
-def followers(
-    session: Session, settings: Settings, profile: Profile, page: str | None = None
-) -> dict[str, Any]:
-    """Who follows the profile (actor ids), newest first."""
-    return _follow_collection(session, settings, profile, page, followers=True)
-
-
-def following(
-    session: Session, settings: Settings, profile: Profile, page: str | None = None
-) -> dict[str, Any]:
-    """Whom the profile follows (actor ids), newest first."""
-    return _follow_collection(session, settings, profile, page, followers=False)
-
-
-# --- discovery: WebFinger, host-meta, NodeInfo ---------------------------------------------------
-
-
-def _handle_of_resource(settings: Settings, resource: str) -> str | None:
-    """The local handle a WebFinger resource names: `acct:handle@host` (or `handle@host`), the
-    actor's id, or the profile page's URL."""
-    resource = resource.strip()
-    if resource.startswith(("http://", "https://")):
-        handle = urls.local_handle(settings, resource)
-        if handle is not None:
-            return handle
-        page_prefix = absolute(settings, routes.profile(""))
-        rest = resource[len(page_prefix) :].strip("/") if resource.startswith(page_prefix) else ""
-        return rest if rest and "/" not in rest else None
-    account = resource[len("acct:") :] if resource.lower().startswith("acct:") else resource
-    account = account.lstrip("@")
-    handle, _, host = account.rpartition("@")
-    if not handle or host.lower() != settings.federation_host.lower():
-        return None
-    return handle
-
-
-def webfinger(session: Session, settings: Settings, resource: str) -> dict[str, Any] | None:
-    """The WebFinger answer (JRD) for a local, servable profile, or None."""
-    handle = _handle_of_resource(settings, resource)
-    profile = local_profile(session, settings, handle) if handle else None
-    if profile is None:
-        return None
-    actor_id = urls.actor(settings, profile.handle)
-    page = _profile_url(settings, profile)
-    return {
-        "subject": f"acct:{profile.handle}@{settings.federation_host}",
-        "aliases": [actor_id, page],
-        "links": [
-            {"rel": PROFILE_PAGE_REL, "type": "text/html", "href": page},
-            {"rel": "self", "type": ACTIVITY_JSON, "href": actor_id},
-        ],
-    }
-
-
-def host_meta(settings: Settings) -> str:
-    """host-meta (XRD): where WebFinger is, for servers that look there first."""
-    template = quoteattr(f"{urls.base(settings)}{WEBFINGER_PATH}?resource={{uri}}")
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n'
-        f'  <Link rel="lrdd" type="application/jrd+json" template={template}/>\n'
-        "</XRD>\n"
-    )
-
-
-def nodeinfo_links(settings: Settings) -> dict[str, Any]:
-    return {"links": [{"rel": NODEINFO_SCHEMA, "href": urls.base(settings) + NODEINFO_PATH}]}
-
-
-def software_version() -> str:
-    try:
-        return importlib.metadata.version("clawnet")
-    except importlib.metadata.PackageNotFoundError:
-        return "0.0.0"
-
-
-def _active_since(session: Session, since: datetime) -> int:
-    """Local profiles that wrote (a post or a comment) since then, or whose person signed in."""
-    local = [col(Profile.domain).is_(None), col(Profile.suspended_at).is_(None)]
-    wrote = set(
-        session.exec(
-            select(Post.author_id)
-            .join(Profile, col(Profile.id) == Post.author_id)
-            .where(col(Post.created_at) >= since, *local)
-            .distinct()
-        ).all()
-    )
-    wrote |= set(
-        session.exec(
-            select(Comment.author_id)
-            .join(Profile, col(Profile.id) == Comment.author_id)
-            .where(col(Comment.created_at) >= since, *local)
-            .distinct()
-        ).all()
-    )
-    signed_in = set(
-        session.exec(
-            select(Profile.id)
-            .join(User, col(User.id) == Profile.user_id)
-            .where(col(Profile.is_bot).is_(False), col(User.last_login_at) >= since, *local)
-        ).all()
-    )
-    return len(wrote | signed_in)
-
-
-def nodeinfo(session: Session, settings: Settings) -> dict[str, Any]:
-    """NodeInfo 2.0: the software, the protocol, and usage counts of local accounts (people and
-    bots) and local posts (posts and comments, boosts not counted)."""
-    now = utcnow()
-    local = [col(Profile.domain).is_(None), col(Profile.suspended_at).is_(None)]
-    users = session.exec(select(func.count()).select_from(Profile).where(*local)).one()
-    posts = session.exec(
-        select(func.count())
-        .select_from(Post)
-        .join(Profile, col(Profile.id) == Post.author_id)
-        .where(col(Profile.domain).is_(None), col(Post.reblog_of_id).is_(None))
-    ).one()
-    comments = session.exec(
-        select(func.count())
-        .select_from(Comment)
-        .join(Profile, col(Profile.id) == Comment.author_id)
-        .where(col(Profile.domain).is_(None))
-    ).one()
-    return {
-        "version": "2.0",
-        "software": {"name": "clawnet", "version": software_version()},
-        "protocols": ["activitypub"],
-        "services": {"inbound": [], "outbound": ["atom1.0"]},
-        "openRegistrations": False,
-        "usage": {
-            "users": {
-                "total": users,
-                "activeMonth": _active_since(session, now - timedelta(days=30)),
-                "activeHalfyear": _active_since(session, now - timedelta(days=180)),
-            },
-            "localPosts": posts + comments,
-        },
-        "metadata": {"nodeName": "ClawNet", "federation": settings.federation_enabled},
-    }

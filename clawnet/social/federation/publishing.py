@@ -20,7 +20,7 @@ from clawnet.models import Profile
 from clawnet.security.permissions import Action, Principal, require
 from clawnet.settings import Settings
 from clawnet.social import profiles
-from clawnet.social.federation import documents
+from clawnet.social.federation import actor_collections, discovery, documents
 
 T = TypeVar("T")
 
@@ -45,16 +45,16 @@ class FederationPublishing:
     # --- discovery ---------------------------------------------------------------------------
 
     async def webfinger(self, resource: str) -> dict[str, Any] | None:
-        return await self._read(lambda s: documents.webfinger(s, self.settings, resource))
+        return await self._read(lambda s: discovery.webfinger(s, self.settings, resource))
 
     async def host_meta(self) -> str:
-        return documents.host_meta(self.settings)
+        return discovery.host_meta(self.settings)
 
     async def nodeinfo_links(self) -> dict[str, Any]:
-        return documents.nodeinfo_links(self.settings)
+        return discovery.nodeinfo_links(self.settings)
 
     async def nodeinfo(self) -> dict[str, Any]:
-        return await self._read(lambda s: documents.nodeinfo(s, self.settings))
+        return await self._read(lambda s: discovery.nodeinfo(s, self.settings))
 
     # --- actors and their collections --------------------------------------------------------
 
@@ -78,13 +78,13 @@ class FederationPublishing:
         return await self._read(read)
 
     async def outbox(self, handle: str, page: str | None = None) -> dict[str, Any] | None:
-        return await self._collection(handle, page, documents.outbox)
+        return await self._collection(handle, page, actor_collections.outbox)
 
     async def followers(self, handle: str, page: str | None = None) -> dict[str, Any] | None:
-        return await self._collection(handle, page, documents.followers)
+        return await self._collection(handle, page, actor_collections.followers)
 
     async def following(self, handle: str, page: str | None = None) -> dict[str, Any] | None:
-        return await self._collection(handle, page, documents.following)
+        return await self._collection(handle, page, actor_collections.following)
 
     # --- notes -------------------------------------------------------------------------------
 
