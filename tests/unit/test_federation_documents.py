@@ -136,6 +136,22 @@ async def test_the_key_pair_is_made_once_and_the_private_half_is_stored_encrypte
     verify("POST", "/inbox", {k.lower(): v for k, v in headers.items()}, b"{}", public_pem)
 
 
+def test_key_rotation_reencrypts_actor_keys(people, settings):
+    from clawnet.security import crypto
+    from clawnet.security.key_rotation import key_ids_in_use, rotate_key
+
+    (_, profile_id, _), _, _ = people
+    with session_scope() as s:
+        _, private_pem = keys.actor_key(s, settings, s.get(Profile, profile_id))
+    old_id = crypto.get_key_ring().active_id
+    report = rotate_key(settings)
+    assert report.reencrypted["ap_actor_keys.private_key"] == 1
+    crypto.set_key_ring(None)
+    with session_scope() as s:
+        assert key_ids_in_use(s) == {report.new_key_id} != {old_id}
+        assert keys.actor_key(s, settings, s.get(Profile, profile_id))[1] == private_pem
+
+
 def test_a_remote_profile_has_no_key_pair(migrated, settings):
     remote_id = _remote()
     with session_scope() as s, pytest.raises(ValueError):
