@@ -8,12 +8,20 @@ error}`, event `{type: "event", event, payload, seq?}`. The server opens with a
 after an abnormal close (1006: the process died), soon after a restart notice (1012), and at once
 with a fresh token after 4001 (the gateway's token changed). A wrong token is reported as
 `GatewayAuthError` straight away; calls never hang waiting for a connection that cannot happen.
+
+Device identity: on direct loopback OpenClaw lets a shared-token backend client connect without
+one (today's path for the gateways ClawNet runs). Every other connection carries ClawNet's signed
+device identity (`device_identity`), as does a loopback URL whose gateway answers
+DEVICE_IDENTITY_REQUIRED (a TCP tunnel: the gateway sees a non-loopback peer). A device the
+gateway has not approved yet gets `GatewayPairingRequired` (error NOT_PAIRED, details.code
+PAIRING_REQUIRED, details.requestId), whose message tells the operator the command to run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import random
@@ -21,10 +29,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from clawnet.controlplane.device_identity import DeviceStore, get_device_store
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +51,44 @@ CLOSE_ABNORMAL = 1006
 CLOSE_SERVICE_RESTART = 1012
 CLOSE_AUTH_CHANGED = 4001
 
+CLIENT_MODE = "backend"
+CLIENT_PLATFORM = "linux"
+ROLE = "operator"
+
 EventHandler = Callable[[str, dict[str, Any], int | None], None]
+
+
+def host_is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost."""
+    host = host.strip().strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def url_is_loopback(url: str) -> bool:
+    try:
+        return host_is_loopback(urlsplit(url).hostname or "")
+    except ValueError:
+        return False
+
+
+def _device_identity_required(exc: GatewayError) -> bool:
+    return str(exc.details.get("code", "")) == "DEVICE_IDENTITY_REQUIRED" or (
+        "device identity required" in exc.message.lower()
+    )
+
+
+def pairing_message(request_id: str, device_id: str) -> str:
+    target = request_id or device_id
+    return (
+        "This gateway has not approved ClawNet yet: on the gateway host run "
+        f"`openclaw devices approve {target}`"
+        + ("" if request_id else " (see `openclaw devices list` for the request id)")
+    )
 
 
 class GatewayError(Exception):
@@ -68,6 +116,13 @@ class GatewayError(Exception):
         code = str(error.get("code") or "UNKNOWN")
         kind: type[GatewayError] = GatewayError
         detail_code = str(details.get("code", "")) if isinstance(details, dict) else ""
+        if detail_code == "PAIRING_REQUIRED" or code == "NOT_PAIRED":
+            assert isinstance(details, dict)
+            return GatewayPairingRequired(
+                code,
+                str(error.get("message") or code),
+                details=details,
+            )
         if detail_code.startswith("AUTH_") or "unauthorized" in str(error.get("message", "")):
             kind = GatewayAuthError
         return kind(
@@ -81,6 +136,18 @@ class GatewayError(Exception):
 
 class GatewayAuthError(GatewayError):
     """The gateway refused our token."""
+
+
+class GatewayPairingRequired(GatewayAuthError):
+    """The gateway knows the token but has not approved ClawNet's device yet. `message` says, in
+    plain words, what to run on the gateway host; `gateway_message` is what the gateway said."""
+
+    def __init__(self, code: str, message: str, *, details: dict[str, Any] | None = None) -> None:
+        details = details or {}
+        self.request_id = str(details.get("requestId") or "")
+        self.device_id = str(details.get("deviceId") or "")
+        super().__init__(code, pairing_message(self.request_id, self.device_id), details=details)
+        self.gateway_message = message
 
 
 class GatewayUnavailable(GatewayError):
@@ -122,10 +189,21 @@ class GatewayConnection:
 
     @classmethod
     async def open(
-        cls, url: str, token: str, *, on_event: EventHandler | None = None, timeout: float = 30.0
+        cls,
+        url: str,
+        token: str,
+        *,
+        on_event: EventHandler | None = None,
+        timeout: float = 30.0,
+        device: DeviceStore | None = None,
     ) -> GatewayConnection:
         """Connect and authenticate. Retries a starting gateway's UNAVAILABLE answers until
-        `timeout`; raises GatewayAuthError at once for a wrong token."""
+        `timeout`; raises GatewayAuthError at once for a wrong token, GatewayPairingRequired when
+        the gateway has not approved ClawNet's device. `device`: where the identity and device
+        tokens live (default: the installation's); used unless the URL is loopback."""
+        store = device
+        use_device = not url_is_loopback(url)
+        retried_with_device_token = False
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         last_error: GatewayError | None = None
@@ -134,10 +212,37 @@ class GatewayConnection:
             if remaining <= 0:
                 raise last_error or GatewayTimeout(f"no handshake with {url} within {timeout:.0f} s")
             try:
-                return await asyncio.wait_for(cls._attempt(url, token, on_event), remaining)
-            except GatewayAuthError:
+                if use_device and store is None:
+                    store = get_device_store()
+                return await asyncio.wait_for(
+                    cls._attempt(
+                        url, token, on_event, store if use_device else None, retried_with_device_token
+                    ),
+                    remaining,
+                )
+            except GatewayPairingRequired:
+                raise
+            except GatewayAuthError as exc:
+                if not use_device and _device_identity_required(exc):
+                    use_device = True  # a loopback tunnel to a gateway elsewhere
+                    continue
+                # The shared token was refused: OpenClaw lets a trusted client retry once with the
+                # device token it issued (loopback, or wss://: ClawNet verifies the certificate).
+                if (
+                    use_device
+                    and store is not None
+                    and not retried_with_device_token
+                    and exc.details.get("canRetryWithDeviceToken")
+                    and (url.startswith("wss://") or url_is_loopback(url))
+                    and store.device_token(url, store.identity().device_id, ROLE)
+                ):
+                    retried_with_device_token = True
+                    continue
                 raise
             except GatewayError as exc:
+                if not use_device and _device_identity_required(exc):
+                    use_device = True  # a loopback tunnel to a gateway elsewhere
+                    continue
                 if not exc.retryable:
                     raise
                 last_error = exc
@@ -150,7 +255,14 @@ class GatewayConnection:
                 raise GatewayUnavailable(f"cannot connect to {url}: {exc}") from None
 
     @classmethod
-    async def _attempt(cls, url: str, token: str, on_event: EventHandler | None) -> GatewayConnection:
+    async def _attempt(
+        cls,
+        url: str,
+        token: str,
+        on_event: EventHandler | None,
+        store: DeviceStore | None = None,
+        use_device_token: bool = False,
+    ) -> GatewayConnection:
         ws = await websockets.connect(
             url, max_size=None, open_timeout=10, close_timeout=2, ping_interval=15, ping_timeout=15
         )
@@ -159,28 +271,43 @@ class GatewayConnection:
             if first.get("type") != "event" or first.get("event") != "connect.challenge":
                 raise GatewayError("PROTOCOL", f"expected connect.challenge, got {str(first)[:200]}")
             request_id = uuid.uuid4().hex
-            await ws.send(
-                json.dumps(
-                    {
-                        "type": "req",
-                        "id": request_id,
-                        "method": "connect",
-                        "params": {
-                            "minProtocol": PROTOCOL_VERSION,
-                            "maxProtocol": PROTOCOL_VERSION,
-                            "client": {
-                                "id": CLIENT_ID,
-                                "version": CLIENT_VERSION,
-                                "platform": "linux",
-                                "mode": "backend",
-                            },
-                            "role": "operator",
-                            "scopes": OPERATOR_SCOPES,
-                            "caps": CLIENT_CAPS,
-                            "auth": {"token": token},
-                        },
-                    }
+            client = {
+                "id": CLIENT_ID,
+                "version": CLIENT_VERSION,
+                "platform": CLIENT_PLATFORM,
+                "mode": CLIENT_MODE,
+            }
+            params: dict[str, Any] = {
+                "minProtocol": PROTOCOL_VERSION,
+                "maxProtocol": PROTOCOL_VERSION,
+                "client": client,
+                "role": ROLE,
+                "scopes": OPERATOR_SCOPES,
+                "caps": CLIENT_CAPS,
+                "auth": {"token": token},
+            }
+            identity = store.identity() if store is not None else None
+            if identity is not None and store is not None:
+                challenge = first.get("payload") or {}
+                nonce, ts = challenge.get("nonce"), challenge.get("ts")
+                if not isinstance(nonce, str) or not nonce or not isinstance(ts, int) or ts < 0:
+                    raise GatewayError("PROTOCOL", f"malformed connect.challenge: {str(challenge)[:200]}")
+                auth_token = token
+                if use_device_token:
+                    auth_token = store.device_token(url, identity.device_id, ROLE) or token
+                    params["auth"] = {"token": auth_token}
+                params["device"] = identity.connect_device(
+                    client_id=CLIENT_ID,
+                    client_mode=CLIENT_MODE,
+                    role=ROLE,
+                    scopes=OPERATOR_SCOPES,
+                    token=auth_token,
+                    nonce=nonce,
+                    signed_at_ms=ts,
+                    platform=CLIENT_PLATFORM,
                 )
+            await ws.send(
+                json.dumps({"type": "req", "id": request_id, "method": "connect", "params": params})
             )
             while True:
                 frame = json.loads(await ws.recv())
@@ -202,6 +329,16 @@ class GatewayConnection:
             if hello.protocol != PROTOCOL_VERSION:
                 raise GatewayError(
                     "PROTOCOL", f"gateway speaks protocol {hello.protocol}, ClawNet needs {PROTOCOL_VERSION}"
+                )
+            granted = payload.get("auth") or {}
+            if identity is not None and store is not None and isinstance(granted.get("deviceToken"), str):
+                await asyncio.to_thread(
+                    store.save_device_token,
+                    url,
+                    identity.device_id,
+                    ROLE,
+                    granted["deviceToken"],
+                    [str(x) for x in granted.get("scopes") or []],
                 )
         except BaseException:
             await ws.close()
