@@ -350,8 +350,6 @@ class Reconciler:
         patch.pop("meta", None)  # machine-owned: OpenClaw stamps it on its own writes
         self.applying.add(gid)
         try:
-            if not plan.is_local:
-                await self._push_remote_persona(link, plan)
             remote_hash = ""
             if patch:
                 outcome = await link.api.patch_config(patch, replace_paths=oc.replace_paths(old, patch))
@@ -362,6 +360,9 @@ class Reconciler:
                 remote_hash = (
                     await self._await_self_restart(link) if outcome.self_restarting else outcome.hash
                 )
+            if not plan.is_local:
+                # After the patch: agents.files.set refuses an agent the patch has not created yet.
+                await self._push_remote_persona(link, plan)
             for agent_id in removed:
                 await link.api.delete_agent(agent_id)
                 await self.db.run(partial(record_tombstone, gateway_id=gid, agent_id=agent_id))

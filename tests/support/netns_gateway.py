@@ -42,6 +42,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clawnet.settings import Settings
+
 GATEWAY_PORT = 18789
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,7 +97,7 @@ def make_tls(folder: Path, ip: str) -> tuple[Path, Path, Path]:
                 decipher_only=False,
             ),
             critical=True,
-        )  # fmt: skip
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
@@ -229,10 +231,23 @@ def _start_forwarder(
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [*prefix, sys.executable, "-m", "tests.support.netns_gateway", "forward",
-             listen[0], str(listen[1]), target[0], str(target[1])],
-            env=env, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [
+                *prefix,
+                sys.executable,
+                "-m",
+                "tests.support.netns_gateway",
+                "forward",
+                listen[0],
+                str(listen[1]),
+                target[0],
+                str(target[1]),
+            ],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 30
     while b"listening" not in log.read_bytes():
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -243,7 +258,7 @@ def _start_forwarder(
 
 
 @contextlib.contextmanager
-def netns_gateway(settings, root: Path, *, echo_port: int | None = None) -> Iterator[NetnsGateway]:  # type: ignore[no-untyped-def]
+def netns_gateway(settings: Settings, root: Path, *, echo_port: int | None = None) -> Iterator[NetnsGateway]:
     """Run a real gateway in its own network namespace until the block ends."""
     from clawnet.controlplane.openclaw_cli import openclaw_env
 
