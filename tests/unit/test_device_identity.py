@@ -230,3 +230,54 @@ async def test_pairing_message_without_request_id() -> None:
     exc = GatewayPairingRequired("NOT_PAIRED", "pairing required", details={"deviceId": "d" * 64})
     assert f"`openclaw devices approve {'d' * 64}`" in exc.message
     assert "openclaw devices list" in exc.message
+
+
+# --- adopting a gateway: wss://, or ws:// to loopback only ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ws://10.0.0.5:18789",
+        "ws://gateway.example.com",
+        "ws://[2001:db8::1]:18789",
+        "ws://127.0.0.1.nip.io:1",
+    ],
+)
+async def test_adopt_refuses_plain_ws_off_loopback(migrated, url: str) -> None:  # type: ignore[no-untyped-def]
+    from clawnet.bots.service import BotsService
+    from clawnet.db import session_scope
+    from clawnet.enums import Role
+    from clawnet.errors import UserError
+    from clawnet.events import EventBus
+    from clawnet.security.permissions import Principal
+    from tests.factories import make_user
+
+    with session_scope() as s:
+        admin = Principal.of(make_user(s, Role.ADMIN))
+    service = BotsService(migrated, EventBus())
+    with pytest.raises(UserError) as caught:
+        await service.adopt_remote_gateway(admin, "Far", url, "token")
+    message = caught.value.field_errors["url"]
+    assert "wss://" in message and "tunnel" in message and "SSH -L" in message
+
+
+async def test_adopt_tries_wss_and_loopback_ws(migrated) -> None:  # type: ignore[no-untyped-def]
+    """Allowed URLs get as far as a connection attempt (nothing listens: cannot reach)."""
+    from clawnet.bots.service import BotsService
+    from clawnet.db import session_scope
+    from clawnet.enums import Role
+    from clawnet.errors import UserError
+    from clawnet.events import EventBus
+    from clawnet.security.permissions import Principal
+    from tests.factories import make_user
+    from tests.support.fake_http import closed_port_url
+
+    with session_scope() as s:
+        admin = Principal.of(make_user(s, Role.ADMIN))
+    service = BotsService(migrated, EventBus())
+    port = closed_port_url().rsplit(":", 1)[1].strip("/")
+    for url in (f"ws://127.0.0.1:{port}", f"ws://localhost:{port}", f"wss://127.0.0.1:{port}"):
+        with pytest.raises(UserError) as caught:
+            await service.adopt_remote_gateway(admin, "Far", url, "token")
+        assert caught.value.field_errors["url"].startswith("Cannot reach the gateway"), url
