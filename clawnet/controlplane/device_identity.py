@@ -18,7 +18,9 @@ Storage: one key pair per installation, in ``<data dir>/device-identity.json``, 
 encrypted with the installation's key ring (`clawnet.security.crypto`, the same keys as every
 other secret), written atomically with mode 0600. A file rather than a table: the identity
 belongs to the installation, not to a row, the protocol client reads it without a database
-session, and a key rotation re-encrypts it like the key file's other dependants would. Device
+session, and nothing else but ClawNet's own key ring is needed to use it. Key rotation
+(`clawnet rotate-key`) re-encrypts table columns only: this file is re-sealed with the active
+key the next time it is read, so rotate, let ClawNet connect once, and only then drop old keys. Device
 tokens the gateways issue live next to it (``device-tokens.json``), each encrypted, keyed by
 gateway URL + role.
 """
@@ -196,6 +198,12 @@ class DeviceStore:
                 ident = DeviceIdentity(Ed25519PrivateKey.from_private_bytes(raw))
                 if ident.device_id != data.get("device_id"):
                     raise crypto.SecretError(f"{path}: the stored key does not match its device id.")
+                ring = crypto.get_key_ring()
+                if ring.key_id_of(data["private_key_enc"]) != ring.active_id:
+                    # After `clawnet rotate-key`: re-seal with the active key, so a later
+                    # rotation that drops retired keys does not strand the identity.
+                    data["private_key_enc"] = crypto.encrypt(base64.b64encode(raw).decode(), _KEY_CONTEXT)
+                    write_file_atomically(path, json.dumps(data, indent=2) + "\n", mode=0o600)
                 return ident
             ident = DeviceIdentity.generate()
             self.folder.mkdir(parents=True, exist_ok=True)

@@ -281,3 +281,14 @@ async def test_adopt_tries_wss_and_loopback_ws(migrated) -> None:  # type: ignor
         with pytest.raises(UserError) as caught:
             await service.adopt_remote_gateway(admin, "Far", url, "token")
         assert caught.value.field_errors["url"].startswith("Cannot reach the gateway"), url
+
+
+def test_identity_is_resealed_with_the_active_key_after_a_rotation(tmp_path: Path) -> None:
+    store = di.DeviceStore(tmp_path)
+    first = store.identity()
+    old_ring = crypto.get_key_ring()
+    new_key = crypto.generate_key()
+    crypto.set_key_ring(crypto.KeyRing.with_keys(new_key, old_ring.keys.values()))
+    assert store.identity().device_id == first.device_id
+    crypto.set_key_ring(crypto.KeyRing.with_keys(new_key))  # old key dropped
+    assert store.identity().device_id == first.device_id
