@@ -9,19 +9,15 @@ after an abnormal close (1006: the process died), soon after a restart notice (1
 with a fresh token after 4001 (the gateway's token changed). A wrong token is reported as
 `GatewayAuthError` straight away; calls never hang waiting for a connection that cannot happen.
 
-Device identity: on direct loopback OpenClaw lets a shared-token backend client connect without
-one (today's path for the gateways ClawNet runs). Every other connection carries ClawNet's signed
-device identity (`device_identity`), as does a loopback URL whose gateway answers
-DEVICE_IDENTITY_REQUIRED (a TCP tunnel: the gateway sees a non-loopback peer). A device the
-gateway has not approved yet gets `GatewayPairingRequired` (error NOT_PAIRED, details.code
-PAIRING_REQUIRED, details.requestId), whose message tells the operator the command to run.
+Off loopback (or when a tunnelled gateway answers DEVICE_IDENTITY_REQUIRED) the handshake
+carries ClawNet's signed device identity (`handshake`); an unapproved device gets
+`GatewayPairingRequired`, whose message names the command to run on the gateway host.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import logging
 import random
@@ -29,66 +25,28 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from clawnet.controlplane.device_identity import DeviceStore, get_device_store
+from clawnet.controlplane.handshake import (
+    PROTOCOL_VERSION,
+    ROLE,
+    connect_params,
+    device_identity_required,
+    pairing_message,
+    url_is_loopback,
+)
 
 log = logging.getLogger(__name__)
-
-PROTOCOL_VERSION = 4
-CLIENT_ID = "gateway-client"
-CLIENT_VERSION = "0.1.0"
-OPERATOR_SCOPES = ["operator.admin", "operator.read", "operator.write"]
-# "approvals": the gateway delivers exec and plugin approval requests to this connection (the
-# inbox answers them); without a client that declares it, OpenClaw expires them at once.
-CLIENT_CAPS = ["approvals"]
 
 CLOSE_ABNORMAL = 1006
 CLOSE_SERVICE_RESTART = 1012
 CLOSE_AUTH_CHANGED = 4001
 
-CLIENT_MODE = "backend"
-CLIENT_PLATFORM = "linux"
-ROLE = "operator"
-
 EventHandler = Callable[[str, dict[str, Any], int | None], None]
-
-
-def host_is_loopback(host: str) -> bool:
-    """127.0.0.0/8, ::1 or localhost."""
-    host = host.strip().strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def url_is_loopback(url: str) -> bool:
-    try:
-        return host_is_loopback(urlsplit(url).hostname or "")
-    except ValueError:
-        return False
-
-
-def _device_identity_required(exc: GatewayError) -> bool:
-    return str(exc.details.get("code", "")) == "DEVICE_IDENTITY_REQUIRED" or (
-        "device identity required" in exc.message.lower()
-    )
-
-
-def pairing_message(request_id: str, device_id: str) -> str:
-    target = request_id or device_id
-    return (
-        "This gateway has not approved ClawNet yet: on the gateway host run "
-        f"`openclaw devices approve {target}`"
-        + ("" if request_id else " (see `openclaw devices list` for the request id)")
-    )
 
 
 class GatewayError(Exception):
@@ -222,27 +180,24 @@ class GatewayConnection:
                 )
             except GatewayPairingRequired:
                 raise
-            except GatewayAuthError as exc:
-                if not use_device and _device_identity_required(exc):
-                    use_device = True  # a loopback tunnel to a gateway elsewhere
-                    continue
-                # The shared token was refused: OpenClaw lets a trusted client retry once with the
-                # device token it issued (loopback, or wss://: ClawNet verifies the certificate).
-                if (
-                    use_device
-                    and store is not None
-                    and not retried_with_device_token
-                    and exc.details.get("canRetryWithDeviceToken")
-                    and (url.startswith("wss://") or url_is_loopback(url))
-                    and store.device_token(url, store.identity().device_id, ROLE)
-                ):
-                    retried_with_device_token = True
-                    continue
-                raise
             except GatewayError as exc:
-                if not use_device and _device_identity_required(exc):
+                if not use_device and device_identity_required(str(exc.details.get("code", "")), exc.message):
                     use_device = True  # a loopback tunnel to a gateway elsewhere
                     continue
+                # A refused shared token: OpenClaw lets a trusted client retry once with the device
+                # token it issued (loopback, or wss://: ClawNet verifies the certificate).
+                if isinstance(exc, GatewayAuthError):
+                    if (
+                        use_device
+                        and store is not None
+                        and not retried_with_device_token
+                        and exc.details.get("canRetryWithDeviceToken")
+                        and (url.startswith("wss://") or url_is_loopback(url))
+                        and store.device_token(url, store.identity().device_id, ROLE)
+                    ):
+                        retried_with_device_token = True
+                        continue
+                    raise
                 if not exc.retryable:
                     raise
                 last_error = exc
@@ -271,41 +226,12 @@ class GatewayConnection:
             if first.get("type") != "event" or first.get("event") != "connect.challenge":
                 raise GatewayError("PROTOCOL", f"expected connect.challenge, got {str(first)[:200]}")
             request_id = uuid.uuid4().hex
-            client = {
-                "id": CLIENT_ID,
-                "version": CLIENT_VERSION,
-                "platform": CLIENT_PLATFORM,
-                "mode": CLIENT_MODE,
-            }
-            params: dict[str, Any] = {
-                "minProtocol": PROTOCOL_VERSION,
-                "maxProtocol": PROTOCOL_VERSION,
-                "client": client,
-                "role": ROLE,
-                "scopes": OPERATOR_SCOPES,
-                "caps": CLIENT_CAPS,
-                "auth": {"token": token},
-            }
-            identity = store.identity() if store is not None else None
-            if identity is not None and store is not None:
-                challenge = first.get("payload") or {}
-                nonce, ts = challenge.get("nonce"), challenge.get("ts")
-                if not isinstance(nonce, str) or not nonce or not isinstance(ts, int) or ts < 0:
-                    raise GatewayError("PROTOCOL", f"malformed connect.challenge: {str(challenge)[:200]}")
-                auth_token = token
-                if use_device_token:
-                    auth_token = store.device_token(url, identity.device_id, ROLE) or token
-                    params["auth"] = {"token": auth_token}
-                params["device"] = identity.connect_device(
-                    client_id=CLIENT_ID,
-                    client_mode=CLIENT_MODE,
-                    role=ROLE,
-                    scopes=OPERATOR_SCOPES,
-                    token=auth_token,
-                    nonce=nonce,
-                    signed_at_ms=ts,
-                    platform=CLIENT_PLATFORM,
+            try:
+                params, device_id = connect_params(
+                    token, first.get("payload") or {}, url=url, store=store, use_device_token=use_device_token
                 )
+            except ValueError as exc:
+                raise GatewayError("PROTOCOL", str(exc)) from None
             await ws.send(
                 json.dumps({"type": "req", "id": request_id, "method": "connect", "params": params})
             )
@@ -331,11 +257,11 @@ class GatewayConnection:
                     "PROTOCOL", f"gateway speaks protocol {hello.protocol}, ClawNet needs {PROTOCOL_VERSION}"
                 )
             granted = payload.get("auth") or {}
-            if identity is not None and store is not None and isinstance(granted.get("deviceToken"), str):
+            if device_id is not None and store is not None and isinstance(granted.get("deviceToken"), str):
                 await asyncio.to_thread(
                     store.save_device_token,
                     url,
-                    identity.device_id,
+                    device_id,
                     ROLE,
                     granted["deviceToken"],
                     [str(x) for x in granted.get("scopes") or []],
