@@ -105,3 +105,11 @@ def connect_params(
         platform=CLIENT_PLATFORM,
     )
     return params, identity.device_id
+
+
+def scopes_withheld(hello_payload: dict[str, Any]) -> bool:
+    """True when hello-ok granted fewer scopes than asked. OpenClaw admits a device-less operator
+    that is not on its direct loopback (e.g. behind a TCP tunnel) but clears its scopes; ClawNet
+    then reconnects with its device identity."""
+    granted = (hello_payload.get("auth") or {}).get("scopes")
+    return isinstance(granted, list) and not set(OPERATOR_SCOPES) <= {str(s) for s in granted}

@@ -37,6 +37,7 @@ from clawnet.controlplane.handshake import (
     connect_params,
     device_identity_required,
     pairing_message,
+    scopes_withheld,
     url_is_loopback,
 )
 
@@ -184,8 +185,7 @@ class GatewayConnection:
                 if not use_device and device_identity_required(str(exc.details.get("code", "")), exc.message):
                     use_device = True  # a loopback tunnel to a gateway elsewhere
                     continue
-                # A refused shared token: OpenClaw lets a trusted client retry once with the device
-                # token it issued (loopback, or wss://: ClawNet verifies the certificate).
+                # Token refused: retry once with the issued device token (over loopback or wss://).
                 if isinstance(exc, GatewayAuthError):
                     if (
                         use_device
@@ -255,6 +255,10 @@ class GatewayConnection:
             if hello.protocol != PROTOCOL_VERSION:
                 raise GatewayError(
                     "PROTOCOL", f"gateway speaks protocol {hello.protocol}, ClawNet needs {PROTOCOL_VERSION}"
+                )
+            if device_id is None and scopes_withheld(payload):
+                raise GatewayError(
+                    "FORBIDDEN", "scopes withheld", details={"code": "DEVICE_IDENTITY_REQUIRED"}
                 )
             granted = payload.get("auth") or {}
             if device_id is not None and store is not None and isinstance(granted.get("deviceToken"), str):

@@ -19,7 +19,15 @@ from clawnet.errors import UserError
 from clawnet.settings import Settings
 from tests.factories import gateway_of
 from tests.integration.conftest import Fleet
-from tests.support.netns_gateway import NetnsGateway, netns_available, netns_gateway
+from tests.support.netns_gateway import (
+    GATEWAY_PORT,
+    NetnsGateway,
+    end_process,
+    netns_available,
+    netns_gateway,
+    start_forwarder,
+)
+from tests.support.server import free_port
 
 pytestmark = pytest.mark.gateway
 
@@ -124,3 +132,29 @@ async def test_a_namespaced_gateway_pairs_clawnet_then_hosts_a_bot(fleet: Fleet,
         f"\ntimings: paired after {t_paired - t0:.1f} s, first answer after {t_answer - t0:.1f} s, "
         f"re-paired and answered after {time.monotonic() - t0:.1f} s"
     )
+
+
+async def test_a_loopback_tunnel_to_the_namespace_still_needs_the_device(fleet: Fleet, remote: NetnsGateway):
+    """A tunnel (here a TCP forwarder 127.0.0.1:P -> the namespace) makes the URL loopback, so
+    adopting allows it; the gateway still sees a remote peer, admits a device-less client only
+    without scopes, and ClawNet falls back to its device identity and the pairing path."""
+    port = free_port()
+    tunnel = start_forwarder(
+        [], ("127.0.0.1", port), (remote.gateway_ip, GATEWAY_PORT), remote.root / "tunnel.log"
+    )
+    try:
+        url = f"wss://127.0.0.1:{port}"  # the test certificate names 127.0.0.1 too
+        errors = await _adopt_error(fleet, url, remote.token)
+        match = APPROVE.match(errors["url"])
+        assert match, errors
+        approved = remote.openclaw("devices", "approve", match.group(1))
+        assert approved.returncode == 0, approved.stdout + approved.stderr
+        gateway_id = await fleet.service.adopt_remote_gateway(fleet.admin, "Tunnelled", url, remote.token)
+        bot_id = await fleet.service.create_bot(
+            fleet.admin, fleet.bot_input("Tunnel Bot", remote_gateway_id=gateway_id)
+        )
+        await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=240)
+        turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: through the tunnel")
+        assert await turn.result(180) == "through the tunnel"
+    finally:
+        end_process(tunnel, grace=3)

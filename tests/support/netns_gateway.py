@@ -212,7 +212,7 @@ def _run(*cmd: str) -> None:
     subprocess.run(cmd, check=True, capture_output=True, text=True)
 
 
-def _end(proc: subprocess.Popen[bytes], grace: float = 10) -> None:
+def end_process(proc: subprocess.Popen[bytes], grace: float = 10) -> None:
     if proc.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):
@@ -225,7 +225,7 @@ def _end(proc: subprocess.Popen[bytes], grace: float = 10) -> None:
         proc.wait(timeout=10)
 
 
-def _start_forwarder(
+def start_forwarder(
     prefix: list[str], listen: tuple[str, int], target: tuple[str, int], log: Path
 ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
@@ -251,7 +251,7 @@ def _start_forwarder(
     deadline = time.monotonic() + 30
     while b"listening" not in log.read_bytes():
         if proc.poll() is not None or time.monotonic() > deadline:
-            _end(proc)
+            end_process(proc)
             raise RuntimeError(f"the forwarder {listen} -> {target} did not start: {log.read_text()}")
         time.sleep(0.05)
     return proc
@@ -310,12 +310,10 @@ def netns_gateway(settings: Settings, root: Path, *, echo_port: int | None = Non
 
         if echo_port:
             started.append(
-                _start_forwarder(
-                    [], (host_ip, echo_port), ("127.0.0.1", echo_port), root / "forward-host.log"
-                )
+                start_forwarder([], (host_ip, echo_port), ("127.0.0.1", echo_port), root / "forward-host.log")
             )
             started.append(
-                _start_forwarder(
+                start_forwarder(
                     ["ip", "netns", "exec", namespace],
                     ("127.0.0.1", echo_port),
                     (host_ip, echo_port),
@@ -368,9 +366,9 @@ def netns_gateway(settings: Settings, root: Path, *, echo_port: int | None = Non
         )
     finally:
         if proc is not None:
-            _end(proc)
+            end_process(proc)
         for helper in started:
-            _end(helper, grace=3)
+            end_process(helper, grace=3)
         subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
         subprocess.run(
             ["ip", "link", "del", host_if], capture_output=True

@@ -143,6 +143,7 @@ class PairingGateway:
         self.approved: set[str] = set()
         self.seen_devices: list[dict[str, Any]] = []
         self.port = 0
+        self.deviceless_gets_no_scopes = False  # like OpenClaw for a non-local client
 
     async def handler(self, ws: ServerConnection) -> None:
         nonce = f"nonce-{len(self.seen_devices)}"
@@ -160,6 +161,15 @@ class PairingGateway:
             await ws.close(1008)
 
         device = params.get("device")
+        if device is None and self.deviceless_gets_no_scopes:
+            hello = {
+                "type": "hello-ok", "protocol": 4, "server": {"version": "t", "connId": "c0"},
+                "features": {"methods": [], "events": []}, "snapshot": {}, "policy": {},
+                "auth": {"role": "operator", "scopes": []},
+            }  # fmt: skip
+            await ws.send(json.dumps({"type": "res", "id": frame["id"], "ok": True, "payload": hello}))
+            await ws.wait_closed()
+            return
         if device is None:
             await fail("INVALID_REQUEST", "device identity required", {"code": "DEVICE_IDENTITY_REQUIRED"})
             return
@@ -292,3 +302,17 @@ def test_identity_is_resealed_with_the_active_key_after_a_rotation(tmp_path: Pat
     assert store.identity().device_id == first.device_id
     crypto.set_key_ring(crypto.KeyRing.with_keys(new_key))  # old key dropped
     assert store.identity().device_id == first.device_id
+
+
+async def test_a_tunnel_that_withholds_scopes_gets_the_device(
+    pairing_gateway: PairingGateway, tmp_path: Path
+) -> None:
+    """Through a TCP tunnel the URL is loopback but the gateway sees a remote peer: it admits a
+    device-less client with no scopes. ClawNet then reconnects with its device."""
+    pairing_gateway.deviceless_gets_no_scopes = True
+    store = di.DeviceStore(tmp_path)
+    with pytest.raises(GatewayPairingRequired):
+        await GatewayConnection.open(
+            f"ws://127.0.0.1:{pairing_gateway.port}", "tok", timeout=10, device=store
+        )
+    assert [d["id"] for d in pairing_gateway.seen_devices] == [store.identity().device_id]
