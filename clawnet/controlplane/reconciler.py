@@ -363,9 +363,6 @@ class Reconciler:
                 remote_hash = (
                     await self._await_self_restart(link) if outcome.self_restarting else outcome.hash
                 )
-            if not plan.is_local:
-                # After the patch: agents.files.set refuses an agent the patch has not created yet.
-                await self._push_remote_persona(link, plan)
             for agent_id in removed:
                 await link.api.delete_agent(agent_id)
                 await self.db.run(partial(record_tombstone, gateway_id=gid, agent_id=agent_id))
