@@ -26,14 +26,15 @@ class FederationReceiving:
     def __init__(self, settings: Settings, bus: EventBus) -> None:
         self.settings = settings
         self.bus = bus
-        self._social: SocialService | None = None
 
     def _social_service(self) -> SocialService:
-        if self._social is None:
+        """The social service (made on first use: the mixins' __init__s do not chain)."""
+        social: SocialService | None = getattr(self, "_social", None)
+        if social is None:
             from clawnet.social.service import SocialService
 
-            self._social = SocialService(self.settings, self.bus)
-        return self._social
+            social = self._social = SocialService(self.settings, self.bus)
+        return social
 
     async def _publish(self, outbox: Outbox) -> None:
         await self._social_service().publish(outbox)
