@@ -29,6 +29,14 @@ def normalize(query: str) -> str:
     return " ".join(query.split())[:MAX_QUERY]
 
 
+def remote_address(query: str) -> str | None:
+    """The "user@host" a query names (typed as `@user@host` or `user@host`), or None."""
+    from clawnet.social.federation.remote import parse_address
+
+    parsed = parse_address(query)
+    return f"{parsed[0]}@{parsed[1]}" if parsed else None
+
+
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
