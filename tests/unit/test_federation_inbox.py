@@ -510,3 +510,41 @@ async def test_notifications_from_a_muted_remote_profile_are_dropped(fed: Fed, p
     await fed.deliver(alice, alice.activity("Like", urls.post_note(fed.settings, post_id)))
     assert _post(post_id).like_count == 1
     assert _notifications(p0_id, "like") == []
+
+
+# --- the HTTP routes -----------------------------------------------------------------------------
+
+
+async def test_inbox_routes_answer_through_the_same_origin_guard(
+    fed: Fed, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another server's POST (no Origin, no cookie) passes the guard and reaches receive()."""
+    import httpx
+    from starlette.applications import Starlette
+
+    from clawnet import runtime
+    from clawnet.api import federation_inbox
+    from clawnet.api.guard import SameOriginGuard
+
+    monkeypatch.setattr(runtime, "_federation", fed.service)
+    app = SameOriginGuard(Starlette(routes=federation_inbox.ROUTES), fed.settings.public_url)
+    p0, _, p0_handle = people[0]
+    post_id = await fed.social.create_post(p0, "via http")
+    alice = fed.serve(FakeActor("alice"))
+    path = f"/ap/users/{p0_handle}/inbox"
+    body = json.dumps(alice.activity("Like", urls.post_note(fed.settings, post_id))).encode()
+    headers = signatures.sign(
+        "POST",
+        urls.base(fed.settings) + path,
+        body,
+        alice.key_id,
+        alice.private,
+        content_type="application/activity+json",
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=urls.base(fed.settings)) as client:
+        response = await client.post(path, content=body, headers=headers)
+        assert response.status_code == 202, response.text
+        assert _post(post_id).like_count == 1
+        refused = await client.post("/ap/inbox", content=body, headers={**headers, "Signature": ""})
+        assert refused.status_code == 401 and "not signed" in refused.json()["error"]
