@@ -22,7 +22,7 @@ from clawnet.models import Comment, Follow, Like, Notification, Post, PostEdit, 
 from clawnet.models.federation import ApObject, FederationHost, RemoteActor
 from clawnet.security.permissions import Principal
 from clawnet.settings import Settings, get_settings
-from clawnet.social.federation import inbox, remote, signatures, urls
+from clawnet.social.federation import inbox_base, remote, signatures, urls
 from clawnet.social.federation.service import FederationService
 from clawnet.social.service import SocialService
 
@@ -136,10 +136,10 @@ def fed(migrated: Settings, monkeypatch: pytest.MonkeyPatch) -> Fed:
     monkeypatch.setattr(remote, "get_json", get_json)
     state = Fed(get_settings(), directory)
     monkeypatch.setattr(
-        inbox, "send_accept", lambda s, st, local, act: state.accepts.append((local.handle, act))
+        inbox_base, "send_accept", lambda s, st, local, act: state.accepts.append((local.handle, act))
     )
     monkeypatch.setattr(
-        inbox, "send_reject", lambda s, st, local, act: state.rejects.append((local.handle, act))
+        inbox_base, "send_reject", lambda s, st, local, act: state.rejects.append((local.handle, act))
     )
     return state
 
@@ -548,3 +548,33 @@ async def test_inbox_routes_answer_through_the_same_origin_guard(
         assert _post(post_id).like_count == 1
         refused = await client.post("/ap/inbox", content=body, headers={**headers, "Signature": ""})
         assert refused.status_code == 401 and "not signed" in refused.json()["error"]
+
+
+async def test_remote_posts_and_profiles_link_to_their_originals(fed: Fed, people: People) -> None:
+    p0, _, _ = people[0]
+    alice = fed.serve(FakeActor("alice", kind="Service"))
+    note = alice.note("<p>from afar</p>")
+    await fed.deliver(alice, alice.activity("Create", note))
+    shown = await fed.social.timeline(p0, "public")
+    assert shown[0].author_handle == f"alice@{HOST}" and shown[0].is_bot
+    assert shown[0].original_url == note["id"]
+    card = await fed.social.profile(p0, f"alice@{HOST}")
+    assert card is not None and card.remote_url == f"https://{HOST}/@alice" and card.is_bot
+    local = await fed.social.create_post(p0, "at home")
+    assert (await fed.social.posts(p0, [local]))[0].original_url == ""
+
+
+def test_addresses_and_lookup_scheme(migrated: Settings) -> None:
+    assert remote.parse_address("@Alice@Remote.Example") == ("Alice", "remote.example")
+    assert remote.parse_address("alice@127.0.0.1:8001") == ("alice", "127.0.0.1:8001")
+    assert remote.parse_address("alice") is None and remote.parse_address("a@b@c") is None
+    settings = get_settings()
+    assert remote.scheme_for(settings, "127.0.0.1:8001") == "https"  # private hosts off by default
+    allowed = dataclasses.replace(settings, federation_allow_private=True)
+    assert remote.scheme_for(allowed, "127.0.0.1:8001") == "http"
+    assert remote.scheme_for(allowed, "remote.example") == "https"
+
+
+async def test_fetch_refuses_internal_addresses(migrated: Settings) -> None:
+    with pytest.raises(remote.RemoteError, match="internal address"):
+        await remote.get_json(get_settings(), "http://127.0.0.1:9/users/x")
