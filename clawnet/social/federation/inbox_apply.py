@@ -76,17 +76,19 @@ class Applier(NoteApplier):
 
     def on_Reject(self, incoming: Incoming) -> tuple[int, str]:  # noqa: N802
         follow = incoming.activity.get("object")
-        follower = self.local_profile(object_id(follow.get("actor"))) if isinstance(follow, dict) else None
+        # Our Follow, embedded (its actor is the local follower) or by id (ours are
+        # `{follower's actor}#follows/{id}`, so the id names the follower too).
+        follower = self.local_profile(
+            object_id(follow.get("actor")) if isinstance(follow, dict) else object_id(follow)
+        )
         rows = self.session.exec(
             select(Follow).where(
                 Follow.followee_id == self.signer_id,
                 *([Follow.follower_id == follower.id] if follower is not None else []),
             )
         ).all()
-        if follower is None and not isinstance(follow, dict):
-            # A bare Follow id: every local follow of the signer that we cannot tell apart is
-            # kept, unless there is exactly one.
-            rows = rows if len(rows) == 1 else []
+        if follower is None and len(rows) != 1:
+            rows = []  # cannot tell which local follow is meant: keep them all
         touched = {self.signer_id}
         for row in rows:
             touched.add(row.follower_id)
