@@ -222,6 +222,16 @@ def session_row(row: dict[str, Any]) -> SessionRow:
     )
 
 
+@dataclass(frozen=True)
+class LogsTail:
+    """A slice of the gateway's own log file read over the protocol (`logs.tail`): its raw JSON
+    lines, the cursor to ask from next, and whether the file was rotated since `cursor`."""
+
+    lines: list[str]
+    cursor: int
+    reset: bool
+
+
 class GatewayApi:
     def __init__(self, caller: GatewayCaller) -> None:
         self.caller = caller
@@ -229,6 +239,27 @@ class GatewayApi:
     @property
     def is_connected(self) -> bool:
         return self.caller.is_connected
+
+    # --- logs -----------------------------------------------------------------------------
+
+    async def logs_tail(
+        self,
+        cursor: int | None = None,
+        *,
+        limit: int = 500,
+        max_bytes: int = 512 * 1024,  # OpenClaw: <= 1,000,000
+    ) -> LogsTail:
+        """The log lines after `cursor` (None: the last `limit` lines), as a remote gateway's logs
+        are read: its file is on its own host."""
+        params: dict[str, Any] = {"limit": limit, "maxBytes": max_bytes}
+        if cursor is not None:
+            params["cursor"] = cursor
+        answer = await self.caller.call("logs.tail", params, timeout=30) or {}
+        return LogsTail(
+            [str(line) for line in answer.get("lines") or []],
+            int(answer.get("cursor") or 0),
+            bool(answer.get("reset")),
+        )
 
     # --- config ---------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from clawnet.controlplane.agent_files import (
 from clawnet.controlplane.config_guard import ConfigFileGuard
 from clawnet.controlplane.db_runner import DbRunner
 from clawnet.controlplane.drift import DriftWatch
+from clawnet.controlplane.gateway_api import is_missing
 from clawnet.controlplane.links import GatewayLink, GatewayLinks
 from clawnet.controlplane.paths import gateway_paths
 from clawnet.controlplane.persona import workspace_files
@@ -55,6 +57,7 @@ from clawnet.models import Gateway, utcnow
 from clawnet.settings import Settings
 
 log = logging.getLogger(__name__)
+REMOTE_AGENT_WAIT_S = 30.0  # how long a new agent may take to appear on a remote gateway
 
 
 class RestartQueue(Protocol):
@@ -350,8 +353,6 @@ class Reconciler:
         patch.pop("meta", None)  # machine-owned: OpenClaw stamps it on its own writes
         self.applying.add(gid)
         try:
-            if not plan.is_local:
-                await self._push_remote_persona(link, plan)
             remote_hash = ""
             if patch:
                 outcome = await link.api.patch_config(patch, replace_paths=oc.replace_paths(old, patch))
@@ -369,6 +370,8 @@ class Reconciler:
                     unlink_agent_state(self.settings, gid, agent_id)
             if removed or not remote_hash:
                 remote_hash = await link.api.config_hash()
+            if not plan.is_local:  # after the patch: OpenClaw writes files only for agents it has
+                await self._push_remote_persona(link, plan)
         except GatewayError as exc:
             message = f"The gateway refused the configuration change: {exc.message}"
             self._refused_hot[gid] = (plan.config_hash, message)
@@ -409,18 +412,28 @@ class Reconciler:
         return await link.api.config_hash()
 
     async def _push_remote_persona(self, link: GatewayLink, plan: GatewayPlan) -> None:
+        """Write each agent's persona files on a remote gateway over the protocol (no shared
+        filesystem). A new agent exists a moment after the patch is accepted (OpenClaw reloads its
+        config in the background), so "not found" is retried for a while."""
         for agent in plan.agents:
             for name, content in workspace_files(agent).items():
-                try:
-                    await link.api.write_agent_file(agent.agent_id, name, content)
-                except GatewayError as exc:
-                    log.warning(
-                        "gateway %s: could not write %s for %s: %s",
-                        plan.gateway_id,
-                        name,
-                        agent.agent_id,
-                        exc,
-                    )
+                deadline = time.monotonic() + REMOTE_AGENT_WAIT_S
+                while True:
+                    try:
+                        await link.api.write_agent_file(agent.agent_id, name, content)
+                        break
+                    except GatewayError as exc:
+                        if is_missing(exc) and time.monotonic() < deadline:
+                            await asyncio.sleep(0.3)
+                            continue
+                        log.warning(
+                            "gateway %s: could not write %s for %s: %s",
+                            plan.gateway_id,
+                            name,
+                            agent.agent_id,
+                            exc,
+                        )
+                        break
 
     @staticmethod
     def _changed_bots(plan: GatewayPlan, patch: dict[str, Any], removed: list[str]) -> list[int]:
