@@ -573,3 +573,47 @@ def test_addresses_and_lookup_scheme(migrated: Settings) -> None:
 async def test_fetch_refuses_internal_addresses(migrated: Settings) -> None:
     with pytest.raises(remote.RemoteError, match="internal address"):
         await remote.get_json(get_settings(), "http://127.0.0.1:9/users/x")
+
+
+async def test_lookup_and_fetch_over_loopback_http(migrated: Settings) -> None:
+    """The real fetch path: WebFinger then the actor document from a loopback HTTP server (http,
+    allowed with federation_allow_private), and the 1 MiB limit."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    documents: dict[str, bytes] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = documents.get(self.path)
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Type", "application/activity+json")
+            self.end_headers()
+            self.wfile.write(body or b"{}")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        host = f"127.0.0.1:{server.server_port}"
+        actor = FakeActor("carol", host=host)
+        doc = {**actor.doc(), "id": f"http://{host}/users/carol"}
+        documents["/users/carol"] = json.dumps(doc).encode()
+        documents["/users/huge"] = b'{"x": "' + b"a" * (1024 * 1024) + b'"}'
+        documents[f"/.well-known/webfinger?resource=acct:carol@{host}"] = json.dumps(
+            {"links": [{"rel": "self", "type": "application/activity+json", "href": doc["id"]}]}
+        ).encode()
+        settings = dataclasses.replace(get_settings(), federation_allow_private=True)
+        uri = await remote.lookup(settings, f"@carol@{host}")
+        assert uri == doc["id"]
+        fetched = await remote.fetch_actor(settings, uri)
+        assert fetched["preferredUsername"] == "carol"
+        with pytest.raises(remote.RemoteError, match="more than 1 MiB"):
+            await remote.get_json(settings, f"http://{host}/users/huge")
+        with pytest.raises(remote.RemoteError, match="No account at that address"):
+            await remote.lookup(settings, f"nobody@{host}")
+    finally:
+        server.shutdown()
+        server.server_close()
