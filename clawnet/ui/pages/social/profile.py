@@ -148,6 +148,17 @@ def profile_header(p: Any) -> rx.Component:
                     data_testid="profile-fediverse-address",
                 ),
             ),
+            rx.cond(
+                p.remote_url != "",
+                rx.link(
+                    "View on its own server",
+                    href=p.remote_url,
+                    is_external=True,
+                    rel="nofollow noopener noreferrer",
+                    size="2",
+                    data_testid="profile-remote-link",
+                ),
+            ),
             bot_owner_line(p),
             rx.hstack(
                 rx.text(p.followers.to_string() + " followers", data_testid="profile-followers"),
