@@ -8,7 +8,9 @@ else in ClawNet spells a method name, builds a session key or matches OpenClaw's
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -321,6 +323,21 @@ class GatewayApi:
         await self.caller.call(
             "agents.files.set", {"agentId": agent_id, "name": name, "content": content}, timeout=30
         )
+
+    async def write_new_agent_file(
+        self, agent_id: str, name: str, content: str, *, wait_s: float = 30
+    ) -> None:
+        """`write_agent_file` for an agent a config change has just created: OpenClaw applies the
+        change in the background a moment after accepting it, so "not found" is retried."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                await self.write_agent_file(agent_id, name, content)
+                return
+            except GatewayError as exc:
+                if not is_missing(exc) or time.monotonic() >= deadline:
+                    raise
+                await asyncio.sleep(0.3)
 
     # --- channels ---------------------------------------------------------------------------
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -37,7 +36,6 @@ from clawnet.controlplane.agent_files import (
 from clawnet.controlplane.config_guard import ConfigFileGuard
 from clawnet.controlplane.db_runner import DbRunner
 from clawnet.controlplane.drift import DriftWatch
-from clawnet.controlplane.gateway_api import is_missing
 from clawnet.controlplane.links import GatewayLink, GatewayLinks
 from clawnet.controlplane.paths import gateway_paths
 from clawnet.controlplane.persona import workspace_files
@@ -57,7 +55,6 @@ from clawnet.models import Gateway, utcnow
 from clawnet.settings import Settings
 
 log = logging.getLogger(__name__)
-REMOTE_AGENT_WAIT_S = 30.0  # how long a new agent may take to appear on a remote gateway
 
 
 class RestartQueue(Protocol):
@@ -412,28 +409,19 @@ class Reconciler:
         return await link.api.config_hash()
 
     async def _push_remote_persona(self, link: GatewayLink, plan: GatewayPlan) -> None:
-        """Write each agent's persona files on a remote gateway over the protocol (no shared
-        filesystem). A new agent exists a moment after the patch is accepted (OpenClaw reloads its
-        config in the background), so "not found" is retried for a while."""
+        """Each agent's persona files, written on a remote gateway over the protocol."""
         for agent in plan.agents:
             for name, content in workspace_files(agent).items():
-                deadline = time.monotonic() + REMOTE_AGENT_WAIT_S
-                while True:
-                    try:
-                        await link.api.write_agent_file(agent.agent_id, name, content)
-                        break
-                    except GatewayError as exc:
-                        if is_missing(exc) and time.monotonic() < deadline:
-                            await asyncio.sleep(0.3)
-                            continue
-                        log.warning(
-                            "gateway %s: could not write %s for %s: %s",
-                            plan.gateway_id,
-                            name,
-                            agent.agent_id,
-                            exc,
-                        )
-                        break
+                try:
+                    await link.api.write_new_agent_file(agent.agent_id, name, content)
+                except GatewayError as exc:
+                    log.warning(
+                        "gateway %s: could not write %s for %s: %s",
+                        plan.gateway_id,
+                        name,
+                        agent.agent_id,
+                        exc,
+                    )
 
     @staticmethod
     def _changed_bots(plan: GatewayPlan, patch: dict[str, Any], removed: list[str]) -> list[int]:
