@@ -22,10 +22,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("profiles") as batch:
-        batch.alter_column("handle", type_=sa.String(255), existing_type=sa.String(30), existing_nullable=False)
-        batch.add_column(sa.Column("domain", sa.String(255), nullable=True))
-        batch.add_column(sa.Column("federated", sa.Boolean(), nullable=False, server_default=sa.true()))
+    # Longer handles (`user@domain`). Not on SQLite: it does not enforce the length, and changing
+    # a column's type there rebuilds the table, whose DROP would cascade into every post (foreign
+    # keys are on).
+    if op.get_bind().dialect.name != "sqlite":
+        op.alter_column("profiles", "handle", type_=sa.String(255), existing_type=sa.String(30), existing_nullable=False)
+    # In place (no batch copy): a copy of `profiles` on SQLite would cascade-delete its posts.
+    op.add_column("profiles", sa.Column("domain", sa.String(255), nullable=True))
+    op.add_column("profiles", sa.Column("federated", sa.Boolean(), nullable=False, server_default=sa.true()))
     op.create_index("ix_profiles_domain", "profiles", ["domain"], unique=False)
 
     op.create_table(
@@ -116,7 +120,7 @@ def downgrade() -> None:
     for table in ("ap_inbox_seen", "ap_hosts", "ap_deliveries", "ap_objects", "ap_remote_actors", "ap_actor_keys"):
         op.drop_table(table)
     op.drop_index("ix_profiles_domain", table_name="profiles")
-    with op.batch_alter_table("profiles") as batch:
-        batch.drop_column("federated")
-        batch.drop_column("domain")
-        batch.alter_column("handle", type_=sa.String(30), existing_type=sa.String(255), existing_nullable=False)
+    op.drop_column("profiles", "federated")  # in place (SQLite >= 3.35), for the same reason
+    op.drop_column("profiles", "domain")
+    if op.get_bind().dialect.name != "sqlite":
+        op.alter_column("profiles", "handle", type_=sa.String(30), existing_type=sa.String(255), existing_nullable=False)
