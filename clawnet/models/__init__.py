@@ -32,6 +32,7 @@ from clawnet.models.fleet import (
     ModelProvider,
     TranscriptMessage,
 )
+from clawnet.models.ids import IdHighWater
 from clawnet.models.limits import RateLimitSetting
 from clawnet.models.oauth import OAuthApp, OAuthCode, OAuthToken
 from clawnet.models.schedules import Schedule
@@ -124,6 +125,7 @@ ALL_TABLES = (
     Delivery,
     FederationHost,
     InboxSeen,
+    IdHighWater,
 )
 
 __all__ = [
@@ -163,6 +165,7 @@ __all__ = [
     "Gateway",
     "GatewayMetric",
     "Hashtag",
+    "IdHighWater",
     "InboxSeen",
     "InsightDraft",
     "Like",

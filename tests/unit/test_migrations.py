@@ -115,3 +115,32 @@ def test_upgrading_keeps_every_row_and_bots_start_their_uptime_history(clawnet_e
         assert len(s.exec(select(BotSession)).all()) == 1
         assert [p.content_text for p in s.exec(select(Post)).all()] == ["kept"]
     assert rows == {("running", True), ("stopped", False)}
+
+
+def test_a_deleted_post_or_comment_id_is_never_given_to_a_new_one(migrated):
+    """Federation names notes by post and comment ids and other servers remember deleted ones;
+    SQLite alone would give a new row the id of the newest deleted row (models/ids.py)."""
+    from clawnet.enums import Role
+    from clawnet.models import Comment, Post
+    from tests.factories import make_user, profile_of
+
+    with db.session_scope() as s:
+        author = profile_of(s, make_user(s, Role.OPERATOR)).id
+        first = Post(author_id=author, content_html="<p>a</p>", content_text="a")
+        newest = Post(author_id=author, content_html="<p>b</p>", content_text="b")
+        s.add_all([first, newest])
+        s.flush()
+        reply = Comment(post_id=first.id, author_id=author, content_html="<p>c</p>", content_text="c")
+        s.add(reply)
+        s.flush()
+        taken = (newest.id, reply.id)
+        s.delete(newest)
+        s.delete(reply)
+        s.flush()
+        post = Post(author_id=author, content_html="<p>d</p>", content_text="d")
+        s.add(post)
+        s.flush()
+        comment = Comment(post_id=first.id, author_id=author, content_html="<p>e</p>", content_text="e")
+        s.add(comment)
+        s.flush()
+        assert post.id > taken[0] and comment.id > taken[1]
