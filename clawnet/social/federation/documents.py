@@ -24,7 +24,9 @@ def actor_uri(session: Session, settings: Settings, profile: Profile) -> str:
     return remote.actor_uri if remote else ""
 
 
-def _addressing(session: Session, settings: Settings, author: Profile, visibility: str, mentioned: list[Profile]):
+def _addressing(
+    session: Session, settings: Settings, author: Profile, visibility: str, mentioned: list[Profile]
+):
     followers = urls.followers(settings, author.handle)
     cc = [actor_uri(session, settings, m) for m in mentioned]
     if visibility == Visibility.PUBLIC.value:
