@@ -127,6 +127,8 @@ class DeliveryWorker:
         self._per_host: dict[str, int] = {}
         self._client: httpx.AsyncClient | None = None
         self._stopping = False
+        self._keys: dict[int, tuple[str, str]] = {}
+        self._key_lock = asyncio.Lock()
 
     # --- life cycle ------------------------------------------------------------------------------
 
@@ -306,6 +308,18 @@ class DeliveryWorker:
             return None
         return keys.actor_key(session, self.settings, profile)
 
+    async def _key(self, profile_id: int) -> tuple[str, str] | None:
+        """The sender's (key id, private PEM), read once per worker (made on first use, by one
+        send only: the others wait for it)."""
+        if (cached := self._keys.get(profile_id)) is not None:
+            return cached
+        async with self._key_lock:
+            if (cached := self._keys.get(profile_id)) is None:
+                cached = await self._db(lambda s: self._signing_key(s, profile_id))
+                if cached is not None:
+                    self._keys[profile_id] = cached
+            return cached
+
     async def _post(self, job: _Job) -> tuple[int | None, str]:
         """(HTTP status or None, error text)."""
         problem = await webhook_url_problem(
@@ -313,7 +327,7 @@ class DeliveryWorker:
         )
         if problem:
             return 400, f"refused address: {problem}"  # permanent: never retried
-        key = await self._db(lambda s: self._signing_key(s, job.sender_profile_id))
+        key = await self._key(job.sender_profile_id)
         if key is None:
             return 410, "the sender no longer exists"
         body = job.body.encode()
