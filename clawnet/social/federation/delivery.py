@@ -49,6 +49,8 @@ TIMEOUT_S = 15.0
 PER_HOST = 4
 OVERALL = 32
 POLL_S = 2.0
+BATCH_S = 0.01
+SWEEP_S = 10.0  # how often blocked hosts' and expired deliveries are swept out
 CONTENT_TYPE = "application/activity+json"
 BLOCKED = "host blocked"
 USER_AGENT = "ClawNet (ActivityPub)"
@@ -128,6 +130,8 @@ class DeliveryWorker:
         self._client: httpx.AsyncClient | None = None
         self._stopping = False
         self._keys: dict[int, tuple[str, str]] = {}
+        self._results: list[tuple[_Job, int | None, str]] = []
+        self._last_sweep = -SWEEP_S
         self._key_lock = asyncio.Lock()
 
     # --- life cycle ------------------------------------------------------------------------------
@@ -153,31 +157,36 @@ class DeliveryWorker:
         return self._client
 
     async def run(self) -> None:
-        """Deliver until stopped: fill free slots with due rows, then wait for a wake-up, a
-        finished send, or the poll interval."""
+        """Deliver until stopped: record finished sends and fill free slots with due rows (one
+        transaction), then wait for a wake-up, a finished send, or the poll interval."""
         global _current
         self._loop = asyncio.get_running_loop()
         _current = self
         try:
             while not self._stopping:
                 try:
-                    await self.fill()
+                    await self.cycle()
                 except Exception:  # the database away for a moment: try again at the next poll
                     log.exception("federation delivery: could not read the queue")
                 self._event.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._event.wait(), self.poll_s)
+                await asyncio.sleep(BATCH_S)  # let more sends finish: one transaction for them all
         finally:
             if _current is self:
                 _current = None
 
     async def stop(self) -> None:
+        """Stop sending; sends cut short keep their lease and are retried after it."""
         self._stopping = True
         self._event.set()
         tasks = list(self._running.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self._results:
+            with contextlib.suppress(Exception):
+                await self.cycle(start=False)
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -187,25 +196,42 @@ class DeliveryWorker:
         self._loop = asyncio.get_running_loop()
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            started = await self.fill()
+            started = await self.cycle()
             if self._running:
                 await asyncio.wait(list(self._running.values()), return_when=asyncio.FIRST_COMPLETED)
-            elif not started:
+            elif not started and not self._results:
                 return
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError("deliveries still running")
 
     # --- picking due rows --------------------------------------------------------------------------
 
-    async def fill(self) -> int:
-        """Start sends for due rows, within the limits; returns how many were started."""
-        free = self.overall - len(self._running)
-        if free <= 0:
+    async def cycle(self, *, start: bool = True) -> int:
+        """Record the sends that finished and start sends for due rows within the limits, in one
+        transaction; returns how many were started."""
+        results, self._results = self._results, []
+        free = self.overall - len(self._running) if start and not self._stopping else 0
+        if not results and free <= 0:
             return 0
+        now = asyncio.get_running_loop().time()
+        sweep = now - self._last_sweep >= SWEEP_S
+        if sweep:
+            self._last_sweep = now
         busy_hosts = {h for h, n in self._per_host.items() if n >= self.per_host}
-        jobs = await self._db(
-            lambda s: self._claim(s, free, busy_hosts, dict(self._per_host), list(self._running))
-        )
+        in_flight, running = dict(self._per_host), list(self._running)
+
+        def work(session: Session) -> list[_Job]:
+            for job, status, error in results:
+                self._record(session, job, status, error)
+            if free <= 0:
+                return []
+            return self._claim(session, free, busy_hosts, in_flight, running, sweep)
+
+        try:
+            jobs = await self._db(work)
+        except BaseException:
+            self._results = results + self._results  # recorded next time
+            raise
         for job in jobs:
             self._per_host[job.host] = self._per_host.get(job.host, 0) + 1
             task = asyncio.create_task(self._send(job), name=f"ap-delivery-{job.id}")
@@ -213,10 +239,17 @@ class DeliveryWorker:
         return len(jobs)
 
     def _claim(
-        self, session: Session, free: int, busy_hosts: set[str], in_flight: dict[str, int], running: list[int]
+        self,
+        session: Session,
+        free: int,
+        busy_hosts: set[str],
+        in_flight: dict[str, int],
+        running: list[int],
+        sweep: bool = True,
     ) -> list[_Job]:
         now = utcnow()
-        self._drop_blocked_and_expired(session, now)
+        if sweep:
+            self._drop_blocked_and_expired(session, now)
         held = select(FederationHost.host).where(
             sa.or_(col(FederationHost.blocked).is_(True), col(FederationHost.dead_at).is_not(None))
         )
@@ -288,7 +321,7 @@ class DeliveryWorker:
     async def _send(self, job: _Job) -> None:
         try:
             status, error = await self._post(job)
-            await self._db(lambda s: self._record(s, job, status, error))
+            self._results.append((job, status, error))
         except asyncio.CancelledError:
             raise
         except Exception:
