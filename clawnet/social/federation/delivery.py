@@ -151,7 +151,7 @@ class DeliveryWorker:
             self._client = httpx.AsyncClient(
                 timeout=self.timeout_s,
                 follow_redirects=False,
-                limits=httpx.Limits(max_connections=self.overall, max_keepalive_connections=self.overall),
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=self.overall * 4),
                 headers={"User-Agent": USER_AGENT},
             )
         return self._client
