@@ -597,3 +597,16 @@ async def test_hosts_are_for_admins_only(settings: Settings, people: list[Person
         await fed.hosts(member)
     with pytest.raises(PermissionDenied):
         await fed.block_host(member, "a.example", "no")
+
+
+async def test_the_leader_starts_and_stops_the_delivery_worker(migrated: Settings) -> None:
+    from clawnet import runtime
+    from clawnet.social.federation import delivery
+
+    runtime._start_deliveries()
+    try:
+        await asyncio.sleep(0.1)
+        assert delivery._current is not None  # running: writes wake it
+    finally:
+        await runtime._stop_deliveries()
+    assert delivery._current is None and runtime._deliveries is None

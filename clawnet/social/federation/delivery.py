@@ -356,9 +356,9 @@ class DeliveryWorker:
     async def _post(self, job: _Job) -> tuple[int | None, str]:
         """(HTTP status or None, error text)."""
         problem = await webhook_url_problem(
-            job.inbox_url, allow_private=self.settings.federation_allow_private
+            job.inbox_url, allow_private=self.settings.federation_allow_private, unresolved_ok=True
         )
-        if problem:
+        if problem:  # an internal address (a name that does not resolve is retried: the POST fails)
             return 400, f"refused address: {problem}"  # permanent: never retried
         key = await self._key(job.sender_profile_id)
         if key is None:
