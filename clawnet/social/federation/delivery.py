@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+import certifi
 import httpx
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -50,6 +53,7 @@ PER_HOST = 4
 OVERALL = 32
 POLL_S = 2.0
 BATCH_S = 0.01
+MAX_POOLS = 512  # hosts with an open connection pool
 SWEEP_S = 10.0  # how often blocked hosts' and expired deliveries are swept out
 CONTENT_TYPE = "application/activity+json"
 BLOCKED = "host blocked"
@@ -81,6 +85,12 @@ class _Job:
     sender_profile_id: int
     attempts: int
     created_at: datetime
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every host's pool (loading the CA bundle takes ~50 ms)."""
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def mark_alive(session: Session, host: str) -> None:
@@ -127,7 +137,8 @@ class DeliveryWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running: dict[int, asyncio.Task[None]] = {}
         self._per_host: dict[str, int] = {}
-        self._client: httpx.AsyncClient | None = None
+        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._closing: set[asyncio.Future[None]] = set()
         self._stopping = False
         self._keys: dict[int, tuple[str, str]] = {}
         self._results: list[tuple[_Job, int | None, str]] = []
@@ -146,15 +157,24 @@ class DeliveryWorker:
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(self._event.set)
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
+    def _http(self, host: str) -> httpx.AsyncClient:
+        """One small connection pool per host (at most `per_host` connections, kept alive): a
+        single pool over many hosts spends its time scanning its connections."""
+        client = self._clients.pop(host, None)  # re-inserted last: the least recently used go first
+        if client is None:
+            if len(self._clients) >= MAX_POOLS:  # the oldest pool goes (closed when idle)
+                oldest = next(iter(self._clients))
+                old = self._clients.pop(oldest)
+                self._closing.add(asyncio.ensure_future(old.aclose()))
+            client = httpx.AsyncClient(
+                verify=_tls(),
                 timeout=self.timeout_s,
                 follow_redirects=False,
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=self.overall * 4),
+                limits=httpx.Limits(max_connections=self.per_host, max_keepalive_connections=self.per_host),
                 headers={"User-Agent": USER_AGENT},
             )
-        return self._client
+        self._clients[host] = client
+        return client
 
     async def run(self) -> None:
         """Deliver until stopped: record finished sends and fill free slots with due rows (one
@@ -187,9 +207,8 @@ class DeliveryWorker:
         if self._results:
             with contextlib.suppress(Exception):
                 await self.cycle(start=False)
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        clients, self._clients = list(self._clients.values()), {}
+        await asyncio.gather(*(c.aclose() for c in clients), *self._closing, return_exceptions=True)
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Deliver every row due now and wait for those sends (tests, the bench)."""
@@ -367,7 +386,7 @@ class DeliveryWorker:
         headers = signatures.sign("POST", job.inbox_url, body, key[0], key[1], content_type=CONTENT_TYPE)
         headers["Accept"] = CONTENT_TYPE
         try:
-            response = await self._http().post(job.inbox_url, content=body, headers=headers)
+            response = await self._http(job.host).post(job.inbox_url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}"[:1000] or type(exc).__name__
         if 200 <= response.status_code < 300:
