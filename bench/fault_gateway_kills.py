@@ -25,16 +25,8 @@ from sqlmodel import func, select
 from clawnet.db import session_scope
 from clawnet.enums import BotStatus, GatewayStatus
 from clawnet.events import Kind
-from clawnet.models import Bot, Gateway, TranscriptMessage
-
-
-def gateway_row(bot_id: int) -> Gateway:
-    with session_scope() as s:
-        bot = s.get(Bot, bot_id)
-        assert bot is not None and bot.gateway_id is not None
-        gw = s.get(Gateway, bot.gateway_id)
-        assert gw is not None
-        return gw
+from clawnet.models import TranscriptMessage
+from tests.factories import gateway_of
 
 
 def gateway_processes(gateways_dir: str) -> list[int]:
@@ -66,7 +58,7 @@ async def main(kills: int) -> None:
         noticed, waited, recovered = [], [], []
         crash_loops = orphans = 0
         for n in range(kills):
-            gw = gateway_row(bot_id)
+            gw = gateway_of(bot_id)
             assert gw.pid is not None
             pid = gw.pid
             with fleet.controller.bus.subscribe([Kind.GATEWAY_EXITED, Kind.GATEWAY_STATUS]) as events:
@@ -81,12 +73,12 @@ async def main(kills: int) -> None:
                     status = event.payload.get("status")
                     if status in (GatewayStatus.CRASH_LOOP.value, GatewayStatus.STARTING.value):
                         break
-                failures = gateway_row(bot_id).consecutive_failures  # as recorded for this exit
+                failures = gateway_of(bot_id).consecutive_failures  # as recorded for this exit
             if status == GatewayStatus.CRASH_LOOP.value:
                 crash_loops += 1
                 assert policy.is_crash_loop(failures), failures
                 await asyncio.sleep(5)
-                assert gateway_row(bot_id).pid is None, "restarted although in a crash loop"
+                assert gateway_of(bot_id).pid is None, "restarted although in a crash loop"
                 print(
                     f"kill {n + 1}: crash loop after {failures} fast failures; operator restarts it",
                     flush=True,
@@ -99,7 +91,7 @@ async def main(kills: int) -> None:
             await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=300)
             recovered.append(time.perf_counter() - killed_at)
             live = gateway_processes(gateways_dir)
-            current_pid = gateway_row(bot_id).pid
+            current_pid = gateway_of(bot_id).pid
             assert current_pid is not None
             family = {current_pid, *(c.pid for c in psutil.Process(current_pid).children(recursive=True))}
             leftovers = [p for p in live if p not in family]  # helpers of an earlier life included
@@ -110,7 +102,7 @@ async def main(kills: int) -> None:
                 flush=True,
             )
 
-        gw = gateway_row(bot_id)
+        gw = gateway_of(bot_id)
         assert gw.id is not None
         history = await fleet.controller.links[gw.id].client.call(
             "chat.history", {"sessionKey": "agent:crash-dummy:main"}

@@ -172,6 +172,9 @@ class Settings:
     # Rate limits on costly actions (chat, start/stop, imports, session changes, API calls); off
     # only for benchmarks that measure throughput. The limits themselves are set in Settings.
     rate_limits_enabled: bool = True
+    # A new local gateway (~1 GB) only starts while this much memory is free; below it, a new pool
+    # goes to the remote gateway with the most room, if one has room.
+    local_gateway_min_free_mb: int = 1200
     # Federation (ActivityPub): on by default; off, no profile is an actor and the inbox refuses.
     # `federation_allow_private` lets it fetch from and deliver to loopback or private addresses
     # (tests, a LAN); off, such hosts are refused (no requests into the internal network).
@@ -264,6 +267,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         alert_check_s=_int(env, "CLAWNET_ALERT_CHECK_S", 10, minimum=1),
         alert_webhook_allow_private=_bool(env, "CLAWNET_ALERT_WEBHOOK_ALLOW_PRIVATE", False),
         rate_limits_enabled=_bool(env, "CLAWNET_RATE_LIMITS", True),
+        local_gateway_min_free_mb=_int(env, "CLAWNET_LOCAL_GATEWAY_MIN_FREE_MB", 1200, minimum=0),
         federation_enabled=_bool(env, "CLAWNET_FEDERATION", True),
         federation_allow_private=_bool(env, "CLAWNET_FEDERATION_ALLOW_PRIVATE", False),
     )

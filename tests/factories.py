@@ -7,8 +7,9 @@ import itertools
 from sqlmodel import Session, select
 
 from clawnet.accounts.registration import register
+from clawnet.db import session_scope
 from clawnet.enums import ProviderKind, Role
-from clawnet.models import Bot, BotAssignment, ModelProvider, Profile, User
+from clawnet.models import Bot, BotAssignment, Gateway, ModelProvider, Profile, User
 
 _counter = itertools.count(1)
 PASSWORD = "a-long-test-password"
@@ -63,3 +64,13 @@ def make_provider(
     session.add(provider)
     session.flush()
     return provider
+
+
+def gateway_of(bot_id: int) -> Gateway:
+    """The gateway row a bot is placed on, as stored now (a fresh read each call)."""
+    with session_scope() as s:
+        bot = s.get(Bot, bot_id)
+        assert bot is not None and bot.gateway_id is not None
+        gateway = s.get(Gateway, bot.gateway_id)
+        assert gateway is not None
+        return gateway

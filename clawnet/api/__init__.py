@@ -81,6 +81,8 @@ def request_timer(app: ASGIApp) -> ASGIApp:
             *oauth.ROUTES,
             *posts.ROUTES,
             *feeds.ROUTES,
+            *federation.ROUTES,
+            *federation_inbox.ROUTES,
         )
     ]
     return RequestTimer(app, templates)

@@ -24,7 +24,13 @@ from clawnet.bots.views import ImportResult, ProviderRow
 from clawnet.controlplane import openclaw_config as oc
 from clawnet.controlplane.gateway_imports import read_setup_at
 from clawnet.controlplane.plan import agent_spec, provider_spec
-from clawnet.controlplane.protocol import GatewayAuthError, GatewayConnection, GatewayError
+from clawnet.controlplane.protocol import (
+    GatewayAuthError,
+    GatewayConnection,
+    GatewayError,
+    GatewayPairingRequired,
+    url_is_loopback,
+)
 from clawnet.enums import GatewayKind, ProviderKind
 from clawnet.errors import NotFound, UserError
 from clawnet.models import Bot, Gateway, ModelProvider
@@ -89,9 +95,17 @@ class Admin(BotsBase):
         errors: dict[str, str] = {}
         if not name.strip():
             errors["name"] = "Name the gateway."
+        url = url.strip()
         if not url.startswith(("ws://", "wss://")):
             errors["url"] = (
-                "Use the gateway's WebSocket URL, like wss://gateway.example.com or ws://10.0.0.5:18789."
+                "Use the gateway's WebSocket URL, like wss://gateway.example.com or ws://127.0.0.1:18789."
+            )
+        elif url.startswith("ws://") and not url_is_loopback(url):
+            # The token and everything ClawNet sends would cross the network in clear text.
+            errors["url"] = (
+                "Plain ws:// is only allowed to a loopback address (127.0.0.1, ::1, localhost). "
+                "Use wss:// (TLS on the gateway), or a tunnel to a loopback address "
+                "(SSH -L or WireGuard), e.g. ssh -L 18789:127.0.0.1:18789 gateway-host, then ws://127.0.0.1:18789."
             )
         if not token.strip():
             errors["token"] = "Paste the gateway's auth token (gateway.auth.token in its config)."  # noqa: S105
@@ -100,6 +114,10 @@ class Admin(BotsBase):
         try:
             conn = await GatewayConnection.open(url, token.strip(), timeout=20)
             await conn.close()
+        except GatewayPairingRequired as exc:
+            # The token was accepted; the gateway now holds a pending request for ClawNet's
+            # device. Adopting again after the approval connects.
+            raise UserError(field_errors={"url": exc.message}) from None
         except GatewayAuthError:
             raise UserError(field_errors={"token": "The gateway refused this token."}) from None
         except GatewayError as exc:

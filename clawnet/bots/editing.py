@@ -16,11 +16,12 @@ from clawnet.bots.base import BotsBase
 from clawnet.bots.checks import CheckResult, test_discord_token, test_slack_tokens, test_telegram_token
 from clawnet.bots.config_check import Candidate, candidate, check_with_openclaw
 from clawnet.bots.forms import BotForm, BotInput, apply_form_changes, form_of
+from clawnet.bots.placement import placement_choices
 from clawnet.bots.providers import model_choices
 from clawnet.bots.signal_check import test_signal
 from clawnet.bots.store import stored_credentials, stored_input
 from clawnet.bots.validation import available_agent_id, risky_tool_warnings, validate_bot_input
-from clawnet.bots.views import ConfigCheck, DraftRow, FormCheck, ModelChoice
+from clawnet.bots.views import ConfigCheck, DraftRow, FormCheck, ModelChoice, PlacementChoice
 from clawnet.enums import ChannelType
 from clawnet.errors import NotFound
 from clawnet.models import Bot
@@ -36,6 +37,15 @@ class Editing(BotsBase):
         def read(session: Session) -> list[ModelChoice]:
             require(session, actor, Action.VIEW_FLEET)
             return model_choices(session)
+
+        return await self._db(read)
+
+    async def placement_choices(self, actor: Principal | None) -> list[PlacementChoice]:
+        """Where a bot can run: this machine (shared or its own gateway) or a remote gateway."""
+
+        def read(session: Session) -> list[PlacementChoice]:
+            require(session, actor, Action.VIEW_FLEET)
+            return placement_choices(session)
 
         return await self._db(read)
 

@@ -70,7 +70,9 @@ class BotInput:
     channels: list[ChannelInput] = field(default_factory=list)
     bindings: list[BindingInput] = field(default_factory=list)
     start: bool = True
-    remote_gateway_id: int | None = None  # host the bot on an adopted remote gateway instead
+    # Host the bot on an adopted remote gateway; None: this machine (an update with None moves a
+    # bot that runs on a remote gateway back here).
+    remote_gateway_id: int | None = None
 
     def __post_init__(self) -> None:
         self.name, self.persona, self.emoji = (
@@ -141,6 +143,12 @@ class BotForm:
     def model_id(self) -> str:
         return self.model.partition("|")[2]
 
+    @property
+    def remote_gateway_id(self) -> int | None:
+        """The remote gateway chosen as placement (`remote:<id>`), or None for this machine."""
+        kind, _, gateway = self.placement.partition(":")
+        return int(gateway) if kind == "remote" and gateway.isdigit() else None
+
     def channel_input(self, ctype: str, credentials: dict[str, str]) -> ChannelInput:
         return ChannelInput(
             type=ctype,
@@ -163,7 +171,8 @@ class BotForm:
             persona=self.persona,
             emoji=self.emoji,
             avatar_path=self.avatar_path,
-            placement=self.placement,
+            placement=Placement.POOLED.value if self.remote_gateway_id is not None else self.placement,
+            remote_gateway_id=self.remote_gateway_id,
             session_scope=self.session_scope,
             dm_scope=self.dm_scope,
             reset_mode=self.reset_mode,
@@ -201,7 +210,7 @@ def form_of(inp: BotInput) -> BotForm:
         tools_profile=inp.tools_profile,
         tools_allow=list(inp.tools_allow),
         exec_approval=inp.exec_approval,
-        placement=inp.placement,
+        placement=f"remote:{inp.remote_gateway_id}" if inp.remote_gateway_id is not None else inp.placement,
     )
 
 
@@ -226,7 +235,6 @@ _SIMPLE = {
     "tools_profile": "tools_profile",
     "tools_allow": "tools_allow",
     "exec_approval": "exec_approval",
-    "placement": "placement",
 }
 _CHANNEL_FIELDS = {
     "dm_policy": "dm_policy",
@@ -253,6 +261,9 @@ def apply_form_changes(current: BotInput, base: BotForm, form: BotForm, creds: d
             setattr(merged, input_field, _copy(getattr(form, form_field)))
     if form.model != base.model:
         merged.provider_id, merged.model_id = form.provider_id, form.model_id
+    if form.placement != base.placement:  # "remote:<id>" names a remote gateway
+        merged.remote_gateway_id = form.remote_gateway_id
+        merged.placement = Placement.POOLED.value if form.remote_gateway_id is not None else form.placement
     if form.reset_at_hour != base.reset_at_hour:
         merged.reset_at_hour = _int(form.reset_at_hour, -1)
     if form.reset_idle_minutes != base.reset_idle_minutes:

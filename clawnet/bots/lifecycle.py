@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from clawnet import audit
 from clawnet.bots.base import BotsBase
 from clawnet.bots.forms import BotForm, BotInput, apply_form_changes, channel_creds
-from clawnet.bots.placement import place_bot
+from clawnet.bots.placement import on_remote_gateway, place_bot
 from clawnet.bots.store import (
     apply_input,
     replace_bindings,
@@ -184,6 +184,8 @@ class Lifecycle(BotsBase):
         bot.config_version += 1
         if inp.remote_gateway_id is not None:
             bot.gateway_id = inp.remote_gateway_id
+        elif on_remote_gateway(session, bot):  # moved back to this machine: placed anew
+            bot.gateway_id = None
         session.add(bot)
         replace_channels(session, bot, inp.channels)
         replace_bindings(session, bot, inp.bindings)

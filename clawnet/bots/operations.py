@@ -5,6 +5,7 @@ runs (`controlplane.access`)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from sqlmodel import Session
 
@@ -15,7 +16,7 @@ from clawnet.bots.queries import log_scope
 from clawnet.bots.views import LogEntry, LogScope, PairingStep
 from clawnet.controlplane.chat import ChatError, Turn
 from clawnet.controlplane.gateway_api import GatewayApi, lacks_plugin, main_session_key
-from clawnet.controlplane.logs import recent_logs
+from clawnet.controlplane.logs import recent_logs, recent_remote_logs
 from clawnet.controlplane.protocol import GatewayError, GatewayTimeout
 from clawnet.errors import NotFound, UserError
 from clawnet.models import Bot
@@ -23,6 +24,8 @@ from clawnet.security.permissions import Action, Principal, require
 from clawnet.security.rate_limit import LimitAction
 
 MAX_MESSAGE = 20000
+
+log = logging.getLogger(__name__)
 
 
 class ChannelActionError(UserError):
@@ -134,9 +137,19 @@ class Operations(BotsBase):
         scope = await self.log_scope(actor, bot_id)
         if scope is None:
             return []
-        lines = await asyncio.to_thread(
-            recent_logs, self.settings, scope.gateway_id, limit=limit, level=level, search=search
-        )
+        if scope.remote:
+            api = self.control.gateway(scope.gateway_id)
+            if api is None:
+                return []
+            try:
+                lines = await recent_remote_logs(api, limit=limit, level=level, search=search)
+            except GatewayError as exc:
+                log.info("logs of remote gateway %s not read: %s", scope.gateway_id, exc)
+                return []
+        else:
+            lines = await asyncio.to_thread(
+                recent_logs, self.settings, scope.gateway_id, limit=limit, level=level, search=search
+            )
         return [
             LogEntry(ln.time, ln.level, ln.subsystem, ln.message) for ln in lines if scope.shows(ln.message)
         ]

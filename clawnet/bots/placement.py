@@ -9,17 +9,17 @@ by an admin stays there.
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
+import psutil
 from sqlmodel import Session, col, func, select
 
+from clawnet.bots.views import PlacementChoice
 from clawnet.controlplane.openclaw_config import SessionSpec
-from clawnet.controlplane.ports import allocate_port
+from clawnet.controlplane.ports import new_local_gateway_row
 from clawnet.controlplane.spares import claim_spare, suits_spare
 from clawnet.enums import GatewayKind, Placement
 from clawnet.models import AgentTombstone, Bot, BotChannel, Gateway, User
-from clawnet.security.secret_fields import GATEWAY_TOKEN
 from clawnet.settings import Settings
 
 
@@ -42,23 +42,82 @@ def new_local_gateway(
     session_settings: dict[str, Any],
     label: str,
 ) -> Gateway:
-    gateway = Gateway(
+    return new_local_gateway_row(
+        session,
+        settings,
         name=label,
-        kind=GatewayKind.LOCAL.value,
-        placement=placement.value,
         owner_id=owner_id,
+        placement=placement,
         capacity=1 if placement is Placement.DEDICATED else settings.pool_capacity,
-        base_port=allocate_port(session, settings),
-        token_enc=GATEWAY_TOKEN.seal(secrets.token_urlsafe(32)),
         session_settings=session_settings,
     )
-    session.add(gateway)
-    session.flush()
-    return gateway
 
 
 def bots_on(session: Session, gateway_id: int) -> int:
     return session.exec(select(func.count()).select_from(Bot).where(Bot.gateway_id == gateway_id)).one()
+
+
+REMOTE_PREFIX = "remote:"  # a placement choice naming a remote gateway: "remote:<id>"
+PLACEMENT_LABELS = {
+    Placement.POOLED.value: "Shared gateway on this machine (efficient)",
+    Placement.DEDICATED.value: "Own gateway on this machine (isolated, ~1 GB)",
+}
+
+
+def remote_gateways(session: Session) -> list[Gateway]:
+    return list(
+        session.exec(
+            select(Gateway).where(Gateway.kind == GatewayKind.REMOTE.value).order_by(col(Gateway.id))
+        ).all()
+    )
+
+
+def placement_choices(session: Session) -> list[PlacementChoice]:
+    """This machine (shared or own gateway), then every remote gateway with how full it is."""
+    choices = [PlacementChoice(value, label) for value, label in PLACEMENT_LABELS.items()]
+    for gateway in remote_gateways(session):
+        used = bots_on(session, gateway.id or 0)
+        full = ", full" if used >= gateway.capacity else ""
+        choices.append(
+            PlacementChoice(
+                f"{REMOTE_PREFIX}{gateway.id}",
+                f"On {gateway.name} (another host: {used} of {gateway.capacity} agents{full})",
+            )
+        )
+    return choices
+
+
+def remote_problem(session: Session, gateway_id: int, bot_id: int | None) -> str | None:
+    """Why a bot cannot be placed on this remote gateway, or None."""
+    gateway = session.get(Gateway, gateway_id)
+    if gateway is None or gateway.kind != GatewayKind.REMOTE.value:
+        return "Choose one of the remote gateways listed under Settings → Gateways."
+    used = session.exec(
+        select(func.count()).select_from(Bot).where(Bot.gateway_id == gateway_id, Bot.id != bot_id)
+    ).one()
+    if used >= gateway.capacity:
+        return f"{gateway.name} is full ({used} of {gateway.capacity} agents): choose another gateway."
+    return None
+
+
+def on_remote_gateway(session: Session, bot: Bot) -> bool:
+    gateway = session.get(Gateway, bot.gateway_id) if bot.gateway_id is not None else None
+    return gateway is not None and gateway.kind == GatewayKind.REMOTE.value
+
+
+def local_room(settings: Settings) -> bool:
+    """Whether this machine has the memory for one more gateway."""
+    return psutil.virtual_memory().available >= settings.local_gateway_min_free_mb * 1024 * 1024
+
+
+def roomiest_remote(session: Session) -> Gateway | None:
+    """The remote gateway with the most free places, if any has one."""
+    best, room = None, 0
+    for gateway in remote_gateways(session):
+        free = gateway.capacity - bots_on(session, gateway.id or 0)
+        if free > room:
+            best, room = gateway, free
+    return best
 
 
 def _fenced(session: Session, gateway: Gateway, bot: Bot) -> bool:
@@ -134,6 +193,12 @@ def place_bot(session: Session, bot: Bot, settings: Settings) -> Gateway:
             session_settings=session_settings_of(bot),
             label=label,
         )
+    if claimed is None and wanted is Placement.POOLED and not local_room(settings):
+        remote = roomiest_remote(session)  # this machine is short of memory: a host with room
+        if remote is not None:
+            bot.gateway_id = remote.id
+            session.add(bot)
+            return remote
     gateway = claimed or new_local_gateway(
         session,
         settings,

@@ -26,7 +26,7 @@ from clawnet.bots.views import (
 )
 from clawnet.controlplane.gateway_api import main_session_key
 from clawnet.controlplane.paths import bot_paths
-from clawnet.enums import BotStatus, DesiredStatus, GatewayStatus, TurnStatus
+from clawnet.enums import BotStatus, DesiredStatus, GatewayKind, GatewayStatus, TurnStatus
 from clawnet.humanize import ago
 from clawnet.models import (
     Bot,
@@ -340,4 +340,6 @@ def log_scope(session: Session, actor: Principal | None, bot_id: int) -> LogScop
     others = session.exec(
         select(Bot.agent_id).where(Bot.gateway_id == bot.gateway_id, Bot.id != bot_id)
     ).all()
-    return LogScope(bot.gateway_id, list(others))
+    gateway = session.get(Gateway, bot.gateway_id)
+    remote = gateway is not None and gateway.kind == GatewayKind.REMOTE.value
+    return LogScope(bot.gateway_id, list(others), remote=remote)

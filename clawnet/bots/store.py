@@ -11,7 +11,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from clawnet.bots.forms import BindingInput, BotInput, ChannelInput
-from clawnet.models import Binding, Bot, BotChannel, utcnow
+from clawnet.enums import GatewayKind
+from clawnet.models import Binding, Bot, BotChannel, Gateway, utcnow
 from clawnet.security.secret_fields import CHANNEL_CREDENTIALS, seal_json, unseal_json
 
 
@@ -127,6 +128,11 @@ def binding_input(b: Binding) -> BindingInput:
     )
 
 
+def _remote_gateway_of(session: Session, bot: Bot) -> int | None:
+    gateway = session.get(Gateway, bot.gateway_id) if bot.gateway_id is not None else None
+    return gateway.id if gateway is not None and gateway.kind == GatewayKind.REMOTE.value else None
+
+
 def stored_input(session: Session, bot: Bot) -> BotInput:
     """Everything the bot is made of, as input (credentials left empty: they stay stored)."""
     channels = session.exec(
@@ -142,6 +148,7 @@ def stored_input(session: Session, bot: Bot) -> BotInput:
         emoji=bot.emoji,
         avatar_path=bot.avatar_path,
         placement=bot.placement,
+        remote_gateway_id=_remote_gateway_of(session, bot),
         session_scope=bot.session_scope,
         dm_scope=bot.dm_scope,
         reset_mode=bot.reset_mode,

@@ -12,19 +12,19 @@ import unicodedata
 from sqlmodel import Session, col, select
 
 from clawnet.bots.forms import BindingInput, BotInput
+from clawnet.bots.placement import remote_problem
 from clawnet.bots.store import binding_input
 from clawnet.controlplane.openclaw_config import CHANNEL_CREDENTIAL_FIELDS, SIGNAL_TRANSPORTS
 from clawnet.controlplane.paths import bot_paths
 from clawnet.enums import (
     ChannelType,
     DmPolicy,
-    GatewayKind,
     GroupPolicy,
     MentionPolicy,
     PeerKind,
     Placement,
 )
-from clawnet.models import AgentTombstone, Binding, Bot, BotChannel, Gateway, ModelProvider
+from clawnet.models import AgentTombstone, Binding, Bot, BotChannel, ModelProvider
 from clawnet.settings import Settings
 
 AGENT_ID_RE = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,63}$")
@@ -359,11 +359,13 @@ def validate_bot_input(
     if len(inp.emoji) > 16:
         errors["emoji"] = "Use a single emoji."
     if inp.placement not in {p.value for p in Placement}:
-        errors["placement"] = "Choose pooled or dedicated."
-    if inp.remote_gateway_id is not None:
-        remote = session.get(Gateway, inp.remote_gateway_id)
-        if remote is None or remote.kind != GatewayKind.REMOTE.value:
-            errors["remote_gateway_id"] = "Choose one of the remote gateways listed under Settings."
+        errors["placement"] = (
+            "Choose where the bot runs: this machine (shared or its own gateway) or a remote gateway."
+        )
+    if inp.remote_gateway_id is not None and (
+        problem := remote_problem(session, inp.remote_gateway_id, bot_id)
+    ):
+        errors["placement"] = problem
     if inp.session_scope not in SESSION_SCOPES:
         errors["session_scope"] = f"Choose one of: {', '.join(SESSION_SCOPES)}."
     if inp.dm_scope not in DM_SCOPES:

@@ -164,6 +164,7 @@ class LogScope:
 
     gateway_id: int
     other_agents: list[str] = field(default_factory=list)
+    remote: bool = False  # on another host: its log is read over the protocol
 
     def shows(self, message: str) -> bool:
         return not any(agent in message for agent in self.other_agents)
@@ -174,6 +175,14 @@ class AutoPost:
     enabled: bool
     max_per_day: int
     min_conversations: int
+
+
+@dataclass(frozen=True)
+class PlacementChoice:
+    """Where a new bot can run: `pooled`, `dedicated` or `remote:<gateway id>`."""
+
+    value: str
+    label: str
 
 
 @dataclass(frozen=True)

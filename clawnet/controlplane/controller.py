@@ -100,7 +100,7 @@ class FleetController:
                 after_applied=self.schedules.request,
             )
         )
-        self.log_tails = LogTails(settings, self.bus, self.supervisor)
+        self.log_tails = LogTails(settings, self.bus, self.supervisor, self.links)
         self.health = HealthMonitor(
             HealthDeps(
                 settings=settings,

@@ -8,7 +8,9 @@ else in ClawNet spells a method name, builds a session key or matches OpenClaw's
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -222,6 +224,16 @@ def session_row(row: dict[str, Any]) -> SessionRow:
     )
 
 
+@dataclass(frozen=True)
+class LogsTail:
+    """A slice of the gateway's own log file read over the protocol (`logs.tail`): its raw JSON
+    lines, the cursor to ask from next, and whether the file was rotated since `cursor`."""
+
+    lines: list[str]
+    cursor: int
+    reset: bool
+
+
 class GatewayApi:
     def __init__(self, caller: GatewayCaller) -> None:
         self.caller = caller
@@ -229,6 +241,27 @@ class GatewayApi:
     @property
     def is_connected(self) -> bool:
         return self.caller.is_connected
+
+    # --- logs -----------------------------------------------------------------------------
+
+    async def logs_tail(
+        self,
+        cursor: int | None = None,
+        *,
+        limit: int = 500,
+        max_bytes: int = 512 * 1024,  # OpenClaw: <= 1,000,000
+    ) -> LogsTail:
+        """The log lines after `cursor` (None: the last `limit` lines), as a remote gateway's logs
+        are read: its file is on its own host."""
+        params: dict[str, Any] = {"limit": limit, "maxBytes": max_bytes}
+        if cursor is not None:
+            params["cursor"] = cursor
+        answer = await self.caller.call("logs.tail", params, timeout=30) or {}
+        return LogsTail(
+            [str(line) for line in answer.get("lines") or []],
+            int(answer.get("cursor") or 0),
+            bool(answer.get("reset")),
+        )
 
     # --- config ---------------------------------------------------------------------------
 
@@ -290,6 +323,21 @@ class GatewayApi:
         await self.caller.call(
             "agents.files.set", {"agentId": agent_id, "name": name, "content": content}, timeout=30
         )
+
+    async def write_new_agent_file(
+        self, agent_id: str, name: str, content: str, *, wait_s: float = 30
+    ) -> None:
+        """`write_agent_file` for an agent a config change has just created: OpenClaw applies the
+        change in the background a moment after accepting it, so "not found" is retried."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                await self.write_agent_file(agent_id, name, content)
+                return
+            except GatewayError as exc:
+                if not is_missing(exc) or time.monotonic() >= deadline:
+                    raise
+                await asyncio.sleep(0.3)
 
     # --- channels ---------------------------------------------------------------------------
 

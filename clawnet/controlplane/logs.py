@@ -8,17 +8,23 @@ import contextlib
 import json
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clawnet.controlplane.gateway_api import GatewayApi
+from clawnet.controlplane.links import GatewayLinks
 from clawnet.controlplane.paths import gateway_paths
+from clawnet.controlplane.protocol import GatewayError
 from clawnet.controlplane.supervisor import Supervisor
 from clawnet.events import EventBus, Kind
 from clawnet.settings import Settings
 
 log = logging.getLogger(__name__)
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+REMOTE_READ_LINES = 2000  # lines read from a remote gateway for one look at its log
+MAX_TAIL_BYTES = 1_000_000  # the most OpenClaw sends for one logs.tail
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,7 @@ def parse_log_line(raw: str) -> LogLine | None:
 def recent_logs(
     settings: Settings, gateway_id: int, *, limit: int = 200, level: str = "", search: str = ""
 ) -> list[LogLine]:
-    """The last `limit` lines of a gateway's log at or above `level`, containing `search`."""
+    """The last `limit` lines of a local gateway's log at or above `level`, containing `search`."""
     path = gateway_paths(settings, gateway_id).log_file
     try:
         with path.open("rb") as handle:
@@ -61,10 +67,25 @@ def recent_logs(
             chunk = handle.read().decode("utf-8", errors="replace")
     except FileNotFoundError:
         return []
+    raw = chunk.splitlines()[1:] if len(chunk) >= 2 * 1024 * 1024 else chunk.splitlines()
+    return select_lines(raw, limit=limit, level=level, search=search)
+
+
+async def recent_remote_logs(
+    api: GatewayApi, *, limit: int = 200, level: str = "", search: str = ""
+) -> list[LogLine]:
+    """The same for a gateway on another host: its log file read over the protocol (`logs.tail`).
+    Filtering happens here, so more lines are asked for than shown."""
+    tail = await api.logs_tail(limit=REMOTE_READ_LINES, max_bytes=MAX_TAIL_BYTES)
+    return select_lines(tail.lines, limit=limit, level=level, search=search)
+
+
+def select_lines(raw_lines: Iterable[str], *, limit: int, level: str = "", search: str = "") -> list[LogLine]:
+    """The last `limit` parsed lines at or above `level` whose message or subsystem has `search`."""
     minimum = LEVELS.index(level.upper()) if level.upper() in LEVELS else 0
     needle = search.lower()
     lines: list[LogLine] = []
-    for raw in chunk.splitlines()[1:] if len(chunk) >= 2 * 1024 * 1024 else chunk.splitlines():
+    for raw in raw_lines:
         line = parse_log_line(raw)
         if line is None:
             continue
@@ -77,16 +98,27 @@ def recent_logs(
 
 
 class LogTails:
-    """Publishes new log lines of every running local gateway on the bus (`gateway.log`)."""
+    """Publishes new log lines of every running gateway on the bus (`gateway.log`): a local
+    gateway's file read here every `interval_s`; a remote gateway's over the protocol
+    (`logs.tail` with a cursor) every `remote_every` rounds."""
 
     def __init__(
-        self, settings: Settings, bus: EventBus, supervisor: Supervisor, interval_s: float = 0.5
+        self,
+        settings: Settings,
+        bus: EventBus,
+        supervisor: Supervisor,
+        links: GatewayLinks,
+        interval_s: float = 0.5,
+        remote_every: int = 4,
     ) -> None:
         self.settings = settings
         self.bus = bus
         self.supervisor = supervisor
+        self.links = links
         self.interval_s = interval_s
+        self.remote_every = remote_every
         self._offsets: dict[int, int] = {}
+        self._cursors: dict[int, int] = {}
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -102,13 +134,42 @@ class LogTails:
         self._offsets[gateway_id] = 0
 
     async def _run(self) -> None:
+        rounds = 0
         while True:
             await asyncio.sleep(self.interval_s)
-            for gateway_id in list(self.supervisor.processes):
+            local = set(self.supervisor.processes)
+            for gateway_id in local:
                 try:
                     self._tail(gateway_id, gateway_paths(self.settings, gateway_id).log_file)
                 except OSError as exc:
                     log.debug("log tail %s: %s", gateway_id, exc)
+            rounds += 1
+            if rounds % self.remote_every == 0:
+                await self._tail_remotes(local)
+
+    async def _tail_remotes(self, local: set[int]) -> None:
+        remote = {gid: link for gid, link in self.links.items() if gid not in local}
+        for gone in set(self._cursors) - set(remote):
+            del self._cursors[gone]
+        for gateway_id, link in remote.items():
+            if not link.client.is_connected:
+                continue
+            try:
+                await self._tail_remote(gateway_id, link.api)
+            except GatewayError as exc:
+                log.debug("remote log tail %s: %s", gateway_id, exc)
+
+    async def _tail_remote(self, gateway_id: int, api: GatewayApi) -> None:
+        cursor = self._cursors.get(gateway_id)
+        if cursor is None:  # first look: start at the end
+            self._cursors[gateway_id] = (await api.logs_tail(limit=1)).cursor
+            return
+        tail = await api.logs_tail(cursor)
+        self._cursors[gateway_id] = tail.cursor
+        for raw in tail.lines:
+            line = parse_log_line(raw)
+            if line is not None:
+                self.bus.publish(Kind.GATEWAY_LOG, line.to_dict(), gateway_id=gateway_id)
 
     def _tail(self, gateway_id: int, path: Path) -> None:
         try:

@@ -1,11 +1,17 @@
-"""Port ranges for local gateways: each gateway takes a base port and the ~110 above it."""
+"""Port ranges for local gateways (each takes a base port and the ~110 above it), and the row of a
+new local gateway: its ports and its own token."""
 
 from __future__ import annotations
+
+import secrets
+from typing import Any
 
 from sqlmodel import Session, select
 
 from clawnet.controlplane.supervisor import port_is_free
+from clawnet.enums import GatewayKind, Placement
 from clawnet.models import Gateway
+from clawnet.security.secret_fields import GATEWAY_TOKEN
 from clawnet.settings import Settings
 
 
@@ -30,3 +36,33 @@ def move_port(session: Session, settings: Settings, gateway_id: int) -> None:
         session.flush()
         gw.base_port = allocate_port(session, settings)
         session.add(gw)
+
+
+def new_local_gateway_row(
+    session: Session,
+    settings: Settings,
+    *,
+    name: str,
+    owner_id: int | None,
+    placement: Placement,
+    capacity: int,
+    session_settings: dict[str, Any],
+    spare: bool = False,
+) -> Gateway:
+    """A local gateway's row, flushed (the reconciler starts its process): a free port range and a
+    token of its own. A spare also runs the warm-up agent (`spares.WARMUP_AGENT`)."""
+    gateway = Gateway(
+        name=name,
+        kind=GatewayKind.LOCAL.value,
+        placement=placement.value,
+        owner_id=owner_id,
+        spare=spare,
+        warmup_agent=spare,
+        capacity=capacity,
+        base_port=allocate_port(session, settings),
+        token_enc=GATEWAY_TOKEN.seal(secrets.token_urlsafe(32)),
+        session_settings=session_settings,
+    )
+    session.add(gateway)
+    session.flush()
+    return gateway

@@ -8,6 +8,10 @@ error}`, event `{type: "event", event, payload, seq?}`. The server opens with a
 after an abnormal close (1006: the process died), soon after a restart notice (1012), and at once
 with a fresh token after 4001 (the gateway's token changed). A wrong token is reported as
 `GatewayAuthError` straight away; calls never hang waiting for a connection that cannot happen.
+
+Off loopback (or when a tunnelled gateway answers DEVICE_IDENTITY_REQUIRED) the handshake
+carries ClawNet's signed device identity (`handshake`); an unapproved device gets
+`GatewayPairingRequired`, whose message names the command to run on the gateway host.
 """
 
 from __future__ import annotations
@@ -26,15 +30,18 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-log = logging.getLogger(__name__)
+from clawnet.controlplane.device_identity import DeviceStore, get_device_store
+from clawnet.controlplane.handshake import (
+    PROTOCOL_VERSION,
+    ROLE,
+    connect_params,
+    device_identity_required,
+    pairing_message,
+    scopes_withheld,
+    url_is_loopback,
+)
 
-PROTOCOL_VERSION = 4
-CLIENT_ID = "gateway-client"
-CLIENT_VERSION = "0.1.0"
-OPERATOR_SCOPES = ["operator.admin", "operator.read", "operator.write"]
-# "approvals": the gateway delivers exec and plugin approval requests to this connection (the
-# inbox answers them); without a client that declares it, OpenClaw expires them at once.
-CLIENT_CAPS = ["approvals"]
+log = logging.getLogger(__name__)
 
 CLOSE_ABNORMAL = 1006
 CLOSE_SERVICE_RESTART = 1012
@@ -68,6 +75,13 @@ class GatewayError(Exception):
         code = str(error.get("code") or "UNKNOWN")
         kind: type[GatewayError] = GatewayError
         detail_code = str(details.get("code", "")) if isinstance(details, dict) else ""
+        if detail_code == "PAIRING_REQUIRED" or code == "NOT_PAIRED":
+            assert isinstance(details, dict)
+            return GatewayPairingRequired(
+                code,
+                str(error.get("message") or code),
+                details=details,
+            )
         if detail_code.startswith("AUTH_") or "unauthorized" in str(error.get("message", "")):
             kind = GatewayAuthError
         return kind(
@@ -81,6 +95,18 @@ class GatewayError(Exception):
 
 class GatewayAuthError(GatewayError):
     """The gateway refused our token."""
+
+
+class GatewayPairingRequired(GatewayAuthError):
+    """The gateway knows the token but has not approved ClawNet's device yet. `message` says, in
+    plain words, what to run on the gateway host; `gateway_message` is what the gateway said."""
+
+    def __init__(self, code: str, message: str, *, details: dict[str, Any] | None = None) -> None:
+        details = details or {}
+        self.request_id = str(details.get("requestId") or "")
+        self.device_id = str(details.get("deviceId") or "")
+        super().__init__(code, pairing_message(self.request_id, self.device_id), details=details)
+        self.gateway_message = message
 
 
 class GatewayUnavailable(GatewayError):
@@ -122,10 +148,21 @@ class GatewayConnection:
 
     @classmethod
     async def open(
-        cls, url: str, token: str, *, on_event: EventHandler | None = None, timeout: float = 30.0
+        cls,
+        url: str,
+        token: str,
+        *,
+        on_event: EventHandler | None = None,
+        timeout: float = 30.0,
+        device: DeviceStore | None = None,
     ) -> GatewayConnection:
         """Connect and authenticate. Retries a starting gateway's UNAVAILABLE answers until
-        `timeout`; raises GatewayAuthError at once for a wrong token."""
+        `timeout`; raises GatewayAuthError at once for a wrong token, GatewayPairingRequired when
+        the gateway has not approved ClawNet's device. `device`: where the identity and device
+        tokens live (default: the installation's); used unless the URL is loopback."""
+        store = device
+        use_device = not url_is_loopback(url)
+        retried_with_device_token = False
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         last_error: GatewayError | None = None
@@ -134,10 +171,33 @@ class GatewayConnection:
             if remaining <= 0:
                 raise last_error or GatewayTimeout(f"no handshake with {url} within {timeout:.0f} s")
             try:
-                return await asyncio.wait_for(cls._attempt(url, token, on_event), remaining)
-            except GatewayAuthError:
+                if use_device and store is None:
+                    store = get_device_store()
+                return await asyncio.wait_for(
+                    cls._attempt(
+                        url, token, on_event, store if use_device else None, retried_with_device_token
+                    ),
+                    remaining,
+                )
+            except GatewayPairingRequired:
                 raise
             except GatewayError as exc:
+                if not use_device and device_identity_required(str(exc.details.get("code", "")), exc.message):
+                    use_device = True  # a loopback tunnel to a gateway elsewhere
+                    continue
+                # Token refused: retry once with the issued device token (over loopback or wss://).
+                if isinstance(exc, GatewayAuthError):
+                    if (
+                        use_device
+                        and store is not None
+                        and not retried_with_device_token
+                        and exc.details.get("canRetryWithDeviceToken")
+                        and (url.startswith("wss://") or url_is_loopback(url))
+                        and store.device_token(url, store.identity().device_id, ROLE)
+                    ):
+                        retried_with_device_token = True
+                        continue
+                    raise
                 if not exc.retryable:
                     raise
                 last_error = exc
@@ -150,7 +210,14 @@ class GatewayConnection:
                 raise GatewayUnavailable(f"cannot connect to {url}: {exc}") from None
 
     @classmethod
-    async def _attempt(cls, url: str, token: str, on_event: EventHandler | None) -> GatewayConnection:
+    async def _attempt(
+        cls,
+        url: str,
+        token: str,
+        on_event: EventHandler | None,
+        store: DeviceStore | None = None,
+        use_device_token: bool = False,
+    ) -> GatewayConnection:
         ws = await websockets.connect(
             url, max_size=None, open_timeout=10, close_timeout=2, ping_interval=15, ping_timeout=15
         )
@@ -159,28 +226,14 @@ class GatewayConnection:
             if first.get("type") != "event" or first.get("event") != "connect.challenge":
                 raise GatewayError("PROTOCOL", f"expected connect.challenge, got {str(first)[:200]}")
             request_id = uuid.uuid4().hex
-            await ws.send(
-                json.dumps(
-                    {
-                        "type": "req",
-                        "id": request_id,
-                        "method": "connect",
-                        "params": {
-                            "minProtocol": PROTOCOL_VERSION,
-                            "maxProtocol": PROTOCOL_VERSION,
-                            "client": {
-                                "id": CLIENT_ID,
-                                "version": CLIENT_VERSION,
-                                "platform": "linux",
-                                "mode": "backend",
-                            },
-                            "role": "operator",
-                            "scopes": OPERATOR_SCOPES,
-                            "caps": CLIENT_CAPS,
-                            "auth": {"token": token},
-                        },
-                    }
+            try:
+                params, device_id = connect_params(
+                    token, first.get("payload") or {}, url=url, store=store, use_device_token=use_device_token
                 )
+            except ValueError as exc:
+                raise GatewayError("PROTOCOL", str(exc)) from None
+            await ws.send(
+                json.dumps({"type": "req", "id": request_id, "method": "connect", "params": params})
             )
             while True:
                 frame = json.loads(await ws.recv())
@@ -202,6 +255,20 @@ class GatewayConnection:
             if hello.protocol != PROTOCOL_VERSION:
                 raise GatewayError(
                     "PROTOCOL", f"gateway speaks protocol {hello.protocol}, ClawNet needs {PROTOCOL_VERSION}"
+                )
+            if device_id is None and scopes_withheld(payload):
+                raise GatewayError(
+                    "FORBIDDEN", "scopes withheld", details={"code": "DEVICE_IDENTITY_REQUIRED"}
+                )
+            granted = payload.get("auth") or {}
+            if device_id is not None and store is not None and isinstance(granted.get("deviceToken"), str):
+                await asyncio.to_thread(
+                    store.save_device_token,
+                    url,
+                    device_id,
+                    ROLE,
+                    granted["deviceToken"],
+                    [str(x) for x in granted.get("scopes") or []],
                 )
         except BaseException:
             await ws.close()

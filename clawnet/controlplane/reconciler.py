@@ -350,8 +350,6 @@ class Reconciler:
         patch.pop("meta", None)  # machine-owned: OpenClaw stamps it on its own writes
         self.applying.add(gid)
         try:
-            if not plan.is_local:
-                await self._push_remote_persona(link, plan)
             remote_hash = ""
             if patch:
                 outcome = await link.api.patch_config(patch, replace_paths=oc.replace_paths(old, patch))
@@ -369,6 +367,8 @@ class Reconciler:
                     unlink_agent_state(self.settings, gid, agent_id)
             if removed or not remote_hash:
                 remote_hash = await link.api.config_hash()
+            if not plan.is_local:  # after the patch: OpenClaw writes files only for agents it has
+                await self._push_remote_persona(link, plan)
         except GatewayError as exc:
             message = f"The gateway refused the configuration change: {exc.message}"
             self._refused_hot[gid] = (plan.config_hash, message)
@@ -409,10 +409,11 @@ class Reconciler:
         return await link.api.config_hash()
 
     async def _push_remote_persona(self, link: GatewayLink, plan: GatewayPlan) -> None:
+        """Each agent's persona files, written on a remote gateway over the protocol."""
         for agent in plan.agents:
             for name, content in workspace_files(agent).items():
                 try:
-                    await link.api.write_agent_file(agent.agent_id, name, content)
+                    await link.api.write_new_agent_file(agent.agent_id, name, content)
                 except GatewayError as exc:
                     log.warning(
                         "gateway %s: could not write %s for %s: %s",

@@ -17,7 +17,6 @@ handed to a spare.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,10 +24,9 @@ from sqlmodel import Session, col, select
 
 from clawnet.controlplane.openclaw_config import CHANNEL_PLUGIN_IDS
 from clawnet.controlplane.paths import bot_paths
-from clawnet.controlplane.ports import allocate_port
+from clawnet.controlplane.ports import new_local_gateway_row
 from clawnet.enums import ChannelType, GatewayKind, GatewayStatus, Placement
 from clawnet.models import Gateway, utcnow
-from clawnet.security.secret_fields import GATEWAY_TOKEN
 from clawnet.settings import Settings
 
 SPARE_NAME = "spare"
@@ -76,20 +74,16 @@ def keep_spares(session: Session, settings: Settings) -> list[int]:
         session.delete(extra)
     created = []
     for _ in range(settings.warm_spares - len(usable)):
-        gateway = Gateway(
+        gateway = new_local_gateway_row(
+            session,
+            settings,
             name=SPARE_NAME,
-            kind=GatewayKind.LOCAL.value,
-            placement=Placement.POOLED.value,
             owner_id=None,
-            spare=True,
-            warmup_agent=True,
+            placement=Placement.POOLED,
             capacity=settings.pool_capacity,
-            base_port=allocate_port(session, settings),
-            token_enc=GATEWAY_TOKEN.seal(secrets.token_urlsafe(32)),
             session_settings={},
+            spare=True,
         )
-        session.add(gateway)
-        session.flush()
         created.append(gateway.id or 0)
     return created
 

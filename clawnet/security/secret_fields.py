@@ -11,7 +11,16 @@ from dataclasses import dataclass
 
 from sqlmodel import SQLModel
 
-from clawnet.models import AlertSettings, BackupSettings, BotChannel, BotDraft, Gateway, ModelProvider, User
+from clawnet.models import (
+    ActorKey,
+    AlertSettings,
+    BackupSettings,
+    BotChannel,
+    BotDraft,
+    Gateway,
+    ModelProvider,
+    User,
+)
 from clawnet.security import crypto
 from clawnet.security.crypto import SecretError
 
@@ -40,6 +49,9 @@ BACKUP_PASSPHRASE = SecretField(BackupSettings, "passphrase_enc", "backup_settin
 
 TOTP_SECRET = SecretField(User, "totp_secret_enc", "users.totp_secret")
 
+# A local ActivityPub actor's private key (HTTP Signatures), PKCS#8 PEM.
+ACTOR_PRIVATE_KEY = SecretField(ActorKey, "private_key_enc", "ap_actor_keys.private_key")
+
 ALL_SECRET_FIELDS = (
     PROVIDER_API_KEY,
     GATEWAY_TOKEN,
@@ -48,6 +60,7 @@ ALL_SECRET_FIELDS = (
     ALERT_WEBHOOK_SECRET,
     BACKUP_PASSPHRASE,
     TOTP_SECRET,
+    ACTOR_PRIVATE_KEY,
 )
 
 

@@ -29,6 +29,14 @@ def normalize(query: str) -> str:
     return " ".join(query.split())[:MAX_QUERY]
 
 
+def remote_address(query: str) -> str | None:
+    """The "user@host" a query names (typed as `@user@host` or `user@host`), or None."""
+    from clawnet.social.federation.remote import parse_address
+
+    parsed = parse_address(query)
+    return f"{parsed[0]}@{parsed[1]}" if parsed else None
+
+
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -56,10 +64,10 @@ def profiles(session: Session, viewer_id: int | None, query: str, limit: int) ->
         .limit(limit * 2)
     ).all()
     hidden = moderation.excluded_authors(session, viewer_id, [p.id for p in found if p.id is not None])
-    return _cards(session, viewer_id, [p for p in found if p.id not in hidden][:limit])
+    return cards(session, viewer_id, [p for p in found if p.id not in hidden][:limit])
 
 
-def _cards(session: Session, viewer_id: int | None, found: list[Profile]) -> list[ProfileCard]:
+def cards(session: Session, viewer_id: int | None, found: list[Profile]) -> list[ProfileCard]:
     """Profile cards for a list of profiles, in a few queries (not a few per profile)."""
     ids = [p.id for p in found if p.id is not None]
     following = (

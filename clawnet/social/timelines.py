@@ -16,6 +16,7 @@ from clawnet import media, routes
 from clawnet.enums import Visibility
 from clawnet.humanize import ago
 from clawnet.models import Bot, Comment, Follow, Like, Media, Post, Profile
+from clawnet.models.federation import ApObject, RemoteActor
 from clawnet.social import audience, moderation
 from clawnet.social.rules import can_see
 from clawnet.social.views import CommentView, PostView, ProfileCard
@@ -227,6 +228,16 @@ def hydrate(session: Session, viewer_id: int | None, ids: list[int]) -> list[Pos
     ).all():
         if m.post_id is not None:
             images.setdefault(m.post_id, []).append(media.url(m.path))
+    remote_ids = [p.id for p in posts.values() if p.id is not None and authors[p.author_id].domain]
+    originals: dict[int | None, str] = (
+        dict(
+            session.exec(
+                select(ApObject.post_id, ApObject.ap_id).where(col(ApObject.post_id).in_(remote_ids))
+            ).all()
+        )
+        if remote_ids
+        else {}
+    )
     out = []
     for rid in ids:
         row = rows.get(rid)
@@ -269,6 +280,7 @@ def hydrate(session: Session, viewer_id: int | None, ids: list[int]) -> list[Pos
                     if post.hidden_at is not None and viewer_id == author.id
                     else ""
                 ),
+                original_url=originals.get(pid, ""),
             )
         )
     return out
@@ -334,6 +346,10 @@ def profile_card(session: Session, viewer_id: int | None, handle: str) -> Profil
     if profile.bot_id:
         bot = session.get(Bot, profile.bot_id)
         bot_name = bot.name if bot else ""
+    remote_url = ""
+    if profile.domain:
+        actor = session.exec(select(RemoteActor).where(RemoteActor.profile_id == profile.id)).first()
+        remote_url = (actor.url or actor.actor_uri) if actor is not None else ""
     return ProfileCard(
         id=profile.id or 0,
         handle=profile.handle,
@@ -349,4 +365,5 @@ def profile_card(session: Session, viewer_id: int | None, handle: str) -> Profil
         me=viewer_id == profile.id,
         following=bool(following),
         **moderation.card_fields(session, viewer_id, profile),
+        remote_url=remote_url,
     )

@@ -32,6 +32,7 @@ class PostView:
     boosted_by_handle: str = ""  # set when this row is someone's boost of the post
     boosted_by_name: str = ""
     hidden_reason: str = ""  # an admin hid it: only its author sees it, with this reason
+    original_url: str = ""  # a remote account's post: where it was first published
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class ProfileCard:
     suspension_reason: str = ""
     muted: bool = False
     blocked: bool = False
+    remote_url: str = ""  # a remote account: its page on its own server
 
 
 @dataclass(frozen=True)

@@ -14,19 +14,11 @@ from clawnet.controlplane.chat import ChatError
 from clawnet.db import session_scope
 from clawnet.enums import BotStatus, GatewayStatus, TurnStatus
 from clawnet.events import Kind
-from clawnet.models import Bot, BotSession, ChatTurn, Gateway, TranscriptMessage
+from clawnet.models import BotSession, ChatTurn, TranscriptMessage
+from tests.factories import gateway_of
 from tests.integration.conftest import Fleet
 
 pytestmark = pytest.mark.gateway
-
-
-def gateway_of(bot_id: int) -> Gateway:
-    with session_scope() as s:
-        bot = s.get(Bot, bot_id)
-        assert bot is not None and bot.gateway_id is not None
-        gw = s.get(Gateway, bot.gateway_id)
-        assert gw is not None
-        return gw
 
 
 async def test_bot_runs_answers_and_its_session_lands_in_the_db_then_a_second_bot_joins_hot(fleet: Fleet):

@@ -18,21 +18,13 @@ from clawnet.controlplane.protocol import GatewayAuthError, GatewayClient, Gatew
 from clawnet.db import session_scope
 from clawnet.enums import BotStatus, GatewayStatus
 from clawnet.events import Kind
-from clawnet.models import Bot, BotChannel, Gateway
+from clawnet.models import BotChannel, Gateway
 from clawnet.security.secret_fields import GATEWAY_TOKEN
 from clawnet.settings import get_settings
+from tests.factories import gateway_of
 from tests.integration.conftest import Fleet, start_fleet, telegram_channel
 
 pytestmark = pytest.mark.gateway
-
-
-def gateway_row(bot_id: int) -> Gateway:
-    with session_scope() as s:
-        bot = s.get(Bot, bot_id)
-        assert bot is not None and bot.gateway_id is not None
-        gw = s.get(Gateway, bot.gateway_id)
-        assert gw is not None
-        return gw
 
 
 def openclaw_pids() -> set[int]:
@@ -62,7 +54,7 @@ async def test_restarted_clawnet_adopts_running_gateways_without_duplicates_or_o
     service = BotsService(settings, first.bus, first)
     bot_id = await service.create_bot(fleet_admin.admin, fleet_admin.bot_input("Survivor"))
     await service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
-    pid = gateway_row(bot_id).pid
+    pid = gateway_of(bot_id).pid
     before = openclaw_pids()
     await first.stop()  # leaves the gateway running, as after a ClawNet crash
     assert pid in before and psutil.pid_exists(pid)
@@ -73,8 +65,8 @@ async def test_restarted_clawnet_adopts_running_gateways_without_duplicates_or_o
         await asyncio.sleep(1)
         second.kick()
         await service2.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=60)
-        assert gateway_row(bot_id).pid == pid  # adopted, not restarted
-        assert second.supervisor.processes.keys() == {gateway_row(bot_id).id}
+        assert gateway_of(bot_id).pid == pid  # adopted, not restarted
+        assert second.supervisor.processes.keys() == {gateway_of(bot_id).id}
         turn = await service2.chat(fleet_admin.admin, bot_id, "REPLY WITH: still here")
         assert await turn.result(120) == "still here"
         assert openclaw_pids() == before  # no duplicate gateway
@@ -95,18 +87,18 @@ async def test_stop_gateways_ends_what_a_stopped_clawnet_left_running_and_restor
     service = BotsService(settings, first.bus, first)
     bot_id = await service.create_bot(fleet_admin.admin, fleet_admin.bot_input("Lingerer"))
     await service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
-    pid = gateway_row(bot_id).pid
+    pid = gateway_of(bot_id).pid
     await first.stop()
     assert pid is not None and pid in openclaw_pids()  # left running for the next start
 
     # A restore would move the folders of a running gateway: refused, naming the way out.
     with pytest.raises(BackupError, match="clawnet stop-gateways"):
-        restore_backup(settings, gateway_paths(settings, gateway_row(bot_id).id).config, force=True)
+        restore_backup(settings, gateway_paths(settings, gateway_of(bot_id).id).config, force=True)
 
     assert await asyncio.to_thread(clawnet_cli, ["stop-gateways"]) == 0
     assert f"Stopped 1 gateway process(es): {pid}." in capsys.readouterr().out
     assert openclaw_pids() == set()
-    row = gateway_row(bot_id)
+    row = gateway_of(bot_id)
     assert (row.pid, row.actual_status) == (None, GatewayStatus.STOPPED.value)
     assert await asyncio.to_thread(clawnet_cli, ["stop-gateways"]) == 0
     assert "No gateway of this installation was running." in capsys.readouterr().out
@@ -119,7 +111,7 @@ async def test_deleting_a_bot_keeps_its_data_unless_asked(fleet: Fleet):
     await fleet.service.wait_for_bot(drop, BotStatus.RUNNING, timeout=60)
     turn = await fleet.service.chat(fleet.admin, keep, "REPLY WITH: remember me")
     assert await turn.result(120) == "remember me"
-    gw = gateway_row(keep)
+    gw = gateway_of(keep)
     keeper_dir = bot_paths(fleet.settings, "keeper")
     assert any(keeper_dir.state.rglob("openclaw-agent.sqlite"))  # the bot's sessions live in its own folder
 
@@ -127,7 +119,7 @@ async def test_deleting_a_bot_keeps_its_data_unless_asked(fleet: Fleet):
         await fleet.service.delete_bot(fleet.admin, keep)
         event = await applied.get(timeout=60)
     assert event.payload["removed_agents"] == ["keeper"]
-    assert gateway_row(drop).pid == gw.pid  # removed hot: the other bot's gateway kept running
+    assert gateway_of(drop).pid == gw.pid  # removed hot: the other bot's gateway kept running
     assert any(keeper_dir.state.rglob("openclaw-agent.sqlite"))  # kept
     entries = (await fleet.controller.links[gw.id].client.call("config.get", {}))["config"]["agents"][
         "entries"
@@ -172,7 +164,7 @@ async def test_a_config_openclaw_refuses_is_reported_naming_the_field(fleet: Fle
 async def test_a_port_in_use_is_reported_naming_the_port_and_its_holder(fleet: Fleet):
     bot_id = await fleet.service.create_bot(fleet.admin, fleet.bot_input("Porter"))
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
-    port = gateway_row(bot_id).base_port
+    port = gateway_of(bot_id).base_port
     await fleet.service.set_running(fleet.admin, bot_id, False)
     await fleet.service.wait_for_bot(bot_id, BotStatus.STOPPED, timeout=60)
     squatter = socket.socket()
@@ -185,7 +177,7 @@ async def test_a_port_in_use_is_reported_naming_the_port_and_its_holder(fleet: F
         assert f"Port {port} is already in use by pid" in bot.last_error
     finally:
         squatter.close()
-    fleet.controller.restarts.cancel(gateway_row(bot_id).id)
+    fleet.controller.restarts.cancel(gateway_of(bot_id).id)
     await fleet.service.restart_bot(fleet.admin, bot_id)
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
 
@@ -193,7 +185,7 @@ async def test_a_port_in_use_is_reported_naming_the_port_and_its_holder(fleet: F
 async def test_a_wrong_token_is_an_auth_error_not_a_hang(fleet: Fleet):
     bot_id = await fleet.service.create_bot(fleet.admin, fleet.bot_input("Guarded"))
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
-    url = f"ws://127.0.0.1:{gateway_row(bot_id).base_port}"
+    url = f"ws://127.0.0.1:{gateway_of(bot_id).base_port}"
     with pytest.raises(GatewayAuthError) as err:  # a hang would end as GatewayTimeout instead
         await GatewayConnection.open(url, "not-the-token", timeout=120)
     assert err.value.details.get("code") == "AUTH_TOKEN_MISMATCH"
@@ -214,7 +206,7 @@ async def test_a_wrong_token_is_an_auth_error_not_a_hang(fleet: Fleet):
 async def test_a_rotated_gateway_token_reconnects_clawnet_on_close_4001(fleet: Fleet):
     bot_id = await fleet.service.create_bot(fleet.admin, fleet.bot_input("Rotator"))
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=180)
-    gw = gateway_row(bot_id)
+    gw = gateway_of(bot_id)
     link = fleet.controller.links[gw.id]
     await asyncio.wait_for(link.client.connected.wait(), 120)
     first_conn = link.client.connection
@@ -226,7 +218,7 @@ async def test_a_rotated_gateway_token_reconnects_clawnet_on_close_4001(fleet: F
     with session_scope() as s:
         new_token = GATEWAY_TOKEN.unseal(s.get(Gateway, gw.id).token_enc)
     assert link.token == new_token
-    assert gateway_row(bot_id).pid == gw.pid  # no restart
+    assert gateway_of(bot_id).pid == gw.pid  # no restart
     turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: new key works")
     assert await turn.result(120) == "new key works"
 
@@ -237,14 +229,31 @@ async def test_a_remote_gateway_is_adopted_by_url_and_token_and_hosts_bots(fleet
         await fleet.service.adopt_remote_gateway(fleet.admin, "Edge box", url, "wrong-token")
     gateway_id = await fleet.service.adopt_remote_gateway(fleet.admin, "Edge box", url, token)
     bot_id = await fleet.service.create_bot(
-        fleet.admin, fleet.bot_input("Far Away", remote_gateway_id=gateway_id)
+        fleet.admin,
+        fleet.bot_input("Far Away", remote_gateway_id=gateway_id, persona="You are a lighthouse keeper."),
     )
     await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=120)
-    assert gateway_row(bot_id).id == gateway_id
+    assert gateway_of(bot_id).id == gateway_id
     assert gateway_id not in fleet.controller.supervisor.processes  # managed, not spawned
     turn = await fleet.service.chat(fleet.admin, bot_id, "REPLY WITH: hello from afar")
     assert await turn.result(120) == "hello from afar"
+    # The persona went over the protocol (agents.files.set) and reached the model.
+    system_prompt = fleet.controller.echo_llm.requests[-1]["messages"][0]["content"]
+    assert "You are a lighthouse keeper." in str(system_prompt)
     assert proc.poll() is None
+
+    # Its log lives on its own host: ClawNet reads it over the protocol (logs.tail), both the
+    # first screen of the logs tab and the live tail.
+    assert not gateway_paths(fleet.settings, gateway_id).log_file.exists()
+    entries = await fleet.service.recent_logs(fleet.admin, bot_id, level="INFO")
+    assert any("gateway" in e.subsystem for e in entries), entries[-5:]
+    with fleet.bus.subscribe([Kind.GATEWAY_LOG], gateway_ids=[gateway_id]) as lines:
+        second = await fleet.service.create_bot(  # a hot config change: the gateway logs it
+            fleet.admin, fleet.bot_input("Farther Still", remote_gateway_id=gateway_id)
+        )
+        await fleet.service.wait_for_bot(second, BotStatus.RUNNING, timeout=120)
+        line = await lines.get(timeout=60)
+        assert line.payload["message"]
 
 
 async def test_bots_added_hot_are_still_there_after_clawnet_restarts_its_gateways(fleet_env, fleet_admin):
@@ -258,7 +267,7 @@ async def test_bots_added_hot_are_still_there_after_clawnet_restarts_its_gateway
         await service.wait_for_bot(a, BotStatus.RUNNING, timeout=180)
         b = await service.create_bot(fleet_admin.admin, fleet_admin.bot_input("Late Comer"))
         await service.wait_for_bot(b, BotStatus.RUNNING, timeout=120)  # added hot: OpenClaw wrote the file
-        old_pid = gateway_row(b).pid
+        old_pid = gateway_of(b).pid
     finally:
         await first.stop()  # stops its gateways (the default)
 
@@ -266,14 +275,14 @@ async def test_bots_added_hot_are_still_there_after_clawnet_restarts_its_gateway
     try:
         service = BotsService(fleet_env, second.bus, second)
         deadline = time.monotonic() + 240
-        while not (gateway_row(b).pid not in (None, old_pid) and gateway_row(b).actual_status == "running"):
+        while not (gateway_of(b).pid not in (None, old_pid) and gateway_of(b).actual_status == "running"):
             assert time.monotonic() < deadline, "the gateway did not start again"
             await asyncio.sleep(0.5)
         turn = await service.chat(fleet_admin.admin, b, "REPLY WITH: still on the roster")
         assert await turn.result(120) == "still on the roster"
-        running = await second.links[gateway_row(b).id].api.config()
+        running = await second.links[gateway_of(b).id].api.config()
         assert set(running["agents"]["entries"]) == {"early-bird", "late-comer"}
-        log = (gateway_paths(fleet_env, gateway_row(b).id).log_file).read_text(errors="replace")
+        log = (gateway_paths(fleet_env, gateway_of(b).id).log_file).read_text(errors="replace")
         assert "auto-restored from backup" not in log.lower()
     finally:
         await second.stop()

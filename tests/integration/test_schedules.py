@@ -30,12 +30,12 @@ from clawnet.controlplane.protocol import GatewayConnection
 from clawnet.db import session_scope
 from clawnet.enums import BotStatus, Role
 from clawnet.errors import PermissionDenied
-from clawnet.models import AuditEvent, Bot, BotAssignment, Gateway
+from clawnet.models import AuditEvent, BotAssignment
 from clawnet.security.permissions import Principal
 from clawnet.security.secret_fields import GATEWAY_TOKEN
 from clawnet.settings import Settings, get_settings
 from tests.conftest import _reset_process_caches
-from tests.factories import make_user
+from tests.factories import gateway_of, make_user
 from tests.integration.conftest import start_fleet
 from tests.support.server import free_port, free_port_range
 
@@ -103,15 +103,6 @@ async def until(check: Callable[[], Any], timeout: float = 90, what: str = "") -
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or check}")
         await asyncio.sleep(0.5)
-
-
-def gateway_of(bot_id: int) -> Gateway:
-    with session_scope() as s:
-        bot = s.get(Bot, bot_id)
-        assert bot is not None and bot.gateway_id is not None
-        gw = s.get(Gateway, bot.gateway_id)
-        assert gw is not None
-        return gw
 
 
 async def row(service: BotsService, actor: Principal, bot_id: int, name: str) -> ScheduleRow:

@@ -15,7 +15,8 @@ from clawnet.bots.service import BotsService
 from clawnet.controlplane.protocol import GatewayError
 from clawnet.db import session_scope
 from clawnet.enums import BotStatus, GatewayStatus
-from clawnet.models import Bot, Gateway
+from clawnet.models import Gateway
+from tests.factories import gateway_of
 from tests.integration.conftest import start_fleet, telegram_channel
 from tests.support.fake_telegram import FakeTelegram
 
@@ -38,15 +39,6 @@ async def running_spare(exclude: set[int] = frozenset(), timeout_s: float = 240)
                 return gid, pid
         await asyncio.sleep(0.5)
     raise AssertionError(f"no running spare within {timeout_s:.0f} s: {spares()}")
-
-
-def gateway_of(bot_id: int) -> Gateway:
-    with session_scope() as s:
-        bot = s.get(Bot, bot_id)
-        assert bot is not None and bot.gateway_id is not None
-        gateway = s.get(Gateway, bot.gateway_id)
-        assert gateway is not None
-        return gateway
 
 
 async def history_texts(controller, gateway_id: int, session_key: str) -> list[str]:  # type: ignore[no-untyped-def]

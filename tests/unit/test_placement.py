@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 import socket
 
-from clawnet.bots.placement import allocate_port, place_bot
+from clawnet.bots.placement import place_bot
+from clawnet.controlplane.ports import allocate_port
 from clawnet.enums import Role
 from clawnet.settings import get_settings
 from tests.factories import make_bot, make_user
@@ -77,3 +78,64 @@ def test_a_gateway_that_deleted_an_agent_id_never_gets_it_back(session):
     session.flush()
     record_tombstone(session, gateway_id=pool.id, agent_id=agent_id)
     assert "belonged to a deleted bot" in agent_id_problem(session, s, agent_id, bot_id=None)
+
+
+def remote_gateway(session, name: str, capacity: int):
+    from clawnet.models import Gateway
+    from clawnet.security.secret_fields import GATEWAY_TOKEN
+
+    gateway = Gateway(
+        name=name,
+        kind="remote",
+        url=f"wss://{name}.example",
+        capacity=capacity,
+        token_enc=GATEWAY_TOKEN.seal("t"),
+    )
+    session.add(gateway)
+    session.flush()
+    return gateway
+
+
+def test_a_machine_short_of_memory_places_a_new_pool_on_the_remote_gateway_with_most_room(session):
+    from clawnet.bots.placement import placement_choices
+
+    owner = make_user(session, Role.OPERATOR)
+    small, big = remote_gateway(session, "small", 1), remote_gateway(session, "big", 3)
+    plenty = settings(gateway_base_port=31000, local_gateway_min_free_mb=0)
+    assert place_bot(session, make_bot(session, owner), plenty).kind == "local"  # room here: local
+
+    short = settings(gateway_base_port=31000, local_gateway_min_free_mb=10**9)  # nothing is enough
+    stranger = make_user(session, Role.OPERATOR)  # no pool of their own yet
+    placed = [place_bot(session, make_bot(session, stranger), short) for _ in range(2)]
+    assert [g.id for g in placed] == [big.id, big.id]  # 3 free beats 1 free, then 1 vs 1: stays
+    labels = {c.value: c.label for c in placement_choices(session)}
+    assert labels[f"remote:{big.id}"] == "On big (another host: 2 of 3 agents)"
+    assert labels[f"remote:{small.id}"] == "On small (another host: 0 of 1 agents)"
+
+    # The owner's own pool on this machine keeps taking bots while it has room (no new memory).
+    assert place_bot(session, make_bot(session, owner), short).kind == "local"
+
+
+def test_a_full_remote_gateway_is_refused_with_its_name_and_the_form_names_remote_placements(session):
+    from clawnet.bots.forms import BotForm, form_of
+    from clawnet.bots.validation import validate_bot_input
+    from clawnet.models import Bot
+
+    s = settings(gateway_base_port=31000)
+    owner = make_user(session, Role.OPERATOR)
+    edge = remote_gateway(session, "edge", 1)
+    form = BotForm(name="Far", placement=f"remote:{edge.id}")
+    inp = form.to_input({})
+    assert (inp.remote_gateway_id, inp.placement) == (edge.id, "pooled")
+    assert form_of(inp).placement == f"remote:{edge.id}"
+    errors = validate_bot_input(session, s, inp, owner_id=owner.id)
+    assert "placement" not in errors
+    occupant = make_bot(session, owner)
+    occupant.gateway_id = edge.id
+    session.add(occupant)
+    session.flush()
+    errors = validate_bot_input(session, s, inp, owner_id=owner.id)
+    assert errors["placement"] == "edge is full (1 of 1 agents): choose another gateway."
+    # The bot already there keeps its place when edited.
+    assert "placement" not in validate_bot_input(session, s, inp, owner_id=owner.id, bot_id=occupant.id)
+    assert session.get(Bot, occupant.id).gateway_id == edge.id

@@ -1,6 +1,7 @@
 """The Configuration tab's "Engagement" card: whether the bot answers @mentions (how often, how
 deep a chain of bot replies may go), whether its insights are published or kept as drafts, its
-own posting limit, and the drafts waiting for the owner (edit and approve, or discard)."""
+own posting limit, whether other servers can follow it (federation), and the drafts waiting for the
+owner (edit and approve, or discard)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from clawnet import runtime
 from clawnet.errors import UserError
 from clawnet.security.permissions import Principal
 from clawnet.social.engage_rules import DraftView, Engagement
+from clawnet.social.federation.publishing import FederationStatus
 from clawnet.ui.components.forms import native_select, text_field
 from clawnet.ui.pages.bot_detail.social import whole_number
 from clawnet.ui.pages.bot_detail.state import BotDetailState, part
@@ -30,6 +32,10 @@ class BotEngageState(BotDetailState):
     eng_posts: Field[str] = field("")
     eng_errors: Field[dict[str, str]] = field(default_factory=dict)
     drafts: Field[list[DraftView]] = field(default_factory=list)
+    # Federation (ActivityPub): the bot's own switch, its fediverse address, the instance's switch.
+    fed_on: Field[bool] = field(False)
+    fed_address: Field[str] = field("")
+    fed_instance: Field[bool] = field(True)
 
     def _show(self, e: Engagement) -> None:
         self.eng_reply, self.eng_mode = e.reply_to_mentions, e.insight_mode
@@ -43,8 +49,28 @@ class BotEngageState(BotDetailState):
         self.eng_errors, self.drafts = {}, []
         if self.header.can_social:
             self._show(await runtime.social().engagement(actor, self.current_bot))
+            self._show_federation(await runtime.federation().federation_status(actor, self.current_bot))
         if self.header.can_social or self.header.can_configure:
             self.drafts = await runtime.social().insight_drafts(actor, self.current_bot)
+
+    def _show_federation(self, status: FederationStatus) -> None:
+        self.fed_on, self.fed_address, self.fed_instance = (
+            status.federated,
+            status.address,
+            status.instance_enabled,
+        )
+
+    @event
+    async def set_bot_federated(self, value: bool) -> Any:
+        """Applied at once (permission checked by the service: the bot's owner or an admin)."""
+        try:
+            status = await runtime.federation().set_federated(
+                await current_principal(self), bool(value), bot_id=self.current_bot
+            )
+        except UserError as exc:
+            return error_toast(exc)
+        self._show_federation(status)
+        return rx.toast.success("Federation " + ("on" if status.federated else "off") + " for this bot.")
 
     @event
     def set_eng_reply(self, value: bool) -> None:
@@ -122,6 +148,35 @@ def number_box(label: str, name: str, testid: str, value: Any, width: str) -> rx
             error=BotEngageState.eng_errors.get(name, ""),
         ),
         width=width,
+    )
+
+
+def federation_switch() -> rx.Component:
+    """The bot's fediverse presence: on, people on Mastodon and other servers can follow it (it
+    shows there as a bot, linked to its operator)."""
+    s = BotEngageState
+    return rx.vstack(
+        rx.el.label(
+            rx.hstack(
+                rx.switch(
+                    checked=s.fed_on,
+                    on_change=s.set_bot_federated,
+                    disabled=~s.fed_instance,
+                    data_testid="bot-federated-switch",
+                    aria_label="Federate this bot",
+                ),
+                rx.text("Followable from Mastodon and other servers as "),
+                rx.code(s.fed_address, data_testid="bot-federated-address"),
+                spacing="2",
+                align="center",
+                wrap="wrap",
+            )
+        ),
+        rx.cond(
+            ~s.fed_instance,
+            rx.text("Federation is switched off for this whole instance.", size="2", color_scheme="amber"),
+        ),
+        spacing="1",
     )
 
 
@@ -259,6 +314,7 @@ def engage_section() -> rx.Component:
             rx.vstack(
                 rx.heading("Engagement", size="4"),
                 rx.cond(header.can_social, engagement_form()),
+                rx.cond(header.can_social, federation_switch()),
                 rx.divider(),
                 drafts_section(),
                 spacing="3",

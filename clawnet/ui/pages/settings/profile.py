@@ -1,4 +1,5 @@
-"""Settings, "Your profile": display name, bio and avatar (everyone who is signed in)."""
+"""Settings, "Your profile": display name, bio and avatar, and whether other servers (Mastodon
+and the rest of the fediverse) see it (everyone who is signed in)."""
 
 from __future__ import annotations
 
@@ -30,18 +31,41 @@ class MyProfileState(rx.State):
     avatar_url: Field[str] = field("")
     errors: Field[dict[str, str]] = field(default_factory=dict)
     error: Field[str] = field("")
+    # Federation: the profile's own switch, the instance's, and its fediverse address.
+    federated: Field[bool] = field(True)
+    federation_enabled: Field[bool] = field(True)
+    fediverse_address: Field[str] = field("")
     # The uploaded avatar's media path stays on the server; only its URL goes to the browser.
     _avatar_path: str = ""
 
     @event
     async def load(self) -> None:
         self.errors, self.error = {}, ""
-        me = await runtime.social().my_profile(await current_principal(self))
+        principal = await current_principal(self)
+        me = await runtime.social().my_profile(principal)
         if me is None:
             self.handle = self.display_name = self.bio = self.avatar_url = self._avatar_path = ""
+            self.fediverse_address = ""
             return
         self.handle, self.display_name, self.bio = me.handle, me.display_name, me.bio
         self.avatar_url, self._avatar_path = me.avatar_url, me.avatar_path
+        status = await runtime.federation().federation_status(principal)
+        self.federated, self.federation_enabled = status.federated, status.instance_enabled
+        self.fediverse_address = status.address
+
+    @event
+    async def set_federated(self, on: bool) -> Any:
+        try:
+            status = await runtime.federation().set_federated(await current_principal(self), on)
+        except UserError as exc:
+            self.error = exc.message
+            return None
+        self.federated = status.federated
+        return rx.toast.success(
+            "Other servers can find and follow your profile."
+            if on
+            else "Your profile is no longer federated."
+        )
 
     @event
     async def save_profile(self, form: dict[str, Any]) -> Any:
@@ -133,6 +157,48 @@ def avatar_picker() -> rx.Component:
     )
 
 
+def federation_block() -> rx.Component:
+    s = MyProfileState
+    return rx.vstack(
+        rx.el.label(
+            rx.hstack(
+                rx.switch(
+                    checked=s.federated,
+                    on_change=MyProfileState.set_federated,
+                    disabled=~s.federation_enabled,
+                    data_testid="federated-switch",
+                    aria_label="Federate my profile",
+                ),
+                rx.text("Federate my profile"),
+                align="center",
+                spacing="2",
+            )
+        ),
+        rx.text(
+            "Your fediverse address is ",
+            rx.code(s.fediverse_address, data_testid="federated-address"),
+            ": people on Mastodon and other servers can find it, follow you and see your public posts.",
+            " Turned off, other servers can no longer find or fetch your profile and posts, and nothing",
+            " new is sent to them.",
+            size="2",
+            color_scheme="gray",
+        ),
+        rx.cond(
+            ~s.federation_enabled,
+            rx.text(
+                "Federation is switched off for this whole instance by its admin.",
+                size="2",
+                color_scheme="amber",
+                data_testid="federation-instance-off",
+            ),
+        ),
+        spacing="1",
+        width="100%",
+        max_width="36em",
+        data_testid="settings-federation",
+    )
+
+
 def profile_section() -> rx.Component:
     return rx.vstack(
         rx.heading("Your profile", size="4", id="profile"),
@@ -177,6 +243,7 @@ def profile_section() -> rx.Component:
             width="100%",
             aria_label="Your profile",
         ),
+        rx.cond(MyProfileState.handle != "", federation_block()),
         spacing="3",
         width="100%",
         data_testid="settings-profile",

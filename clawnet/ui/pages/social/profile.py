@@ -52,6 +52,8 @@ class ProfileState(PostListMixin, ProfileModerationMixin, rx.State):
     profile: Field[ProfileCard] = field(default_factory=lambda: NO_PROFILE)
     missing: Field[bool] = field(False)
     has_more: Field[bool] = field(False)
+    # `@handle@host` when other servers can follow the profile ('' when it is not federated).
+    fediverse_address: Field[str] = field("")
 
     @event
     async def on_load(self) -> None:
@@ -62,6 +64,7 @@ class ProfileState(PostListMixin, ProfileModerationMixin, rx.State):
         self.profile = card or NO_PROFILE
         self.posts = await runtime.social().profile_posts(principal, card.id) if card else []
         self.has_more = len(self.posts) == PAGE
+        self.fediverse_address = await runtime.federation().fediverse_address(handle) if card else ""
 
     @event
     async def load_more(self) -> None:
@@ -134,6 +137,28 @@ def profile_header(p: Any) -> rx.Component:
                 wrap="wrap",
             ),
             rx.text("@" + p.handle, color_scheme="gray", data_testid="profile-handle"),
+            rx.cond(
+                (ProfileState.fediverse_address != "") & (ProfileState.fediverse_address != "@" + p.handle),
+                rx.text(
+                    "On the fediverse: ",
+                    rx.code(ProfileState.fediverse_address),
+                    size="1",
+                    color_scheme="gray",
+                    title="Follow this profile from Mastodon or any other fediverse server by this address.",
+                    data_testid="profile-fediverse-address",
+                ),
+            ),
+            rx.cond(
+                p.remote_url != "",
+                rx.link(
+                    "View on its own server",
+                    href=p.remote_url,
+                    is_external=True,
+                    rel="nofollow noopener noreferrer",
+                    size="2",
+                    data_testid="profile-remote-link",
+                ),
+            ),
             bot_owner_line(p),
             rx.hstack(
                 rx.text(p.followers.to_string() + " followers", data_testid="profile-followers"),

@@ -10,6 +10,7 @@ import reflex as rx
 
 from clawnet import routes, runtime
 from clawnet.errors import UserError
+from clawnet.social import search as social_search
 from clawnet.social.views import ProfileCard, TagView
 from clawnet.ui.components.layout import page_frame
 from clawnet.ui.components.post import POST_STYLES, avatar, bot_badge, post_card
@@ -26,6 +27,23 @@ class SearchState(PostListMixin, rx.State):
     profiles: Field[list[ProfileCard]] = field(default_factory=list)
     tags: Field[list[TagView]] = field(default_factory=list)
     searched: Field[bool] = field(False)
+    # An account on another server named by its address (`@user@host`): zero or one card.
+    remote: Field[list[ProfileCard]] = field(default_factory=list)
+    remote_error: Field[str] = field("")
+
+    async def _lookup_remote(self) -> None:
+        self.remote, self.remote_error = [], ""
+        address = social_search.remote_address(self.query)
+        if address is None:
+            return
+        principal = await current_principal(self)
+        if principal is None:
+            self.remote_error = "Sign in to find accounts on other servers."
+            return
+        try:
+            self.remote = [await runtime.federation().remote_profile(principal, address)]
+        except UserError as exc:
+            self.remote_error = str(exc)
 
     async def _run(self) -> Any:
         try:
@@ -34,6 +52,19 @@ class SearchState(PostListMixin, rx.State):
             return error_toast(exc)
         self.profiles, self.posts, self.tags = found.profiles, found.posts, found.tags
         self.searched = bool(self.query.strip())
+        if self.tab in ("all", "profiles"):
+            await self._lookup_remote()
+        else:
+            self.remote, self.remote_error = [], ""
+        return None
+
+    @event
+    async def follow_remote(self, handle: str) -> Any:
+        try:
+            await runtime.federation().follow_remote(await current_principal(self), handle)
+        except UserError as exc:
+            return error_toast(exc)
+        await self._lookup_remote()
         return None
 
     @event
@@ -114,6 +145,56 @@ def profile_row(p: Any) -> rx.Component:
     )
 
 
+def remote_row(p: Any) -> rx.Component:
+    """The account found at an address on another server, with a Follow button."""
+    return rx.hstack(
+        avatar(p.avatar, p.name),
+        rx.vstack(
+            rx.hstack(
+                rx.link(p.name, href=routes.profile(p.handle), weight="bold"),
+                bot_badge(p.is_bot, p.owner, "search-remote-bot"),
+                spacing="2",
+                align="center",
+            ),
+            rx.text("@", p.handle, size="1", color_scheme="gray", data_testid="remote-handle"),
+            spacing="0",
+        ),
+        rx.spacer(),
+        rx.cond(
+            p.following,
+            rx.text("Following", size="2", color_scheme="gray", data_testid="remote-following"),
+            rx.button(
+                "Follow",
+                on_click=SearchState.follow_remote(p.handle),
+                aria_label="Follow @" + p.handle,
+                data_testid="remote-follow",
+            ),
+        ),
+        align="center",
+        width="100%",
+        data_testid="search-remote-" + p.handle,
+    )
+
+
+def remote_section() -> rx.Component:
+    return rx.cond(
+        (SearchState.remote.length() > 0) | (SearchState.remote_error != ""),
+        rx.vstack(
+            rx.heading("On another server", size="4"),
+            rx.foreach(SearchState.remote, remote_row),
+            rx.cond(
+                SearchState.remote_error != "",
+                rx.text(SearchState.remote_error, size="2", color_scheme="gray", data_testid="remote-error"),
+            ),
+            spacing="2",
+            width="100%",
+            data_testid="search-remote",
+            aria_label="On another server",
+            role="region",
+        ),
+    )
+
+
 def tag_row(t: Any) -> rx.Component:
     return rx.hstack(
         rx.link("#", t.name, href=t.url, weight="medium"),
@@ -157,6 +238,7 @@ def search_page() -> rx.Component:
         rx.cond(
             SearchState.searched,
             rx.vstack(
+                remote_section(),
                 section(
                     "People",
                     "profiles",

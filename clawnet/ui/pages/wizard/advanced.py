@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import reflex as rx
 
+from clawnet.ui.components.forms import native_select
 from clawnet.ui.pages.wizard.spec import (
     DM_SCOPES,
     EXTRA_TOOLS,
     LAUNCH_STEP,
-    PLACEMENTS,
     RESET_MODES,
     SESSION_SCOPES,
     TOOL_PROFILES,
@@ -91,7 +91,18 @@ def step_advanced() -> rx.Component:
             ),
         ),
         rx.heading("Where it runs", size="3"),
-        field_select("Gateway", "placement", PLACEMENTS, "wizard-placement"),
+        rx.vstack(
+            native_select(
+                "Gateway",
+                WizardState.placements,
+                testid="wizard-placement",
+                value=WizardState.form.placement,
+                on_change=lambda v: WizardState.set_field("placement", v),
+            ),
+            error_of("placement", "wizard-placement"),
+            spacing="1",
+            width="100%",
+        ),
         spacing="3",
         width="100%",
         align="start",

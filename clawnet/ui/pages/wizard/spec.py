@@ -151,10 +151,6 @@ TOOL_PROFILES: Options = [
     ("coding", "Coding: runs commands, writes files"),
     ("full", "Full: every tool"),
 ]
-PLACEMENTS: Options = [
-    ("pooled", "Shared gateway (efficient)"),
-    ("dedicated", "Own gateway (isolated, ~1 GB)"),
-]
 EXTRA_TOOLS = ("web_search", "web_fetch", "exec", "write", "browser")
 
 # The plain fields of the form a client may set with `set_field`, and their longest value.

@@ -21,7 +21,7 @@ import reflex as rx
 
 from clawnet import routes, runtime
 from clawnet.bots.forms import BotForm
-from clawnet.bots.views import DraftRow, ModelChoice
+from clawnet.bots.views import DraftRow, ModelChoice, PlacementChoice
 from clawnet.errors import FIX_FIELDS, NotFound, UserError
 from clawnet.security.permissions import Principal
 from clawnet.ui.pages.wizard.spec import (
@@ -31,7 +31,6 @@ from clawnet.ui.pages.wizard.spec import (
     GROUP_POLICIES,
     LAUNCH_STEP,
     MENTIONS,
-    PLACEMENTS,
     PLAIN_KEYS,
     RESET_MODES,
     REVIEW_STEP,
@@ -70,7 +69,7 @@ class Review:
     access: list[ChannelAccess]
 
 
-def review_of(form: BotForm, models: list[ModelChoice]) -> Review:
+def review_of(form: BotForm, models: list[ModelChoice], placements: list[PlacementChoice]) -> Review:
     model = next((m.label for m in models if m.value == form.model), form.model_id or "—")
     reset = label_of(RESET_MODES, form.reset_mode)
     if form.reset_mode == "idle":
@@ -103,7 +102,7 @@ def review_of(form: BotForm, models: list[ModelChoice]) -> Review:
         f"{label_of(DM_SCOPES, form.dm_scope)}; fresh conversation: {reset}",
         tools=label_of(TOOL_PROFILES, form.tools_profile)
         + (f" + {', '.join(form.tools_allow)}" if form.tools_allow else ""),
-        placement=label_of(PLACEMENTS, form.placement),
+        placement=label_of([(p.value, p.label) for p in placements], form.placement),
         access=access,
     )
 
@@ -121,6 +120,7 @@ class WizardState(rx.State):
     form_rev: Field[int] = field(0)  # bumped when the form changes under the inputs (load, example)
     drafts: Field[list[DraftRow]] = field(default_factory=list)
     models: Field[list[ModelChoice]] = field(default_factory=list)
+    placements: Field[list[PlacementChoice]] = field(default_factory=list)
     form: Field[BotForm] = field(default_factory=BotForm)
     _base: BotForm = BotForm()
     _creds: dict[str, str] = {}  # "<channel>.<field>" -> a typed secret; never sent to the browser
@@ -141,7 +141,7 @@ class WizardState(rx.State):
 
     @rx.var
     def review(self) -> Review:
-        return review_of(self.form, list(self.models))
+        return review_of(self.form, list(self.models), list(self.placements))
 
     # --- the form ---------------------------------------------------------------------------
 
@@ -200,6 +200,7 @@ class WizardState(rx.State):
         bots = runtime.bots()
         try:
             self.models = await bots.model_choices(principal)
+            self.placements = await bots.placement_choices(principal)
             if edit.isdigit():
                 form, stored = await bots.edit_form(principal, int(edit))
                 self.edit_bot_id = int(edit)
