@@ -58,7 +58,7 @@ def test_the_admin_blocks_unblocks_and_retries_hosts(server, new_page):
             )
 
     page.goto(f"{server.url}/settings")
-    expect(page.get_by_test_id("settings-federation")).to_be_visible()
+    expect(page.get_by_test_id("settings-federation-hosts")).to_be_visible()
     expect(page.get_by_test_id("federation-status")).to_contain_text("Federation is on")
     expect(page.get_by_test_id("federation-host-row")).to_have_count(2)
     expect(_row(page, "dead.example").get_by_test_id("federation-host-state")).to_have_text("dead")
@@ -88,4 +88,4 @@ def test_the_admin_blocks_unblocks_and_retries_hosts(server, new_page):
     register(member, server.url, "fed-member@example.com", "Member", "fedmember")
     member.goto(f"{server.url}/settings")
     expect(member.get_by_test_id("settings-page")).to_be_visible()
-    expect(member.get_by_test_id("settings-federation")).to_have_count(0)
+    expect(member.get_by_test_id("settings-federation-hosts")).to_have_count(0)

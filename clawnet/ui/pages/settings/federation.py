@@ -145,7 +145,7 @@ def federation_section() -> rx.Component:
     return rx.cond(
         s.shown,
         rx.vstack(
-            rx.heading("Federation", size="4", id="federation"),
+            rx.heading("Federation: other servers", size="4", id="federation-hosts-admin"),
             rx.text(
                 rx.cond(
                     s.enabled,
@@ -227,6 +227,6 @@ def federation_section() -> rx.Component:
             ),
             spacing="3",
             width="100%",
-            data_testid="settings-federation",
+            data_testid="settings-federation-hosts",
         ),
     )
