@@ -31,6 +31,7 @@ from clawnet.events.redis import CHANNEL, RedisTransport
 from clawnet.security.message_keys import RingMessageKeys
 from clawnet.security.rate_limit import use_redis
 from clawnet.settings import get_settings
+from clawnet.social.federation.delivery import DeliveryWorker
 from clawnet.social.federation.service import FederationService
 from clawnet.social.insights import run_due_insights
 from clawnet.social.mastodon import MastodonService
@@ -51,6 +52,7 @@ _federation: FederationService | None = None
 _lock: ControllerLock | None = None
 _contend_task: asyncio.Task[None] | None = None
 _mentions: tuple[MentionReplier, asyncio.Task[None]] | None = None
+_deliveries: tuple[DeliveryWorker, asyncio.Task[None]] | None = None
 
 
 def bus() -> EventBus:
@@ -150,6 +152,7 @@ async def _lead() -> None:
         INSIGHTS_EVERY_S, run_due_insights, name="insights", args=(LocalControl(_controller), social())
     )
     _start_mentions(_controller)
+    _start_deliveries()
     bots().attach(_controller)
     log.info("control plane started in this process (pid %s)", os.getpid())
 
@@ -159,6 +162,25 @@ def _start_mentions(controller: FleetController) -> None:
     global _mentions
     replier = MentionReplier(LocalControl(controller), social(), bus())
     _mentions = (replier, asyncio.create_task(replier.run(), name="mention-replies"))
+
+
+def _start_deliveries() -> None:
+    """The federation delivery queue is sent from the leader only (once, not once per worker)."""
+    global _deliveries
+    if _deliveries is None:
+        worker = DeliveryWorker(get_settings())
+        _deliveries = (worker, asyncio.create_task(worker.run(), name="federation-deliveries"))
+
+
+async def _stop_deliveries() -> None:
+    global _deliveries
+    if _deliveries is not None:
+        worker, task = _deliveries
+        _deliveries = None
+        await worker.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
 
 
 async def _stop_mentions() -> None:
@@ -180,6 +202,7 @@ async def stop() -> None:
             await _contend_task
         _contend_task = None
     await _stop_mentions()
+    await _stop_deliveries()
     if _controller is not None:
         await _controller.stop()
         _controller = None

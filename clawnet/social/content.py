@@ -17,6 +17,7 @@ from clawnet.humanize import ago
 from clawnet.models import Post, PostEdit, PostMention, Profile, utcnow
 from clawnet.security.permissions import Principal
 from clawnet.social import audience, feeds, hashtags, profiles, timelines
+from clawnet.social.federation import outgoing
 from clawnet.social.rules import Outbox, can_see, notify
 from clawnet.social.views import EditView, PostView, TagView
 from clawnet.social.writing import SocialError, SocialWrites, spoiler
@@ -81,6 +82,8 @@ class SocialContent(SocialWrites):
             session.add(post)
             hashtags.set_tags(session, post, rendered.tags)
             self._sync_mentions(session, outbox, post, profile, rendered.mentions)
+            session.flush()
+            outgoing.post_edited(session, self.settings, profile, post)
             outbox.add(Kind.POST_CHANGED, {"post_id": post_id, "what": "edited"})
 
         await self._write(write)
@@ -179,6 +182,7 @@ class SocialContent(SocialWrites):
             assert row.id is not None
             count = self._recount_boosts(session, post)
             notify(session, outbox, post.author_id, NotificationKind.REBLOG, profile.id, post.id)
+            outgoing.boosted(session, self.settings, profile, row, post)
             outbox.add(
                 Kind.POST_CREATED,
                 {
@@ -206,6 +210,7 @@ class SocialContent(SocialWrites):
             if row is None:
                 return
             row_id = row.id
+            outgoing.unboosted(session, self.settings, profile, row, post)
             session.delete(row)
             count = self._recount_boosts(session, post)
             outbox.add(Kind.POST_CHANGED, {"post_id": row_id, "what": "deleted"})

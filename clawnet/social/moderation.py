@@ -17,9 +17,11 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from clawnet.models import Block, Mute, Notification, Post, Profile, utcnow
+from clawnet.models.federation import FederationHost
 
 # The boosted original in the boost test below (aliasing a mapper costs milliseconds: once).
 _ORIGINAL = aliased(Post)
+_BLOCKED_HOSTS = select(FederationHost.host).where(col(FederationHost.blocked).is_(True))
 
 
 def _active_mute() -> Any:
@@ -67,7 +69,15 @@ def suspended_ids(session: Session, candidates: list[int] | None = None) -> set[
 def _excluded(session: Session, viewer_id: int | None, candidates: list[int] | None) -> set[int]:
     """Suspended profiles, and for a viewer those they muted (unexpired), blocked or are
     blocked by: one round trip (every timeline page asks)."""
-    parts: list[Any] = [select(Profile.id).where(col(Profile.suspended_at).is_not(None))]
+    parts: list[Any] = [
+        select(Profile.id).where(
+            sa.or_(
+                col(Profile.suspended_at).is_not(None),
+                # Accounts on a server an admin blocked (federation): gone for everyone.
+                col(Profile.domain).in_(_BLOCKED_HOSTS),
+            )
+        )
+    ]
     if viewer_id:
         parts += [
             select(Mute.target_id).where(Mute.profile_id == viewer_id, _active_mute()),
@@ -143,7 +153,21 @@ def may_see(session: Session, viewer_id: int | None, post: Post) -> bool:
     author = session.get(Profile, post.author_id)
     if author is not None and author.suspended_at is not None:
         return False
+    if author is not None and author.domain is not None and host_blocked(session, author.domain):
+        return False
     return not (viewer_id and blocked_between(session, viewer_id, post.author_id))
+
+
+def host_blocked(session: Session, host: str) -> bool:
+    """Whether an admin blocked this server (federation)."""
+    return (
+        session.exec(
+            select(FederationHost.id).where(
+                FederationHost.host == host, col(FederationHost.blocked).is_(True)
+            )
+        ).first()
+        is not None
+    )
 
 
 def comment_authors_hidden(session: Session, viewer_id: int | None, authors: set[int]) -> set[int]:

@@ -24,6 +24,8 @@ from clawnet.security.sanitize import clean_text, plain_bio, render_text
 from clawnet.settings import Settings
 from clawnet.social import api_tokens, hashtags, moderation, profiles
 from clawnet.social.engage_rules import check_bot_post_rate
+from clawnet.social.federation import delivery as ap_delivery
+from clawnet.social.federation import outgoing
 from clawnet.social.rules import Outbox, can_see, check_follow_rate, check_post_rate, notify, unread_count
 from clawnet.social.views import Upload
 
@@ -67,6 +69,7 @@ class SocialWrites:
         outbox = Outbox()
         result = await self._db(lambda s: fn(s, outbox))
         await self.publish(outbox)
+        ap_delivery.wake_if_enqueued()  # deliveries it queued go out now, not at the next poll
         return result
 
     async def publish(self, outbox: Outbox) -> None:
@@ -196,6 +199,7 @@ class SocialWrites:
             notify(session, outbox, other.id, NotificationKind.MENTION, profile.id, post.id)
         profile.posts_count += 1
         session.add(profile)
+        outgoing.post_created(session, self.settings, profile, post, mentioned)
         outbox.add(
             Kind.POST_CREATED,
             {
@@ -227,6 +231,7 @@ class SocialWrites:
                 utcnow(),
             )
             session.add(post)
+            outgoing.post_edited(session, self.settings, profile, post)
             outbox.add(Kind.POST_CHANGED, {"post_id": post_id, "what": "edited"})
 
         await self._write(write)
@@ -238,6 +243,7 @@ class SocialWrites:
             if post.author_id != profile.id and not actor.is_admin:
                 raise PermissionDenied("You can only delete your own posts.")
             author = session.get(Profile, post.author_id)
+            outgoing.post_deleted(session, self.settings, author, post)
             if author is not None:
                 author.posts_count = max(0, author.posts_count - 1)
                 session.add(author)
@@ -262,10 +268,12 @@ class SocialWrites:
                         session.add(Like(profile_id=profile.id or 0, post_id=post_id))
                         session.flush()
                     notify(session, outbox, post.author_id, NotificationKind.LIKE, profile.id or 0, post_id)
+                    outgoing.liked(session, self.settings, profile, post, True)
                 except IntegrityError:
                     pass  # a concurrent like of the same post by the same profile
             elif not liked and existing is not None:
                 session.delete(existing)
+                outgoing.liked(session, self.settings, profile, post, False)
             session.flush()
             count = session.exec(select(func.count()).select_from(Like).where(Like.post_id == post_id)).one()
             post.like_count = count
@@ -311,6 +319,7 @@ class SocialWrites:
                 if rendered.mentions
                 else []
             )
+            outgoing.comment_created(session, self.settings, profile, comment, post, parent, mentioned)
             for other in mentioned:
                 if other.id not in (post.author_id, parent.author_id if parent else None):
                     notify(
@@ -354,6 +363,7 @@ class SocialWrites:
             if comment.author_id != profile.id and not actor.is_admin:
                 raise PermissionDenied("You can only delete your own comments.")
             post = session.get(Post, comment.post_id)
+            outgoing.comment_deleted(session, self.settings, session.get(Profile, comment.author_id), comment)
             session.delete(comment)
             session.flush()
             if post is not None:
@@ -390,10 +400,12 @@ class SocialWrites:
                         session.add(Follow(follower_id=me.id, followee_id=profile_id))
                         session.flush()
                     notify(session, outbox, profile_id, NotificationKind.FOLLOW, me.id)
+                    outgoing.followed(session, self.settings, me, other, True)
                 except IntegrityError:
                     pass
             elif not follow and existing is not None:
                 session.delete(existing)
+                outgoing.followed(session, self.settings, me, other, False)
             session.flush()
             other.followers_count = session.exec(
                 select(func.count()).select_from(Follow).where(Follow.followee_id == profile_id)
@@ -457,8 +469,10 @@ class SocialWrites:
                 me.avatar_path = avatar_path
             me.updated_at = utcnow()
             session.add(me)
+            outgoing.profile_updated(session, self.settings, me)
 
         await self._db(write)
+        ap_delivery.wake_if_enqueued()
 
     async def upload_avatar(self, actor: Principal | None, data: bytes) -> tuple[str, str]:
         """Store an uploaded profile picture (checked by its content): (media path, URL)."""

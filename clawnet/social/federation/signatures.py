@@ -10,6 +10,7 @@ refused). `hs2019` (the newer name) is accepted for RSA keys.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from collections.abc import Mapping
@@ -102,15 +103,23 @@ def sign(
     if content_type:
         headers["content-type"] = content_type
         names.append("content-type")
-    key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ValueError("HTTP Signatures here need an RSA key.")
+    key = _private_key(private_key_pem)
     data = _signing_string(tuple(names), _target(method, url), headers)
     signature = base64.b64encode(key.sign(data, padding.PKCS1v15(), hashes.SHA256())).decode()
     headers["signature"] = (
         f'keyId="{key_id}",algorithm="rsa-sha256",headers="{" ".join(names)}",signature="{signature}"'
     )
     return {name.title(): value for name, value in headers.items()}
+
+
+@functools.lru_cache(maxsize=512)
+def _private_key(private_key_pem: str) -> rsa.RSAPrivateKey:
+    """A private key, loaded once: loading checks the RSA key, which takes tens of milliseconds
+    (a fan-out to many inboxes signs with the same key each time)."""
+    key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("HTTP Signatures here need an RSA key.")
+    return key
 
 
 def parse(header: str) -> SignatureParams:

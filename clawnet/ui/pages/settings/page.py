@@ -10,6 +10,7 @@ from clawnet.ui.components.layout import page_frame
 from clawnet.ui.pages.settings.apps import AppsState, apps_section
 from clawnet.ui.pages.settings.backups import BackupsState, backups_section
 from clawnet.ui.pages.settings.budgets import OwnerBudgetsState, owner_budgets_section
+from clawnet.ui.pages.settings.federation import FederationState, federation_section
 from clawnet.ui.pages.settings.gateways import GatewaysState, gateways_section
 from clawnet.ui.pages.settings.import_export import ImportExportState, import_export_sections
 from clawnet.ui.pages.settings.limits import LimitsState, limits_section
@@ -36,6 +37,7 @@ from clawnet.ui.session import SessionState
         OwnerBudgetsState.load,
         BackupsState.load,
         LimitsState.load,
+        FederationState.load,
         SecurityState.load,
         MutedBlockedState.load,
     ],
@@ -54,5 +56,6 @@ def settings_page() -> rx.Component:
         rx.cond(SettingsState.can_manage_gateways, gateways_section()),
         backups_section(),
         limits_section(),
+        federation_section(),
         testid="settings-page",
     )
