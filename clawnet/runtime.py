@@ -31,7 +31,7 @@ from clawnet.events.redis import CHANNEL, RedisTransport
 from clawnet.security.message_keys import RingMessageKeys
 from clawnet.security.rate_limit import use_redis
 from clawnet.settings import get_settings
-from clawnet.social.federation.delivery import DeliveryWorker
+from clawnet.social.federation.delivery import DeliveryWorker, backoff_of
 from clawnet.social.federation.service import FederationService
 from clawnet.social.insights import run_due_insights
 from clawnet.social.mastodon import MastodonService
@@ -168,7 +168,8 @@ def _start_deliveries() -> None:
     """The federation delivery queue is sent from the leader only (once, not once per worker)."""
     global _deliveries
     if _deliveries is None:
-        worker = DeliveryWorker(get_settings())
+        settings = get_settings()
+        worker = DeliveryWorker(settings, backoff=backoff_of(settings))
         _deliveries = (worker, asyncio.create_task(worker.run(), name="federation-deliveries"))
 
 

@@ -180,6 +180,9 @@ class Settings:
     # (tests, a LAN); off, such hosts are refused (no requests into the internal network).
     federation_enabled: bool = True
     federation_allow_private: bool = False
+    # The first retry of a failed delivery, in seconds; later ones grow from it (x5, x30, x120,
+    # x360, then every x720: 1 min, 5 min, 30 min, 2 h, 6 h, 12 h by default).
+    federation_retry_s: int = 60
 
     @property
     def is_sqlite(self) -> bool:
@@ -270,6 +273,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         local_gateway_min_free_mb=_int(env, "CLAWNET_LOCAL_GATEWAY_MIN_FREE_MB", 1200, minimum=0),
         federation_enabled=_bool(env, "CLAWNET_FEDERATION", True),
         federation_allow_private=_bool(env, "CLAWNET_FEDERATION_ALLOW_PRIVATE", False),
+        federation_retry_s=_int(env, "CLAWNET_FEDERATION_RETRY_S", 60, minimum=1),
     )
 
 

@@ -264,16 +264,17 @@ class SocialWrites:
             ).first()
             if liked and existing is None:
                 try:
+                    row = Like(profile_id=profile.id or 0, post_id=post_id)
                     with session.begin_nested():
-                        session.add(Like(profile_id=profile.id or 0, post_id=post_id))
+                        session.add(row)
                         session.flush()
                     notify(session, outbox, post.author_id, NotificationKind.LIKE, profile.id or 0, post_id)
-                    outgoing.liked(session, self.settings, profile, post, True)
+                    outgoing.liked(session, self.settings, profile, post, row, True)
                 except IntegrityError:
                     pass  # a concurrent like of the same post by the same profile
             elif not liked and existing is not None:
                 session.delete(existing)
-                outgoing.liked(session, self.settings, profile, post, False)
+                outgoing.liked(session, self.settings, profile, post, existing, False)
             session.flush()
             count = session.exec(select(func.count()).select_from(Like).where(Like.post_id == post_id)).one()
             post.like_count = count
@@ -396,16 +397,17 @@ class SocialWrites:
                     raise SocialError("You cannot follow this profile.")
                 check_follow_rate(session, me.id, self.settings)
                 try:
+                    row = Follow(follower_id=me.id, followee_id=profile_id)
                     with session.begin_nested():
-                        session.add(Follow(follower_id=me.id, followee_id=profile_id))
+                        session.add(row)
                         session.flush()
                     notify(session, outbox, profile_id, NotificationKind.FOLLOW, me.id)
-                    outgoing.followed(session, self.settings, me, other, True)
+                    outgoing.followed(session, self.settings, me, other, row, True)
                 except IntegrityError:
                     pass
             elif not follow and existing is not None:
                 session.delete(existing)
-                outgoing.followed(session, self.settings, me, other, False)
+                outgoing.followed(session, self.settings, me, other, existing, False)
             session.flush()
             other.followers_count = session.exec(
                 select(func.count()).select_from(Follow).where(Follow.followee_id == profile_id)

@@ -234,6 +234,19 @@ async def test_like_and_unlike_of_a_remote_post_go_to_its_author(
     assert undo["type"] == "Undo" and undo["object"]["id"] == like["id"]
 
 
+async def test_a_like_made_again_after_an_undo_has_a_new_id(svc: SocialService, people: list[Person]) -> None:
+    """Inboxes drop an activity id they have seen: like, unlike, like again must send a new one."""
+    (me, _, _), _, _ = people
+    ann = remote("ann@a.example", "http://a.example/users/ann/inbox")
+    post_id = remote_post(ann, "http://a.example/notes/1")
+    await svc.set_like(me, post_id, True)
+    await svc.set_like(me, post_id, False)
+    await asyncio.sleep(0.01)  # ids carry the like's creation time in milliseconds
+    await svc.set_like(me, post_id, True)
+    (_, first), (_, undo), (_, again) = activities()
+    assert undo["object"]["id"] == first["id"] != again["id"]
+
+
 async def test_boost_and_unboost_go_to_followers_and_the_original_author(
     svc: SocialService, people: list[Person]
 ) -> None:

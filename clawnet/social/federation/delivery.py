@@ -42,9 +42,14 @@ from clawnet.social.federation import keys, outgoing, signatures
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-BACKOFF: tuple[timedelta, ...] = tuple(
-    timedelta(seconds=s) for s in (60, 300, 1800, 7200, 6 * 3600, 12 * 3600)
-)
+BACKOFF_STEPS = (1, 5, 30, 120, 360, 720)  # times the first retry (settings.federation_retry_s)
+BACKOFF: tuple[timedelta, ...] = tuple(timedelta(seconds=60 * s) for s in BACKOFF_STEPS)
+
+
+def backoff_of(settings: Settings) -> tuple[timedelta, ...]:
+    return tuple(timedelta(seconds=settings.federation_retry_s * s) for s in BACKOFF_STEPS)
+
+
 GIVE_UP = timedelta(hours=48)
 HOST_DEAD_AFTER = timedelta(hours=48)
 LEASE = timedelta(minutes=5)

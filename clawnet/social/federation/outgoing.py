@@ -7,9 +7,10 @@ federation is off for the instance, the sender opted out (`Profile.federated`), 
 itself a remote account, or nobody remote is in the audience (the common case costs at most one
 indexed query: the remote followers).
 
-Activity ids are stable where a later Undo must name them: a post's Create is `{note}/activity`,
-a boost's Announce `{boost note}/activity`, a Like `{actor}#likes/{post}` and a Follow
-`{actor}#follows/{profile}`.
+Activity ids: a post's Create is `{note}/activity` and a boost's Announce `{boost note}/activity`
+(post ids are never reused, models/ids.py); a Like `{actor}#likes/{post}/{ms}` and a Follow
+`{actor}#follows/{profile}/{ms}` with the row's creation time, so one made again after an undo
+has a new id (inboxes drop an id seen before) and its Undo names the same id.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlmodel import Session, col, func, select
 
 from clawnet.enums import Visibility
-from clawnet.models import Comment, Follow, Post, Profile, utcnow
+from clawnet.models import Comment, Follow, Like, Post, Profile, utcnow
 from clawnet.models.federation import ApObject, Delivery, RemoteActor
 from clawnet.settings import Settings
 from clawnet.social.federation import documents, urls
@@ -173,18 +175,33 @@ def _actor_uri(session: Session, settings: Settings, profile: Profile) -> str:
     return urls.actor(settings, profile.handle)
 
 
-def follow_activity(settings: Settings, follower: Profile, followee_uri: str, followee_id: int) -> dict:
+def _stamp(moment: datetime) -> int:
+    """A row's creation in milliseconds: part of the ids of the activities it makes, so a like or
+    follow made again (after an undo) has a new id, and its Undo names the same one."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return int(aware.timestamp() * 1000)
+
+
+def follow_activity(
+    settings: Settings, follower: Profile, followee_uri: str, followee_id: int, since: datetime
+) -> dict:
     return _wrap(
         settings,
         follower,
         "Follow",
         followee_uri,
-        f"{urls.actor(settings, follower.handle)}#follows/{followee_id}",
+        f"{urls.actor(settings, follower.handle)}#follows/{followee_id}/{_stamp(since)}",
     )
 
 
-def like_activity(settings: Settings, liker: Profile, object_uri: str, post_id: int) -> dict:
-    return _wrap(settings, liker, "Like", object_uri, f"{urls.actor(settings, liker.handle)}#likes/{post_id}")
+def like_activity(settings: Settings, liker: Profile, object_uri: str, post_id: int, since: datetime) -> dict:
+    return _wrap(
+        settings,
+        liker,
+        "Like",
+        object_uri,
+        f"{urls.actor(settings, liker.handle)}#likes/{post_id}/{_stamp(since)}",
+    )
 
 
 def announce_activity(settings: Settings, booster: Profile, boost_id: int, object_uri: str) -> dict:
@@ -331,8 +348,9 @@ def comment_deleted(session: Session, settings: Settings, author: Profile | None
     return enqueue(session, settings, author, activity, inboxes)
 
 
-def liked(session: Session, settings: Settings, liker: Profile, post: Post, like: bool) -> int:
-    """Like / Undo Like of a remote-authored post, to its author's inbox."""
+def liked(session: Session, settings: Settings, liker: Profile, post: Post, like: Like, liked: bool) -> int:
+    """Like / Undo Like (`liked` False: `like` is the row being removed) of a remote-authored
+    post, to its author's inbox."""
     if not sends(settings, liker) or post.id is None:
         return 0
     author = session.get(Profile, post.author_id)
@@ -341,8 +359,8 @@ def liked(session: Session, settings: Settings, liker: Profile, post: Post, like
     inboxes = actor_inboxes(session, [author], personal=True)
     if not inboxes:
         return 0
-    activity = like_activity(settings, liker, _object_uri(session, settings, post), post.id)
-    return enqueue(session, settings, liker, activity if like else _undo(settings, liker, activity), inboxes)
+    activity = like_activity(settings, liker, _object_uri(session, settings, post), post.id, like.created_at)
+    return enqueue(session, settings, liker, activity if liked else _undo(settings, liker, activity), inboxes)
 
 
 def boosted(session: Session, settings: Settings, booster: Profile, boost: Post, original: Post) -> int:
@@ -377,14 +395,17 @@ def unboosted(
     return enqueue(session, settings, booster, _undo(settings, booster, activity), inboxes)
 
 
-def followed(session: Session, settings: Settings, follower: Profile, followee: Profile, follow: bool) -> int:
-    """Follow / Undo Follow of a remote account, to its inbox."""
+def followed(
+    session: Session, settings: Settings, follower: Profile, followee: Profile, row: Follow, follow: bool
+) -> int:
+    """Follow / Undo Follow (`follow` False: `row` is being removed) of a remote account, to its
+    inbox."""
     if not sends(settings, follower) or followee.domain is None or followee.id is None:
         return 0
     remote = remote_actor(session, followee)
     if remote is None or not remote.inbox_url:
         return 0
-    activity = follow_activity(settings, follower, remote.actor_uri, followee.id)
+    activity = follow_activity(settings, follower, remote.actor_uri, followee.id, row.created_at)
     return enqueue(
         session,
         settings,
