@@ -146,11 +146,13 @@ def _diagnose(world: World) -> str:
     parts = []
     for inst in (world.a, world.b):
         parts.append(f"--- {inst.name} ({inst.url}) deliveries:")
-        if inst.database_url and (inst.data_dir / "clawnet.db").exists():
+        try:
             with inst.db() as s:
                 for d in s.exec(select(Delivery).order_by(col(Delivery.id))).all():
                     kind = json.loads(d.body).get("type", "?")
                     parts.append(f"  {kind} -> {d.inbox_url} {d.state} x{d.attempts} {d.last_error[:200]}")
+        except Exception as exc:  # the diagnosis must not hide the failure it explains
+            parts.append(f"  (unreadable: {exc})")
         parts.append(f"--- {inst.name} log:\n{inst.log_tail(40)}")
     return "\n".join(parts)
 

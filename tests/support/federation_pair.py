@@ -43,7 +43,14 @@ from sqlalchemy import event
 from sqlmodel import Session, create_engine
 
 from clawnet.settings import PROJECT_ROOT
-from tests.support.server import free_port, free_port_range, http_get, project_env
+from tests.support.server import (
+    SCALEOUT,
+    SCALEOUT_WORKERS,
+    free_port,
+    free_port_range,
+    http_get,
+    project_env,
+)
 
 PYTHON = str(PROJECT_ROOT / ".venv/bin/python")
 CONSOLE_PATH = "/_test/console"
@@ -73,7 +80,7 @@ class Instance:
 
     @property
     def database_url(self) -> str:
-        return f"sqlite:///{self.data_dir / 'clawnet.db'}"
+        return self.extra_env.get("DATABASE_URL") or f"sqlite:///{self.data_dir / 'clawnet.db'}"
 
     @property
     def log_path(self) -> Path:
@@ -166,8 +173,11 @@ class Instance:
     @contextlib.contextmanager
     def db(self) -> Iterator[Session]:
         """A session on this instance's database (as an operator at its console); commits."""
-        engine = create_engine(self.database_url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", lambda conn, _r: conn.execute("PRAGMA foreign_keys=ON"))
+        if self.database_url.startswith("sqlite"):
+            engine = create_engine(self.database_url, connect_args={"timeout": 30})
+            event.listen(engine, "connect", lambda conn, _r: conn.execute("PRAGMA foreign_keys=ON"))
+        else:
+            engine = create_engine(self.database_url)
         try:
             with Session(engine, expire_on_commit=False) as session:
                 yield session
@@ -212,16 +222,26 @@ def federation_pair(
     root: Path, env_a: Mapping[str, str] | None = None, env_b: Mapping[str, str] | None = None
 ) -> Iterator[tuple[Instance, Instance]]:
     """Instances "a" and "b" under `root`, both started (one after the other: two cores) and both
-    stopped at the end whatever happens."""
-    a = Instance("a", free_port(), root / "a", dict(env_a or {}))
-    b = Instance("b", _other_port(a.port), root / "b", dict(env_b or {}))
-    try:
-        a.start()
-        b.start()
-        yield a, b
-    finally:
-        b.stop()
-        a.stop()
+    stopped at the end whatever happens. With CLAWNET_TEST_SCALEOUT=1 (as tests/support/server.py),
+    each runs on its own throwaway PostgreSQL and Redis with two web workers."""
+    with contextlib.ExitStack() as services:
+        envs = [dict(env_a or {}), dict(env_b or {})]
+        if SCALEOUT:
+            from tests.support.services import postgres_server, redis_server
+
+            for env in envs:
+                env.setdefault("DATABASE_URL", services.enter_context(postgres_server()))
+                env.setdefault("REFLEX_REDIS_URL", services.enter_context(redis_server()))
+                env.setdefault("GRANIAN_WORKERS", SCALEOUT_WORKERS)
+        a = Instance("a", free_port(), root / "a", envs[0])
+        b = Instance("b", _other_port(a.port), root / "b", envs[1])
+        try:
+            a.start()
+            b.start()
+            yield a, b
+        finally:
+            b.stop()
+            a.stop()
 
 
 def _other_port(taken: int) -> int:
