@@ -7,7 +7,8 @@ they run the service call the UI makes (`Instance.call`).
 
 The tests are one story told in order (pytest runs a module's tests in file order): ada@A follows
 bob@B, bob posts, ada replies, likes and boosts, bob deletes and posts again; a bot on B is a bot on
-A; bob follows ada; B goes down while ada posts and gets both posts once it is back; B blocks A.
+A; bob follows ada; B goes down while ada posts and gets both posts once it is back; ada undoes a
+like and a follow and does them again; B blocks A.
 A test that fails leaves the next ones without their starting point: read the first failure.
 """
 
@@ -254,12 +255,13 @@ def test_bobs_delete_removes_his_post_on_a_and_his_next_post_still_arrives(world
     # His next post still arrives. On SQLite a new row may take the id of the deleted one (the
     # newest), so a note id (and a Create id) made from the row id alone would name the deleted
     # post again, and A would drop it as a repeat of an activity it has seen.
-    world.bob.status_post("Hello again from B", visibility="public")
-    wait_for(
+    world.ids["bob_again_b"] = world.bob.status_post("Hello again from B", visibility="public").id
+    again = wait_for(
         "bob's next post in ada's home on A",
         lambda: find(world.ada.timeline_home(limit=40), "Hello again from B"),
         world,
     )
+    world.ids["bob_again_a"] = again.id
 
 
 def test_a_bot_on_b_is_shown_as_a_bot_on_a(world):
@@ -322,6 +324,24 @@ def test_b_down_for_a_while_gets_every_delivery_once_it_is_back(world):
     assert [count(home, text) for text in texts] == [1, 1]  # each once, not once per attempt
     for text in texts:
         assert [r.state for r in deliveries(a, to_host=b.host, kind="Create", containing=text)] == ["done"]
+
+
+def test_an_undone_follow_and_like_done_again_count_again_on_b(world):
+    """Undo then the same again: B must apply the second Follow and Like, not drop them as
+    repeats of activities it has already seen."""
+    bob_on_a, post_a, post_b = world.ids["bob_on_a"], world.ids["bob_again_a"], world.ids["bob_again_b"]
+    followers = lambda: world.bob.account_verify_credentials().followers_count  # noqa: E731
+    likes = lambda: world.bob.status(post_b).favourites_count  # noqa: E731
+    world.ada.status_favourite(post_a)
+    wait_for("ada's like on B", lambda: likes() == 1, world)
+    world.ada.status_unfavourite(post_a)
+    wait_for("ada's like undone on B", lambda: likes() == 0, world)
+    world.ada.status_favourite(post_a)
+    wait_for("ada's second like on B", lambda: likes() == 1, world)
+    world.ada.account_unfollow(bob_on_a)
+    wait_for("ada's follow undone on B", lambda: followers() == 0, world)
+    assert world.ada.account_follow(bob_on_a).following is True
+    wait_for("ada's second follow on B", lambda: followers() == 1, world)
 
 
 def test_b_blocks_host_a_and_a_is_refused_and_hidden(world):

@@ -97,6 +97,9 @@ class Instance:
             "CLAWNET_FEDERATION": "true",
             "CLAWNET_FEDERATION_ALLOW_PRIVATE": "true",
             "CLAWNET_WARM_SPARES": "0",
+            # The delivery worker's first retry (1 min by default) in seconds, once runtime reads
+            # it; until then a failed delivery is retried after a minute and the test waits.
+            "CLAWNET_FEDERATION_RETRY_S": "5",
             "CLAWNET_ECHO_PORT": str(self._echo_port),
             "CLAWNET_GATEWAY_BASE_PORT": str(self._gateway_base),
             "PYTHONPATH": str(PROJECT_ROOT),
