@@ -330,8 +330,13 @@ def test_an_undone_follow_and_like_done_again_count_again_on_b(world):
     """Undo then the same again: B must apply the second Follow and Like, not drop them as
     repeats of activities it has already seen."""
     bob_on_a, post_a, post_b = world.ids["bob_on_a"], world.ids["bob_again_a"], world.ids["bob_again_b"]
-    followers = lambda: world.bob.account_verify_credentials().followers_count  # noqa: E731
-    likes = lambda: world.bob.status(post_b).favourites_count  # noqa: E731
+
+    def followers() -> int:
+        return world.bob.account_verify_credentials().followers_count
+
+    def likes() -> int:
+        return world.bob.status(post_b).favourites_count
+
     world.ada.status_favourite(post_a)
     wait_for("ada's like on B", lambda: likes() == 1, world)
     world.ada.status_unfavourite(post_a)
