@@ -322,8 +322,15 @@ def test_b_down_for_a_while_gets_every_delivery_once_it_is_back(world):
     )
     home = world.bob.timeline_home(limit=40)
     assert [count(home, text) for text in texts] == [1, 1]  # each once, not once per attempt
-    for text in texts:
-        assert [r.state for r in deliveries(a, to_host=b.host, kind="Create", containing=text)] == ["done"]
+    # and A records each as delivered (the worker may record finished sends a moment later).
+    wait_for(
+        "A's deliveries recorded done",
+        lambda: all(
+            [r.state for r in deliveries(a, to_host=b.host, kind="Create", containing=text)] == ["done"]
+            for text in texts
+        ),
+        world,
+    )
 
 
 def test_an_undone_follow_and_like_done_again_count_again_on_b(world):
