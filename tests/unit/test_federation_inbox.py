@@ -269,6 +269,19 @@ async def test_blocked_host_is_refused(fed: Fed, people: People) -> None:
     assert _mapped_post(note["id"]) is None
 
 
+async def test_a_host_given_up_on_is_revived_when_it_writes_to_us(fed: Fed, people: People) -> None:
+    from clawnet.models import utcnow
+
+    with session_scope() as s:
+        s.add(FederationHost(host=HOST, failures=9, dead_at=utcnow(), last_error="HTTP 502"))
+    alice = fed.serve(FakeActor("alice"))
+    status, _ = await fed.deliver(alice, alice.activity("Create", alice.note("<p>back</p>")))
+    assert status == 202
+    with session_scope() as s:
+        host = s.exec(select(FederationHost).where(FederationHost.host == HOST)).one()
+        assert (host.dead_at, host.failures, host.last_error) == (None, 0, "")
+
+
 async def test_federation_off_refuses_everything(fed: Fed, people: People) -> None:
     fed.service = FederationService(dataclasses.replace(fed.settings, federation_enabled=False), EventBus())
     alice = fed.serve(FakeActor("alice"))

@@ -109,6 +109,13 @@ def mark_alive(session: Session, host: str) -> None:
     session.add(row)
 
 
+def revive(session: Session, host: str) -> None:
+    """`mark_alive` for a host that failed or was given up on (one indexed read otherwise)."""
+    row = session.exec(select(FederationHost).where(FederationHost.host == host)).first()
+    if row is not None and (row.failures or row.dead_at is not None):
+        mark_alive(session, host)
+
+
 def _host_row(session: Session, host: str) -> FederationHost:
     row = session.exec(select(FederationHost).where(FederationHost.host == host)).first()
     if row is None:

@@ -23,7 +23,7 @@ from clawnet.db import run_in_session
 from clawnet.models import Profile
 from clawnet.models.federation import ApObject, InboxSeen, RemoteActor
 from clawnet.settings import Settings
-from clawnet.social.federation import remote, signatures, urls
+from clawnet.social.federation import delivery, remote, signatures, urls
 from clawnet.social.federation.inbox_apply import Applier
 from clawnet.social.federation.inbox_base import (
     MAX_BODY,
@@ -188,6 +188,8 @@ async def _receive(
         profile = remote.actor_profile(session, settings, signer.actor_uri)
         if profile is None:
             raise Refused(401, "The signer is unknown.")
+        if profile.domain:
+            delivery.revive(session, profile.domain)  # a host given up on is back: it wrote to us
         return Applier(session, settings, outbox, profile).apply(incoming)
 
     result = await run_in_session(apply, url)
