@@ -242,6 +242,19 @@ def _mentioned(session: Session, post: Post) -> list[Profile]:
     )
 
 
+def _send_create(
+    session: Session, settings: Settings, author: Profile, note: dict[str, Any], inboxes: set[str]
+) -> int:
+    """Create of a note (its id `{note}/activity`: notes ids are never reused)."""
+    return enqueue(
+        session,
+        settings,
+        author,
+        _addressed(settings, author, "Create", note, note["id"] + "/activity"),
+        inboxes,
+    )
+
+
 def post_created(
     session: Session, settings: Settings, author: Profile, post: Post, mentioned: Iterable[Profile] = ()
 ) -> int:
@@ -253,13 +266,7 @@ def post_created(
     if not inboxes:
         return 0
     note = documents.note(session, settings, post)
-    return enqueue(
-        session,
-        settings,
-        author,
-        _addressed(settings, author, "Create", note, note["id"] + "/activity"),
-        inboxes,
-    )
+    return _send_create(session, settings, author, note, inboxes)
 
 
 def post_edited(session: Session, settings: Settings, author: Profile, post: Post) -> int:
@@ -320,13 +327,7 @@ def comment_created(
     if not inboxes:
         return 0
     note = documents.comment_note(session, settings, comment)
-    return enqueue(
-        session,
-        settings,
-        author,
-        _addressed(settings, author, "Create", note, note["id"] + "/activity"),
-        inboxes,
-    )
+    return _send_create(session, settings, author, note, inboxes)
 
 
 def comment_deleted(session: Session, settings: Settings, author: Profile | None, comment: Comment) -> int:
