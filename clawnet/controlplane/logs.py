@@ -24,6 +24,7 @@ from clawnet.settings import Settings
 log = logging.getLogger(__name__)
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 REMOTE_READ_LINES = 2000  # lines read from a remote gateway for one look at its log
+REMOTE_TAIL_TIMEOUT_S = 10.0
 MAX_TAIL_BYTES = 1_000_000  # the most OpenClaw sends for one logs.tail
 
 
@@ -148,15 +149,21 @@ class LogTails:
                 await self._tail_remotes(local)
 
     async def _tail_remotes(self, local: set[int]) -> None:
-        remote = {gid: link for gid, link in self.links.items() if gid not in local}
+        # A gateway of this machine has its log file here, running or stopping; one on another
+        # host never does (its log is only reachable over the protocol).
+        remote = {
+            gid: link
+            for gid, link in self.links.items()
+            if gid not in local and not gateway_paths(self.settings, gid).log_file.exists()
+        }
         for gone in set(self._cursors) - set(remote):
             del self._cursors[gone]
         for gateway_id, link in remote.items():
             if not link.client.is_connected:
                 continue
             try:
-                await self._tail_remote(gateway_id, link.api)
-            except GatewayError as exc:
+                await asyncio.wait_for(self._tail_remote(gateway_id, link.api), REMOTE_TAIL_TIMEOUT_S)
+            except (GatewayError, TimeoutError) as exc:
                 log.debug("remote log tail %s: %s", gateway_id, exc)
 
     async def _tail_remote(self, gateway_id: int, api: GatewayApi) -> None:
