@@ -52,6 +52,7 @@ from clawnet.events import EventBus
 from clawnet.settings import Settings
 
 log = logging.getLogger(__name__)
+LOOP_STOP_S = 10.0  # how long stop() waits for its cancelled loops
 
 RECONCILE_INTERVAL_S = 30.0
 
@@ -197,9 +198,14 @@ class FleetController:
                 )
         else:
             self.supervisor.release()
-        for task in self._loops:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._loops:  # cancelled above; a loop that does not end must not hold the stop forever
+            _done, stuck = await asyncio.wait(self._loops, timeout=LOOP_STOP_S)
+            for task in stuck:
+                log.warning(
+                    "while stopping the control plane: %s did not end within %.0f s",
+                    task.get_name(),
+                    LOOP_STOP_S,
+                )
         await self._guarded("stopping log tails", self.log_tails.stop())
         await self._guarded("stopping the access request poll", self.access.stop())
         await self._guarded("stopping the approval expiry sweep", self.approvals.stop())
