@@ -9,30 +9,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
-from sqlalchemy import event
-from sqlmodel import Session, create_engine, select
+from sqlmodel import Session, select
 
 from clawnet.accounts.registration import register as register_account
 from clawnet.enums import Role
 from clawnet.models import Bot, BotAssignment, Gateway, User
-from tests.support.server import ClawNetServer
+from tests.support.server import ClawNetServer, database_session
 
 PASSWORD = "test-password-123"
 
 
 @contextmanager
 def server_db(server: ClawNetServer) -> Iterator[Session]:
-    if server.database_url.startswith("sqlite"):
-        engine = create_engine(server.database_url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", lambda conn, _r: conn.execute("PRAGMA foreign_keys=ON"))
-    else:
-        engine = create_engine(server.database_url)
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            yield session
-            session.commit()
-    finally:
-        engine.dispose()
+    with database_session(server.database_url) as session:
+        yield session
 
 
 def make_account(server: ClawNetServer, email: str, role: Role, handle: str) -> int:

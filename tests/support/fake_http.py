@@ -81,6 +81,11 @@ class FakeHttp:
         self._ready.set()
         self._loop.run_forever()
 
+    async def respond(self, request: Request) -> tuple[int, object]:
+        """Record the request and answer it (a subclass may wrap this, e.g. to hold answers)."""
+        self.requests.append(request)
+        return self.answer(request)
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
@@ -95,8 +100,7 @@ class FakeHttp:
                 body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
                 path, _, query = target.partition("?")
                 request = Request(method, path, query, headers, body)
-                self.requests.append(request)
-                status, payload = self.answer(request)
+                status, payload = await self.respond(request)
                 data = json.dumps(payload).encode()
                 writer.write(
                     f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"

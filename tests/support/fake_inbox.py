@@ -5,7 +5,6 @@ measures how many requests it was serving at once (`max_concurrent`)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
 from tests.support.fake_http import FakeHttp, Request
@@ -35,35 +34,13 @@ class FakeInbox(FakeHttp):
             self.on_request(request)
         return (self.statuses.pop(0) if self.statuses else 202), {}
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def respond(self, request: Request) -> tuple[int, object]:
+        """Held `delay` seconds, counting how many are answered at once (`max_concurrent`)."""
+        self.current += 1
+        self.max_concurrent = max(self.max_concurrent, self.current)
         try:
-            while True:
-                line = await reader.readline()
-                if not line:
-                    return
-                method, target, _ = line.decode("latin-1").split(" ", 2)
-                headers: dict[str, str] = {}
-                while header := (await reader.readline()).decode("latin-1").strip():
-                    name, _, value = header.partition(":")
-                    headers[name.strip().lower()] = value.strip()
-                body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
-                path, _, query = target.partition("?")
-                request = Request(method, path, query, headers, body)
-                self.current += 1
-                self.max_concurrent = max(self.max_concurrent, self.current)
-                try:
-                    if self.delay:
-                        await asyncio.sleep(self.delay)
-                    self.requests.append(request)
-                    status, _ = self.answer(request)
-                finally:
-                    self.current -= 1
-                writer.write(
-                    f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}".encode()
-                )
-                await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
-            pass
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            return await super().respond(request)
         finally:
-            with contextlib.suppress(Exception):
-                writer.close()
+            self.current -= 1

@@ -39,13 +39,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import event
-from sqlmodel import Session, create_engine
+from sqlmodel import Session
 
 from clawnet.settings import PROJECT_ROOT
 from tests.support.server import (
     SCALEOUT,
     SCALEOUT_WORKERS,
+    database_session,
     free_port,
     free_port_range,
     http_get,
@@ -176,17 +176,8 @@ class Instance:
     @contextlib.contextmanager
     def db(self) -> Iterator[Session]:
         """A session on this instance's database (as an operator at its console); commits."""
-        if self.database_url.startswith("sqlite"):
-            engine = create_engine(self.database_url, connect_args={"timeout": 30})
-            event.listen(engine, "connect", lambda conn, _r: conn.execute("PRAGMA foreign_keys=ON"))
-        else:
-            engine = create_engine(self.database_url)
-        try:
-            with Session(engine, expire_on_commit=False) as session:
-                yield session
-                session.commit()
-        finally:
-            engine.dispose()
+        with database_session(self.database_url) as session:
+            yield session
 
     def log_tail(self, lines: int = 80) -> str:
         with contextlib.suppress(OSError):

@@ -18,6 +18,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import event
+from sqlmodel import Session, create_engine
+
 from clawnet.settings import PROJECT_ROOT
 
 # Ports handed to servers we start are picked below Linux's ephemeral range (32768+), where the
@@ -228,3 +231,20 @@ def running_clawnet(data_dir: Path, env: Mapping[str, str] | None = None) -> Ite
         yield server
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def database_session(database_url: str) -> Iterator[Session]:
+    """A session on a running ClawNet's database from outside it (foreign keys on, as ClawNet
+    has them); commits at the end."""
+    if database_url.startswith("sqlite"):
+        engine = create_engine(database_url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", lambda conn, _r: conn.execute("PRAGMA foreign_keys=ON"))
+    else:
+        engine = create_engine(database_url)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+            session.commit()
+    finally:
+        engine.dispose()
