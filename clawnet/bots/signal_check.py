@@ -17,6 +17,7 @@ import shutil
 import uuid
 from typing import Any
 
+from clawnet.aio import wait_for
 from clawnet.bots.checks import CheckResult, Unreachable, call
 from clawnet.bots.validation import signal_transport_problems
 from clawnet.settings import Settings
@@ -56,7 +57,7 @@ async def _installed(settings: Settings, account: str) -> CheckResult:
         proc = await asyncio.create_subprocess_exec(
             found, "--version", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
         )
-        out, _ = await asyncio.wait_for(proc.communicate(), VERSION_TIMEOUT_S)
+        out, _ = await wait_for(proc.communicate(), VERSION_TIMEOUT_S)
     except (OSError, TimeoutError):
         return CheckResult(False, f"signal-cli is installed ({found}) but did not say its version.")
     version = out.decode(errors="replace").strip().splitlines()[-1:] or ["signal-cli"]

@@ -26,6 +26,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from clawnet.aio import wait_for
+
 SIGNATURE_HEADER = "X-ClawNet-Signature"
 TIMESTAMP_HEADER = "X-ClawNet-Timestamp"
 WEBHOOK_DELAYS_S = (1.0, 2.0, 4.0, 8.0)  # waits before the 2nd..5th try
@@ -87,7 +89,7 @@ async def webhook_url_problem(url: str, *, allow_private: bool, unresolved_ok: b
         addresses = [host]
     except ValueError:
         try:
-            infos = await asyncio.wait_for(
+            infos = await wait_for(
                 asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT_S
             )
         except (OSError, UnicodeError, TimeoutError):

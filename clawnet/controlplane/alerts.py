@@ -20,6 +20,7 @@ from sqlalchemy import delete as sa_delete
 from sqlmodel import Session, col, func, select
 
 from clawnet import routes
+from clawnet.aio import wait_for
 from clawnet.controlplane import alert_delivery as delivery
 from clawnet.controlplane.alert_rules import (
     Condition,
@@ -162,7 +163,7 @@ class AlertMonitor:
                 except Exception:
                     log.exception("alert pruning failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), self.settings.alert_check_s)
+                await wait_for(self._kick.wait(), self.settings.alert_check_s)
             self._kick.clear()
 
     async def _listen(self) -> None:

@@ -25,6 +25,7 @@ from typing import Protocol
 
 from sqlmodel import Session
 
+from clawnet.aio import wait_for
 from clawnet.controlplane.backup_schedule import (
     default_folder,
     fail_unfinished_runs,
@@ -162,7 +163,7 @@ class BackupScheduler:
             except Exception:
                 log.exception("backup schedule check failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), self.poll_s)
+                await wait_for(self._kick.wait(), self.poll_s)
             self._kick.clear()
 
     async def _listen(self) -> None:

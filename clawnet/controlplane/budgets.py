@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from clawnet.aio import wait_for
 from clawnet.controlplane.budget_rules import (
     SPENT_AT,
     KillScope,
@@ -307,10 +308,8 @@ class BudgetEnforcer:
         ) -> None:
             async with gate:
                 try:
-                    day = await asyncio.wait_for(
-                        api.agent_usage(agent_id, *period_days("day", now)), USAGE_TIMEOUT_S
-                    )
-                    month = await asyncio.wait_for(
+                    day = await wait_for(api.agent_usage(agent_id, *period_days("day", now)), USAGE_TIMEOUT_S)
+                    month = await wait_for(
                         api.agent_usage(agent_id, *period_days("month", now)), USAGE_TIMEOUT_S
                     )
                 except (GatewayError, TimeoutError) as exc:

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from clawnet.aio import wait_for
 from clawnet.controlplane.db_runner import DbRunner
 from clawnet.controlplane.gateway_api import asks_for_retry, main_session_key
 from clawnet.controlplane.links import GatewayLinks
@@ -67,7 +68,7 @@ class Turn:
 
     async def result(self, timeout: float | None = None) -> str:
         """The final reply; raises ChatError if the turn failed."""
-        await asyncio.wait_for(self.done.wait(), timeout)
+        await wait_for(self.done.wait(), timeout)
         if self.status is TurnStatus.FAILED:
             raise ChatError(self.error)
         return self.text
@@ -106,7 +107,7 @@ class ChatRouter:
         link = self.links.get(gateway_id)
         if link is not None and not link.client.is_connected:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(link.client.connected.wait(), 20)
+                await wait_for(link.client.connected.wait(), 20)
         if link is None or not link.client.is_connected:
             raise ChatError("The bot's gateway is not running yet. Try again in a moment.")
         key = session_key or main_session_key(agent_id)
@@ -152,7 +153,7 @@ class ChatRouter:
 
     async def _watchdog(self, turn: Turn, timeout_s: float) -> None:
         try:
-            await asyncio.wait_for(turn.done.wait(), timeout_s)
+            await wait_for(turn.done.wait(), timeout_s)
         except TimeoutError:
             link = self.links.get(turn.gateway_id)
             if link is not None:

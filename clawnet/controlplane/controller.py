@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Coroutine
 from typing import Any
 
+from clawnet.aio import wait_for
 from clawnet.controlplane.alerts import AlertMonitor
 from clawnet.controlplane.approvals import ApprovalSync
 from clawnet.controlplane.backups import BackupScheduler
@@ -46,13 +47,14 @@ from clawnet.controlplane.schedules import ScheduleSync
 from clawnet.controlplane.sessions import SessionSync
 from clawnet.controlplane.status import StatusBook
 from clawnet.controlplane.supervisor import Supervisor
-from clawnet.controlplane.tasks import TaskSet
+from clawnet.controlplane.tasks import TaskSet, stop_loops
 from clawnet.enums import GatewayStatus
 from clawnet.events import EventBus
 from clawnet.settings import Settings
 
 log = logging.getLogger(__name__)
 LOOP_STOP_S = 10.0  # how long stop() waits for its cancelled loops
+STEP_STOP_S = 30.0  # the longest any one step of stop() may take
 
 RECONCILE_INTERVAL_S = 30.0
 
@@ -148,6 +150,7 @@ class FleetController:
         self.backups = BackupScheduler(settings, self.db, self.bus)
         self._kick = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
+        self._stopping = False
         self.started = asyncio.Event()
 
     # --- life cycle ------------------------------------------------------------------------
@@ -181,7 +184,9 @@ class FleetController:
 
     async def stop(self) -> None:
         """Stop the control plane. Gateways come first (no orphan may survive a failure in a later
-        step), and every step runs even if an earlier one fails."""
+        step), every step runs even if an earlier one fails, and none may hold the stop longer
+        than STEP_STOP_S: a step that does is named in the log and left behind."""
+        self._stopping = True
         for task in self._loops:
             task.cancel()
         # No scheduled restart may start a gateway while they are being stopped.
@@ -198,14 +203,7 @@ class FleetController:
                 )
         else:
             self.supervisor.release()
-        if self._loops:  # cancelled above; a loop that does not end must not hold the stop forever
-            _done, stuck = await asyncio.wait(self._loops, timeout=LOOP_STOP_S)
-            for task in stuck:
-                log.warning(
-                    "while stopping the control plane: %s did not end within %.0f s",
-                    task.get_name(),
-                    LOOP_STOP_S,
-                )
+        await self._guarded("stopping the reconcile loops", stop_loops(self._loops, LOOP_STOP_S))
         await self._guarded("stopping log tails", self.log_tails.stop())
         await self._guarded("stopping the access request poll", self.access.stop())
         await self._guarded("stopping the approval expiry sweep", self.approvals.stop())
@@ -222,18 +220,20 @@ class FleetController:
     @staticmethod
     async def _guarded(what: str, step: Coroutine[Any, Any, Any]) -> None:
         try:
-            await step
+            await wait_for(step, STEP_STOP_S)
+        except TimeoutError:
+            log.error("while stopping the control plane: %s took over %.0f s; going on", what, STEP_STOP_S)
         except Exception:
             log.exception("while stopping the control plane: %s failed", what)
 
     async def _reconcile_loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.reconciler.reconcile_all()
             except Exception:
                 log.exception("reconcile pass failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), RECONCILE_INTERVAL_S)
+                await wait_for(self._kick.wait(), RECONCILE_INTERVAL_S)
             self._kick.clear()
 
     def kick(self) -> None:

@@ -30,6 +30,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from clawnet.aio import wait_for
+
 MODEL_ID = "echo-1"
 _DIRECTIVE = re.compile(r"^(REPLY WITH|DELAY MS|FAIL WITH|TOOL CALL):\s*(.*)$", re.MULTILINE)
 TOOL_RESULT_PREFIX = "Tool result: "
@@ -132,7 +134,7 @@ class FakeLLM:
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
+                await wait_for(self._server.wait_closed(), 2)
             self._server = None
 
     async def __aenter__(self) -> FakeLLM:

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clawnet.aio import wait_for
 from clawnet.controlplane.gateway_api import GatewayApi
 from clawnet.controlplane.links import GatewayLinks
 from clawnet.controlplane.paths import gateway_paths
 from clawnet.controlplane.protocol import GatewayError
 from clawnet.controlplane.supervisor import Supervisor
+from clawnet.controlplane.tasks import stop_loops
 from clawnet.events import EventBus, Kind
 from clawnet.settings import Settings
 
@@ -121,22 +123,23 @@ class LogTails:
         self._offsets: dict[int, int] = {}
         self._cursors: dict[int, int] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="gateway-log-tails")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        self._stopping = True
+        await stop_loops([self._task])
+        self._task = None
 
     def reset(self, gateway_id: int) -> None:
         self._offsets[gateway_id] = 0
 
     async def _run(self) -> None:
         rounds = 0
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.interval_s)
             local = set(self.supervisor.processes)
             for gateway_id in local:
@@ -162,7 +165,7 @@ class LogTails:
             if not link.client.is_connected:
                 continue
             try:
-                await asyncio.wait_for(self._tail_remote(gateway_id, link.api), REMOTE_TAIL_TIMEOUT_S)
+                await wait_for(self._tail_remote(gateway_id, link.api), REMOTE_TAIL_TIMEOUT_S)
             except (GatewayError, TimeoutError) as exc:
                 log.debug("remote log tail %s: %s", gateway_id, exc)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clawnet.aio import wait_for
 from clawnet.controlplane.openclaw_config import render
 from clawnet.controlplane.plugins import ensure_installed, plugins_in
 from clawnet.settings import Settings
@@ -97,7 +98,7 @@ async def validate_config(
             stderr=asyncio.subprocess.PIPE,
         )
         try:
-            out, err = await asyncio.wait_for(proc.communicate(), timeout)
+            out, err = await wait_for(proc.communicate(), timeout)
         except TimeoutError:
             proc.kill()
             await proc.wait()

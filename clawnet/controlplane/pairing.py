@@ -35,6 +35,7 @@ from clawnet.controlplane.db_runner import DbRunner
 from clawnet.controlplane.gateway_api import PairingRequest
 from clawnet.controlplane.links import GatewayLink, GatewayLinks
 from clawnet.controlplane.protocol import GatewayError
+from clawnet.controlplane.tasks import stop_loops
 from clawnet.enums import DmPolicy, GatewayKind
 from clawnet.events import EventBus, FleetEvent, Kind
 from clawnet.models import AccessRequest, Bot, BotChannel, Gateway, utcnow
@@ -161,16 +162,15 @@ class AccessRequestSync:
         self._resolved: dict[tuple[int, str, str, str], float] = {}
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="access-requests")
 
     async def stop(self) -> None:
-        for task in [self._task, *self._inflight.values()]:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        self._stopping = True
+        await stop_loops([self._task, *self._inflight.values()])
         self.db.shutdown()
 
     def forget(self, gateway_id: int) -> None:
@@ -187,7 +187,7 @@ class AccessRequestSync:
 
         kinds = [Kind.GATEWAY_LOG, Kind.ACCESS_REQUESTS, Kind.FLEET_CHANGED, Kind.CONFIG_APPLIED]
         with self.bus.subscribe(kinds, where=wakes) as wake:
-            while True:
+            while not self._stopping:
                 try:
                     await self.poll_all()
                 except Exception:

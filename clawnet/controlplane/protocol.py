@@ -30,6 +30,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from clawnet.aio import wait_for
 from clawnet.controlplane.device_identity import DeviceStore, get_device_store
 from clawnet.controlplane.handshake import (
     PROTOCOL_VERSION,
@@ -173,7 +174,7 @@ class GatewayConnection:
             try:
                 if use_device and store is None:
                     store = get_device_store()
-                return await asyncio.wait_for(
+                return await wait_for(
                     cls._attempt(
                         url, token, on_event, store if use_device else None, retried_with_device_token
                     ),
@@ -327,7 +328,7 @@ class GatewayConnection:
             await self._ws.send(
                 json.dumps({"type": "req", "id": request_id, "method": method, "params": params or {}})
             )
-            return await asyncio.wait_for(future, timeout)
+            return await wait_for(future, timeout)
         except TimeoutError:
             raise GatewayTimeout(f"{method} got no answer within {timeout:.0f} s") from None
         except ConnectionClosed:
@@ -343,7 +344,7 @@ class GatewayConnection:
     async def close(self) -> None:
         await self._ws.close()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._reader, 3)
+            await wait_for(self._reader, 3)
 
 
 @dataclass
@@ -411,7 +412,7 @@ class GatewayClient:
     async def _sleep(self, seconds: float) -> None:
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+            await wait_for(self._wake.wait(), seconds)
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -471,9 +472,7 @@ class GatewayClient:
             if isinstance(self.last_error, GatewayAuthError):
                 raise self.last_error
             try:
-                await asyncio.wait_for(
-                    self.connected.wait(), connect_wait if connect_wait is not None else timeout
-                )
+                await wait_for(self.connected.wait(), connect_wait if connect_wait is not None else timeout)
             except TimeoutError:
                 if self.last_error is not None:
                     raise self.last_error from None

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from sqlmodel import Session, select
 
+from clawnet.aio import wait_for
 from clawnet.controlplane import openclaw_config as oc
 from clawnet.controlplane.agent_files import (
     prepare_agent_files,
@@ -403,8 +404,8 @@ class Reconciler:
         instance) make OpenClaw restart itself in-process (close 1012): wait for it to come back."""
         client = link.client
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(client.disconnected.wait(), 15)  # it closes with 1012...
-        await asyncio.wait_for(client.connected.wait(), 120)  # ...and comes back
+            await wait_for(client.disconnected.wait(), 15)  # it closes with 1012...
+        await wait_for(client.connected.wait(), 120)  # ...and comes back
         log.info("gateway %s restarted itself to apply a change", link.gateway_id)
         return await link.api.config_hash()
 
@@ -473,7 +474,7 @@ class Reconciler:
         link = self.links.ensure(plan.target)
         if not link.client.is_connected:
             try:
-                await asyncio.wait_for(link.client.connected.wait(), 15)
+                await wait_for(link.client.connected.wait(), 15)
             except TimeoutError:
                 error = link.client.last_error
                 message = f"Cannot reach the remote gateway: {error.message if error else 'no answer'}"

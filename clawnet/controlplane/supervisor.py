@@ -176,6 +176,7 @@ class Supervisor:
         self.settings = settings
         self._on_exit = on_exit
         self.processes: dict[int, GatewayProcess] = {}
+        self.closing = False
 
     # --- start ---------------------------------------------------------------------------
 
@@ -184,6 +185,8 @@ class Supervisor:
         existing = self.processes.get(gateway_id)
         if existing is not None and existing.alive:
             return existing
+        if self.closing:  # stop_all ran: nothing may start a gateway it would not stop
+            raise GatewayStartError("ClawNet is stopping.")
         if not self.settings.openclaw_bin.exists():
             raise GatewayStartError(
                 f"The OpenClaw CLI is missing at {self.settings.openclaw_bin}: run scripts/bootstrap.sh."
@@ -409,6 +412,9 @@ class Supervisor:
         return proc.exited.result() if proc.exited.done() else None
 
     async def stop_all(self, grace_s: float = 5.0) -> None:
+        """Stop every gateway, and refuse to start any from now on (a start still under way when
+        ClawNet stops would otherwise leave a gateway nobody stops)."""
+        self.closing = True
         await asyncio.gather(
             *(self.stop(gid, grace_s) for gid in list(self.processes)), return_exceptions=True
         )

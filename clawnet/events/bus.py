@@ -19,6 +19,8 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from clawnet.aio import wait_for
+
 log = logging.getLogger(__name__)
 
 
@@ -62,7 +64,7 @@ class Subscription:
     async def get(self, timeout: float | None = None) -> FleetEvent:
         if timeout is None:
             return await self._queue.get()
-        return await asyncio.wait_for(self._queue.get(), timeout)
+        return await wait_for(self._queue.get(), timeout)
 
     def get_nowait(self) -> FleetEvent | None:
         try:

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from clawnet.aio import wait_for
 from clawnet.events import FleetEvent
 
 log = logging.getLogger(__name__)
@@ -145,7 +146,7 @@ class RedisTransport:
             asyncio.create_task(self._send_loop(), name="redis-events-out"),
         ]
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.subscribed.wait(), 5)  # best effort: Redis may be starting
+            await wait_for(self.subscribed.wait(), 5)  # best effort: Redis may be starting
 
     def send(self, event: FleetEvent) -> None:
         """Queue an event (safe from any thread; never blocks)."""

@@ -74,3 +74,13 @@ def test_no_module_is_over_500_lines() -> None:
         if (n := len(Path(path).read_text().splitlines())) > MAX_LINES
     }
     assert too_long == {}
+
+
+def test_no_module_uses_asyncio_wait_for() -> None:
+    """On Python 3.11 it can lose a cancellation (see clawnet/aio.py): use clawnet.aio.wait_for."""
+    users = [
+        str(path.relative_to(PROJECT_ROOT))
+        for path in sorted((PROJECT_ROOT / "clawnet").rglob("*.py"))
+        if path.name != "aio.py" and "asyncio.wait_for(" in path.read_text()
+    ]
+    assert users == []

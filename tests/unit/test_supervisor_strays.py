@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import psutil
+import pytest
 
 from clawnet.controlplane.paths import gateway_paths
 from clawnet.controlplane.supervisor import Supervisor
@@ -66,3 +67,14 @@ async def test_a_surviving_gateway_is_known_by_its_config_even_when_a_clock_step
                 os.killpg(proc.pid, 9)
                 proc.wait()
         await asyncio.sleep(0.2)  # the supervisor's watch sees the exit
+
+
+async def test_after_stop_all_no_gateway_can_be_started(clawnet_env):
+    """A start still under way when ClawNet stops must not leave a gateway nobody stops."""
+    from clawnet.controlplane.supervisor import GatewayStartError
+
+    supervisor = Supervisor(clawnet_env, on_exit=lambda _exit: None)
+    await supervisor.stop_all()
+    with pytest.raises(GatewayStartError, match="stopping"):
+        await supervisor.spawn(1, 1, has_channels=False)
+    assert supervisor.processes == {}

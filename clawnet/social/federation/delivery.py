@@ -32,6 +32,7 @@ import httpx
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from clawnet.aio import wait_for
 from clawnet.controlplane.alert_delivery import webhook_url_problem
 from clawnet.db import run_in_session
 from clawnet.models import Profile, utcnow
@@ -202,7 +203,7 @@ class DeliveryWorker:
                     log.exception("federation delivery: could not read the queue")
                 self._event.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._event.wait(), self.poll_s)
+                    await wait_for(self._event.wait(), self.poll_s)
                 await asyncio.sleep(BATCH_S)  # let more sends finish: one transaction for them all
         finally:
             if _current is self:
