@@ -86,13 +86,10 @@ async def receive(
     path_and_query: str,
     headers: Mapping[str, str],
     body: bytes,
-    *,
-    verify: bool = True,
 ) -> tuple[int, str]:
-    """Verify, de-duplicate and apply one POSTed activity: (HTTP status, short message).
-    `verify=False` is for the benchmark's plain way only."""
+    """Verify, de-duplicate and apply one POSTed activity: (HTTP status, short message)."""
     try:
-        return await _receive(settings, publish, inbox_handle, method, path_and_query, headers, body, verify)
+        return await _receive(settings, publish, inbox_handle, method, path_and_query, headers, body)
     except Refused as refused:
         return refused.status, refused.message
 
@@ -105,7 +102,6 @@ async def _receive(
     path_and_query: str,
     headers: Mapping[str, str],
     body: bytes,
-    verify: bool,
 ) -> tuple[int, str]:
     url = settings.database_url
     if not settings.federation_enabled:
@@ -155,17 +151,16 @@ async def _receive(
     if signer is None:
         signer = await _fetch_signer(settings, params.key_id)
         fresh = True
-    if verify:
+    try:
+        signatures.verify(method, path_and_query, headers, body, signer.public_key_pem, params=params)
+    except signatures.SignatureError as exc:
+        if fresh or not str(exc).startswith("The signature does not verify"):
+            raise Refused(401, str(exc)) from exc
+        signer = await _fetch_signer(settings, params.key_id)  # the key may have rotated
         try:
             signatures.verify(method, path_and_query, headers, body, signer.public_key_pem, params=params)
-        except signatures.SignatureError as exc:
-            if fresh or not str(exc).startswith("The signature does not verify"):
-                raise Refused(401, str(exc)) from exc
-            signer = await _fetch_signer(settings, params.key_id)  # the key may have rotated
-            try:
-                signatures.verify(method, path_and_query, headers, body, signer.public_key_pem, params=params)
-            except signatures.SignatureError as again:
-                raise Refused(401, str(again)) from again
+        except signatures.SignatureError as again:
+            raise Refused(401, str(again)) from again
     if signer.actor_uri != actor_uri:
         raise Refused(401, "The activity's actor is not the key's owner.")
     if seen:
