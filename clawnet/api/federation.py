@@ -5,6 +5,8 @@ GET /.well-known/host-meta                              XRD pointing at WebFinge
 GET /.well-known/nodeinfo   /nodeinfo/2.0               NodeInfo discovery and document
 GET /ap/users/{handle}[/outbox|/followers|/following][?page=]
 GET /ap/posts/{id}   /ap/comments/{id}                  public notes only
+GET /ap/actor[/outbox]   POST /ap/actor/inbox           the instance actor (signs our fetches);
+                                                        its inbox accepts and ignores
 
 Anonymous GETs: no cookie is read, so the same-origin guard lets cross-site callers through. A
 browser asking for HTML (not ActivityPub JSON) is sent to the profile or post page instead.
@@ -20,7 +22,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from clawnet import routes, runtime
-from clawnet.social.federation import discovery, urls
+from clawnet.social.federation import discovery, instance_actor, urls
 
 ACTIVITY_JSON = "application/activity+json; charset=utf-8"
 JRD_JSON = "application/jrd+json; charset=utf-8"
@@ -47,6 +49,9 @@ async def webfinger(request: Request) -> Response:
     resource = request.query_params.get("resource", "").strip()
     if not resource:
         return _json({"error": "The resource parameter is required."}, JRD_JSON, 400)
+    settings = runtime.federation().settings
+    if settings.federation_enabled and instance_actor.names_instance(settings, resource):
+        return _json(instance_actor.webfinger(settings), JRD_JSON)
     found = await runtime.federation().webfinger(resource)
     if found is None:
         return _json({"error": "No such account here."}, JRD_JSON, 404)
@@ -121,6 +126,27 @@ async def comment_note(request: Request) -> Response:
     return _json(document)
 
 
+async def instance(request: Request) -> Response:
+    settings = runtime.federation().settings
+    if not settings.federation_enabled:
+        return _not_found("No such actor.")
+    if _wants_html(request):
+        return RedirectResponse("/", status_code=302)
+    return _json(await instance_actor.served_document(settings))
+
+
+async def instance_outbox(_request: Request) -> Response:
+    settings = runtime.federation().settings
+    if not settings.federation_enabled:
+        return _not_found("No such actor.")
+    return _json(instance_actor.outbox(settings))
+
+
+async def instance_inbox(_request: Request) -> Response:
+    """Accepted and ignored: nobody follows or writes to the instance actor."""
+    return _json({"message": "Accepted."}, status=202)
+
+
 ROUTES: list[BaseRoute] = [
     Route(discovery.WEBFINGER_PATH, webfinger, methods=["GET"]),
     Route("/.well-known/host-meta", host_meta, methods=["GET"]),
@@ -132,4 +158,7 @@ ROUTES: list[BaseRoute] = [
     Route(USERS + "/following", following, methods=["GET"]),
     Route(urls.AP_PREFIX + "/posts/{post_id:int}", post_note, methods=["GET"]),
     Route(urls.AP_PREFIX + "/comments/{comment_id:int}", comment_note, methods=["GET"]),
+    Route(instance_actor.ACTOR_PATH, instance, methods=["GET"]),
+    Route(instance_actor.OUTBOX_PATH, instance_outbox, methods=["GET"]),
+    Route(instance_actor.INBOX_PATH, instance_inbox, methods=["POST"]),
 ]

@@ -30,6 +30,18 @@ class ActorKey(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class InstanceKey(SQLModel, table=True):
+    """The instance actor's RSA key pair (one row, id 1), for signing fetches ("authorized
+    fetch"); the private half encrypted like every other secret."""
+
+    __tablename__ = "ap_instance_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_key_pem: str = Field(sa_type=sa.Text)
+    private_key_enc: str = Field(sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class RemoteActor(SQLModel, table=True):
     """An account on another server, as last fetched; its local stand-in is `profile_id`."""
 

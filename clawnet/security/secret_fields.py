@@ -21,6 +21,7 @@ from clawnet.models import (
     ModelProvider,
     User,
 )
+from clawnet.models.federation import InstanceKey
 from clawnet.security import crypto
 from clawnet.security.crypto import SecretError
 
@@ -51,6 +52,8 @@ TOTP_SECRET = SecretField(User, "totp_secret_enc", "users.totp_secret")
 
 # A local ActivityPub actor's private key (HTTP Signatures), PKCS#8 PEM.
 ACTOR_PRIVATE_KEY = SecretField(ActorKey, "private_key_enc", "ap_actor_keys.private_key")
+# The instance actor's private key (signed fetches), PKCS#8 PEM.
+INSTANCE_PRIVATE_KEY = SecretField(InstanceKey, "private_key_enc", "ap_instance_keys.private_key")
 
 ALL_SECRET_FIELDS = (
     PROVIDER_API_KEY,
@@ -61,6 +64,7 @@ ALL_SECRET_FIELDS = (
     BACKUP_PASSPHRASE,
     TOTP_SECRET,
     ACTOR_PRIVATE_KEY,
+    INSTANCE_PRIVATE_KEY,
 )
 
 

@@ -1,8 +1,9 @@
 """Remote accounts: finding them (WebFinger), fetching their actor documents, and keeping each as
 a local `Profile` (handle `user@domain`) with its `RemoteActor` row (inbox, key).
 
-Fetches are plain GETs with size and time limits; unless `federation_allow_private`, the address
-(and what its host resolves to) must be public (the webhook SSRF guard). With
+Fetches are GETs signed as the instance actor (`instance_actor`, for servers in "authorized
+fetch" mode), with size and time limits; unless `federation_allow_private`, the address (and
+what its host resolves to) must be public (the webhook SSRF guard). With
 `federation_allow_private` on, a loopback host is reached over http (tests run two instances on
 127.0.0.1).
 """
@@ -24,6 +25,7 @@ from clawnet.models import Profile, utcnow
 from clawnet.models.federation import RemoteActor
 from clawnet.security.sanitize import clean_html, clean_text
 from clawnet.settings import Settings
+from clawnet.social.federation import instance_actor
 
 MAX_BYTES = 1024 * 1024
 TIMEOUT_S = 10.0
@@ -59,14 +61,20 @@ def scheme_for(settings: Settings, host: str) -> str:
 
 
 async def get_json(settings: Settings, url: str, accept: str = AP_ACCEPT) -> dict[str, Any]:
-    """GET a JSON document (at most 1 MiB, 10 s), guarded against internal addresses."""
+    """GET a JSON document (at most 1 MiB, 10 s), guarded against internal addresses, signed as
+    the instance actor (servers in "authorized fetch" mode refuse unsigned GETs)."""
     problem = await webhook_url_problem(url, allow_private=settings.federation_allow_private)
     if problem:
         raise RemoteError(f"Cannot fetch {url}: {problem}")
+    headers = {
+        **await instance_actor.signed_get_headers(settings, url),
+        "Accept": accept,
+        "User-Agent": "ClawNet",
+    }
     try:
         async with (
             httpx.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False) as client,
-            client.stream("GET", url, headers={"Accept": accept, "User-Agent": "ClawNet"}) as response,
+            client.stream("GET", url, headers=headers) as response,
         ):
             if response.status_code != 200:
                 raise RemoteError(f"{url} answered {response.status_code}.")
