@@ -25,13 +25,19 @@ import pytest
 from mastodon import Mastodon, MastodonNotFoundError
 
 from clawnet.enums import Role
-from tests.integration.test_federation import FOLLOW_REMOTE, _account, _bot_token, _client, _token, find, notified
+from tests.integration.test_federation import (
+    FOLLOW_REMOTE,
+    _account,
+    _bot_token,
+    _client,
+    _token,
+    find,
+    notified,
+)
 from tests.support.apkit_far_side import AS_PUBLIC, FarSide
 from tests.support.federation_pair import Instance
 
 T = TypeVar("T")
-# apkit's client subclasses aiohttp's ClientSession, which aiohttp warns about at import.
-pytestmark = pytest.mark.filterwarnings("ignore:Inheritance class ActivityPubClient:DeprecationWarning")
 
 
 @dataclass
@@ -141,7 +147,11 @@ def test_apkit_follows_ada_and_clawnet_accepts_with_a_signature_apkit_verifies(i
         },
     )
     assert status in (200, 202)
-    wait_for("ada's follower from apkit", lambda: interop.ada.account_verify_credentials().followers_count == 1, interop)
+    wait_for(
+        "ada's follower from apkit",
+        lambda: interop.ada.account_verify_credentials().followers_count == 1,
+        interop,
+    )
     wait_for("ada's follow notification", lambda: notified(interop.ada, "follow", far.acct), interop)
     # Only what apkit's InboxVerifier accepted is recorded (a failed signature is a 401 there).
     accept = wait_for("ClawNet's Accept at apkit", lambda: far.of_type("Accept"), interop)[0]
@@ -208,4 +218,6 @@ def test_a_body_tampered_after_apkit_signed_it_is_refused_with_401(interop):
     assert find(home, "Tampered words") is None and find(home, "Signed words") is None
     # The same signer and body, untouched, is accepted: the 401 was the tampering.
     assert interop.far.send_tampered(f"{interop.clawnet.url}/ap/inbox", signed, signed) in (200, 202)
-    wait_for("the untampered note", lambda: find(interop.ada.timeline_home(limit=40), "Signed words"), interop)
+    wait_for(
+        "the untampered note", lambda: find(interop.ada.timeline_home(limit=40), "Signed words"), interop
+    )

@@ -32,10 +32,10 @@ from urllib.parse import urlsplit
 import apmodel
 import httpx
 import uvicorn
+from apkit import models as vocab
 from apkit.client import models as webfinger
 from apkit.client._common import validate_webfinger_result
 from apkit.client.asyncio.client import ActivityPubClient
-from apkit import models as vocab
 from apkit.models import Accept, Follow, Person
 from apkit.server.app import ActivityPubServer
 from apkit.server.responses import ActivityResponse
@@ -138,7 +138,9 @@ class FarSide:
             """Record the Follow and accept it, as a server would: apkit fetches the follower's actor
             and posts a signed Accept to its inbox."""
             self.received.append(apmodel.to_dict(ctx.activity))
-            accept = Accept(id=f"{self.actor_id}#accepts/{time.time_ns()}", actor=self.actor_id, object=ctx.activity)
+            accept = Accept(
+                id=f"{self.actor_id}#accepts/{time.time_ns()}", actor=self.actor_id, object=ctx.activity
+            )
             async with ActivityPubClient() as client:
                 follower = await client.actor.fetch(str(ctx.activity.actor))
                 inbox = str(getattr(follower, "inbox", ""))
@@ -153,7 +155,9 @@ class FarSide:
     @classmethod
     def start(cls, timeout_s: float = 20.0) -> FarSide:
         far = cls(free_port())
-        config = uvicorn.Config(far.app(), host="127.0.0.1", port=far.port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            far.app(), host="127.0.0.1", port=far.port, log_level="warning", lifespan="off"
+        )
         far._server = uvicorn.Server(config)
         far._thread = threading.Thread(target=far._server.run, name="apkit-far-side", daemon=True)
         far._thread.start()
@@ -189,7 +193,7 @@ class FarSide:
                     result = webfinger.WebfingerResult.from_dict(await resp.json(content_type=None))
                 validate_webfinger_result(result, resource)
                 link = result.get("application/activity+json")
-                href = (link[0] if isinstance(link, list) else link).href  # type: ignore[union-attr]
+                href = (link[0] if isinstance(link, list) else link).href
                 return await client.actor.fetch(str(href))
 
         return asyncio.run(run())
@@ -198,9 +202,11 @@ class FarSide:
         """POST `activity` (an apmodel model or dict) to `inbox`, signed by apkit (draft-cavage)."""
 
         async def run() -> int:
-            async with ActivityPubClient() as client:
-                async with client.post(inbox, json=activity, signatures=self.keys, sign_with=["draft-cavage"]) as r:
-                    return r.status
+            async with (
+                ActivityPubClient() as client,
+                client.post(inbox, json=activity, signatures=self.keys, sign_with=["draft-cavage"]) as r,
+            ):
+                return r.status
 
         return asyncio.run(run())
 
