@@ -11,17 +11,23 @@ The near side is one real ClawNet backend (`Instance` from tests/support/federat
   (a) apkit resolves ada by WebFinger, parses her actor, follows her; ClawNet accepts; ada's post is
       delivered to apkit's inbox, which verifies ClawNet's signature and keeps the Note;
   (b) ada follows alice on the far side by address; alice's signed Note reaches ada's home timeline;
-  (c) a body tampered with after apkit's signer signed it is refused by ClawNet with 401.
+      alice likes ada's post (ada is notified), ada likes alice's note (apkit verifies the Like),
+      each deletes their note and it goes on the other side;
+  (c) a body tampered with after apkit's signer signed it, a signature by another key under alice's
+      key id, and a request signed two hours ago are each refused by ClawNet with 401.
 """
 
 from __future__ import annotations
 
+import contextlib
+import email.utils
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from mastodon import Mastodon, MastodonNotFoundError
 
 from clawnet.enums import Role
@@ -36,6 +42,7 @@ from tests.integration.test_federation import (
 )
 from tests.support.apkit_far_side import AS_PUBLIC, FarSide
 from tests.support.federation_pair import Instance
+from tests.support.server import SCALEOUT, SCALEOUT_WORKERS, free_port
 
 T = TypeVar("T")
 
@@ -45,6 +52,7 @@ class Interop:
     clawnet: Instance
     far: FarSide
     ada: Mastodon
+    ids: dict[str, str] = field(default_factory=dict)  # what one step leaves for the next
 
     @property
     def ada_acct(self) -> str:
@@ -58,24 +66,29 @@ class Interop:
 @pytest.fixture(scope="module")
 def interop(tmp_path_factory) -> Iterator[Interop]:
     began = time.monotonic()
-    far = FarSide.start()
-    clawnet = Instance("clawnet", _free_port_not(far.port), tmp_path_factory.mktemp("interop") / "clawnet")
-    try:
+    with contextlib.ExitStack() as stack:
+        env: dict[str, str] = {}
+        if SCALEOUT:  # as federation_pair: its own PostgreSQL and Redis, two web workers
+            from tests.support.services import postgres_server, redis_server
+
+            env["DATABASE_URL"] = stack.enter_context(postgres_server())
+            env["REFLEX_REDIS_URL"] = stack.enter_context(redis_server())
+            env["GRANIAN_WORKERS"] = SCALEOUT_WORKERS
+        far = FarSide.start()
+        stack.callback(far.stop)
+        root = tmp_path_factory.mktemp("interop")
+        clawnet = Instance("clawnet", _free_port_not(far.port), root / "clawnet", env)
+        stack.callback(clawnet.stop)
         clawnet.start()
         print(f"\n[interop] ClawNet started in {clawnet.start_seconds:.1f} s; apkit on {far.url}")
         _account(clawnet, "mod@example.com", "moderator", Role.ADMIN)  # owns the bot
         _account(clawnet, "ada@example.com", "ada", Role.MEMBER)
         _bot_token(clawnet, "mod@example.com", "helper")
         yield Interop(clawnet, far, _client(clawnet, _token(clawnet, "ada@example.com")))
-    finally:
-        clawnet.stop()
-        far.stop()
-        print(f"\n[interop] took {time.monotonic() - began:.1f} s")
+    print(f"\n[interop] took {time.monotonic() - began:.1f} s")
 
 
 def _free_port_not(taken: int) -> int:
-    from tests.support.server import free_port
-
     while (port := free_port()) == taken:
         pass
     return port
@@ -176,6 +189,25 @@ def test_adas_post_reaches_apkits_inbox_and_apkit_verifies_and_keeps_the_note(in
     assert create["object"]["attributedTo"] == interop.ada_actor
 
 
+def test_apkits_verifier_refuses_a_forged_clawnet_activity(interop):
+    """The far side is no rubber stamp: apkit's own verifier fetches ada's real key and refuses a
+    Create signed by another key under her key id."""
+    forged = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": interop.ada_actor + "#forged",
+        "type": "Create",
+        "actor": interop.ada_actor,
+        "object": {"id": interop.ada_actor + "#forged-note", "type": "Note", "content": "Forged"},
+    }
+    impostor = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    far = interop.far
+    status = far.send_signed(
+        far.actor_id + "/inbox", forged, key=impostor, key_id=interop.ada_actor + "#main-key"
+    )
+    assert status == 401
+    assert not [a for a in far.received if a.get("id") == forged["id"]]
+
+
 # --- (b) alice on the far side, followed from ClawNet, posts; ClawNet verifies and shows it --------
 
 
@@ -205,19 +237,93 @@ def test_alices_signed_note_reaches_adas_home_timeline(interop):
     assert toot.account.acct == interop.far.acct and toot.account.bot is False
 
 
+def test_ada_likes_alices_note_and_apkit_verifies_the_like(interop):
+    toot = find(interop.ada.timeline_home(limit=40), "Hello ClawNet, from apkit")
+    interop.ada.status_favourite(toot.id)
+    like = wait_for("ada's Like at apkit", lambda: interop.far.of_type("Like"), interop)[0]
+    liked = like["object"]
+    assert like["actor"] == interop.ada_actor
+    assert (liked if isinstance(liked, str) else liked["id"]) == f"{interop.far.actor_id}/notes/1"
+
+
+def test_alice_likes_adas_post_and_ada_is_notified(interop):
+    create = next(c for c in interop.far.of_type("Create") if "Hello apkit" in str(c["object"]))
+    interop.ids["ada_note"] = create["object"]["id"]
+    like = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{interop.far.actor_id}/likes/1",
+        "type": "Like",
+        "actor": interop.far.actor_id,
+        "object": interop.ids["ada_note"],
+    }
+    assert interop.far.send(interop.ada_actor + "/inbox", like) in (200, 202)
+    wait_for(
+        "ada's favourite notification", lambda: notified(interop.ada, "favourite", interop.far.acct), interop
+    )
+
+
+def test_alice_deletes_her_note_and_it_leaves_adas_timeline(interop):
+    far = interop.far
+    delete = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{far.actor_id}/notes/1/delete",
+        "type": "Delete",
+        "actor": far.actor_id,
+        "to": [AS_PUBLIC],
+        "object": {"id": f"{far.actor_id}/notes/1", "type": "Tombstone"},
+    }
+    assert far.send(f"{interop.clawnet.url}/ap/inbox", delete) in (200, 202)
+    wait_for(
+        "alice's note to leave ada's home timeline",
+        lambda: find(interop.ada.timeline_home(limit=40), "Hello ClawNet, from apkit") is None,
+        interop,
+    )
+
+
+def test_ada_deletes_her_post_and_apkit_verifies_the_delete(interop):
+    mine = find(interop.ada.timeline_home(limit=40), "Hello apkit")
+    interop.ada.status_delete(mine.id)
+
+    def deleted() -> bool:
+        for delete in interop.far.of_type("Delete"):
+            gone = delete["object"]
+            if (gone if isinstance(gone, str) else gone.get("id")) == interop.ids["ada_note"]:
+                return True
+        return False
+
+    wait_for("ada's Delete at apkit", deleted, interop)
+
+
 # --- (c) a tampered body under apkit's signature ---------------------------------------------------
 
 
 def test_a_body_tampered_after_apkit_signed_it_is_refused_with_401(interop):
+    far = interop.far
     signed = _note(interop, "Signed words", 2)
     tampered = {**signed, "object": {**signed["object"], "content": "<p>Tampered words</p>"}}
     for inbox in (f"{interop.clawnet.url}/ap/inbox", interop.ada_actor + "/inbox"):
-        assert interop.far.send_tampered(inbox, signed, tampered) == 401
+        assert far.send_signed(inbox, signed, sent=tampered) == 401
     time.sleep(1)
     home = interop.ada.timeline_home(limit=40)
     assert find(home, "Tampered words") is None and find(home, "Signed words") is None
     # The same signer and body, untouched, is accepted: the 401 was the tampering.
-    assert interop.far.send_tampered(f"{interop.clawnet.url}/ap/inbox", signed, signed) in (200, 202)
+    assert far.send_signed(f"{interop.clawnet.url}/ap/inbox", signed) in (200, 202)
     wait_for(
         "the untampered note", lambda: find(interop.ada.timeline_home(limit=40), "Signed words"), interop
     )
+
+
+def test_a_signature_by_another_key_under_alices_key_id_is_refused_with_401(interop):
+    impostor = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    note = _note(interop, "Impostor words", 3)
+    assert interop.far.send_signed(f"{interop.clawnet.url}/ap/inbox", note, key=impostor) == 401
+    time.sleep(1)
+    assert find(interop.ada.timeline_home(limit=40), "Impostor words") is None
+
+
+def test_a_replayed_request_signed_two_hours_ago_is_refused_with_401(interop):
+    old = email.utils.formatdate(time.time() - 2 * 3600, usegmt=True)
+    note = _note(interop, "Replayed words", 4)
+    assert interop.far.send_signed(f"{interop.clawnet.url}/ap/inbox", note, date=old) == 401
+    time.sleep(1)
+    assert find(interop.ada.timeline_home(limit=40), "Replayed words") is None

@@ -210,16 +210,30 @@ class FarSide:
 
         return asyncio.run(run())
 
-    def send_tampered(self, inbox: str, activity: dict[str, Any], tampered: dict[str, Any]) -> int:
-        """Sign `activity` with apsig's draft-cavage signer, then send `tampered` under that signature."""
+    def send_signed(
+        self,
+        inbox: str,
+        activity: dict[str, Any],
+        *,
+        sent: dict[str, Any] | None = None,
+        key: rsa.RSAPrivateKey | None = None,
+        key_id: str | None = None,
+        date: str | None = None,
+    ) -> int:
+        """Sign `activity` with apsig's draft-cavage signer (alice's key and key id unless `key` or
+        `key_id`; `date` as the signed Date header) and POST `sent` (default: `activity`) under it."""
         body = json.dumps(activity).encode()
-        headers = draft.Signer(
-            headers={"Content-Type": "application/activity+json", "Host": urlsplit(inbox).netloc},
+        headers = {"Content-Type": "application/activity+json", "Host": urlsplit(inbox).netloc}
+        if date is not None:
+            headers["Date"] = date
+        signed = draft.Signer(
+            headers=headers,
             method="POST",
             url=inbox,
-            key_id=self.key_id,
-            private_key=self.key,
+            key_id=key_id or self.key_id,
+            private_key=key or self.key,
             body=body,
         ).sign()
+        content = body if sent is None else json.dumps(sent).encode()
         with contextlib.closing(httpx.Client(timeout=20)) as client:
-            return client.post(inbox, content=json.dumps(tampered).encode(), headers=headers).status_code
+            return client.post(inbox, content=content, headers=signed).status_code
