@@ -128,9 +128,8 @@ class FarSide:
             self.received.append(apmodel.to_dict(ctx.activity))
             return JSONResponse({"ok": True}, status_code=202)
 
-        for kind in (vocab.Accept, vocab.Reject, vocab.Create, vocab.Update, vocab.Delete, vocab.Undo):
-            app.on(kind, record)
-        for kind in (vocab.Like, vocab.Announce):
+        kinds = (vocab.Accept, vocab.Reject, vocab.Create, vocab.Update, vocab.Delete, vocab.Undo, vocab.Like)
+        for kind in (*kinds, vocab.Announce):
             app.on(kind, record)
 
         @app.on(Follow)
