@@ -97,15 +97,9 @@ class SocialWrites:
             raise SocialError("Your account has no profile yet: choose a handle under Settings.")
         return profile
 
-    def _author_or_none(self, session: Session, actor: Principal | None) -> Profile | None:
-        try:
-            return self.actor_profile(session, actor)
-        except UserError:
-            return None
-
     async def learn_mentions(self, actor: Principal | None, text: str) -> None:
         """Look up the remote accounts `text` mentions that are new here (before the write)."""
-        await mentions.learn(self.settings, text, lambda s: self._author_or_none(s, actor))
+        await mentions.learn(self.settings, text, lambda s: self.actor_profile(s, actor))
 
     def _render(self, session: Session, raw: str) -> Any:
         rendered = render_text(

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from clawnet.db import run_in_session
+from clawnet.errors import UserError
 from clawnet.models import Profile
 from clawnet.security.sanitize import remote_addresses
 from clawnet.settings import Settings
@@ -56,7 +57,8 @@ def _store(session: Session, settings: Settings, address: str, doc: dict[str, An
 
 async def learn(settings: Settings, text: str, author: Callable[[Session], Profile | None]) -> list[str]:
     """Look up and store the remote accounts `text` mentions that are not known here yet, when
-    the instance and the author (`author(session)`, None when there is none) federate. Returns the
+    the instance and the author (`author(session)`; None or a `UserError` when there is none)
+    federate. Returns the
     addresses now known that were not before. Never raises for an address that fails."""
     if not settings.federation_enabled:
         return []
@@ -65,7 +67,10 @@ async def learn(settings: Settings, text: str, author: Callable[[Session], Profi
         return []
 
     def unknown(session: Session) -> list[str]:
-        if not sends(settings, author(session)):
+        try:
+            if not sends(settings, author(session)):
+                return []
+        except UserError:  # no author, or one who may not write: the write itself will say so
             return []
         known = set(session.exec(select(Profile.handle).where(col(Profile.handle).in_(typed))).all())
         return [a for a in typed if a not in known]
