@@ -98,8 +98,15 @@ class SocialWrites:
         return profile
 
     async def learn_mentions(self, actor: Principal | None, text: str) -> None:
-        """Look up the remote accounts `text` mentions that are new here (before the write)."""
-        await mentions.learn(self.settings, text, lambda s: self.actor_profile(s, actor))
+        """Look up the remote accounts `text` mentions that are new here (before the write; not
+        for someone who may not write)."""
+
+        def author(session: Session) -> Profile:
+            profile = self.actor_profile(session, actor)
+            check_not_suspended(profile)
+            return profile
+
+        await mentions.learn(self.settings, text, author)
 
     def _render(self, session: Session, raw: str) -> Any:
         rendered = render_text(

@@ -16,8 +16,9 @@ import pytest
 from sqlmodel import col, select
 
 from clawnet.db import session_scope
-from clawnet.models import Comment, Post, PostMention, Profile
-from clawnet.models.federation import Delivery, RemoteActor
+from clawnet.errors import UserError
+from clawnet.models import Comment, Post, PostMention, Profile, utcnow
+from clawnet.models.federation import Delivery, FederationHost, RemoteActor
 from clawnet.security.sanitize import remote_addresses, render_text
 from clawnet.settings import Settings
 from clawnet.social.federation import mentions, remote, urls
@@ -184,6 +185,36 @@ async def test_nothing_is_looked_up_when_the_author_or_the_instance_does_not_fed
     )
     await fed.social.create_post(p1, f"hi @alice@{HOST}")
     assert _remote_profile(f"alice@{HOST}") is None
+
+
+async def test_nothing_is_looked_up_for_a_suspended_author_or_anonymous_or_on_a_blocked_host(
+    fed: Fed, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p0, p0_id, _ = people[0]
+    p1, _, _ = people[1]
+    fed.serve(FakeActor("alice"))
+    fed.serve(FakeActor("bob", host="blocked.example"))
+    asked: list[str] = []
+    real = remote.get_json
+
+    async def counting(settings: Settings, url: str, accept: str = "") -> dict[str, Any]:
+        asked.append(url)
+        return await real(settings, url, accept)
+
+    monkeypatch.setattr(remote, "get_json", counting)
+    with session_scope() as s:
+        s.add(FederationHost(host="blocked.example", blocked=True))
+        me = s.get(Profile, p0_id)
+        assert me is not None
+        me.suspended_at = utcnow()
+        s.add(me)
+    with pytest.raises(UserError):
+        await fed.social.create_post(p0, f"hi @alice@{HOST}")
+    with pytest.raises(UserError):
+        await fed.social.create_post(None, f"hi @alice@{HOST}")
+    assert asked == []
+    post_id = await fed.social.create_post(p1, "hi @bob@blocked.example")
+    assert asked == [] and _post(post_id).content_html == "<p>hi @bob@blocked.example</p>"
 
 
 async def test_a_comment_and_an_edit_mention_remote_accounts(fed: Fed, people: People) -> None:

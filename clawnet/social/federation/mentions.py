@@ -5,7 +5,8 @@ yet are looked up (WebFinger, then the actor document) and stored as remote prof
 rendering links them like local handles and the Note tags and addresses them. The lookups run on
 the event loop before the write's transaction, bounded (at most `MAX_LOOKUPS` addresses, all within
 `TOTAL_S` seconds), and fail softly: an address that cannot be found stays plain text and the
-write goes on. Nothing is looked up when federation is off for the instance or for the author.
+write goes on. Nothing is looked up when federation is off for the instance or for the author,
+for an author who may not write, or on a server an admin blocked.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from clawnet.models import Profile
 from clawnet.security.sanitize import remote_addresses
 from clawnet.settings import Settings
 from clawnet.social.federation import remote
+from clawnet.social.federation.inbox_base import blocked
 from clawnet.social.federation.outgoing import sends
 
 log = logging.getLogger(__name__)
@@ -73,7 +75,7 @@ async def learn(settings: Settings, text: str, author: Callable[[Session], Profi
         except UserError:  # no author, or one who may not write: the write itself will say so
             return []
         known = set(session.exec(select(Profile.handle).where(col(Profile.handle).in_(typed))).all())
-        return [a for a in typed if a not in known]
+        return [a for a in typed if a not in known and blocked(session, {a.split("@", 1)[1]}) is None]
 
     todo = await run_in_session(unknown, settings.database_url)
     if not todo:
