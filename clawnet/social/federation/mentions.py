@@ -60,8 +60,8 @@ def _store(session: Session, settings: Settings, address: str, doc: dict[str, An
 async def learn(settings: Settings, text: str, author: Callable[[Session], Profile | None]) -> list[str]:
     """Look up and store the remote accounts `text` mentions that are not known here yet, when
     the instance and the author (`author(session)`; None or a `UserError` when there is none)
-    federate. Returns the
-    addresses now known that were not before. Never raises for an address that fails."""
+    federate. Returns the addresses now known that were not before; never raises for an address
+    that fails (it stays plain text)."""
     if not settings.federation_enabled:
         return []
     typed = remote_addresses(text, settings.federation_host)[:MAX_LOOKUPS]
