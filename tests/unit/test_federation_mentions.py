@@ -16,12 +16,17 @@ import pytest
 from sqlmodel import col, select
 
 from clawnet.db import session_scope
+from clawnet.enums import Role
 from clawnet.errors import UserError
 from clawnet.models import Comment, Post, PostMention, Profile, utcnow
 from clawnet.models.federation import Delivery, FederationHost, RemoteActor
+from clawnet.security.permissions import Principal
 from clawnet.security.sanitize import remote_addresses, render_text
 from clawnet.settings import Settings
+from clawnet.social import api_tokens
 from clawnet.social.federation import mentions, remote, urls
+from clawnet.social.profiles import create_bot_profile
+from tests.factories import make_bot, make_user
 from tests.unit import test_federation_inbox as inbox_tests
 from tests.unit.test_federation_inbox import HOST, FakeActor, Fed, People
 
@@ -282,3 +287,19 @@ async def test_a_remote_notes_mention_of_a_local_person_links_to_the_local_profi
     assert html.count(local_link) == 2
     assert f'<a href="https://{HOST}/@alice" rel="nofollow noopener">me</a>' in html  # others untouched
     assert _mentioned_ids(post.id or 0) == [p1_id]
+
+
+async def test_a_bot_posting_with_its_api_token_mentions_a_remote_account(fed: Fed, people: People) -> None:
+    alice = fed.serve(FakeActor("alice"))
+    with session_scope() as s:
+        owner = make_user(s, Role.OPERATOR, name="Owner")
+        bot = make_bot(s, owner, "Helper")
+        handle = create_bot_profile(s, bot).handle
+        s.flush()
+        token = api_tokens.create_token(s, Principal.of(owner), bot.id or 0, "script")
+    post_id = await fed.social.post_with_token(token, f"beep @alice@{HOST}", "public")
+    profile = _remote_profile(f"alice@{HOST}")
+    assert profile is not None and _mentioned_ids(post_id) == [profile.id]
+    ((inbox, create),) = _deliveries()
+    assert inbox == f"https://{HOST}/inbox" and create["actor"] == urls.actor(fed.settings, handle)
+    assert alice.uri in create["object"]["cc"]
