@@ -5,8 +5,8 @@ Links keep only `href` (http, https, mailto) and always get `rel="nofollow noope
 Everything else is removed or escaped, so the stored HTML can be shown as-is.
 
 People mostly type plain text: line breaks become `<br>`, bare URLs become links, `**bold**`,
-`*italic*` and `` `code` `` get their tags, and `@handle` becomes a link to that profile when the
-profile exists. The result goes through bleach once more at the end.
+`*italic*` and `` `code` `` get their tags, and `@handle` (or a remote `@user@host`) becomes a link
+to that profile when the profile exists here. The result goes through bleach once more at the end.
 """
 
 from __future__ import annotations
@@ -52,6 +52,12 @@ ALLOWED_ATTRIBUTES = {"a": ["href", "rel", "class"], "span": ["class"]}
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 ALLOWED_CLASSES = frozenset({"mention", "hashtag", "ellipsis", "invisible"})
 MENTION_RE = re.compile(r"(?<![\w@/])@([a-z0-9_]{2,30})\b", re.IGNORECASE)
+# `@user@host` (a host may carry a port): a remote account. Never inside a word, so an e-mail
+# address (`me@example.com`) is not one. Trailing dots and dashes end the sentence, not the host.
+REMOTE_MENTION_RE = re.compile(
+    r"(?<![\w@/])@([A-Za-z0-9_][A-Za-z0-9_.\-]{0,99})@([A-Za-z0-9][A-Za-z0-9.\-]{0,252})((?::\d{1,5})?)"
+)
+_ANY_MENTION_RE = re.compile(f"{REMOTE_MENTION_RE.pattern}|{MENTION_RE.pattern}", re.IGNORECASE)
 # A hashtag: '#' then word characters (any script) with at least one letter; not inside a word,
 # an entity (`&#39;`) or a URL fragment.
 HASHTAG_RE = re.compile(r"(?<![\w&#/])#(\w*[^\W\d_]\w*)")
@@ -116,13 +122,49 @@ def _text_segments(markup: str, transform: Callable[[str], str]) -> str:
     return "".join(out)
 
 
+def _split_remote(user: str, host: str, port: str) -> tuple[str, str, str]:
+    """(user, host:port, trailing text) with the sentence's trailing dots and dashes given back."""
+    bare = host.rstrip(".-")
+    if port and bare != host:
+        return user, "", ""  # `@a@host.:80` is no address
+    return user, bare + port, host[len(bare) :]
+
+
+def _mention_handle(match: re.Match[str], local_host: str) -> tuple[str | None, str]:
+    """The handle a mention names (lower-case; `user@host` when remote) and the text after it."""
+    if match.group(1) is None:
+        return match.group(4).lower(), ""
+    user, host, rest = _split_remote(match.group(1), match.group(2), match.group(3))
+    if not host or user.endswith((".", "-")):
+        return None, ""
+    if local_host and host.lower() == local_host.lower():
+        return (user.lower(), rest) if re.fullmatch(r"[a-z0-9_]{2,30}", user, re.IGNORECASE) else (None, "")
+    return f"{user}@{host}".lower(), rest
+
+
+def remote_addresses(raw: str, local_host: str = "") -> list[str]:
+    """The remote accounts (`user@host`, lower-case, in order, once each) typed in `raw`."""
+    found: list[str] = []
+    for match in REMOTE_MENTION_RE.finditer(html.unescape(raw)):
+        user, host, _ = _split_remote(match.group(1), match.group(2), match.group(3))
+        if host and not user.endswith((".", "-")) and host.lower() != local_host.lower():
+            address = f"{user}@{host}".lower()
+            if address not in found:
+                found.append(address)
+    return found
+
+
 def render_text(
     raw: str,
     handle_exists: Callable[[str], bool],
     profile_url: Callable[[str], str],
     tag_url: Callable[[str], str] | None = None,
+    *,
+    local_host: str = "",
 ) -> Rendered:
-    """Turn what someone typed (plain text, or allowlisted HTML) into safe HTML."""
+    """Turn what someone typed (plain text, or allowlisted HTML) into safe HTML. `handle_exists`
+    is asked about local handles (`ada`) and remote ones (`bob@host`, lower-case);
+    `@ada@<local_host>` is the local `ada`."""
     raw = clean_text(raw.replace("\r\n", "\n")).strip()
     looks_like_html = bool(
         re.search(r"</?(p|br|a|strong|em|b|i|ul|ol|li|pre|code|blockquote|del|u|span)\b", raw, re.I)
@@ -139,16 +181,15 @@ def render_text(
 
     def link_mentions(segment: str) -> str:
         def replace(match: re.Match[str]) -> str:
-            handle = match.group(1).lower()
-            if not handle_exists(handle):
+            handle, rest = _mention_handle(match, local_host)
+            if handle is None or not handle_exists(handle):
                 return match.group(0)
             if handle not in found:
                 found.append(handle)
-            return (
-                f'<span class="mention"><a href="{profile_url(handle)}" class="mention">@{handle}</a></span>'
-            )
+            link = html.escape(profile_url(handle))
+            return f'<span class="mention"><a href="{link}" class="mention">@{handle}</a></span>{rest}'
 
-        return MENTION_RE.sub(replace, segment)
+        return _ANY_MENTION_RE.sub(replace, segment)
 
     tags: list[str] = []
 

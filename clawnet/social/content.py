@@ -42,6 +42,8 @@ class SocialContent(SocialWrites):
         media_ids: list[int] | None = None,
         spoiler_text: str = "",
     ) -> int:
+        await self.learn_mentions(actor, text)
+
         def write(session: Session, outbox: Outbox) -> int:
             profile = self.actor_profile(session, actor)
             post = self.post_as(
@@ -57,6 +59,7 @@ class SocialContent(SocialWrites):
     ) -> None:
         """Change one's own post; the previous version is kept for its visible history, and its
         tags and mentions follow the new text (newly mentioned people are notified)."""
+        await self.learn_mentions(actor, text)
 
         def write(session: Session, outbox: Outbox) -> None:
             profile, post = self._visible_post(session, actor, post_id)

@@ -20,6 +20,7 @@ from clawnet.social import audience, moderation, timelines
 from clawnet.social import mastodon_entities as ent
 from clawnet.social import mastodon_oauth as oauth
 from clawnet.social import mastodon_tokens as tokens
+from clawnet.social.federation import mentions
 from clawnet.social.rules import Outbox, can_see
 from clawnet.social.service import SocialService
 from clawnet.social.writing import SocialError
@@ -175,6 +176,7 @@ class MastodonService:
         if in_reply_to_id:
             return await self._reply(caller, base, text, in_reply_to_id)
         spoiler = clean_text(spoiler_text).strip()[:500]
+        await mentions.learn(self.social.settings, text, lambda s: self._acting_profile(s, caller))
 
         def write(session: Session, outbox: Outbox) -> int:
             profile = self._acting_profile(session, caller)

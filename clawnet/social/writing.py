@@ -25,7 +25,7 @@ from clawnet.settings import Settings
 from clawnet.social import api_tokens, hashtags, moderation, profiles
 from clawnet.social.engage_rules import check_bot_post_rate
 from clawnet.social.federation import delivery as ap_delivery
-from clawnet.social.federation import outgoing
+from clawnet.social.federation import mentions, outgoing
 from clawnet.social.rules import Outbox, can_see, check_follow_rate, check_post_rate, notify, unread_count
 from clawnet.social.views import Upload
 
@@ -97,6 +97,17 @@ class SocialWrites:
             raise SocialError("Your account has no profile yet: choose a handle under Settings.")
         return profile
 
+    async def learn_mentions(self, actor: Principal | None, text: str) -> None:
+        """Look up the remote accounts `text` mentions that are new here (before the write; not
+        for someone who may not write)."""
+
+        def author(session: Session) -> Profile:
+            profile = self.actor_profile(session, actor)
+            check_not_suspended(profile)
+            return profile
+
+        await mentions.learn(self.settings, text, author)
+
     def _render(self, session: Session, raw: str) -> Any:
         rendered = render_text(
             raw,
@@ -105,6 +116,7 @@ class SocialWrites:
             ),
             profile_url=routes.profile,
             tag_url=routes.tag,
+            local_host=self.settings.federation_host,
         )
         if not rendered.text and "<" not in rendered.html.replace("<p>", "").replace("</p>", ""):
             raise SocialError("Write something first.")
@@ -123,6 +135,8 @@ class SocialWrites:
         visibility: str = Visibility.PUBLIC.value,
         media_ids: list[int] | None = None,
     ) -> int:
+        await self.learn_mentions(actor, text)
+
         def write(session: Session, outbox: Outbox) -> int:
             profile = self.actor_profile(session, actor)
             post = self.post_as(session, outbox, profile, text, visibility, media_ids or [])
@@ -133,6 +147,9 @@ class SocialWrites:
 
     async def post_with_token(self, token: str, text: str, visibility: str) -> int:
         """Post as the bot a per-bot API token belongs to (PermissionDenied for a bad token)."""
+        await mentions.learn(
+            self.settings, text, lambda s: api_tokens.profile_for_token(s, token, self.settings)
+        )
 
         def write(session: Session, outbox: Outbox) -> int:
             profile = api_tokens.profile_for_token(session, token, self.settings)
@@ -188,11 +205,7 @@ class SocialWrites:
         for m in attached:
             m.post_id = post.id
             session.add(m)
-        mentioned = (
-            session.exec(select(Profile).where(col(Profile.handle).in_(rendered.mentions))).all()
-            if rendered.mentions
-            else []
-        )
+        mentioned = mentions.profiles(session, rendered.mentions)
         for other in mentioned:
             assert other.id is not None
             session.add(PostMention(post_id=post.id, profile_id=other.id))
@@ -218,23 +231,6 @@ class SocialWrites:
         if post is None or not can_see(session, profile.id, post):
             raise SocialError("That post does not exist.")
         return profile, post
-
-    async def edit_post(self, actor: Principal | None, post_id: int, text: str) -> None:
-        def write(session: Session, outbox: Outbox) -> None:
-            profile, post = self._visible_post(session, actor, post_id)
-            if post.author_id != profile.id:
-                raise PermissionDenied("You can only edit your own posts.")
-            rendered = self._render(session, text)
-            post.content_html, post.content_text, post.edited_at = (
-                rendered.html,
-                rendered.text[:10000],
-                utcnow(),
-            )
-            session.add(post)
-            outgoing.post_edited(session, self.settings, profile, post)
-            outbox.add(Kind.POST_CHANGED, {"post_id": post_id, "what": "edited"})
-
-        await self._write(write)
 
     async def delete_post(self, actor: Principal | None, post_id: int) -> None:
         def write(session: Session, outbox: Outbox) -> None:
@@ -289,6 +285,8 @@ class SocialWrites:
     async def comment(
         self, actor: Principal | None, post_id: int, text: str, parent_id: int | None = None
     ) -> int:
+        await self.learn_mentions(actor, text)
+
         def write(session: Session, outbox: Outbox) -> int:
             profile, post = self._visible_post(session, actor, post_id)
             assert profile.id is not None
@@ -315,11 +313,7 @@ class SocialWrites:
                 notify(
                     session, outbox, parent.author_id, NotificationKind.REPLY, profile.id, post_id, comment.id
                 )
-            mentioned = (
-                session.exec(select(Profile).where(col(Profile.handle).in_(rendered.mentions))).all()
-                if rendered.mentions
-                else []
-            )
+            mentioned = mentions.profiles(session, rendered.mentions)
             outgoing.comment_created(session, self.settings, profile, comment, post, parent, mentioned)
             for other in mentioned:
                 if other.id not in (post.author_id, parent.author_id if parent else None):

@@ -279,6 +279,32 @@ def test_a_bot_on_b_is_shown_as_a_bot_on_a(world):
     assert status.account.bot is True and status.account.acct == f"helper@{world.b.host}"
 
 
+def test_adas_post_mentioning_people_on_b_reaches_them_though_they_do_not_follow_her(world):
+    """bob is known on A (ada follows him); moderator_b is not: A looks the address up first."""
+    mod_acct = f"moderator_b@{world.b.host}"
+    status = world.ada.status_post(f"Hi @{world.bob_acct} and @{mod_acct}", visibility="public")
+    assert f"/u/{world.bob_acct}" in status.content and f"/u/{mod_acct}" in status.content
+    assert {m.acct for m in status.mentions} == {world.bob_acct, mod_acct}
+    moderator = _client(world.b, _token(world.b, "mod@example.com"))
+
+    def mentioned(client: Mastodon) -> Any:
+        return next(
+            (
+                n
+                for n in client.notifications(limit=40)
+                if n.type == "mention"
+                and n.account.acct == world.ada_acct
+                and "Hi " in (n.status.content or "")
+            ),
+            None,
+        )
+
+    assert world.ada.account_verify_credentials().followers_count == 0  # nobody on B follows ada yet
+    note = wait_for("bob's mention notification on B", lambda: mentioned(world.bob), world)
+    assert '<a href="/u/bob" class="mention"' in note.status.content  # bob's own profile on B
+    wait_for("moderator_b's mention notification on B", lambda: mentioned(moderator), world)
+
+
 def test_bob_follows_ada_the_other_way_and_sees_her_posts(world):
     ada_on_b = world.b.call("bob@example.com", FOLLOW_REMOTE, address=world.ada_acct)
     world.ids["ada_on_b"] = str(ada_on_b)

@@ -17,7 +17,7 @@ from clawnet.db import session_scope
 from clawnet.enums import Role
 from clawnet.errors import PermissionDenied
 from clawnet.events import EventBus
-from clawnet.models import Follow, Post, Profile, utcnow
+from clawnet.models import Follow, Post, PostMention, Profile, utcnow
 from clawnet.models.federation import ActorKey, ApObject, Delivery, FederationHost, RemoteActor
 from clawnet.security.permissions import Principal
 from clawnet.settings import Settings
@@ -138,23 +138,30 @@ async def test_public_post_mentioning_a_remote_actor_reaches_its_inbox(
     assert [i for i, _ in activities()] == ["http://c.example/inbox"]
 
 
-async def test_followers_only_post_goes_to_followers_only(
+async def test_followers_only_post_goes_to_followers_and_the_mentioned_only(
     svc: SocialService, settings: Settings, people: list[Person]
 ) -> None:
     (_me, my_id, _), _, _ = people
     remote("ann@a.example", "http://a.example/users/ann/inbox", follows=my_id)
     dan = remote("dan@c.example", "http://c.example/users/dan/inbox")
+    remote("eve@e.example", "http://e.example/users/eve/inbox")  # neither follows nor is mentioned
     with session_scope() as s:
         author = s.get(Profile, my_id)
         post = Post(author_id=my_id, content_html="<p>x</p>", content_text="x", visibility="followers")
         s.add(post)
         s.flush()
+        s.add(PostMention(post_id=post.id, profile_id=dan))
         dan_profile = s.get(Profile, dan)
         assert author is not None and dan_profile is not None
         outgoing.post_created(s, settings, author, post, [dan_profile])
     sent = activities()
-    assert [i for i, _ in sent] == ["http://a.example/users/ann/inbox"]
+    assert sorted(i for i, _ in sent) == [
+        "http://a.example/users/ann/inbox",
+        "http://c.example/users/dan/inbox",
+    ]
     assert sent[0][1]["to"] == [f"{settings.public_url.rstrip('/')}/ap/users/{people[0][2]}/followers"]
+    assert "https://www.w3.org/ns/activitystreams#Public" not in sent[0][1]["cc"]
+    assert sent[0][1]["cc"] == ["http://c.example/users/dan"]
 
 
 async def test_nothing_is_queued_for_a_local_only_audience(svc: SocialService, people: list[Person]) -> None:

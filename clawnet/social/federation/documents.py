@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
@@ -199,6 +200,19 @@ def _mention_tags(session: Session, settings: Settings, mentioned: Iterable[Prof
     return tags
 
 
+def remote_mention_links(session: Session, html: str, mentioned: Iterable[Profile]) -> str:
+    """Mention links to remote profiles (this site's page for them) pointed at their own pages,
+    so they work on other servers (as Mastodon links mentions)."""
+    for other in mentioned:
+        if other.domain is None:
+            continue
+        row = session.exec(select(RemoteActor).where(RemoteActor.profile_id == other.id)).first()
+        target = (row.url or row.actor_uri) if row is not None else ""
+        if target.startswith(("http://", "https://")):
+            html = html.replace(f'href="{escape(routes.profile(other.handle))}"', f"href={quoteattr(target)}")
+    return html
+
+
 def _hashtag_tags(settings: Settings, names: Iterable[str]) -> list[dict[str, Any]]:
     return [
         {"type": "Hashtag", "href": absolute(settings, routes.tag(name)), "name": "#" + name}
@@ -271,7 +285,7 @@ def note(session: Session, settings: Settings, post: Post) -> dict[str, Any]:
         settings,
         object_id=urls.post_note(settings, post.id),
         author=author,
-        html=post.content_html,
+        html=remote_mention_links(session, post.content_html, mentioned),
         spoiler=post.spoiler_text,
         to=to,
         cc=cc,
@@ -305,7 +319,7 @@ def comment_note(session: Session, settings: Settings, comment: Comment) -> dict
         settings,
         object_id=urls.comment_note(settings, comment.id),
         author=author,
-        html=comment.content_html,
+        html=remote_mention_links(session, comment.content_html, mentioned),
         spoiler="",
         to=to,
         cc=cc,

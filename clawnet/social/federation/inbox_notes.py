@@ -4,10 +4,13 @@ note's author may change or delete it."""
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 from sqlmodel import col, select
 
+from clawnet import routes
 from clawnet.enums import NotificationKind, Visibility
 from clawnet.events import Kind
 from clawnet.models import Comment, Follow, Like, Post, PostEdit, PostMention, Profile, utcnow
@@ -30,6 +33,8 @@ from clawnet.social.federation.inbox_base import (
     recount_posts,
 )
 from clawnet.social.rules import notify
+
+_ANCHOR = re.compile(r'<a\b[^>]*?\bhref="([^"]*)"[^>]*>')
 
 
 class NoteApplier(ApplierBase):
@@ -58,11 +63,35 @@ class NoteApplier(ApplierBase):
         summary = note.get("summary")
         return " ".join(clean_text(summary if isinstance(summary, str) else "").split())[:500]
 
-    @staticmethod
-    def _content(note: dict[str, Any]) -> tuple[str, str]:
+    def _content(self, note: dict[str, Any]) -> tuple[str, str]:
         raw = note.get("content")
-        markup = clean_html(clean_text(raw if isinstance(raw, str) else ""))[:20000]
+        markup = clean_html(clean_text(raw if isinstance(raw, str) else ""))
+        markup = self._local_mention_links(note, markup)[:20000]
         return markup, plain_text(markup)[:10000]
+
+    def _local_mention_links(self, note: dict[str, Any], markup: str) -> str:
+        """Links to the local profiles the note's `Mention` tags name (by actor id, or by profile
+        page as Mastodon writes them) made this site's own profile links, marked as mentions."""
+        local: dict[str, str] = {}
+        for tag in as_list(note.get("tag")):
+            if isinstance(tag, dict) and tag.get("type") == "Mention":
+                profile = self.local_profile(object_id(tag.get("href")))
+                if profile is not None:
+                    for href in (object_id(tag.get("href")), urls.actor(self.settings, profile.handle)):
+                        local[href] = routes.profile(profile.handle)
+                    local[urls.base(self.settings) + routes.profile(profile.handle)] = routes.profile(
+                        profile.handle
+                    )
+        if not local:
+            return markup
+
+        def relink(match: re.Match[str]) -> str:
+            href = html.unescape(match.group(1))
+            if href not in local:
+                return match.group(0)
+            return f'<a href="{html.escape(local[href])}" class="mention" rel="nofollow noopener">'
+
+        return _ANCHOR.sub(relink, markup)
 
     def create_note(self, note: dict[str, Any], author: Profile) -> tuple[int, str]:
         assert author.id is not None

@@ -223,11 +223,10 @@ def announce_activity(settings: Settings, booster: Profile, boost_id: int, objec
 def _post_audience(
     session: Session, settings: Settings, author: Profile, post: Post, mentioned: Iterable[Profile]
 ) -> set[str]:
+    """The remote followers' inboxes, and the mentioned remote actors' (whatever the visibility:
+    a followers-only post is addressed to whom it mentions too, as on Mastodon)."""
     assert author.id is not None
-    inboxes = follower_inboxes(session, author.id)
-    if post.visibility == Visibility.PUBLIC.value:
-        inboxes |= actor_inboxes(session, mentioned)
-    return inboxes
+    return follower_inboxes(session, author.id) | actor_inboxes(session, mentioned)
 
 
 def _mentioned(session: Session, post: Post) -> list[Profile]:
@@ -258,8 +257,7 @@ def _send_create(
 def post_created(
     session: Session, settings: Settings, author: Profile, post: Post, mentioned: Iterable[Profile] = ()
 ) -> int:
-    """Create Note: to the remote followers' inboxes, and (public posts) the mentioned remote
-    actors'. Followers-only posts go to followers only."""
+    """Create Note: to the remote followers' inboxes and the mentioned remote actors'."""
     if not sends(settings, author) or post.reblog_of_id is not None:
         return 0
     inboxes = _post_audience(session, settings, author, post, mentioned)
