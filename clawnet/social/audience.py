@@ -33,13 +33,17 @@ def post_clauses(session: Session, viewer_id: int | None) -> list[Any]:
 
 
 def home_filters(
-    session: Session, viewer_id: int, followees: list[int], choice: str | None = None
+    session: Session,
+    viewer_id: int,
+    followees: list[int],
+    choice: str | None = None,
+    hidden: frozenset[int] | None = None,
 ) -> tuple[set[int], list[Any]]:
     """`excluded_authors` of the followees and `post_clauses`, for the home timeline, reading
-    the viewer's choice (unless given) and moderation state once (the home timeline is the hot
+    the viewer's choice and moderation state once unless given (the home timeline is the hot
     path)."""
     choice = choice or bot_filter.choice_of(session, viewer_id)
-    hidden = moderation.viewer_state(session, viewer_id)
+    hidden = moderation.viewer_state(session, viewer_id) if hidden is None else hidden
     excluded = bot_filter.excluded_authors(session, viewer_id, followees, choice) | (hidden & set(followees))
     clauses = [
         *bot_filter.post_clauses(session, viewer_id, choice),

@@ -9,6 +9,7 @@ PostgreSQL a post committed during a build is copied in by the catch-up that end
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -24,6 +25,19 @@ _ADD = sa.text(
     "VALUES (:viewer, :post, :author, :bot) ON CONFLICT DO NOTHING"
 )
 CATCH_UP_WINDOW = 1000  # post ids below the newest seen that a PostgreSQL build looks at again
+
+
+_VIEWER = sa.text(
+    "SELECT p.bot_filter, h.floor FROM profiles p LEFT JOIN home_feeds h ON h.viewer_id = p.id WHERE p.id = :v"
+)
+
+
+def viewer_state(session: Session, viewer_id: int) -> tuple[str, int | None]:
+    """(the viewer's bot filter, their feed's floor or None when not built): one round trip."""
+    row = session.exec(_VIEWER.bindparams(v=viewer_id)).first()  # type: ignore[call-overload]
+    if row is None:
+        return "all", None
+    return (row[0] if row[0] in ("all", "following", "none") else "all"), row[1]
 
 
 def floor_of(session: Session, viewer_id: int) -> int | None:
@@ -82,10 +96,11 @@ def entries(
     after: int,
     limit: int,
     no_bots: bool,
-    skip: set[int] = frozenset(),  # type: ignore[assignment]
-) -> list[tuple[int, int]]:
-    """(post id, author id) of the viewer's feed between `after` and `before`, newest first,
-    without `skip`'s authors (muted, blocked) when they are few."""
+    skip: AbstractSet[int] = frozenset(),
+) -> list[int]:
+    """Post ids of the viewer's feed between `after` and `before`, newest first, without
+    `skip`'s authors (muted, blocked, suspended: the moderation clauses catch them too, so
+    leaving them out here only keeps pages full)."""
     where = "viewer_id = :v AND post_id > :after"
     if skip and len(skip) <= SKIP_IN_SQL:
         where += f" AND author_id NOT IN ({','.join(str(int(a)) for a in sorted(skip))})"
@@ -96,9 +111,9 @@ def entries(
     if no_bots:
         where += " AND author_is_bot = false"
     statement = sa.text(
-        f"SELECT post_id, author_id FROM home_entries WHERE {where} ORDER BY post_id DESC LIMIT :limit"  # noqa: S608 (fixed terms)
+        f"SELECT post_id FROM home_entries WHERE {where} ORDER BY post_id DESC LIMIT :limit"  # noqa: S608 (fixed terms)
     )
-    return [(r[0], r[1]) for r in session.exec(statement.bindparams(**params)).all()]  # type: ignore[call-overload]
+    return [r[0] for r in session.exec(statement.bindparams(**params)).all()]  # type: ignore[call-overload]
 
 
 def trim(session: Session, keep: int = CAP) -> int:

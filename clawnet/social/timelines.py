@@ -9,6 +9,8 @@ very many profiles, a scan back through the newest posts finds a page sooner, an
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
@@ -96,45 +98,48 @@ def home_ids(
     built on the first read), and by merging the followees' posts below its floor. Authors the
     viewer must not see are dropped; post-level filters (hidden posts, boosts of filtered
     authors) are applied to each page, and a page thinned by them is topped up from further back."""
-    followees = _followees(session, profile_id)
-    choice = bot_filter.choice_of(session, profile_id)
-    excluded, clauses = audience.home_filters(session, profile_id, followees, choice)
-    authors = [profile_id, *(a for a in followees if a not in excluded)]
-    floor = home_feed.floor_of(session, profile_id)
+    choice, floor = home_feed.viewer_state(session, profile_id)
     if floor is None:
-        everyone = [profile_id, *followees]
+        everyone = [profile_id, *_followees(session, profile_id)]
         floor = home_feed.build(
             session,
             profile_id,
             everyone,
             lambda n: _home_page(session, everyone, max_id=None, min_id=None, limit=n),
         )
-    allowed = set(authors)
+    hidden = moderation.viewer_state(session, profile_id)
+    feed_clauses = moderation.clauses_for(profile_id, hidden)
+    merging: tuple[list[int], list[Any]] | None = None  # (authors, clauses), read when needed
     low = min_id or 0
     kept: list[int] = []
     cursor = max_id
     for _ in range(8):
         if floor > low and cursor is not None and cursor <= floor + 1:  # below the feed: merge
+            if merging is None:
+                followees = _followees(session, profile_id)
+                excluded, clauses = audience.home_filters(session, profile_id, followees, choice, hidden)
+                merging = ([profile_id, *(a for a in followees if a not in excluded)], clauses)
+            authors, clauses = merging
             page = _home_page(session, authors, max_id=cursor, min_id=min_id, limit=limit)
             ended = len(page) < limit
             next_cursor = page[-1] if page else cursor
         else:
-            rows = home_feed.entries(
+            clauses = feed_clauses
+            page = home_feed.entries(
                 session,
                 profile_id,
                 before=cursor,
                 after=max(low, floor),
                 limit=limit,
                 no_bots=choice == bot_filter.NONE,
-                skip=excluded,
+                skip=hidden,
             )
-            page = [post for post, author in rows if author in allowed]
-            if len(rows) < limit:  # the feed is read to its floor: go on below it, if wanted
+            if len(page) < limit:  # the feed is read to its floor: go on below it, if wanted
                 ended = floor <= low
                 next_cursor = floor + 1
             else:
                 ended = False
-                next_cursor = rows[-1][0]
+                next_cursor = page[-1]
         if clauses and page:
             allowed_posts = set(session.exec(select(Post.id).where(col(Post.id).in_(page), *clauses)).all())
             kept.extend(i for i in page if i in allowed_posts)
