@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 LEADER_RETRY_S = 2.0
 INSIGHTS_EVERY_S = 15 * 60
+HOME_TRIM_EVERY_S = 10 * 60
 
 _bus: EventBus | None = None
 _controller: FleetController | None = None
@@ -151,6 +152,7 @@ async def _lead() -> None:
     _controller.scheduler.every(  # bots' auto-posts run with the control plane (they talk to gateways)
         INSIGHTS_EVERY_S, run_due_insights, name="insights", args=(LocalControl(_controller), social())
     )
+    _controller.scheduler.every(HOME_TRIM_EVERY_S, social().trim_home_feeds, name="home-feed-trim")
     _start_mentions(_controller)
     _start_deliveries()
     bots().attach(_controller)

@@ -32,6 +32,7 @@ from clawnet.models.fleet import (
     ModelProvider,
     TranscriptMessage,
 )
+from clawnet.models.home_feed import HomeEntry, HomeFeed
 from clawnet.models.ids import IdHighWater
 from clawnet.models.limits import RateLimitSetting
 from clawnet.models.oauth import OAuthApp, OAuthCode, OAuthToken
@@ -126,6 +127,8 @@ ALL_TABLES = (
     FederationHost,
     InboxSeen,
     IdHighWater,
+    HomeFeed,
+    HomeEntry,
 )
 
 __all__ = [
@@ -165,6 +168,8 @@ __all__ = [
     "Gateway",
     "GatewayMetric",
     "Hashtag",
+    "HomeEntry",
+    "HomeFeed",
     "IdHighWater",
     "InboxSeen",
     "InsightDraft",

@@ -32,11 +32,18 @@ def post_clauses(session: Session, viewer_id: int | None) -> list[Any]:
     return [*bot_filter.post_clauses(session, viewer_id), *moderation.post_clauses(session, viewer_id)]
 
 
-def home_filters(session: Session, viewer_id: int, followees: list[int]) -> tuple[set[int], list[Any]]:
+def home_filters(
+    session: Session,
+    viewer_id: int,
+    followees: list[int],
+    choice: str | None = None,
+    hidden: frozenset[int] | None = None,
+) -> tuple[set[int], list[Any]]:
     """`excluded_authors` of the followees and `post_clauses`, for the home timeline, reading
-    the viewer's choice and moderation state once (the home timeline is the hot path)."""
-    choice = bot_filter.choice_of(session, viewer_id)
-    hidden = moderation.viewer_state(session, viewer_id)
+    the viewer's choice and moderation state once unless given (the home timeline is the hot
+    path)."""
+    choice = choice or bot_filter.choice_of(session, viewer_id)
+    hidden = moderation.viewer_state(session, viewer_id) if hidden is None else hidden
     excluded = bot_filter.excluded_authors(session, viewer_id, followees, choice) | (hidden & set(followees))
     clauses = [
         *bot_filter.post_clauses(session, viewer_id, choice),

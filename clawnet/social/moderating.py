@@ -15,7 +15,7 @@ from clawnet import audit
 from clawnet.enums import NotificationKind
 from clawnet.events import Kind
 from clawnet.humanize import ago
-from clawnet.models import Block, Follow, Notification, Post, Profile, Report, utcnow
+from clawnet.models import Block, Follow, HomeEntry, Notification, Post, Profile, Report, utcnow
 from clawnet.models.social import Mute
 from clawnet.security.permissions import Action, Principal, require
 from clawnet.security.sanitize import clean_text
@@ -120,6 +120,14 @@ class SocialModerating(SocialWrites):
                     sa.or_(
                         sa.and_(col(Follow.follower_id) == me.id, col(Follow.followee_id) == other.id),
                         sa.and_(col(Follow.follower_id) == other.id, col(Follow.followee_id) == me.id),
+                    )
+                )
+            )
+            session.exec(  # the follows went in bulk (no ORM events): their home feed entries too
+                sa.delete(HomeEntry).where(
+                    sa.or_(
+                        sa.and_(col(HomeEntry.viewer_id) == me.id, col(HomeEntry.author_id) == other.id),
+                        sa.and_(col(HomeEntry.viewer_id) == other.id, col(HomeEntry.author_id) == me.id),
                     )
                 )
             )

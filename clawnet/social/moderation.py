@@ -69,14 +69,10 @@ def suspended_ids(session: Session, candidates: list[int] | None = None) -> set[
 def _excluded(session: Session, viewer_id: int | None, candidates: list[int] | None) -> set[int]:
     """Suspended profiles, and for a viewer those they muted (unexpired), blocked or are
     blocked by: one round trip (every timeline page asks)."""
-    parts: list[Any] = [
-        select(Profile.id).where(
-            sa.or_(
-                col(Profile.suspended_at).is_not(None),
-                # Accounts on a server an admin blocked (federation): gone for everyone.
-                col(Profile.domain).in_(_BLOCKED_HOSTS),
-            )
-        )
+    parts: list[Any] = [  # two selects, not one OR: each is an index range, an OR scans profiles
+        select(Profile.id).where(col(Profile.suspended_at).is_not(None)),
+        # Accounts on a server an admin blocked (federation): gone for everyone.
+        select(Profile.id).where(col(Profile.domain).in_(_BLOCKED_HOSTS)),
     ]
     if viewer_id:
         parts += [

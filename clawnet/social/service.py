@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from clawnet.models import Follow, Post
 from clawnet.security.permissions import Principal
 from clawnet.security.sanitize import bio_source
-from clawnet.social import api_tokens, audience, notifications, profiles, timelines
+from clawnet.social import api_tokens, audience, home_feed, notifications, profiles, timelines
 from clawnet.social.content import SocialContent
 from clawnet.social.discovery import SocialDiscovery
 from clawnet.social.engage import SocialEngage
@@ -46,6 +46,11 @@ class SocialService(SocialContent, SocialDiscovery, SocialModerating, SocialEnga
 
     async def viewer_id(self, actor: Principal | None) -> int:
         return await self._db(lambda s: self._viewer(s, actor)) or 0
+
+    async def trim_home_feeds(self) -> int:
+        """Keep each home feed to its newest posts (older pages are merged at read time): a
+        periodic job of the control plane; the number of feeds trimmed."""
+        return await self._db(home_feed.trim)
 
     async def followees(self, actor: Principal | None) -> set[int]:
         """The profiles whose posts reach the actor's home timeline (their own included)."""

@@ -9,6 +9,8 @@ very many profiles, a scan back through the newest posts finds a page sooner, an
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
@@ -17,7 +19,7 @@ from clawnet.enums import Visibility
 from clawnet.humanize import ago
 from clawnet.models import Bot, Comment, Follow, Like, Media, Post, Profile
 from clawnet.models.federation import ApObject, RemoteActor
-from clawnet.social import audience, moderation
+from clawnet.social import audience, bot_filter, home_feed, moderation
 from clawnet.social.rules import can_see
 from clawnet.social.views import CommentView, PostView, ProfileCard
 
@@ -92,24 +94,60 @@ def home_ids(
     min_id: int | None = None,
     limit: int = DEFAULT_LIMIT,
 ) -> list[int]:
-    """The home timeline's page. Authors the viewer must not see are dropped before the merge;
-    post-level filters (hidden posts, boosts of filtered authors) are applied to each page, and a
-    page thinned by them is topped up from further back."""
-    followees = _followees(session, profile_id)
-    excluded, clauses = audience.home_filters(session, profile_id, followees)
-    authors = [profile_id, *(a for a in followees if a not in excluded)]
+    """The home timeline's page, from the viewer's feed written at post time (`home_feed`;
+    built on the first read), and by merging the followees' posts below its floor. Authors the
+    viewer must not see are dropped; post-level filters (hidden posts, boosts of filtered
+    authors) are applied to each page, and a page thinned by them is topped up from further back."""
+    choice, floor = home_feed.viewer_state(session, profile_id)
+    if floor is None:
+        everyone = [profile_id, *_followees(session, profile_id)]
+        floor = home_feed.build(
+            session,
+            profile_id,
+            everyone,
+            lambda n: _home_page(session, everyone, max_id=None, min_id=None, limit=n),
+        )
+    hidden = moderation.viewer_state(session, profile_id)
+    feed_clauses = moderation.clauses_for(profile_id, hidden)
+    merging: tuple[list[int], list[Any]] | None = None  # (authors, clauses), read when needed
+    low = min_id or 0
     kept: list[int] = []
     cursor = max_id
-    for _ in range(5):
-        page = _home_page(session, authors, max_id=cursor, min_id=min_id, limit=limit)
+    for _ in range(8):
+        if floor > low and cursor is not None and cursor <= floor + 1:  # below the feed: merge
+            if merging is None:
+                followees = _followees(session, profile_id)
+                excluded, clauses = audience.home_filters(session, profile_id, followees, choice, hidden)
+                merging = ([profile_id, *(a for a in followees if a not in excluded)], clauses)
+            authors, clauses = merging
+            page = _home_page(session, authors, max_id=cursor, min_id=min_id, limit=limit)
+            ended = len(page) < limit
+            next_cursor = page[-1] if page else cursor
+        else:
+            clauses = feed_clauses
+            page = home_feed.entries(
+                session,
+                profile_id,
+                before=cursor,
+                after=max(low, floor),
+                limit=limit,
+                no_bots=choice == bot_filter.NONE,
+                skip=hidden,
+            )
+            if len(page) < limit:  # the feed is read to its floor: go on below it, if wanted
+                ended = floor <= low
+                next_cursor = floor + 1
+            else:
+                ended = False
+                next_cursor = page[-1]
         if clauses and page:
-            allowed = set(session.exec(select(Post.id).where(col(Post.id).in_(page), *clauses)).all())
-            kept.extend(i for i in page if i in allowed)
+            allowed_posts = set(session.exec(select(Post.id).where(col(Post.id).in_(page), *clauses)).all())
+            kept.extend(i for i in page if i in allowed_posts)
         else:
             kept.extend(page)
-        if len(kept) >= limit or len(page) < limit:
+        if len(kept) >= limit or ended:
             break
-        cursor = page[-1]
+        cursor = next_cursor
     return kept[:limit]
 
 

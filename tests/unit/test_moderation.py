@@ -12,7 +12,7 @@ from sqlmodel import select
 from clawnet.db import session_scope
 from clawnet.enums import Role
 from clawnet.errors import UserError
-from clawnet.models import AuditEvent, Follow, Mute, Notification, Post, Profile, Report, utcnow
+from clawnet.models import AuditEvent, Follow, HomeEntry, Mute, Notification, Post, Profile, Report, utcnow
 from clawnet.security.permissions import PermissionDenied, Principal
 from clawnet.social import notifications, timelines
 from clawnet.social.writing import SocialError
@@ -115,9 +115,23 @@ async def test_block_works_both_ways_and_ends_follows(social, people):
     (alice, a_id), (bob, b_id), *_ = people
     await social.set_follow(alice, b_id, True)
     await social.set_follow(bob, a_id, True)
+    home(a_id), home(b_id)  # both home feeds built: posts are written into them
     alices = await social.create_post(alice, "from alice")
     bobs = await social.create_post(bob, "from bob")
+    assert bobs in home(a_id) and alices in home(b_id)
     assert (await social.unread(alice))[1] == 1  # bob followed her
+    await social.block(alice, b_id)
+    with session_scope() as s:  # the follows ended in bulk: their feed entries went with them
+        assert (
+            s.exec(select(HomeEntry).where(HomeEntry.viewer_id == a_id, HomeEntry.author_id == b_id)).all()
+            == []
+        )
+        assert (
+            s.exec(select(HomeEntry).where(HomeEntry.viewer_id == b_id, HomeEntry.author_id == a_id)).all()
+            == []
+        )
+    await social.unblock(alice, b_id)
+    assert bobs not in home(a_id)  # no longer followed, so not in her home, block or not
     await social.block(alice, b_id)
     assert (await social.unread(alice))[1] == 0  # what passed between them goes with the block
     with session_scope() as s:
