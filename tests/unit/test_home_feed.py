@@ -76,9 +76,13 @@ def _step(rng: random.Random, ids: list[int], bots: set[int]) -> None:
         if kind == "post":
             s.add(Post(author_id=a, content_html="<p>x</p>", author_is_bot=a in bots))
         elif kind == "boost":
-            original = s.exec(select(Post).where(col(Post.reblog_of_id).is_(None)).order_by(sa.func.random())).first()
+            original = s.exec(
+                select(Post).where(col(Post.reblog_of_id).is_(None)).order_by(sa.func.random())
+            ).first()
             if original and original.author_id != a:
-                exists = s.exec(select(Post.id).where(Post.author_id == a, Post.reblog_of_id == original.id)).first()
+                exists = s.exec(
+                    select(Post.id).where(Post.author_id == a, Post.reblog_of_id == original.id)
+                ).first()
                 if exists is None:
                     s.add(
                         Post(
@@ -93,7 +97,10 @@ def _step(rng: random.Random, ids: list[int], bots: set[int]) -> None:
             if victim is not None:
                 s.delete(victim)
         elif kind == "follow":
-            if s.exec(select(Follow.id).where(Follow.follower_id == a, Follow.followee_id == b)).first() is None:
+            if (
+                s.exec(select(Follow.id).where(Follow.follower_id == a, Follow.followee_id == b)).first()
+                is None
+            ):
                 s.add(Follow(follower_id=a, followee_id=b))
         elif kind == "unfollow":
             row = s.exec(select(Follow).where(Follow.follower_id == a).order_by(sa.func.random())).first()
