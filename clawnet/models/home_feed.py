@@ -56,7 +56,7 @@ _FAN_OUT = sa.text(
 _NEWEST_OF = sa.text(
     "SELECT id, author_is_bot FROM posts WHERE author_id = :author AND id > :floor ORDER BY id DESC LIMIT :cap"
 )
-_ADD = sa.text(
+ADD_ENTRY = sa.text(
     "INSERT INTO home_entries (viewer_id, post_id, author_id, author_is_bot) "
     "VALUES (:viewer, :post, :author, :bot) ON CONFLICT DO NOTHING"
 )
@@ -75,7 +75,8 @@ def copy_in(connection: Any, viewer_id: int, author_id: int, floor: int) -> None
     rows = connection.execute(_NEWEST_OF, {"author": author_id, "floor": floor, "cap": CAP}).all()
     if rows:
         connection.execute(
-            _ADD, [{"viewer": viewer_id, "post": r[0], "author": author_id, "bot": bool(r[1])} for r in rows]
+            ADD_ENTRY,
+            [{"viewer": viewer_id, "post": r[0], "author": author_id, "bot": bool(r[1])} for r in rows],
         )
     if len(rows) >= CAP:
         connection.execute(_RAISE_FLOOR, {"viewer": viewer_id, "floor": rows[-1][0] - 1})

@@ -14,16 +14,10 @@ from collections.abc import Set as AbstractSet
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from clawnet.models.home_feed import CAP, HomeFeed
+from clawnet.models.home_feed import ADD_ENTRY, CAP, HomeFeed
+from clawnet.social import bot_filter
 
 _CLAIM = sa.text("INSERT INTO home_feeds (viewer_id, floor) VALUES (:v, 0) ON CONFLICT DO NOTHING")
-_ENTRIES_OF = sa.text(
-    "SELECT id, author_id, author_is_bot FROM posts WHERE id IN ({ids})"  # ints only
-)
-_ADD = sa.text(
-    "INSERT INTO home_entries (viewer_id, post_id, author_id, author_is_bot) "
-    "VALUES (:viewer, :post, :author, :bot) ON CONFLICT DO NOTHING"
-)
 CATCH_UP_WINDOW = 1000  # post ids below the newest seen that a PostgreSQL build looks at again
 
 
@@ -36,8 +30,8 @@ def viewer_state(session: Session, viewer_id: int) -> tuple[str, int | None]:
     """(the viewer's bot filter, their feed's floor or None when not built): one round trip."""
     row = session.exec(_VIEWER.bindparams(v=viewer_id)).first()  # type: ignore[call-overload]
     if row is None:
-        return "all", None
-    return (row[0] if row[0] in ("all", "following", "none") else "all"), row[1]
+        return bot_filter.ALL, None
+    return (row[0] if row[0] in bot_filter.CHOICES else bot_filter.ALL), row[1]
 
 
 def floor_of(session: Session, viewer_id: int) -> int | None:
@@ -77,10 +71,12 @@ def build(session: Session, viewer_id: int, authors: list[int], newest: Callable
 def _copy(session: Session, viewer_id: int, ids: list[int]) -> None:
     for start in range(0, len(ids), 400):
         chunk = ",".join(str(int(i)) for i in ids[start : start + 400])
-        rows = session.exec(sa.text(_ENTRIES_OF.text.format(ids=chunk))).all()  # type: ignore[call-overload]
+        rows = session.exec(
+            sa.text(f"SELECT id, author_id, author_is_bot FROM posts WHERE id IN ({chunk})")  # type: ignore[call-overload]  # noqa: S608 (ints only)
+        ).all()
         if rows:
             session.exec(  # type: ignore[call-overload]
-                _ADD,
+                ADD_ENTRY,
                 params=[{"viewer": viewer_id, "post": r[0], "author": r[1], "bot": bool(r[2])} for r in rows],
             )
 
