@@ -1,15 +1,16 @@
 """The dashboard with a big fleet, in a real Chromium against a real ClawNet.
 
 Starts ClawNet (production build) with N bots (default 200, in pooled gateways), then measures:
-- first load: navigation until every bot card is on the page;
-- click -> state update round trip: a search typed into the dashboard travels to the server,
-  changes the state, and the filtered cards render (timed inside the page);
+- first load: navigation until the first page of bot cards (48) is on the page, and beside it
+  the plain way, a page with every bot at once (the /bots list);
+- next/previous page, the status filter and a typed search: the server answers with the new
+  page of cards and it renders (timed inside the page);
 - live update latency: "Stop"/"Start" clicked on a card until the card shows the new status
   (this includes the hot config patch on the gateway);
 - backend memory with 50 open dashboards (protocol-level clients running the real page handlers,
   each with its live watcher), and the same live latency while they are connected.
 
-    .venv/bin/python bench/dashboard.py [--bots 200] [--dashboards 50] [--samples 30]
+    .venv/bin/python bench/dashboard.py [--bots 200] [--dashboards 50] [--samples 30] [--pool-capacity 50]
 """
 
 from __future__ import annotations
@@ -37,38 +38,59 @@ from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.reflex_client import ReflexClient, handler_name
 from tests.support.server import start_clawnet
 
-# Filters change one <style> element (cards are never re-rendered for them), so the moment its
-# text changes is the moment the new state is on screen.
-FILTER_STYLE = "[...document.querySelectorAll('style')].map((s) => s.textContent).join('')"
+# The server filters, searches and pages: an answer is on screen when the pager's text (or the
+# "no match" callout) says what was asked for.
+INFO = "[data-testid=dashboard-page-info]"
+WAIT_FOR_JS = """(done) => new Promise((resolve) => {
+  if (done()) { resolve(); return; }
+  const obs = new MutationObserver(() => { if (done()) { obs.disconnect(); resolve(); } });
+  obs.observe(document.body, {subtree: true, childList: true, characterData: true});
+})"""
 CLICK_JS = (
-    """async (value) => {
+    """async ([value, total]) => {
   const select = document.querySelector('[data-testid=dashboard-status-filter]');
-  const done = () => { const css = """
-    + FILTER_STYLE
-    + """;
-    return value === 'all' ? !css.includes('data-status=') : css.includes(`data-status="${value}"`); };
+  const info = () => document.querySelector('"""
+    + INFO
+    + """')?.textContent || '';
+  const done = () => value === 'all' ? info().includes(`of ${total} ·`)
+    : (document.querySelector('[data-testid=dashboard-no-match]') !== null || info().includes(` of `) && !info().includes(`of ${total} ·`));
   const t0 = performance.now();
   select.value = value;
   select.dispatchEvent(new Event('change', {bubbles: true}));
-  await new Promise((resolve) => { const obs = new MutationObserver(() => { if (done()) { obs.disconnect(); resolve(); } });
-    obs.observe(document.head.parentNode, {subtree: true, childList: true, characterData: true}); });
+  await ("""
+    + WAIT_FOR_JS
+    + """)(done);
   return performance.now() - t0;
 }"""
 )
 # Typing is debounced by Reflex (about 300 ms after the last key) before it is sent: this figure
 # includes that wait on purpose, it is what a person typing sees.
 SEARCH_JS = (
-    """async (q) => {
+    """async ([q, want]) => {
   const input = document.querySelector('[data-testid=dashboard-search]');
-  const done = () => { const css = """
-    + FILTER_STYLE
-    + """; return q === '' ? !css.includes('data-search*') : css.includes(q); };
+  const done = () => (document.querySelector('"""
+    + INFO
+    + """')?.textContent || '').includes(want);
   const t0 = performance.now();
   const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
   setter.call(input, q);
   input.dispatchEvent(new Event('input', {bubbles: true}));
-  await new Promise((resolve) => { const obs = new MutationObserver(() => { if (done()) { obs.disconnect(); resolve(); } });
-    obs.observe(document.head.parentNode, {subtree: true, childList: true, characterData: true}); });
+  await ("""
+    + WAIT_FOR_JS
+    + """)(done);
+  return performance.now() - t0;
+}"""
+)
+PAGE_JS = (
+    """async ([testid, want]) => {
+  const done = () => (document.querySelector('"""
+    + INFO
+    + """')?.textContent || '').includes(want);
+  const t0 = performance.now();
+  document.querySelector(`[data-testid=${testid}]`).click();
+  await ("""
+    + WAIT_FOR_JS
+    + """)(done);
   return performance.now() - t0;
 }"""
 )
@@ -179,8 +201,12 @@ class Dashboards:
         self.loop.call_soon_threadsafe(self.loop.stop)
 
 
-def main(bots: int, dashboards: int, samples: int) -> None:
-    server = start_clawnet(Path(tempfile.mkdtemp(prefix="clawnet-dash-bench-")))
+PER_PAGE = 48  # clawnet.bots.views.CARDS_PER_PAGE
+
+
+def main(bots: int, dashboards: int, samples: int, pool_capacity: int) -> None:
+    env = {"CLAWNET_POOL_CAPACITY": str(pool_capacity)}
+    server = start_clawnet(Path(tempfile.mkdtemp(prefix="clawnet-dash-bench-")), env)
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -189,40 +215,64 @@ def main(bots: int, dashboards: int, samples: int) -> None:
             register(page, server.url, "bench@example.com", "Bench", "bench", "bench-password-1")
             page.get_by_test_id("dashboard-page").wait_for()
             cookie = session_cookie(page)
-            ids = create_bots(server, bots)
+            ids = asyncio.run(create_bots(server, bots))
             print(
-                f"{bots} bots created; all running after {wait_all_running(server, bots):.1f} s", flush=True
+                f"{bots} bots created; all running after {wait_all_running(server, bots):.1f} s "
+                f"(pool capacity {pool_capacity}; load {os.getloadavg()[0]:.1f})",
+                flush=True,
             )
             rss_idle = backend_rss(server)
+            shown = min(bots, PER_PAGE)
 
             loads = []
-            for _ in range(5):
+            for _ in range(samples):
                 t0 = time.perf_counter()
                 page.goto(server.url + "/")
-                page.locator("[data-testid^=bot-card-status-]").nth(bots - 1).wait_for()
                 page.wait_for_function(
-                    f"document.querySelectorAll('[data-testid^=bot-card-status-]').length === {bots}"
+                    f"document.querySelectorAll('[data-testid^=bot-card-status-]').length === {shown}"
+                    f" && (document.querySelector('{INFO}')?.textContent || '').includes('of {bots} ·')"
                 )
                 loads.append(time.perf_counter() - t0)
-            print(describe(f"first load of the dashboard with {bots} bots", loads), flush=True)
+            print(describe(f"first load of the dashboard ({shown} of {bots} bot cards)", loads), flush=True)
+            # The plain way, same run: every bot at once (the Bots list renders all of them).
+            every = []
+            for _ in range(max(3, samples // 6)):
+                t0 = time.perf_counter()
+                page.goto(server.url + "/bots")
+                page.wait_for_function(
+                    f"document.querySelectorAll('[data-testid^=bots-row-link-]').length === {bots}"
+                )
+                every.append(time.perf_counter() - t0)
+            print(describe(f"comparison: a page with all {bots} bots (/bots list)", every), flush=True)
+            page.goto(server.url + "/")
+            page.wait_for_function(
+                f"(document.querySelector('{INFO}')?.textContent || '').includes('of {bots} ·')"
+            )
 
+            if bots > PER_PAGE:
+                flips = []
+                for _ in range(samples // 2):
+                    flips.append(page.evaluate(PAGE_JS, ["dashboard-page-next", "page 2 of"]) / 1000)
+                    flips.append(page.evaluate(PAGE_JS, ["dashboard-page-previous", "page 1 of"]) / 1000)
+                print(describe("next / previous page -> new cards on screen", flips), flush=True)
             clicks = []
             for _ in range(samples):
-                clicks.append(page.evaluate(CLICK_JS, "stopped") / 1000)
-                clicks.append(page.evaluate(CLICK_JS, "all") / 1000)
+                clicks.append(page.evaluate(CLICK_JS, ["stopped", bots]) / 1000)
+                clicks.append(page.evaluate(CLICK_JS, ["all", bots]) / 1000)
             print(describe("click -> state update -> on screen (status filter)", clicks), flush=True)
             typed = []
             for n in range(samples // 3):
-                typed.append(page.evaluate(SEARCH_JS, f"density {n % bots:03d}") / 1000)
-                typed.append(page.evaluate(SEARCH_JS, "") / 1000)
+                typed.append(page.evaluate(SEARCH_JS, [f"density {n % bots:03d}", "of 1 ·"]) / 1000)
+                typed.append(page.evaluate(SEARCH_JS, ["", f"of {bots} ·"]) / 1000)
             print(
                 describe("typed search -> on screen (includes Reflex's ~300 ms input debounce)", typed),
                 flush=True,
             )
+            on_page = ids[:shown]  # names "Density 000".. sort like their creation order
 
             def status_latencies(label: str) -> None:
                 lat = []
-                for bot_id in random.sample(ids, samples // 2):
+                for bot_id in random.sample(on_page, min(samples // 2, shown)):
                     lat.append(page.evaluate(STATUS_JS, [bot_id, "Stopped"]) / 1000)
                     lat.append(page.evaluate(STATUS_JS, [bot_id, "Running"]) / 1000)
                 print(describe(label, lat), flush=True)
@@ -239,11 +289,12 @@ def main(bots: int, dashboards: int, samples: int) -> None:
             )
             status_latencies(f"live update with {dashboards} other dashboards open")
             clicks = [
-                page.evaluate(CLICK_JS, value) / 1000
+                page.evaluate(CLICK_JS, [value, bots]) / 1000
                 for _ in range(samples // 2)
                 for value in ("stopped", "all")
             ]
             print(describe(f"click round trip with {dashboards} other dashboards open", clicks), flush=True)
+            print(f"load average at the end: {os.getloadavg()}", flush=True)
             held.close()
             browser.close()
     finally:
@@ -257,5 +308,6 @@ if __name__ == "__main__":
     parser.add_argument("--bots", type=int, default=200)
     parser.add_argument("--dashboards", type=int, default=50)
     parser.add_argument("--samples", type=int, default=30)
+    parser.add_argument("--pool-capacity", type=int, default=50, help="agents per pooled gateway")
     args = parser.parse_args()
-    main(args.bots, args.dashboards, args.samples)
+    main(args.bots, args.dashboards, args.samples, args.pool_capacity)

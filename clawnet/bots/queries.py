@@ -7,15 +7,18 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
+from sqlalchemy import ColumnElement, exists, or_
 from sqlmodel import Session, col, func, select
 
 from clawnet.bots.budgets import card_budgets
 from clawnet.bots.checks import discord_invite_url
 from clawnet.bots.uptime import uptime_of_bots
 from clawnet.bots.views import (
+    MAX_CARD_SEARCH,
     BotCard,
     BotChoice,
     BotHeader,
+    CardQuery,
     ChannelBadge,
     ChannelRow,
     DayFigures,
@@ -103,37 +106,120 @@ def all_gateways(session: Session, actor: Principal | None) -> list[GatewayRow]:
     return [gateway_row(g, None, 0) for g in session.exec(select(Gateway).order_by(col(Gateway.id))).all()]
 
 
-def fleet_overview(session: Session, actor: Principal | None) -> FleetOverview:
-    """Bot cards, a fleet summary and the gateways, for the dashboard."""
-    bots = visible_bots(session, actor)
+def _visible_where(session: Session, actor: Principal | None) -> list[ColumnElement[bool]] | None:
+    """The condition on `Bot` for the bots `actor` may see ([]: every bot; None: none).
+    Raises PermissionDenied for a role without the fleet pages."""
+    require(session, actor, Action.VIEW_FLEET)
+    allowed = accessible_bot_ids(session, actor)
+    if allowed is None:
+        return []
+    return [col(Bot.id).in_(allowed)] if allowed else None
+
+
+def _card_filter(query: CardQuery) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if query.status in {s.value for s in BotStatus}:
+        where.append(col(Bot.actual_status) == query.status)
+    text = query.search.strip().lower()[:MAX_CARD_SEARCH]
+    if text:
+        matches = [
+            func.lower(col(Bot.name)).contains(text, autoescape=True),
+            func.lower(col(Bot.agent_id)).contains(text, autoescape=True),
+            exists().where(
+                col(BotChannel.bot_id) == col(Bot.id),
+                func.lower(col(BotChannel.type)).contains(text, autoescape=True),
+            ),
+        ]
+        if text.isdigit() and len(text) < 10:
+            matches.append(col(Bot.id) == int(text))
+        where.append(or_(*matches))
+    return where
+
+
+def fleet_overview(
+    session: Session, actor: Principal | None, query: CardQuery | None = None
+) -> FleetOverview:
+    """The dashboard: one page of bot cards (search, status filter, paging done here, so a fleet
+    of thousands sends one page), the summary of every visible bot, and their gateways."""
+    query = query or CardQuery()
+    visible = _visible_where(session, actor)
+    if visible is None:
+        return FleetOverview(cards=[], summary=_summary({}), gateways=[])
+    statuses = {
+        bot_id: status
+        for bot_id, status in session.exec(select(Bot.id, Bot.actual_status).where(*visible))
+        if bot_id is not None
+    }
+    filtered = [*visible, *_card_filter(query)]
+    matched = session.exec(select(func.count()).select_from(Bot).where(*filtered)).one()
+    per_page = query.per_page if query.per_page > 0 else max(matched, 1)
+    pages = max(1, -(-matched // per_page))
+    page = min(max(query.page, 1), pages)
+    bots = session.exec(
+        select(Bot)
+        .where(*filtered)
+        .order_by(col(Bot.name), col(Bot.id))
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    counts = dict(
+        session.exec(
+            select(Bot.gateway_id, func.count())
+            .where(*visible, col(Bot.gateway_id).is_not(None))
+            .group_by(col(Bot.gateway_id))
+        ).all()
+    )
+    gateway_ids = sorted(gid for gid in counts if gid is not None)
+    gateways = (
+        session.exec(select(Gateway).where(col(Gateway.id).in_(gateway_ids)).order_by(col(Gateway.id))).all()
+        if gateway_ids
+        else []
+    )
+    rss = _latest_rss(session, gateway_ids)
+    names = {g.id: g.name for g in gateways}
+    return FleetOverview(
+        cards=_cards(session, actor, list(bots), names),
+        summary=_summary(statuses),
+        gateways=[gateway_row(g, rss.get(g.id or 0), counts.get(g.id, 0)) for g in gateways],
+        statuses=statuses,
+        matched=matched,
+        page=page,
+        pages=pages,
+    )
+
+
+def _summary(statuses: dict[int, str]) -> dict[str, int]:
+    summary = {s.value: 0 for s in BotStatus}
+    for status in statuses.values():
+        summary[status] = summary.get(status, 0) + 1
+    summary["total"] = len(statuses)
+    return summary
+
+
+def _cards(
+    session: Session, actor: Principal | None, bots: list[Bot], gateways: dict[int | None, str]
+) -> list[BotCard]:
     bot_ids = [b.id for b in bots if b.id is not None]
+    if not bot_ids:
+        return []
     channels: dict[int, list[BotChannel]] = defaultdict(list)
-    active: dict[int, int] = {}
-    if bot_ids:
-        for ch in session.exec(
-            select(BotChannel).where(col(BotChannel.bot_id).in_(bot_ids)).order_by(col(BotChannel.type))
-        ):
-            channels[ch.bot_id].append(ch)
-        since = utcnow() - ACTIVE_WINDOW
-        for bot_id, count in session.exec(
+    for ch in session.exec(
+        select(BotChannel).where(col(BotChannel.bot_id).in_(bot_ids)).order_by(col(BotChannel.type))
+    ):
+        channels[ch.bot_id].append(ch)
+    since = utcnow() - ACTIVE_WINDOW
+    active: dict[int, int] = dict(
+        session.exec(
             select(BotSession.bot_id, func.count())
             .where(col(BotSession.bot_id).in_(bot_ids), col(BotSession.last_message_at) >= since)
             .group_by(col(BotSession.bot_id))
-        ).all():
-            active[bot_id] = count
-    gateway_ids = sorted({b.gateway_id for b in bots if b.gateway_id is not None})
-    gateways = (
-        {g.id: g for g in session.exec(select(Gateway).where(col(Gateway.id).in_(gateway_ids))).all()}
-        if gateway_ids
-        else {}
+        ).all()
     )
     uptimes = uptime_of_bots(session, bot_ids)
     budgets = card_budgets(session, bot_ids)
     cards = []
     for b in bots:
         assert b.id is not None
-        gw = gateways.get(b.gateway_id) if b.gateway_id else None
-        mine = channels.get(b.id, [])
         cards.append(
             BotCard(
                 id=b.id,
@@ -143,12 +229,11 @@ def fleet_overview(session: Session, actor: Principal | None) -> FleetOverview:
                 status=b.actual_status,
                 desired=b.desired_status,
                 error=b.last_error,
-                channels=[ChannelBadge(c.type, c.status) for c in mine],
+                channels=[ChannelBadge(c.type, c.status) for c in channels.get(b.id, [])],
                 active_sessions=active.get(b.id, 0),
                 last_activity=ago(b.last_activity_at),
-                gateway=gw.name if gw else "—",
+                gateway=gateways.get(b.gateway_id, "—") if b.gateway_id else "—",
                 gateway_id=b.gateway_id or 0,
-                search=f"{b.name} {b.agent_id} {' '.join(c.type for c in mine)}".lower(),
                 can_operate=can(session, actor, Action.OPERATE_BOT, b.id),
                 can_configure=can(session, actor, Action.CONFIGURE_BOT, b.id),
                 uptime=uptimes[b.id],
@@ -156,20 +241,7 @@ def fleet_overview(session: Session, actor: Principal | None) -> FleetOverview:
                 budget=budgets.get(b.id, ("", ""))[1],
             )
         )
-    summary = {s.value: 0 for s in BotStatus}
-    for b in bots:
-        summary[b.actual_status] = summary.get(b.actual_status, 0) + 1
-    summary["total"] = len(bots)
-    counts: dict[int, int] = defaultdict(int)
-    for b in bots:
-        if b.gateway_id:
-            counts[b.gateway_id] += 1
-    rss = _latest_rss(session, gateway_ids)
-    return FleetOverview(
-        cards=cards,
-        summary=summary,
-        gateways=[gateway_row(g, rss.get(g.id or 0), counts[g.id or 0]) for g in gateways.values()],
-    )
+    return cards
 
 
 def bot_choices(session: Session, actor: Principal | None) -> list[BotChoice]:

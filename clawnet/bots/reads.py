@@ -12,6 +12,7 @@ from clawnet.bots.views import (
     BotChoice,
     BotHeader,
     BotUptime,
+    CardQuery,
     ChannelRow,
     DayFigures,
     FleetOverview,
@@ -22,8 +23,9 @@ from clawnet.security.permissions import Action, Principal, require
 
 
 class Reads(BotsBase):
-    async def overview(self, actor: Principal | None) -> FleetOverview:
-        return await self._db(lambda s: queries.fleet_overview(s, actor))
+    async def overview(self, actor: Principal | None, query: CardQuery | None = None) -> FleetOverview:
+        """Bot cards (every one, or the page `query` asks for), the summary and the gateways."""
+        return await self._db(lambda s: queries.fleet_overview(s, actor, query))
 
     async def find_bot(self, actor: Principal | None, ref: str) -> int | None:
         """A bot's number from `/bots/<ref>` (its number or its agent id), if `actor` may see it."""

@@ -42,7 +42,6 @@ class BotCard:
     last_activity: str
     gateway: str
     gateway_id: int
-    search: str  # lower-case text the dashboard's search matches
     can_operate: bool
     can_configure: bool
     uptime: BotUptime = field(default_factory=BotUptime)
@@ -65,11 +64,30 @@ class GatewayRow:
     restarts: int
 
 
+CARDS_PER_PAGE = 48  # the dashboard's page: 16 rows of 3 cards on a wide screen
+MAX_CARD_SEARCH = 100
+
+
+@dataclass(frozen=True)
+class CardQuery:
+    """Which bot cards to show: a search (name, agent id, number or channel type, any case),
+    a status (a BotStatus value, or "all"), and a page of `per_page` cards (0: all of them)."""
+
+    search: str = ""
+    status: str = "all"
+    page: int = 1
+    per_page: int = 0
+
+
 @dataclass(frozen=True)
 class FleetOverview:
-    cards: list[BotCard]
-    summary: dict[str, int]  # bot status -> count, and "total"
-    gateways: list[GatewayRow]
+    cards: list[BotCard]  # the page of cards the query asked for
+    summary: dict[str, int]  # bot status -> count, and "total": every bot the person may see
+    gateways: list[GatewayRow]  # every gateway hosting a bot the person may see
+    statuses: dict[int, str] = field(default_factory=dict)  # every visible bot's status, by id
+    matched: int = 0  # bots the search and status filter match
+    page: int = 1  # the page shown (the query's, kept within 1..pages)
+    pages: int = 1
 
 
 @dataclass(frozen=True)

@@ -147,8 +147,6 @@ def bot_card_body(
         ),
         data_testid="bot-card-" + bot_id,
         data_status=status,
-        data_search=card.search,
-        data_bot_card="",
         role="article",
         aria_label=card.name,
     )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import urllib.parse
 from typing import Any
 
 import reflex as rx
 
 from clawnet import routes, runtime
-from clawnet.bots.views import BotCard, ChannelBadge, GatewayRow
+from clawnet.bots.views import CARDS_PER_PAGE, MAX_CARD_SEARCH, BotCard, CardQuery, ChannelBadge, GatewayRow
 from clawnet.errors import UserError
 from clawnet.events import FleetEvent, Kind
 from clawnet.ui import live
@@ -16,6 +17,8 @@ from clawnet.ui.components.bot_card import bot_card_body
 from clawnet.ui.components.forms import data_table, native_select
 from clawnet.ui.components.layout import page_frame
 from clawnet.ui.components.status import status_badge
+from clawnet.ui.pages.dashboard_controls import kill_switch_buttons, pager
+from clawnet.ui.pages.session_filters import replace_url
 from clawnet.ui.session import SessionState, current_principal, error_toast
 from clawnet.ui.typed import Field, event, field
 
@@ -41,6 +44,9 @@ COUNTED = ("running", "starting", "pending", "error", "stopped")
 
 
 class DashboardState(rx.State):
+    """One page of bot cards (the server searches, filters and pages: a fleet of thousands sends
+    48 cards), live; the summary counts every bot the person may see, live too."""
+
     cards: Field[list[BotCard]] = field(default_factory=list)
     # Per-bot fields that change often live in small dicts (by bot id), so a status change sends
     # a few bytes to the browser instead of every card again.
@@ -54,11 +60,19 @@ class DashboardState(rx.State):
     gateways: Field[list[GatewayRow]] = field(default_factory=list)
     search: Field[str] = field("")
     status_filter: Field[str] = field("all")
+    page: Field[int] = field(1)
+    pages: Field[int] = field(1)
+    matched: Field[int] = field(0)
     loaded: Field[bool] = field(False)
     _watch_gen: int = 0
+    # Every visible bot's status (server side only): the summary's counts, and which events matter.
+    _all_statuses: dict[int, str] = {}
 
     async def _load(self) -> None:
-        overview = await runtime.bots().overview(await current_principal(self))
+        query = CardQuery(
+            search=self.search, status=self.status_filter, page=self.page, per_page=CARDS_PER_PAGE
+        )
+        overview = await runtime.bots().overview(await current_principal(self), query)
         cards = overview.cards
         self.cards = cards
         self.statuses = {str(c.id): c.status for c in cards}
@@ -69,10 +83,29 @@ class DashboardState(rx.State):
         self.activity = {str(c.id): c.last_activity for c in cards}
         self.summary = dict(overview.summary)
         self.gateways = overview.gateways
+        self._all_statuses = dict(overview.statuses)
+        self.page, self.pages, self.matched = overview.page, overview.pages, overview.matched
         self.loaded = True
+
+    async def _reload(self) -> Any:
+        """The cards again for the current search, filter and page; the address bar follows."""
+        try:
+            await self._load()
+        except UserError as exc:
+            return error_toast(exc)
+        return replace_url(routes.DASHBOARD + self._query_string())
+
+    def _query_string(self) -> str:
+        params = {"q": self.search.strip(), "status": self.status_filter, "page": self.page}
+        kept = {k: v for k, v in params.items() if v not in ("", "all", 1)}
+        return "?" + urllib.parse.urlencode(kept) if kept else ""
 
     @event
     async def on_load(self) -> Any:
+        params = dict(self.router.url.query_parameters)
+        self.search = str(params.get("q") or "")[:MAX_CARD_SEARCH]
+        self.status_filter = _status_choice(params.get("status"))
+        self.page = _page_number(params.get("page"))
         try:
             await self._load()
         except UserError:
@@ -81,24 +114,30 @@ class DashboardState(rx.State):
 
     def _recount(self) -> None:
         counts = dict.fromkeys(COUNTED, 0)
-        for status in self.statuses.values():
+        for status in self._all_statuses.values():
             counts[status] = counts.get(status, 0) + 1
-        self.summary = {**counts, "total": len(self.statuses)}
+        self.summary = {**counts, "total": len(self._all_statuses)}
 
     async def _apply(self, batch: list[FleetEvent]) -> None:
         if any(e.kind == Kind.FLEET_CHANGED for e in batch):
             try:
                 await self._load()
             except UserError:
-                self.cards, self.gateways = [], []
+                self.cards, self.gateways, self._all_statuses = [], [], {}
             return
-        recount = False
+        recount = refilter = False
         for e in batch:
             bid = str(e.bot_id) if e.bot_id is not None else ""
-            if e.kind == Kind.BOT_STATUS and bid in self.statuses:
-                self.statuses[bid] = e.payload["status"]
-                self.errors[bid] = e.payload.get("error", "")
+            if e.kind == Kind.BOT_STATUS and e.bot_id in self._all_statuses:
+                status = e.payload["status"]
+                before = self._all_statuses[e.bot_id]
+                self._all_statuses[e.bot_id] = status
                 recount = True
+                # A filtered page gains or loses the bot: the page is asked for again.
+                refilter |= self.status_filter != "all" and self.status_filter in (before, status)
+                if bid in self.statuses:
+                    self.statuses[bid] = status
+                    self.errors[bid] = e.payload.get("error", "")
             elif e.kind == Kind.BOT_DESIRED and bid in self.desired:
                 self.desired[bid] = e.payload["desired"]
             elif e.kind == Kind.CHANNEL_STATUS and bid in self.channels:
@@ -111,11 +150,16 @@ class DashboardState(rx.State):
                 self.gateways = [
                     _gateway_update(gw, e) if gw.id == e.gateway_id else gw for gw in self.gateways
                 ]
-        if recount:
+        if refilter:
+            try:
+                await self._load()
+            except UserError:
+                self.cards, self.gateways, self._all_statuses = [], [], {}
+        elif recount:
             self._recount()
 
     def _scope(self) -> tuple[set[int], set[int]]:
-        return {c.id for c in self.cards}, {g.id for g in self.gateways}
+        return set(self._all_statuses), {g.id for g in self.gateways}
 
     @event(background=True)
     async def watch(self) -> None:
@@ -145,23 +189,32 @@ class DashboardState(rx.State):
             on_page=lambda path: path == routes.DASHBOARD,
         )
 
-    @rx.var
-    def filter_css(self) -> str:
-        """Hides the cards the search and status filter leave out (cards are not re-rendered)."""
-        rules = []
-        if self.search.strip():
-            rules.append(f'[data-bot-card]:not([data-search*="{css_string(self.search.strip().lower())}"])')
-        if self.status_filter != "all":
-            rules.append(f'[data-bot-card]:not([data-status="{css_string(self.status_filter)}"])')
-        return "".join(f"{rule} {{ display: none; }}\n" for rule in rules)
+    @event
+    async def search_bots(self, value: str) -> Any:
+        self.search = str(value)[:MAX_CARD_SEARCH]
+        self.page = 1
+        return await self._reload()
 
     @event
-    def set_search(self, value: str) -> None:
-        self.search = value[:100]
+    async def filter_by_status(self, value: str) -> Any:
+        self.status_filter = _status_choice(value)
+        self.page = 1
+        return await self._reload()
 
     @event
-    def set_status_filter(self, value: str) -> None:
-        self.status_filter = value if value in {f for f, _ in FILTERS} else "all"
+    async def go_to_page(self, page: int) -> Any:
+        self.page = _page_number(page)
+        return await self._reload()
+
+    @event
+    async def next_page(self) -> Any:
+        self.page = min(self.page + 1, max(self.pages, 1))
+        return await self._reload()
+
+    @event
+    async def previous_page(self) -> Any:
+        self.page = max(self.page - 1, 1)
+        return await self._reload()
 
     async def _operate(self, bot_id: int, running: bool) -> Any:
         try:
@@ -223,6 +276,17 @@ class DashboardState(rx.State):
         return None
 
 
+def _status_choice(value: Any) -> str:
+    return value if isinstance(value, str) and value in {f for f, _ in FILTERS} else "all"
+
+
+def _page_number(value: Any) -> int:
+    try:
+        return min(max(int(value), 1), 1_000_000)
+    except (TypeError, ValueError, OverflowError):
+        return 1
+
+
 def _gateway_update(gw: GatewayRow, e: FleetEvent) -> GatewayRow:
     if e.kind == Kind.GATEWAY_STATUS:
         return dataclasses.replace(gw, status=e.payload["status"], detail=e.payload.get("detail", ""))
@@ -254,12 +318,6 @@ def bot_card(card: Any) -> rx.Component:
         sessions=DashboardState.sessions[bot_id],
         activity=DashboardState.activity[bot_id],
     )
-
-
-def css_string(text: str) -> str:
-    """`text` as the inside of a quoted CSS string: everything but letters, digits and spaces
-    hex-escaped, so no search can end the string or add a rule."""
-    return "".join(c if c.isalnum() or c == " " else f"\\{ord(c):x} " for c in text)
 
 
 def summary_item(label: str, key: str, color: str) -> rx.Component:
@@ -309,7 +367,7 @@ def dashboard_page() -> rx.Component:
             rx.input(
                 placeholder="Search bots by name, id or channel",
                 value=DashboardState.search,
-                on_change=DashboardState.set_search,
+                on_change=DashboardState.search_bots,
                 aria_label="Search bots",
                 data_testid="dashboard-search",
                 width=rx.breakpoints(initial="100%", sm="22em"),
@@ -319,7 +377,7 @@ def dashboard_page() -> rx.Component:
                 FILTERS,
                 testid="dashboard-status-filter",
                 value=DashboardState.status_filter,
-                on_change=DashboardState.set_status_filter,
+                on_change=DashboardState.filter_by_status,
                 show_label=False,
             ),
             spacing="3",
@@ -327,7 +385,7 @@ def dashboard_page() -> rx.Component:
             wrap="wrap",
         ),
         rx.cond(
-            DashboardState.loaded & (DashboardState.cards.length() == 0),
+            DashboardState.loaded & (DashboardState.summary.get("total", 0) == 0),
             rx.callout(
                 rx.hstack(
                     rx.text("No bots yet."),
@@ -340,7 +398,16 @@ def dashboard_page() -> rx.Component:
                 data_testid="dashboard-empty",
             ),
         ),
-        rx.el.style(DashboardState.filter_css),
+        rx.cond(
+            DashboardState.loaded
+            & (DashboardState.summary.get("total", 0) > 0)
+            & (DashboardState.matched == 0),
+            rx.callout(
+                "No bot matches this search and filter.",
+                icon="search",
+                data_testid="dashboard-no-match",
+            ),
+        ),
         rx.grid(
             rx.foreach(DashboardState.cards, bot_card),
             columns=rx.breakpoints(initial="1", sm="2", lg="3"),
@@ -348,6 +415,7 @@ def dashboard_page() -> rx.Component:
             width="100%",
             data_testid="bot-cards",
         ),
+        pager(DashboardState),
         rx.heading("Gateways", size="4"),
         data_table(
             ("Gateway", "Status", "Bots", "Memory", "Detail"),
@@ -359,65 +427,10 @@ def dashboard_page() -> rx.Component:
         actions=rx.cond(
             SessionState.can_create_bots,
             rx.hstack(
-                kill_switch_buttons(),
+                kill_switch_buttons(DashboardState),
                 rx.link(rx.button("New bot", data_testid="dashboard-new-bot"), href=routes.NEW_BOT),
                 spacing="2",
                 wrap="wrap",
             ),
         ),
-    )
-
-
-def kill_switch_buttons() -> rx.Component:
-    """The kill switch: pause or resume every bot of the owner (admins: of the fleet). An
-    owner's resume lifts only the owner's pause; the fleet's resume lifts every kill-switch
-    pause (the fleet's and owners'). Bots over a spent budget stay paused either way."""
-
-    def button(label: str, testid: str, handler: Any, color: str, hint: str) -> rx.Component:
-        return rx.button(
-            label,
-            variant="soft",
-            color_scheme=color,
-            on_click=handler,
-            aria_label=label,
-            title=hint,
-            data_testid=testid,
-        )
-
-    return rx.hstack(
-        button(
-            "Pause all my bots",
-            "kill-switch-pause",
-            DashboardState.pause_all,
-            "red",
-            "Pause every bot you own until you resume them.",
-        ),
-        button(
-            "Resume my bots",
-            "kill-switch-resume",
-            DashboardState.resume_all,
-            "green",
-            "Resume the bots you paused. Bots paused by an admin's fleet pause stay paused until the fleet resumes.",
-        ),
-        rx.cond(
-            SessionState.is_admin,
-            rx.fragment(  # its buttons wrap with the others on a phone
-                button(
-                    "Pause the fleet",
-                    "kill-switch-fleet-pause",
-                    DashboardState.pause_fleet,
-                    "red",
-                    "Pause every bot of every owner; owners cannot resume them, only the fleet resume does.",
-                ),
-                button(
-                    "Resume the fleet",
-                    "kill-switch-fleet-resume",
-                    DashboardState.resume_fleet,
-                    "green",
-                    "Resume every bot paused by a kill switch: the fleet's and each owner's.",
-                ),
-            ),
-        ),
-        spacing="2",
-        wrap="wrap",
     )
