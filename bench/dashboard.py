@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -215,7 +216,9 @@ def main(bots: int, dashboards: int, samples: int, pool_capacity: int) -> None:
             register(page, server.url, "bench@example.com", "Bench", "bench", "bench-password-1")
             page.get_by_test_id("dashboard-page").wait_for()
             cookie = session_cookie(page)
-            ids = asyncio.run(create_bots(server, bots))
+            # Playwright's sync API holds this thread's event loop: the service runs in another.
+            with ThreadPoolExecutor(1) as pool:
+                ids = pool.submit(asyncio.run, create_bots(server, bots)).result()
             print(
                 f"{bots} bots created; all running after {wait_all_running(server, bots):.1f} s "
                 f"(pool capacity {pool_capacity}; load {os.getloadavg()[0]:.1f})",
