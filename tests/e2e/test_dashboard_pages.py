@@ -80,6 +80,7 @@ def test_a_hundred_bots_come_in_pages_of_48(page, server, bots):
 
     page.get_by_role("button", name="Next page of bots").click()
     expect(info).to_have_text("Bots 49 to 96 of 100 · page 2 of 3")
+    expect(page.get_by_test_id("dashboard-search")).to_be_in_viewport()  # the new page is read from its top
     expect(page.get_by_test_id(f"bot-card-{bots['Fleet 048']}")).to_be_visible()
     expect(page.get_by_test_id(f"bot-card-{bots['Fleet 000']}")).to_have_count(0)
     expect(page).to_have_url(server.url + routes.DASHBOARD + "?page=2")

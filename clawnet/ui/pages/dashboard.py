@@ -41,6 +41,7 @@ WATCHED = [
     Kind.FLEET_CHANGED,
 ]
 COUNTED = ("running", "starting", "pending", "error", "stopped")
+CARDS_TOP = "dashboard-cards-top"  # the element id a page turn scrolls to
 
 
 class DashboardState(rx.State):
@@ -201,20 +202,22 @@ class DashboardState(rx.State):
         self.page = 1
         return await self._reload()
 
+    async def _turn_page(self, page: int) -> Any:
+        self.page = page
+        # The pager sits under the cards: the new page is read from its top.
+        return [await self._reload(), rx.scroll_to(CARDS_TOP)]
+
     @event
     async def go_to_page(self, page: int) -> Any:
-        self.page = _page_number(page)
-        return await self._reload()
+        return await self._turn_page(_page_number(page))
 
     @event
     async def next_page(self) -> Any:
-        self.page = min(self.page + 1, max(self.pages, 1))
-        return await self._reload()
+        return await self._turn_page(min(self.page + 1, max(self.pages, 1)))
 
     @event
     async def previous_page(self) -> Any:
-        self.page = max(self.page - 1, 1)
-        return await self._reload()
+        return await self._turn_page(max(self.page - 1, 1))
 
     async def _operate(self, bot_id: int, running: bool) -> Any:
         try:
@@ -383,6 +386,7 @@ def dashboard_page() -> rx.Component:
             spacing="3",
             align="center",
             wrap="wrap",
+            id=CARDS_TOP,
         ),
         rx.cond(
             DashboardState.loaded & (DashboardState.summary.get("total", 0) == 0),
