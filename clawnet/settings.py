@@ -36,6 +36,12 @@ def _default_warm_spares() -> int:
     return 1 if total >= 8 * 1024**3 else 0
 
 
+def gateway_heap_for(agents: int) -> int:
+    """A gateway's V8 heap limit in MB for `agents` agents. Its live heap is ~280 MB plus ~0.7 MB
+    an agent (measured); without a limit V8 lets garbage pile up to ~4 GB before collecting."""
+    return max(1024, 768 + 2 * agents)
+
+
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -133,6 +139,7 @@ class Settings:
     gateway_base_port: int
     gateway_port_spacing: int
     pool_capacity: int
+    gateway_heap_mb: int  # V8 old-space limit of a gateway process (0: Node's own default)
     warm_spares: int  # idle gateways kept started, ready to take over a new or crashed pool
     stop_gateways_on_exit: bool
     echo_llm_port: int  # the built-in "local echo" model provider
@@ -207,6 +214,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
     spacing = _int(env, "CLAWNET_GATEWAY_PORT_SPACING", 120, minimum=120)
     frontend_port = _port(env, "CLAWNET_PORT", 3000)
+    # Agents per pooled gateway, from bench/pool_size.py: one gateway held 250 agents well.
+    pool_capacity = _int(env, "CLAWNET_POOL_CAPACITY", 250, minimum=1)
     host = env.get("CLAWNET_HOST", "127.0.0.1")
     controller_mode = env.get("CLAWNET_CONTROLLER", "embedded")
     if controller_mode not in {"embedded", "external"}:
@@ -240,7 +249,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         gateways_dir=Path(env.get("CLAWNET_GATEWAYS_DIR") or data_dir / "gateways"),
         gateway_base_port=_port(env, "CLAWNET_GATEWAY_BASE_PORT", 18800),
         gateway_port_spacing=spacing,
-        pool_capacity=_int(env, "CLAWNET_POOL_CAPACITY", 50, minimum=1),
+        pool_capacity=pool_capacity,
+        gateway_heap_mb=_int(env, "CLAWNET_GATEWAY_HEAP_MB", gateway_heap_for(pool_capacity)),
         warm_spares=_int(env, "CLAWNET_WARM_SPARES", _default_warm_spares()),
         stop_gateways_on_exit=_bool(env, "CLAWNET_STOP_GATEWAYS_ON_EXIT", False),
         echo_llm_port=_port(env, "CLAWNET_ECHO_PORT", 18799),

@@ -47,7 +47,14 @@ def openclaw_env(
         "OPENCLAW_OFFLINE": "1",  # only stops downloads of helper binaries
         "OPENCLAW_NO_AUTO_UPDATE": "1",
         "NO_COLOR": "1",
+        # Two malloc arenas instead of one per thread: an agent's SQLite handles (opened by the
+        # main thread and several workers) cost ~3.5 MB instead of ~8 MB (bench/pool_size.py).
+        "MALLOC_ARENA_MAX": base.get("MALLOC_ARENA_MAX", "2"),
     }
+    if settings.gateway_heap_mb and "max-old-space-size" not in base.get("NODE_OPTIONS", ""):
+        # V8 collects before garbage piles up to its ~4 GB default: a ceiling on RSS.
+        heap = f"--max-old-space-size={settings.gateway_heap_mb}"
+        env["NODE_OPTIONS"] = f"{base.get('NODE_OPTIONS', '')} {heap}".strip()
     if not has_channels:
         env["OPENCLAW_SKIP_CHANNELS"] = "1"
     # Fakes of the channels' services on loopback, in tests (the variables the plugins read).

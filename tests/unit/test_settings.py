@@ -13,7 +13,7 @@ def test_defaults_put_an_absolute_sqlite_database_in_the_data_folder(tmp_path: P
     assert s.database_url == f"sqlite:///{tmp_path.resolve() / 'clawnet.db'}"
     assert s.is_sqlite
     assert s.key_file == tmp_path.resolve() / "keys.json"
-    assert (s.frontend_port, s.gateway_port_spacing, s.pool_capacity) == (3000, 120, 50)
+    assert (s.frontend_port, s.gateway_port_spacing, s.pool_capacity) == (3000, 120, 250)
     assert (s.login_max_failures, s.login_failure_window_s) == (25, 300)
     assert not s.stop_gateways_on_exit  # gateways outlive a ClawNet restart; the next start adopts them
     assert load_settings(
@@ -64,3 +64,32 @@ def test_overrides_are_read(tmp_path: Path):
     assert (s.frontend_port, s.pool_capacity, s.gateway_base_port) == (3100, 7, 20000)
     assert s.openclaw_bin == Path("/opt/openclaw")
     assert s.public_url == "http://localhost:3100"
+
+
+def test_a_gateway_runs_with_two_malloc_arenas_and_a_heap_limit_for_its_pool(tmp_path: Path, monkeypatch):
+    from clawnet.controlplane.openclaw_cli import openclaw_env
+
+    def env_of(settings_env: dict[str, str]) -> dict[str, str]:
+        settings = load_settings({"CLAWNET_DATA_DIR": str(tmp_path), **settings_env})
+        return openclaw_env(
+            settings, config_path=tmp_path / "c", state_dir=tmp_path / "s", home=tmp_path / "h"
+        )
+
+    monkeypatch.delenv("NODE_OPTIONS", raising=False)
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    env = env_of({})
+    assert env["MALLOC_ARENA_MAX"] == "2"
+    assert env["NODE_OPTIONS"] == "--max-old-space-size=1268"  # 250 agents
+    assert env_of({"CLAWNET_POOL_CAPACITY": "20"})["NODE_OPTIONS"] == "--max-old-space-size=1024"
+    assert "NODE_OPTIONS" not in env_of({"CLAWNET_GATEWAY_HEAP_MB": "0"})  # Node's own default
+    # What the person running ClawNet set wins.
+    monkeypatch.setenv("NODE_OPTIONS", "--max-old-space-size=3000 --trace-warnings")
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    env = env_of({})
+    assert env["NODE_OPTIONS"] == "--max-old-space-size=3000 --trace-warnings"
+    assert env["MALLOC_ARENA_MAX"] == "4"
+    monkeypatch.setenv("NODE_OPTIONS", "--trace-warnings")
+    assert (
+        env_of({"CLAWNET_GATEWAY_HEAP_MB": "2048"})["NODE_OPTIONS"]
+        == "--trace-warnings --max-old-space-size=2048"
+    )
