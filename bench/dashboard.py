@@ -10,7 +10,7 @@ Starts ClawNet (production build) with N bots (default 200, in pooled gateways),
 - backend memory with 50 open dashboards (protocol-level clients running the real page handlers,
   each with its live watcher), and the same live latency while they are connected.
 
-    .venv/bin/python bench/dashboard.py [--bots 200] [--dashboards 50] [--samples 30] [--pool-capacity 50]
+    .venv/bin/python bench/dashboard.py [--bots 200] [--dashboards 50] [--samples 30] [--pool-capacity 100] [--batch 50]
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def backend_rss(server) -> int:
     return total
 
 
-async def create_bots(server, count: int) -> list[int]:
+async def create_bots(server, count: int, batch: int) -> list[int]:
     os.environ["CLAWNET_DATA_DIR"] = str(server.data_dir)
     from sqlmodel import select
 
@@ -143,12 +143,34 @@ async def create_bots(server, count: int) -> list[int]:
         admin = Principal.of(s.exec(select(User)).first())
         provider_id = s.exec(select(ModelProvider.id)).first()
     service = BotsService(get_settings(), EventBus())
-    return [
-        await service.create_bot(
-            admin, BotInput(name=f"Density {n:03d}", provider_id=provider_id, model_id="echo-1")
+    ids: list[int] = []
+    # In batches, each running before the next: one config change adding hundreds of agents to
+    # a gateway takes OpenClaw longer than ClawNet waits for it (bench/fleet_density.py --batch).
+    for n in range(count):
+        ids.append(
+            await service.create_bot(
+                admin, BotInput(name=f"Density {n:03d}", provider_id=provider_id, model_id="echo-1")
+            )
         )
-        for n in range(count)
-    ]
+        if len(ids) % batch == 0 or len(ids) == count:
+            await asyncio.to_thread(wait_all_running, server, len(ids))
+    return ids
+
+
+def gateways_rss(server) -> tuple[int, int]:
+    """How many gateways of this ClawNet run, and their process trees' RSS."""
+    count = total = 0
+    for p in psutil.process_iter(["name"]):
+        try:
+            if p.info["name"] != "openclaw-gateway":
+                continue
+            if not p.environ().get("OPENCLAW_STATE_DIR", "").startswith(str(server.data_dir)):
+                continue
+            count += 1
+            total += sum(q.memory_info().rss for q in [p, *p.children(recursive=True)])
+        except psutil.Error:
+            pass
+    return count, total
 
 
 def wait_all_running(server, count: int, timeout: float = 900) -> float:
@@ -205,7 +227,7 @@ class Dashboards:
 PER_PAGE = 48  # clawnet.bots.views.CARDS_PER_PAGE
 
 
-def main(bots: int, dashboards: int, samples: int, pool_capacity: int) -> None:
+def main(bots: int, dashboards: int, samples: int, pool_capacity: int, batch: int) -> None:
     env = {"CLAWNET_POOL_CAPACITY": str(pool_capacity)}
     server = start_clawnet(Path(tempfile.mkdtemp(prefix="clawnet-dash-bench-")), env)
     try:
@@ -218,10 +240,13 @@ def main(bots: int, dashboards: int, samples: int, pool_capacity: int) -> None:
             cookie = session_cookie(page)
             # Playwright's sync API holds this thread's event loop: the service runs in another.
             with ThreadPoolExecutor(1) as pool:
-                ids = pool.submit(asyncio.run, create_bots(server, bots)).result()
+                t0 = time.perf_counter()
+                ids = pool.submit(asyncio.run, create_bots(server, bots, batch)).result()
+            count, rss = gateways_rss(server)
             print(
-                f"{bots} bots created; all running after {wait_all_running(server, bots):.1f} s "
-                f"(pool capacity {pool_capacity}; load {os.getloadavg()[0]:.1f})",
+                f"{bots} bots created and running after {time.perf_counter() - t0:.1f} s on {count} gateways "
+                f"(pool capacity {pool_capacity}), gateways' RSS {rss / 2**30:.2f} GiB; "
+                f"load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
             rss_idle = backend_rss(server)
@@ -311,6 +336,7 @@ if __name__ == "__main__":
     parser.add_argument("--bots", type=int, default=200)
     parser.add_argument("--dashboards", type=int, default=50)
     parser.add_argument("--samples", type=int, default=30)
-    parser.add_argument("--pool-capacity", type=int, default=50, help="agents per pooled gateway")
+    parser.add_argument("--pool-capacity", type=int, default=100, help="agents per pooled gateway")
+    parser.add_argument("--batch", type=int, default=50, help="bots created before waiting for them to run")
     args = parser.parse_args()
-    main(args.bots, args.dashboards, args.samples, args.pool_capacity)
+    main(args.bots, args.dashboards, args.samples, args.pool_capacity, args.batch)

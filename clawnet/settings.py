@@ -214,8 +214,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
     spacing = _int(env, "CLAWNET_GATEWAY_PORT_SPACING", 120, minimum=120)
     frontend_port = _port(env, "CLAWNET_PORT", 3000)
-    # Agents per pooled gateway, from bench/pool_size.py: one gateway held 250 agents well.
-    pool_capacity = _int(env, "CLAWNET_POOL_CAPACITY", 250, minimum=1)
+    # Agents per pooled gateway, from bench/pool_size.py on 2 cores: 100 agents kept warm turns,
+    # `status` and OpenClaw's health answers quick; at 200 its event loop was saturated.
+    pool_capacity = _int(env, "CLAWNET_POOL_CAPACITY", 100, minimum=1)
     host = env.get("CLAWNET_HOST", "127.0.0.1")
     controller_mode = env.get("CLAWNET_CONTROLLER", "embedded")
     if controller_mode not in {"embedded", "external"}:

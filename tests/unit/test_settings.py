@@ -13,7 +13,7 @@ def test_defaults_put_an_absolute_sqlite_database_in_the_data_folder(tmp_path: P
     assert s.database_url == f"sqlite:///{tmp_path.resolve() / 'clawnet.db'}"
     assert s.is_sqlite
     assert s.key_file == tmp_path.resolve() / "keys.json"
-    assert (s.frontend_port, s.gateway_port_spacing, s.pool_capacity) == (3000, 120, 250)
+    assert (s.frontend_port, s.gateway_port_spacing, s.pool_capacity) == (3000, 120, 100)
     assert (s.login_max_failures, s.login_failure_window_s) == (25, 300)
     assert not s.stop_gateways_on_exit  # gateways outlive a ClawNet restart; the next start adopts them
     assert load_settings(
@@ -79,8 +79,8 @@ def test_a_gateway_runs_with_two_malloc_arenas_and_a_heap_limit_for_its_pool(tmp
     monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
     env = env_of({})
     assert env["MALLOC_ARENA_MAX"] == "2"
-    assert env["NODE_OPTIONS"] == "--max-old-space-size=1268"  # 250 agents
-    assert env_of({"CLAWNET_POOL_CAPACITY": "20"})["NODE_OPTIONS"] == "--max-old-space-size=1024"
+    assert env["NODE_OPTIONS"] == "--max-old-space-size=1024"  # 100 agents
+    assert env_of({"CLAWNET_POOL_CAPACITY": "250"})["NODE_OPTIONS"] == "--max-old-space-size=1268"
     assert "NODE_OPTIONS" not in env_of({"CLAWNET_GATEWAY_HEAP_MB": "0"})  # Node's own default
     # What the person running ClawNet set wins.
     monkeypatch.setenv("NODE_OPTIONS", "--max-old-space-size=3000 --trace-warnings")
