@@ -101,6 +101,7 @@ async def main(count: int, turns: int | None, toggles: int, concurrency: int, po
             f"(pool capacity {pool_capacity}); {load()}",
             flush=True,
         )
+        pids = {gid: proc.pid for gid, proc in fleet.controller.supervisor.processes.items()}
         await asyncio.sleep(10)
         gw_rss, own_rss = fleet_rss(fleet)
         print(
@@ -129,6 +130,13 @@ async def main(count: int, turns: int | None, toggles: int, concurrency: int, po
         )
         for failure in failures[:10]:
             print(f"  failed: {failure}", flush=True)
+        now = {gid: proc.pid for gid, proc in fleet.controller.supervisor.processes.items()}
+        restarted = sorted(gid for gid, pid in pids.items() if now.get(gid) != pid)
+        print(
+            f"gateways restarted during the turns: {restarted or 'none'}; tree RSS per gateway (GiB): "
+            + ", ".join(f"{gid}: {tree_rss(pid) / 2**30:.2f}" for gid, pid in sorted(now.items())),
+            flush=True,
+        )
         print(
             f"RSS after {len(turn_times)} bots answered: gateways {gw_rss / 2**30:.2f} GiB + ClawNet "
             f"{own_rss / 2**20:.0f} MiB = {(gw_rss + own_rss) / 2**30:.2f} GiB",
