@@ -6,10 +6,11 @@ this ClawNet process), RSS again after a sample of bots answered one message, an
 latency while they run: stopping and starting bots (a hot config patch each) until the bus
 reports the new status, and `status` round trips to each gateway. `--turns all` gives every bot
 one conversation; `--concurrency` turns run at once; `--pool-capacity` sets the agents per pooled
-gateway (CLAWNET_POOL_CAPACITY). The load average is printed with each figure.
+gateway (CLAWNET_POOL_CAPACITY); `--batch N` creates the bots N at a time, each batch running
+before the next. The load average is printed with each figure.
 
     .venv/bin/python bench/fleet_density.py [--bots 200] [--turns 20|all] [--concurrency 1]
-        [--toggles 20] [--pool-capacity 50]
+        [--toggles 20] [--pool-capacity 50] [--batch 0]
 """
 
 from __future__ import annotations
@@ -78,22 +79,39 @@ async def run_turns(fleet, sample: list[int], concurrency: int) -> tuple[list[fl
     return times, failures
 
 
-async def main(count: int, turns: int | None, toggles: int, concurrency: int, pool_capacity: int) -> None:
+async def main(
+    count: int, turns: int | None, toggles: int, concurrency: int, pool_capacity: int, batch: int
+) -> None:
     async with bench_fleet(pool_capacity=pool_capacity) as fleet:
         with fleet.controller.bus.subscribe([Kind.BOT_STATUS], maxsize=100_000) as statuses:
             started = time.perf_counter()
-            ids = [
-                await fleet.service.create_bot(fleet.admin, fleet.bot(f"Density {n:03d}"))
-                for n in range(count)
-            ]
-            created = time.perf_counter() - started
+            ids: list[int] = []
             running: set[int] = set()
-            while len(running) < count:
-                event = await statuses.get(timeout=900)
-                if event.payload["status"] == BotStatus.RUNNING.value:
-                    running.add(event.bot_id)
-                elif event.payload["status"] == BotStatus.ERROR.value:
-                    raise RuntimeError(f"bot {event.bot_id} failed: {event.payload}")
+            creating = 0.0
+            for first in range(0, count, batch):  # each batch running before the next is created
+                t0 = time.perf_counter()
+                new = [
+                    await fleet.service.create_bot(fleet.admin, fleet.bot(f"Density {n:03d}"))
+                    for n in range(first, min(first + batch, count))
+                ]
+                creating += time.perf_counter() - t0
+                ids += new
+                while not running >= set(ids):
+                    event = await statuses.get(timeout=900)
+                    if event.payload["status"] == BotStatus.RUNNING.value:
+                        running.add(event.bot_id)
+                    elif event.payload["status"] == BotStatus.ERROR.value:
+                        raise RuntimeError(
+                            f"bot {event.bot_id} failed {time.perf_counter() - started:.0f} s in, "
+                            f"{len(ids)} bots created, {len(running)} running: {event.payload}"
+                        )
+                if batch < count:
+                    print(
+                        f"  {len(ids)} bots running after {time.perf_counter() - started:.1f} s "
+                        f"(this batch {time.perf_counter() - t0:.1f} s); {load()}",
+                        flush=True,
+                    )
+            created = creating
             all_up = time.perf_counter() - started
         gateways = len(fleet.controller.supervisor.processes)
         print(
@@ -172,6 +190,13 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=1, help="turns in flight at once")
     parser.add_argument("--toggles", type=int, default=20)
     parser.add_argument("--pool-capacity", type=int, default=50, help="agents per pooled gateway")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=0,
+        help="create bots N at a time, each batch running first (0: all at once)",
+    )
     args = parser.parse_args()
     turns = None if args.turns == "all" else int(args.turns)
-    asyncio.run(main(args.bots, turns, args.toggles, args.concurrency, args.pool_capacity))
+    batch = args.batch or args.bots
+    asyncio.run(main(args.bots, turns, args.toggles, args.concurrency, args.pool_capacity, batch))

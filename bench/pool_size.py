@@ -5,8 +5,9 @@ above the last step) and prints, at each step: agents, the time for the step's b
 gateway tree RSS idle and after every agent so far answered one turn (per-agent memory = slope
 between steps), first-turn latency of the step's new agents, warm (second) turn latency over a
 sample, `status` round trips idle and while 4 turns run (with OpenClaw's own event-loop figures
-from `status`: `eventLoop.delayP99Ms` and `utilization`), stop/start -> status on the bus (a hot
-config patch each), and the load average. The growth stops early when the machine runs short of
+from `status`: `eventLoop.delayP99Ms` and `utilization`), `health` round trips during the first
+turns (ClawNet's health probe gives up after 5 s), stop/start -> status on the bus (a hot config
+patch each), and the load average. The growth stops early when the machine runs short of
 memory or the gateway looks unhealthy.
 
 In the same run, the other way: 3 bots with a dedicated gateway each, their tree RSS after one
@@ -120,6 +121,29 @@ async def status_under_load(fleet, link, bot_ids: list[int], calls: int) -> tupl
     return rtts, loops, loaded
 
 
+async def health_during(link, work):
+    """Await `work` while calling `health` every 5 s (ClawNet's probe allows 5 s); (result, RTTs)."""
+    rtts: list[float] = []
+    done = asyncio.Event()
+
+    async def probe() -> None:
+        while not done.is_set():
+            t0 = time.perf_counter()
+            try:
+                await link.client.call("health", {}, timeout=120)
+            except Exception as exc:  # a timeout counts as its 120 s
+                print(f"   health failed: {type(exc).__name__}: {exc}", flush=True)
+            rtts.append(time.perf_counter() - t0)
+            await asyncio.sleep(5)
+
+    prober = asyncio.create_task(probe())
+    try:
+        return await work, rtts
+    finally:
+        done.set()
+        await prober
+
+
 def loop_figure(loops: list[dict]) -> str:
     delays = [float(x["delayP99Ms"]) for x in loops if isinstance(x.get("delayP99Ms"), int | float)]
     utils = [float(x["utilization"]) for x in loops if isinstance(x.get("utilization"), int | float)]
@@ -197,7 +221,11 @@ async def main(steps: list[int], concurrency: int, warm_sample: int, calls: int,
             await asyncio.sleep(10)
             idle = tree_rss(pid)
 
-            first = await turns(fleet, new, concurrency)
+            try:
+                first, health = await health_during(link, turns(fleet, new, concurrency))
+            except Exception as exc:
+                print(f"stopping at {target}: a first turn failed: {type(exc).__name__}: {exc}", flush=True)
+                break
             await asyncio.sleep(5)
             used = tree_rss(pid)
             warm = [await turn(fleet, b) for b in random.sample(ids, min(warm_sample, len(ids)))]
@@ -225,6 +253,12 @@ async def main(steps: list[int], concurrency: int, warm_sample: int, calls: int,
             print(row, flush=True)
             print(
                 "   " + describe(f"first turns of agents {target - len(new) + 1}-{target}", first, "s", 1.0)
+            )
+            slow = sum(1 for x in health if x > 5)
+            print(
+                "   "
+                + describe("`health` every 5 s during those turns", health, "s", 1.0)
+                + f", {slow} over 5 s"
             )
             print(f"   available memory {psutil.virtual_memory().available / GiB:.1f} GiB", flush=True)
             if p(rtt_load, 95) > 2.0 or p(warm, 95) > 60:
