@@ -70,7 +70,7 @@ class BenchFleet:
 
 @contextlib.asynccontextmanager
 async def bench_fleet(
-    *, policy: RestartPolicy | None = None, intervals: HealthIntervals | None = None, pool_capacity: int = 50
+    *, policy: RestartPolicy | None = None, intervals: HealthIntervals | None = None, pool_capacity: int = 100
 ) -> AsyncIterator[BenchFleet]:
     with tempfile.TemporaryDirectory(prefix="clawnet-bench-") as tmp:
         os.environ.update(

@@ -10,7 +10,7 @@ gateway (CLAWNET_POOL_CAPACITY); `--batch N` creates the bots N at a time, each 
 before the next. The load average is printed with each figure.
 
     .venv/bin/python bench/fleet_density.py [--bots 200] [--turns 20|all] [--concurrency 1]
-        [--toggles 20] [--pool-capacity 50] [--batch 0]
+        [--toggles 20] [--pool-capacity 100] [--batch 0]
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ if __name__ == "__main__":
     parser.add_argument("--turns", default="20", help="bots that get one turn, or `all`")
     parser.add_argument("--concurrency", type=int, default=1, help="turns in flight at once")
     parser.add_argument("--toggles", type=int, default=20)
-    parser.add_argument("--pool-capacity", type=int, default=50, help="agents per pooled gateway")
+    parser.add_argument("--pool-capacity", type=int, default=100, help="agents per pooled gateway")
     parser.add_argument(
         "--batch",
         type=int,
