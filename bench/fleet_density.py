@@ -1,6 +1,6 @@
 """Density: many bots in pools on this machine.
 
-Creates N bots (default 200) for one owner; with the default pool capacity of 50 they share 4
+Creates N bots (default 200) for one owner; with the default pool capacity of 100 they share 2
 gateways. Reports the time until all are running, total RSS (every gateway process tree plus
 this ClawNet process), RSS again after a sample of bots answered one message, and status-update
 latency while they run: stopping and starting bots (a hot config patch each) until the bus
