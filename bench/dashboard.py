@@ -105,8 +105,25 @@ STATUS_JS = """async ([id, want]) => {
     const obs = new MutationObserver(check);
     obs.observe(el, {subtree: true, childList: true, characterData: true});
   });
-  return performance.now() - t0;
+  return [performance.now() - t0, Date.now()];
 }"""
+
+
+def recorded_at(server, bot_id: int, status: str) -> float:
+    """When ClawNet recorded the bot's latest change to `status` (epoch seconds): the moment the
+    status changed, published to every dashboard in the same step."""
+    from sqlmodel import col, select
+
+    from clawnet.models import BotStatusChange
+
+    with server_db(server) as s:
+        at = s.exec(
+            select(BotStatusChange.at)
+            .where(BotStatusChange.bot_id == bot_id, BotStatusChange.status == status)
+            .order_by(col(BotStatusChange.id).desc())
+        ).first()
+    assert at is not None, (bot_id, status)
+    return at.timestamp()
 
 
 def backend_rss(server) -> int:
@@ -299,11 +316,14 @@ def main(bots: int, dashboards: int, samples: int, pool_capacity: int, batch: in
             on_page = ids[:shown]  # names "Density 000".. sort like their creation order
 
             def status_latencies(label: str) -> None:
-                lat = []
+                clicked, pushed = [], []
                 for bot_id in random.sample(on_page, min(samples // 2, shown)):
-                    lat.append(page.evaluate(STATUS_JS, [bot_id, "Stopped"]) / 1000)
-                    lat.append(page.evaluate(STATUS_JS, [bot_id, "Running"]) / 1000)
-                print(describe(label, lat), flush=True)
+                    for want in ("Stopped", "Running"):
+                        took, shown_at = page.evaluate(STATUS_JS, [bot_id, want])
+                        clicked.append(took / 1000)
+                        pushed.append(shown_at / 1000 - recorded_at(server, bot_id, want.lower()))
+                print(describe(label, clicked), flush=True)
+                print(describe("  of which: status changed in ClawNet -> on the card", pushed), flush=True)
 
             status_latencies("live update: Stop/Start clicked -> card shows the new status")
             held = Dashboards(server.url, cookie, dashboards)
