@@ -100,12 +100,13 @@ STATUS_JS = """async ([id, want]) => {
   const el = document.querySelector(`[data-testid=bot-card-status-${id}]`);
   const t0 = performance.now();
   document.querySelector(`[data-testid=bot-${want === 'Stopped' ? 'stop' : 'start'}-${id}]`).click();
-  await new Promise((resolve) => {
-    const check = () => { if (el.textContent === want) { obs.disconnect(); resolve(); } };
+  const shown = await new Promise((resolve) => {
+    const check = () => { if (el.textContent === want) { obs.disconnect(); resolve(true); } };
     const obs = new MutationObserver(check);
     obs.observe(el, {subtree: true, childList: true, characterData: true});
+    setTimeout(() => { obs.disconnect(); resolve(false); }, 60000);
   });
-  return [performance.now() - t0, Date.now()];
+  return shown ? [performance.now() - t0, Date.now()] : [-1, el.textContent];
 }"""
 
 
@@ -320,6 +321,12 @@ def main(bots: int, dashboards: int, samples: int, pool_capacity: int, batch: in
                 for bot_id in random.sample(on_page, min(samples // 2, shown)):
                     for want in ("Stopped", "Running"):
                         took, shown_at = page.evaluate(STATUS_JS, [bot_id, want])
+                        if took < 0:  # counted, not waited for forever
+                            print(
+                                f"  bot {bot_id}: not {want} after 60 s, the card says {shown_at!r}",
+                                flush=True,
+                            )
+                            continue
                         clicked.append(took / 1000)
                         pushed.append(shown_at / 1000 - recorded_at(server, bot_id, want.lower()))
                 print(describe(label, clicked), flush=True)
