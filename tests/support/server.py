@@ -83,6 +83,7 @@ class ClawNetServer:
     process: subprocess.Popen[bytes]
     database_url: str = ""
     services: contextlib.ExitStack | None = None
+    stops_gateways: bool = True  # CLAWNET_STOP_GATEWAYS_ON_EXIT as this server had it
 
     def log_tail(self, lines: int = 60) -> str:
         with contextlib.suppress(OSError):
@@ -103,8 +104,26 @@ class ClawNetServer:
         # Anything left in the group (a worker that outlived its parent) goes too.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
+        if self.stops_gateways:
+            self._end_leftover_gateways()
         if self.services is not None:
             self.services.close()
+
+    def _end_leftover_gateways(self) -> None:
+        """Gateways (each in its own process group) that outlived a server which should have
+        stopped them: its web worker can die on the way out (a Granian panic was seen with 50
+        sockets open) before its shutdown stops them. Found by their state folder, ended by PID."""
+        import psutil
+
+        for proc in psutil.process_iter(["name"]):
+            try:
+                if proc.info["name"] != "openclaw-gateway":
+                    continue
+                if not proc.environ().get("OPENCLAW_STATE_DIR", "").startswith(str(self.data_dir)):
+                    continue
+                os.killpg(os.getpgid(proc.pid), signal.SIGKILL)
+            except (psutil.Error, ProcessLookupError, PermissionError):
+                pass
 
     def kill_hard(self) -> None:
         """`kill -9` of ClawNet's own processes (the group), as a crash would."""
@@ -205,8 +224,9 @@ def _start_clawnet(
     )
     log.close()
     database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'clawnet.db'}"
+    stops = child_env.get("CLAWNET_STOP_GATEWAYS_ON_EXIT", "").strip().lower() in {"1", "true", "yes", "on"}
     server = ClawNetServer(
-        f"http://127.0.0.1:{port}", port, data_dir, log_path, process, database_url, services
+        f"http://127.0.0.1:{port}", port, data_dir, log_path, process, database_url, services, stops
     )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
