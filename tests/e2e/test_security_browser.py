@@ -183,9 +183,22 @@ def test_the_xss_corpus_executes_nowhere(browser, xss_world):
             assert_inert(page, "[data-testid=profile-bio], [data-testid=profile-name]")
 
         # Bot names on the dashboard, then names and personas on the bot pages and in the editor.
+        # The dashboard shows 48 cards a page: every page of them.
         page.goto(f"{world.server.url}/")
-        expect(page.locator(f"[data-testid=bot-card-{seeded['bots'][-1]}]")).to_be_visible()
-        assert_inert(page, "[data-testid^=bot-card-]")
+        info = page.get_by_test_id("dashboard-page-info")
+        expect(info).to_contain_text("page 1 of")
+        pages = int((info.text_content() or "").rsplit(" ", 1)[1])
+        cards: set[str] = set()
+        for number in range(1, pages + 1):
+            if number > 1:
+                page.goto(f"{world.server.url}/?page={number}")
+                expect(info).to_contain_text(f"page {number} of {pages}")
+            expect(page.locator("[data-bot-id]").first).to_be_visible()
+            assert_inert(page, "[data-testid^=bot-card-]")
+            cards |= set(
+                page.locator("[data-bot-id]").evaluate_all("(els) => els.map((e) => e.dataset.botId)")
+            )
+        assert {str(b) for b in seeded["bots"]} <= cards
         for bot_id in seeded["persona_bots"]:
             page.goto(f"{world.server.url}/bots/{bot_id}?tab=configuration")
             expect(page.get_by_test_id("bot-name")).to_be_visible()
@@ -206,7 +219,7 @@ def test_an_admin_browser_receives_no_secret_over_the_websocket(browser, xss_wor
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload))))
     try:
         bot = world.ids["bot"]
-        page.goto(f"{world.server.url}/")
+        page.goto(f"{world.server.url}/?q=victim")  # its card among 100+ bots (48 a page)
         expect(page.get_by_test_id(f"bot-card-{bot}")).to_be_visible()
         for tab in (
             "overview",

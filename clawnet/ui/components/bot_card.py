@@ -146,6 +146,7 @@ def bot_card_body(
             align="stretch",
         ),
         data_testid="bot-card-" + bot_id,
+        data_bot_id=bot_id,
         data_status=status,
         role="article",
         aria_label=card.name,
