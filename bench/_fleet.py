@@ -11,9 +11,12 @@ import socket
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -24,10 +27,34 @@ from clawnet.bots.service import BotsService
 from clawnet.controlplane.controller import FleetController
 from clawnet.controlplane.health import HealthIntervals, RestartPolicy
 from clawnet.db import session_scope
+from clawnet.enums import BotStatus
+from clawnet.events import Kind
 from clawnet.security import crypto
 from clawnet.security.permissions import Principal
 from clawnet.settings import get_settings
 from tests.support.server import GATEWAY_PORTS
+
+
+def tree_rss(pid: int) -> int:
+    """RSS of a process and its children (a gateway and its helpers); 0 when it is gone."""
+    try:
+        main = psutil.Process(pid)
+        return sum(p.memory_info().rss for p in [main, *main.children(recursive=True)])
+    except psutil.Error:
+        return 0
+
+
+async def toggle(fleet: BenchFleet, bot_id: int) -> list[float]:
+    """Stop, then start a bot (a hot config patch each): seconds until the bus reports each."""
+    out = []
+    for wanted, status in ((False, BotStatus.STOPPED), (True, BotStatus.RUNNING)):
+        with fleet.controller.bus.subscribe([Kind.BOT_STATUS], bot_ids=[bot_id]) as events:
+            t0 = time.perf_counter()
+            await fleet.service.set_running(fleet.admin, bot_id, wanted)
+            while (await events.get(timeout=120)).payload["status"] != status.value:
+                pass
+            out.append(time.perf_counter() - t0)
+    return out
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

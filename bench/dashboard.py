@@ -31,13 +31,13 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _fleet import describe
+from _fleet import describe, tree_rss
 from playwright.sync_api import sync_playwright
 
 from tests.e2e.helpers import register, server_db, session_cookie
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.reflex_client import ReflexClient, handler_name
-from tests.support.server import start_clawnet
+from tests.support.server import gateway_pids, start_clawnet
 
 # The server filters, searches and pages: an answer is on screen when the pager's text (or the
 # "no match" callout) says what was asked for.
@@ -177,18 +177,8 @@ async def create_bots(server, count: int, batch: int) -> list[int]:
 
 def gateways_rss(server) -> tuple[int, int]:
     """How many gateways of this ClawNet run, and their process trees' RSS."""
-    count = total = 0
-    for p in psutil.process_iter(["name"]):
-        try:
-            if p.info["name"] != "openclaw-gateway":
-                continue
-            if not p.environ().get("OPENCLAW_STATE_DIR", "").startswith(str(server.data_dir)):
-                continue
-            count += 1
-            total += sum(q.memory_info().rss for q in [p, *p.children(recursive=True)])
-        except psutil.Error:
-            pass
-    return count, total
+    pids = gateway_pids(server.data_dir)
+    return len(pids), sum(tree_rss(pid) for pid in pids)
 
 
 def wait_all_running(server, count: int, timeout: float = 900) -> float:

@@ -22,18 +22,10 @@ import random
 import time
 
 import psutil
-from _fleet import bench_fleet, describe
+from _fleet import bench_fleet, describe, toggle, tree_rss
 
 from clawnet.enums import BotStatus
 from clawnet.events import Kind
-
-
-def tree_rss(pid: int) -> int:
-    try:
-        main = psutil.Process(pid)
-        return sum(p.memory_info().rss for p in [main, *main.children(recursive=True)])
-    except psutil.Error:
-        return 0
 
 
 def fleet_rss(fleet) -> tuple[int, int]:
@@ -163,13 +155,7 @@ async def main(
 
         toggle_latencies = []
         for bot_id in random.sample(ids, min(toggles, count)):
-            for running_wanted, status in ((False, BotStatus.STOPPED), (True, BotStatus.RUNNING)):
-                with fleet.controller.bus.subscribe([Kind.BOT_STATUS], bot_ids=[bot_id]) as events:
-                    t0 = time.perf_counter()
-                    await fleet.service.set_running(fleet.admin, bot_id, running_wanted)
-                    while (await events.get(timeout=120)).payload["status"] != status.value:
-                        pass
-                    toggle_latencies.append(time.perf_counter() - t0)
+            toggle_latencies += await toggle(fleet, bot_id)
         print(describe("stop/start a bot -> new status on the bus (hot patch)", toggle_latencies), load())
 
         rtts = []

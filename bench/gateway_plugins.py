@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import httpx
-import psutil
+from _fleet import tree_rss
 
 from clawnet.controlplane.openclaw_cli import openclaw_env
 from clawnet.controlplane.plugins import ensure_installed, plugins_in
@@ -69,14 +69,6 @@ def config(port: int, token: str, log: Path, with_plugins: bool, only: tuple[str
         }
         cfg["channels"] = {k: v for k, v in channels.items() if k in only}
     return cfg
-
-
-def tree_rss(pid: int) -> int:
-    try:
-        main = psutil.Process(pid)
-        return sum(p.memory_info().rss for p in [main, *main.children(recursive=True)])
-    except psutil.Error:
-        return 0
 
 
 async def one_run(with_plugins: bool, only: tuple[str, ...] = ALL) -> tuple[float, int]:

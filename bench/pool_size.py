@@ -25,7 +25,7 @@ import random
 import time
 
 import psutil
-from _fleet import bench_fleet, describe, percentile
+from _fleet import bench_fleet, describe, percentile, toggle, tree_rss
 
 from clawnet.db import session_scope
 from clawnet.enums import BotStatus, Placement
@@ -35,14 +35,6 @@ from clawnet.models import Bot
 GiB = 2**30
 MiB = 2**20
 MIN_AVAILABLE = 3 * GiB  # stop growing below this much available memory
-
-
-def tree_rss(pid: int) -> int:
-    try:
-        main = psutil.Process(pid)
-        return sum(p.memory_info().rss for p in [main, *main.children(recursive=True)])
-    except psutil.Error:
-        return 0
 
 
 def gateway_of(bot_id: int) -> int:
@@ -150,18 +142,6 @@ def loop_figure(loops: list[dict]) -> str:
     if not delays and not utils:
         return "n/a"
     return f"{max(delays, default=float('nan')):.0f}ms/{max(utils, default=float('nan')):.2f}"
-
-
-async def toggle(fleet, bot_id: int) -> list[float]:
-    out = []
-    for wanted, status in ((False, BotStatus.STOPPED), (True, BotStatus.RUNNING)):
-        with fleet.controller.bus.subscribe([Kind.BOT_STATUS], bot_ids=[bot_id]) as events:
-            t0 = time.perf_counter()
-            await fleet.service.set_running(fleet.admin, bot_id, wanted)
-            while (await events.get(timeout=120)).payload["status"] != status.value:
-                pass
-            out.append(time.perf_counter() - t0)
-    return out
 
 
 async def dedicated(fleet, count: int) -> None:

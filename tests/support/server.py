@@ -112,24 +112,31 @@ class ClawNetServer:
     def _end_leftover_gateways(self) -> None:
         """Gateways (each in its own process group) that outlived a server which should have
         stopped them: its web worker can die on the way out (a Granian panic was seen with 50
-        sockets open) before its shutdown stops them. Found by their state folder, ended by PID."""
-        import psutil
-
-        for proc in psutil.process_iter(["name"]):
-            try:
-                if proc.info["name"] != "openclaw-gateway":
-                    continue
-                if not proc.environ().get("OPENCLAW_STATE_DIR", "").startswith(str(self.data_dir)):
-                    continue
-                os.killpg(os.getpgid(proc.pid), signal.SIGKILL)
-            except (psutil.Error, ProcessLookupError, PermissionError):
-                pass
+        sockets open) before its shutdown stops them. Ended by PID."""
+        for pid in gateway_pids(self.data_dir):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
 
     def kill_hard(self) -> None:
         """`kill -9` of ClawNet's own processes (the group), as a crash would."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
+
+
+def gateway_pids(data_dir: Path) -> list[int]:
+    """The running OpenClaw gateways of the ClawNet installation in `data_dir` (found by their
+    state folder)."""
+    import psutil
+
+    pids = []
+    for proc in psutil.process_iter(["name"]):
+        with contextlib.suppress(psutil.Error):
+            if proc.info["name"] == "openclaw-gateway" and proc.environ().get(
+                "OPENCLAW_STATE_DIR", ""
+            ).startswith(str(data_dir)):
+                pids.append(proc.pid)
+    return pids
 
 
 def project_env() -> dict[str, str]:

@@ -121,10 +121,7 @@ class DashboardState(rx.State):
 
     async def _apply(self, batch: list[FleetEvent]) -> None:
         if any(e.kind == Kind.FLEET_CHANGED for e in batch):
-            try:
-                await self._load()
-            except UserError:
-                self.cards, self.gateways, self._all_statuses = [], [], {}
+            await self._reload_live()
             return
         recount = refilter = False
         for e in batch:
@@ -152,12 +149,16 @@ class DashboardState(rx.State):
                     _gateway_update(gw, e) if gw.id == e.gateway_id else gw for gw in self.gateways
                 ]
         if refilter:
-            try:
-                await self._load()
-            except UserError:
-                self.cards, self.gateways, self._all_statuses = [], [], {}
+            await self._reload_live()
         elif recount:
             self._recount()
+
+    async def _reload_live(self) -> None:
+        """The page again from a live update; nothing shown if the person lost the fleet pages."""
+        try:
+            await self._load()
+        except UserError:
+            self.cards, self.gateways, self._all_statuses = [], [], {}
 
     def _scope(self) -> tuple[set[int], set[int]]:
         return set(self._all_statuses), {g.id for g in self.gateways}
