@@ -16,6 +16,7 @@ from clawnet.bots.placement import remote_problem
 from clawnet.bots.store import binding_input
 from clawnet.controlplane.openclaw_config import CHANNEL_CREDENTIAL_FIELDS, SIGNAL_TRANSPORTS
 from clawnet.controlplane.paths import bot_paths
+from clawnet.controlplane.spares import WARMUP_AGENT_IDS
 from clawnet.enums import (
     ChannelType,
     DmPolicy,
@@ -28,7 +29,8 @@ from clawnet.models import AgentTombstone, Binding, Bot, BotChannel, ModelProvid
 from clawnet.settings import Settings
 
 AGENT_ID_RE = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,63}$")
-RESERVED_AGENT_IDS = frozenset({"main", "default", "system", "clawnet", "openclaw"})
+# OpenClaw's own names, and the hidden agents of ClawNet's warm spares.
+RESERVED_AGENT_IDS = frozenset({"main", "default", "system", "clawnet", "openclaw", *WARMUP_AGENT_IDS})
 SESSION_SCOPES = ("per-sender", "global")
 DM_SCOPES = ("main", "per-peer", "per-channel-peer", "per-account-channel-peer")
 RESET_MODES = ("none", "daily", "idle")

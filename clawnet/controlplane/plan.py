@@ -15,7 +15,7 @@ from clawnet.controlplane.links import LinkTarget
 from clawnet.controlplane.openclaw_cli import installed_version
 from clawnet.controlplane.paths import bot_paths, gateway_paths
 from clawnet.controlplane.skill_choices import has_custom_skills, load_choices
-from clawnet.controlplane.spares import WARMUP_AGENT
+from clawnet.controlplane.spares import RELOAD_WARMUP_AGENT, WARMUP_AGENT
 from clawnet.enums import (
     ChannelType,
     DesiredStatus,
@@ -205,14 +205,22 @@ def preview_config(
     )
 
 
-def _warmup_agent(settings: Settings, gw: Gateway, providers: Iterable[ModelProvider]) -> oc.AgentSpec:
-    """A spare's only agent (spares.WARMUP_AGENT), on the local echo model when there is one."""
+def _warmup_agents(
+    settings: Settings, gw: Gateway, providers: Iterable[ModelProvider]
+) -> tuple[oc.AgentSpec, ...]:
+    """A spare's hidden agents, on the local echo model when there is one: the warm-up agent
+    (spares.WARMUP_AGENT), and once the process has been started, the one its first hot change
+    adds (spares.RELOAD_WARMUP_AGENT)."""
     echo = next((p for p in providers if p.kind == ProviderKind.LOCAL_ECHO.value), None)
     model = ""
     if echo is not None:
         model = f"{echo.name}/{(echo.models or [{'id': 'echo-1'}])[0]['id']}"
-    workspace = gateway_paths(settings, gw.id or 0).root / "warmup"
-    return oc.AgentSpec(agent_id=WARMUP_AGENT, name="Warm-up", model_ref=model, workspace=str(workspace))
+    workspace = str(gateway_paths(settings, gw.id or 0).root / "warmup")
+    ids = (WARMUP_AGENT, RELOAD_WARMUP_AGENT) if gw.last_started_at is not None else (WARMUP_AGENT,)
+    return tuple(
+        oc.AgentSpec(agent_id=agent_id, name="Warm-up", model_ref=model, workspace=workspace)
+        for agent_id in ids
+    )
 
 
 def _gateway_spec(
@@ -275,7 +283,7 @@ def load_plan(session: Session, settings: Settings, gateway_id: int) -> GatewayP
     # A gateway with no running bot is stopped, not configured; a spare runs its warm-up agent.
     config_agents = agents
     if gw.warmup_agent and local:
-        config_agents = (_warmup_agent(settings, gw, providers.values()), *agents)
+        config_agents = (*_warmup_agents(settings, gw, providers.values()), *agents)
     if running or (gw.spare and local):
         config = oc.build_config(_gateway_spec(session, settings, gw, config_agents, token))
         config_hash = oc.config_hash(config)

@@ -268,11 +268,13 @@ class Reconciler:
 
     async def _warm_up(self, link: GatewayLink) -> None:
         """One turn to a new spare's warm-up agent: OpenClaw loads its agent runtime on the first
-        turn of a process, so the first turn of a bot the spare takes over does not wait for it."""
+        turn of a process, so the first turn of a bot the spare takes over does not wait for it.
+        Then the next pass makes the spare's first hot change (spares.RELOAD_WARMUP_AGENT)."""
         try:
             await link.api.send_chat(f"agent:{WARMUP_AGENT}:main", WARMUP_MESSAGE, uuid.uuid4().hex)
         except GatewayError as exc:  # only slower later; nothing to recover
             log.info("gateway %s: warm-up turn not sent: %s", link.gateway_id, exc)
+        self.kick()
 
     async def _start_failed(self, plan: GatewayPlan, message: str, *, retry: bool) -> None:
         gid = plan.gateway_id

@@ -38,6 +38,12 @@ SPARE_NAME = "spare"
 # to delete it; removing it cost a second config change and ~8 s).
 WARMUP_AGENT = "clawnet-warmup"
 WARMUP_MESSAGE = "REPLY WITH: ready"
+# A process's first hot config change costs OpenClaw ~2 s (its reload path loads lazily, and the
+# first agent to join pins the gateway's inherited credentials to the one that was alone); later
+# ones ~0.7 s. So a started spare gets a second hidden agent by a hot change of its own (its
+# desired config has it once the process has been started), and a bot's arrival is a later change.
+RELOAD_WARMUP_AGENT = "clawnet-warmup-2"
+WARMUP_AGENT_IDS = frozenset({WARMUP_AGENT, RELOAD_WARMUP_AGENT})  # no bot may take these ids
 
 
 def needs_plugin(channel_types: Iterable[str]) -> bool:
@@ -52,8 +58,9 @@ def suits_spare(settings: Settings, agent_id: str, channel_types: Iterable[str])
 
 
 def _ready_spare(session: Session) -> Gateway | None:
-    """The oldest spare that runs now (a starting one would not save the wait)."""
-    return session.exec(
+    """A spare that runs now (a starting one would not save the wait): the oldest of those that
+    made their own first hot change, else the oldest."""
+    running = session.exec(
         select(Gateway)
         .where(
             col(Gateway.spare).is_(True),
@@ -62,7 +69,15 @@ def _ready_spare(session: Session) -> Gateway | None:
             col(Gateway.pid).is_not(None),
         )
         .order_by(col(Gateway.id))
-    ).first()
+    ).all()
+    settled = [g for g in running if made_first_change(g)]
+    return next(iter(settled or running), None)
+
+
+def made_first_change(gateway: Gateway) -> bool:
+    """Whether a spare's own first hot change (RELOAD_WARMUP_AGENT) is applied."""
+    entries = ((gateway.applied_config or {}).get("agents") or {}).get("entries") or {}
+    return RELOAD_WARMUP_AGENT in entries
 
 
 def keep_spares(session: Session, settings: Settings) -> list[int]:

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from clawnet.bots.service import BotsService
 from clawnet.controlplane.protocol import GatewayError
+from clawnet.controlplane.spares import made_first_change
 from clawnet.db import session_scope
 from clawnet.enums import BotStatus, GatewayStatus
 from clawnet.models import Gateway
@@ -29,6 +30,18 @@ def spares() -> dict[int, tuple[str, int | None]]:
     with session_scope() as s:
         rows = s.exec(select(Gateway).where(col(Gateway.spare).is_(True))).all()
         return {g.id or 0: (g.actual_status, g.pid) for g in rows}
+
+
+async def first_change_made(gateway_id: int, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with session_scope() as s:
+            gw = s.get(Gateway, gateway_id)
+            assert gw is not None
+            if made_first_change(gw):
+                return
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"spare {gateway_id} made no hot change of its own within {timeout_s:.0f} s")
 
 
 async def running_spare(exclude: set[int] = frozenset(), timeout_s: float = 240) -> tuple[int, int]:  # type: ignore[assignment]
@@ -68,6 +81,11 @@ async def test_a_spare_becomes_a_new_owners_pool_without_a_process_start_and_ano
     service = BotsService(settings, controller.bus, controller)
     try:
         spare_id, spare_pid = await running_spare()
+        # Once started, a spare makes its first (slow) hot change itself: a second hidden agent.
+        await first_change_made(spare_id)
+        config = (await controller.links[spare_id].client.call("config.get", {}))["config"]
+        assert set(config["agents"]["entries"]) == {"clawnet-warmup", "clawnet-warmup-2"}
+        assert spares()[spare_id][1] == spare_pid  # hot: the same process
 
         # An owner's first bot: the spare becomes the pool, no new process is started.
         bot_id = await service.create_bot(
@@ -89,7 +107,7 @@ async def test_a_spare_becomes_a_new_owners_pool_without_a_process_start_and_ano
             await asyncio.sleep(0.2)
         config = (await controller.links[spare_id].client.call("config.get", {}))["config"]
         entries = config["agents"]["entries"]
-        assert set(entries) == {"quick", "clawnet-warmup"}  # the warm-up agent stays
+        assert set(entries) == {"quick", "clawnet-warmup", "clawnet-warmup-2"}  # the hidden ones stay
 
         # The next spare starts in the background, for the next owner.
         next_id, next_pid = await running_spare(exclude={spare_id})

@@ -48,6 +48,9 @@ def test_name_model_and_id_problems_are_named(ctx):
     assert errors["model_id"] == "Local echo (no API key) has no model 'gpt-9'."
     assert "provider" in check(ctx, provider_id=None)["provider_id"]
     assert check(ctx, agent_id="main")["agent_id"] == "'main' is reserved; choose another."
+    # A warm spare's hidden agents stay on the gateway it becomes: no bot may take their ids.
+    for hidden in ("clawnet-warmup", "clawnet-warmup-2"):
+        assert check(ctx, agent_id=hidden)["agent_id"] == f"'{hidden}' is reserved; choose another."
 
 
 @pytest.mark.parametrize(
