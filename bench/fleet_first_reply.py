@@ -151,7 +151,7 @@ async def spare_rounds(rounds: int, settle_s: float) -> tuple[list[float], list[
     os.environ["CLAWNET_WARM_SPARES"] = "1"
     try:
         async with bench_fleet() as fleet:
-            firsts, refills = [], []
+            firsts, refills, arrivals = [], [], []
             for n in range(rounds):
                 refills.append(await spare_ready())
                 # A spare waits idle (minutes, usually) with its warm-up turn done: let it settle.
@@ -161,13 +161,16 @@ async def spare_rounds(rounds: int, settle_s: float) -> tuple[list[float], list[
                 started = time.perf_counter()
                 bot_id = await fleet.service.create_bot(owner, fleet.bot(f"Spare {n}"))
                 await fleet.service.wait_for_bot(bot_id, BotStatus.RUNNING, timeout=600)
+                arrivals.append(time.perf_counter() - started)
                 turn = await fleet.service.chat(owner, bot_id, "REPLY WITH: hello")
                 assert await turn.result(600) == "hello"
                 firsts.append(time.perf_counter() - started)
                 print(
-                    f"spare {n + 1}: first reply after {firsts[-1]:.2f} s (the spare was ready {refills[-1]:.1f} s after the round began)",
+                    f"spare {n + 1}: running after {arrivals[-1]:.2f} s, first reply after {firsts[-1]:.2f} s "
+                    f"(the spare was ready {refills[-1]:.1f} s after the round began; load {os.getloadavg()[0]:.1f})",
                     flush=True,
                 )
+            print(describe("  of which: create bot -> running on the spare", arrivals, unit="s", scale=1.0))
             return firsts, refills
     finally:
         os.environ["CLAWNET_WARM_SPARES"] = "0"
