@@ -447,6 +447,12 @@ class GatewayApi:
         )
         return str((answer or {}).get("runId") or idempotency_key)
 
+    async def wait_for_run(self, run_id: str, *, timeout: float) -> None:
+        """Until a turn has finished (`agent.wait`), at most `timeout` seconds."""
+        await self.caller.call(
+            "agent.wait", {"runId": run_id, "timeoutMs": int(timeout * 1000)}, timeout=timeout + 5
+        )
+
     async def abort_chat(self, session_key: str, run_id: str) -> None:
         await self.caller.call("chat.abort", {"sessionKey": session_key, "runId": run_id}, timeout=10)
 

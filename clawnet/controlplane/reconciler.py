@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,7 +44,7 @@ from clawnet.controlplane.plugins import PluginsUnavailable, ensure_installed, p
 from clawnet.controlplane.ports import move_port
 from clawnet.controlplane.protocol import GatewayError
 from clawnet.controlplane.skill_sync import SkillSync, uploads_allowed
-from clawnet.controlplane.spares import WARMUP_AGENT, WARMUP_MESSAGE, keep_spares
+from clawnet.controlplane.spares import RELOAD_WARMUP_AGENT, WARMUP_AGENT, keep_spares, warm_up_turn
 from clawnet.controlplane.status import StatusBook
 from clawnet.controlplane.supervisor import EXIT_CONFIG_INVALID, GatewayStartError, PortInUseError, Supervisor
 from clawnet.controlplane.tasks import TaskSet
@@ -102,6 +101,7 @@ class Reconciler:
         self._refused_start: dict[int, tuple[str, str]] = {}
         self._refused_hot: dict[int, tuple[str, str]] = {}
         self.applying: set[int] = set()
+        self.warming: set[int] = set()  # spares in their warm-up turn: no config change meanwhile
         self.config_files = ConfigFileGuard(self.settings, self.bus, self.tasks, self.kick)
         self.drift = DriftWatch(self.db, self.bus, self.kick, self.applying)
         self.skills = SkillSync(self.db, self.bus)  # custom skills, installed through the gateway
@@ -184,7 +184,7 @@ class Reconciler:
         if plan.gateway_id not in self.applying:
             self.config_files.check(plan)
         self.links.ensure(plan.target)
-        if plan.config_hash != plan.applied_hash:
+        if plan.config_hash != plan.applied_hash and not (plan.spare and plan.gateway_id in self.warming):
             await self._apply_hot(plan)
         else:
             await self._settle_running(plan)
@@ -264,16 +264,16 @@ class Reconciler:
         await self._record_applied(plan, remote_hash="", news={"how": "start", "pid": proc.pid})
         await self._sync_skills(plan)
         if plan.spare:
-            self.tasks.spawn(self._warm_up(link), f"warm-up-{gid}")
+            self.tasks.spawn(self._warm_up(link, WARMUP_AGENT), f"warm-up-{gid}")
 
-    async def _warm_up(self, link: GatewayLink) -> None:
-        """One turn to a new spare's warm-up agent: OpenClaw loads its agent runtime on the first
-        turn of a process, so the first turn of a bot the spare takes over does not wait for it.
-        Then the next pass makes the spare's first hot change (spares.RELOAD_WARMUP_AGENT)."""
+    async def _warm_up(self, link: GatewayLink, agent_id: str) -> None:
+        """spares.warm_up_turn, with no config change meanwhile (it would fail the turn); the
+        pass after it makes a new spare's first hot change (spares.RELOAD_WARMUP_AGENT)."""
+        self.warming.add(link.gateway_id)
         try:
-            await link.api.send_chat(f"agent:{WARMUP_AGENT}:main", WARMUP_MESSAGE, uuid.uuid4().hex)
-        except GatewayError as exc:  # only slower later; nothing to recover
-            log.info("gateway %s: warm-up turn not sent: %s", link.gateway_id, exc)
+            await warm_up_turn(link.api, agent_id)
+        finally:
+            self.warming.discard(link.gateway_id)
         self.kick()
 
     async def _start_failed(self, plan: GatewayPlan, message: str, *, retry: bool) -> None:
@@ -388,6 +388,8 @@ class Reconciler:
             remote_hash=remote_hash,
             news={"how": "hot", "changed": sorted(patch), "removed_agents": removed},
         )
+        if plan.spare and RELOAD_WARMUP_AGENT in ((patch.get("agents") or {}).get("entries") or {}):
+            self.tasks.spawn(self._warm_up(link, RELOAD_WARMUP_AGENT), f"warm-up-2-{gid}")
 
     async def _restart_to_apply(self, plan: GatewayPlan) -> None:
         """The gateway saved the change but applies it only after a restart."""

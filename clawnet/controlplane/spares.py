@@ -17,17 +17,23 @@ handed to a spare.
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from clawnet.controlplane.gateway_api import GatewayApi
 from clawnet.controlplane.openclaw_config import CHANNEL_PLUGIN_IDS
 from clawnet.controlplane.paths import bot_paths
 from clawnet.controlplane.ports import new_local_gateway_row
+from clawnet.controlplane.protocol import GatewayError
 from clawnet.enums import ChannelType, GatewayKind, GatewayStatus, Placement
 from clawnet.models import Gateway, utcnow
 from clawnet.settings import Settings
+
+log = logging.getLogger(__name__)
 
 SPARE_NAME = "spare"
 # OpenClaw refuses a config without agents: a spare runs this one, and one turn to it at start
@@ -42,6 +48,8 @@ WARMUP_MESSAGE = "REPLY WITH: ready"
 # first agent to join pins the gateway's inherited credentials to the one that was alone); later
 # ones ~0.7 s. So a started spare gets a second hidden agent by a hot change of its own (its
 # desired config has it once the process has been started), and a bot's arrival is a later change.
+# That agent gets a warm-up turn too: a second agent's first turn in a process costs more than
+# later agents' (~0.5 s here).
 RELOAD_WARMUP_AGENT = "clawnet-warmup-2"
 WARMUP_AGENT_IDS = frozenset({WARMUP_AGENT, RELOAD_WARMUP_AGENT})  # no bot may take these ids
 
@@ -123,3 +131,14 @@ def claim_spare(
     session.add(gateway)
     session.flush()
     return gateway
+
+
+async def warm_up_turn(api: GatewayApi, agent_id: str) -> None:
+    """One turn to a spare's hidden agent, until it ends. OpenClaw loads its agent runtime on the
+    first turn of a process, and more on the first turn of a second agent, so the first turn of
+    a bot the spare takes over waits for neither."""
+    try:
+        run = await api.send_chat(f"agent:{agent_id}:main", WARMUP_MESSAGE, uuid.uuid4().hex)
+        await api.wait_for_run(run, timeout=120)
+    except GatewayError as exc:  # only slower later; nothing to recover
+        log.info("warm-up turn of %s failed: %s", agent_id, exc)
