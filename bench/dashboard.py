@@ -236,7 +236,9 @@ PER_PAGE = 48  # clawnet.bots.views.CARDS_PER_PAGE
 
 
 def main(bots: int, dashboards: int, samples: int, pool_capacity: int, batch: int) -> None:
-    env = {"CLAWNET_POOL_CAPACITY": str(pool_capacity)}
+    # Benchmarks measure latency, not the limits (20 starts/stops a minute per person would refuse
+    # the clicks of the second round).
+    env = {"CLAWNET_POOL_CAPACITY": str(pool_capacity), "CLAWNET_RATE_LIMITS": "off"}
     server = start_clawnet(Path(tempfile.mkdtemp(prefix="clawnet-dash-bench-")), env)
     try:
         with sync_playwright() as pw:

@@ -23,7 +23,7 @@ from clawnet.bots.queries import visible_bots
 from clawnet.bots.views import ImportResult, ProviderRow
 from clawnet.controlplane import openclaw_config as oc
 from clawnet.controlplane.gateway_imports import read_setup_at
-from clawnet.controlplane.plan import agent_spec, provider_spec
+from clawnet.controlplane.plan import agent_specs, provider_spec
 from clawnet.controlplane.protocol import (
     GatewayAuthError,
     GatewayConnection,
@@ -182,7 +182,7 @@ class Admin(BotsBase):
             spec = oc.GatewaySpec(
                 local=False,
                 providers=tuple(provider_spec(p, self.settings) for p in all_providers.values()),
-                agents=tuple(agent_spec(session, b, all_providers, self.settings, local=False) for b in bots),
+                agents=agent_specs(session, bots, all_providers, self.settings, local=False),
                 session=session_spec_of(bots[0]) if bots else oc.SessionSpec(),
             )
             return oc.render(oc.redact_secrets(oc.build_config(spec)))

@@ -14,7 +14,7 @@ from clawnet.controlplane import openclaw_config as oc
 from clawnet.controlplane.links import LinkTarget
 from clawnet.controlplane.openclaw_cli import installed_version
 from clawnet.controlplane.paths import bot_paths, gateway_paths
-from clawnet.controlplane.skill_choices import has_custom_skills, load_choices
+from clawnet.controlplane.skill_choices import SkillChoices, has_custom_skills, load_choices_of
 from clawnet.controlplane.spares import RELOAD_WARMUP_AGENT, WARMUP_AGENT
 from clawnet.enums import (
     ChannelType,
@@ -36,11 +36,6 @@ PAUSED_PROVIDER = oc.PAUSED_PROVIDER
 
 def paused_model_id(bot_id: int) -> str:
     return f"bot-{bot_id}"
-
-
-def is_paused(session: Session, bot_id: int | None) -> bool:
-    pause = session.get(BotPause, bot_id) if bot_id is not None else None
-    return pause is not None and pause.reason != "none"
 
 
 def paused_provider(settings: Settings, agents: tuple[oc.AgentSpec, ...]) -> oc.ProviderSpec:
@@ -140,16 +135,65 @@ def channel_spec(channel: BotChannel, agent_id: str, settings: Settings) -> oc.C
     )
 
 
+@dataclass
+class BotRows:
+    """What an agent is made of besides its bot row, read for many bots in a few queries (a
+    reconcile pass builds every gateway's agents: one query per bot and table was most of it)."""
+
+    channels: dict[int, list[BotChannel]]
+    bindings: dict[int, list[Binding]]
+    paused: set[int]
+    skills: dict[int, SkillChoices]
+
+
+def bot_rows(session: Session, bot_ids: Iterable[int | None]) -> BotRows:
+    ids = sorted({i for i in bot_ids if i is not None})
+    rows = BotRows({i: [] for i in ids}, {i: [] for i in ids}, set(), load_choices_of(session, ids))
+    if ids:
+        for c in session.exec(
+            select(BotChannel).where(col(BotChannel.bot_id).in_(ids)).order_by(col(BotChannel.type))
+        ).all():
+            rows.channels[c.bot_id].append(c)
+        for b in session.exec(
+            select(Binding).where(col(Binding.bot_id).in_(ids)).order_by(col(Binding.id))
+        ).all():
+            rows.bindings[b.bot_id].append(b)
+        rows.paused = set(
+            session.exec(
+                select(BotPause.bot_id).where(col(BotPause.bot_id).in_(ids), BotPause.reason != "none")
+            ).all()
+        )
+    return rows
+
+
+def agent_specs(
+    session: Session,
+    bots: Iterable[Bot],
+    providers: dict[int, ModelProvider],
+    settings: Settings,
+    *,
+    local: bool,
+) -> tuple[oc.AgentSpec, ...]:
+    """Each bot as the OpenClaw agent its gateway runs."""
+    bots = list(bots)
+    rows = bot_rows(session, (b.id for b in bots))
+    return tuple(_agent_spec(b, rows, providers, settings, local=local) for b in bots)
+
+
 def agent_spec(
     session: Session, bot: Bot, providers: dict[int, ModelProvider], settings: Settings, *, local: bool
 ) -> oc.AgentSpec:
+    return agent_specs(session, [bot], providers, settings, local=local)[0]
+
+
+def _agent_spec(
+    bot: Bot, rows: BotRows, providers: dict[int, ModelProvider], settings: Settings, *, local: bool
+) -> oc.AgentSpec:
     provider = providers.get(bot.provider_id) if bot.provider_id is not None else None
-    channels = session.exec(
-        select(BotChannel).where(BotChannel.bot_id == bot.id).order_by(col(BotChannel.type))
-    ).all()
-    bindings = session.exec(select(Binding).where(Binding.bot_id == bot.id).order_by(col(Binding.id))).all()
+    channels = rows.channels.get(bot.id or 0, [])
+    bindings = rows.bindings.get(bot.id or 0, [])
     paths = bot_paths(settings, bot.agent_id)
-    paused = is_paused(session, bot.id) and bot.id is not None
+    paused = bot.id in rows.paused
     model_ref = f"{provider.name}/{bot.model_id}" if provider and bot.model_id else ""
     if paused and bot.id is not None:
         model_ref = f"{PAUSED_PROVIDER}/{paused_model_id(bot.id)}"
@@ -183,7 +227,7 @@ def agent_spec(
             )
             for b in bindings
         ),
-        skills=load_choices(session, bot.id).effective() if bot.id is not None else None,
+        skills=rows.skills[bot.id].effective() if bot.id is not None else None,
     )
 
 
@@ -257,11 +301,9 @@ def candidate_config(
     bots = session.exec(select(Bot).where(Bot.gateway_id == gw.id).order_by(col(Bot.id))).all()
     local = gw.kind == GatewayKind.LOCAL.value
     providers = {p.id: p for p in session.exec(select(ModelProvider)).all() if p.id is not None}
+    specs = agent_specs(session, bots, providers, settings, local=local)
     agents = tuple(
-        replace(agent, active=True)
-        if b.id == bot.id
-        else agent_spec(session, b, providers, settings, local=local)
-        for b in bots
+        replace(agent, active=True) if b.id == bot.id else spec for b, spec in zip(bots, specs, strict=True)
     )
     return oc.build_config(_gateway_spec(session, settings, gw, agents, "candidate"))
 
@@ -276,7 +318,7 @@ def load_plan(session: Session, settings: Settings, gateway_id: int) -> GatewayP
     local = gw.kind == GatewayKind.LOCAL.value
     providers = {p.id: p for p in session.exec(select(ModelProvider)).all() if p.id is not None}
     # Every bot placed here is an agent; only running ones have channels and routes.
-    agents = tuple(agent_spec(session, b, providers, settings, local=local) for b in bots)
+    agents = agent_specs(session, bots, providers, settings, local=local)
     token = GATEWAY_TOKEN.unseal(gw.token_enc)
     config: dict[str, Any] | None = None
     config_hash = ""

@@ -54,21 +54,32 @@ def effective_skills(
 
 
 def load_choices(session: Session, bot_id: int) -> SkillChoices:
-    rows = session.exec(select(BotSkill).where(BotSkill.bot_id == bot_id)).all()
-    packs = session.exec(
-        select(SkillPack)
-        .join(BotSkillPack, col(BotSkillPack.pack_id) == col(SkillPack.id))
-        .where(BotSkillPack.bot_id == bot_id)
-        .order_by(col(SkillPack.name))
-    ).all()
-    custom = session.exec(
-        select(CustomSkill.name).where(CustomSkill.bot_id == bot_id).order_by(col(CustomSkill.name))
-    ).all()
-    return SkillChoices(
-        choices={r.skill: r.enabled for r in rows},
-        packs=tuple((p.name, tuple(p.skills or ())) for p in packs),
-        custom=tuple(custom),
-    )
+    return load_choices_of(session, [bot_id])[bot_id]
+
+
+def load_choices_of(session: Session, bot_ids: Iterable[int]) -> dict[int, SkillChoices]:
+    """Each bot's skill choices, in three queries whatever the number of bots."""
+    ids = sorted(set(bot_ids))
+    choices: dict[int, dict[str, bool]] = {i: {} for i in ids}
+    packs: dict[int, list[tuple[str, tuple[str, ...]]]] = {i: [] for i in ids}
+    custom: dict[int, list[str]] = {i: [] for i in ids}
+    if ids:
+        for row in session.exec(select(BotSkill).where(col(BotSkill.bot_id).in_(ids))).all():
+            choices[row.bot_id][row.skill] = row.enabled
+        for bot_id, pack in session.exec(
+            select(BotSkillPack.bot_id, SkillPack)
+            .join(SkillPack, col(BotSkillPack.pack_id) == col(SkillPack.id))
+            .where(col(BotSkillPack.bot_id).in_(ids))
+            .order_by(col(SkillPack.name))
+        ).all():
+            packs[bot_id].append((pack.name, tuple(pack.skills or ())))
+        for bot_id, name in session.exec(
+            select(CustomSkill.bot_id, CustomSkill.name)
+            .where(col(CustomSkill.bot_id).in_(ids))
+            .order_by(col(CustomSkill.name))
+        ).all():
+            custom[bot_id].append(name)
+    return {i: SkillChoices(choices=choices[i], packs=tuple(packs[i]), custom=tuple(custom[i])) for i in ids}
 
 
 def has_custom_skills(session: Session, bot_ids: Iterable[int]) -> bool:
